@@ -1,0 +1,1 @@
+"""Federation: signing, keys, X-Matrix auth, transactions, outbound queue, remote joins."""

@@ -1,0 +1,1 @@
+"""Thin HTTP servlets: parse, authenticate, call a handler, render."""

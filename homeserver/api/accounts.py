@@ -1,0 +1,200 @@
+"""Client API: versions, registration, login, logout, whoami, profiles, account data, filters,
+and Synapse's shared-secret admin registration."""
+from __future__ import annotations
+
+import secrets
+
+from aiohttp import web
+
+from ..config import Config
+from ..errors import (BadJson, Forbidden, InvalidParam, MatrixError, NotFound)
+from ..handlers.accounts import USER_ID, AccountHandler
+from ..handlers.ratelimit import RateLimiter
+from ..storage.events import AccountDataStore, FilterStore
+from .http import json_response, read_json, read_optional_json, requester
+
+C = "/_matrix/client/{v:(r0|v3)}"
+SMALL = 65536
+
+
+class AccountServlets:
+    def __init__(self, config: Config, accounts: AccountHandler, account_data: AccountDataStore,
+                 filters: FilterStore, notifier, login_limiter: RateLimiter,
+                 register_limiter: RateLimiter):
+        self.config = config
+        self.accounts = accounts
+        self.account_data = account_data
+        self.filters = filters
+        self.notifier = notifier
+        self.login_limiter = login_limiter
+        self.register_limiter = register_limiter
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/_matrix/client/versions", self.versions),
+            web.get(C + "/login", self.login_flows),
+            web.post(C + "/login", self.login),
+            web.post(C + "/logout", self.logout),
+            web.post(C + "/logout/all", self.logout_all),
+            web.post(C + "/register", self.register),
+            web.get(C + "/register/available", self.register_available),
+            web.get(C + "/account/whoami", self.whoami),
+            web.get(C + "/capabilities", self.capabilities),
+            web.get(C + "/profile/{user_id}", self.get_profile),
+            web.get(C + "/profile/{user_id}/{field:(displayname|avatar_url)}",
+                    self.get_profile_field),
+            web.put(C + "/profile/{user_id}/{field:(displayname|avatar_url)}",
+                    self.put_profile_field),
+            web.get(C + "/user/{user_id}/account_data/{type}", self.get_account_data),
+            web.put(C + "/user/{user_id}/account_data/{type}", self.put_account_data),
+            web.get(C + "/user/{user_id}/rooms/{room_id}/account_data/{type}",
+                    self.get_account_data),
+            web.put(C + "/user/{user_id}/rooms/{room_id}/account_data/{type}",
+                    self.put_account_data),
+            web.post(C + "/user/{user_id}/filter", self.post_filter),
+            web.get(C + "/user/{user_id}/filter/{filter_id}", self.get_filter),
+            web.get("/_synapse/admin/v1/register", self.admin_nonce),
+            web.post("/_synapse/admin/v1/register", self.admin_register),
+        ]
+
+    async def versions(self, request):
+        return json_response({"versions": ["r0.6.1", "v1.1", "v1.2", "v1.3", "v1.4", "v1.5",
+                                           "v1.6", "v1.7", "v1.8"],
+                              "unstable_features": {"org.audiorooms": True}})
+
+    async def capabilities(self, request):
+        requester(request)
+        return json_response({"capabilities": {
+            "m.change_password": {"enabled": False},
+            "m.room_versions": {"default": "org.audiorooms.1",
+                                "available": {"org.audiorooms.1": "stable"}}}})
+
+    async def login_flows(self, request):
+        return json_response({"flows": [{"type": "m.login.password"}]})
+
+    async def login(self, request):
+        self.login_limiter.check(request.remote or "?")
+        body = await read_json(request, SMALL)
+        return json_response(await self.accounts.login(body))
+
+    async def logout(self, request):
+        self.accounts.logout(requester(request))
+        return json_response({})
+
+    async def logout_all(self, request):
+        self.accounts.logout_all(requester(request))
+        return json_response({})
+
+    async def register(self, request):
+        if request.query.get("kind", "user") == "guest":
+            raise Forbidden("Guest access is disabled", "M_GUEST_ACCESS_FORBIDDEN")
+        self.register_limiter.check(request.remote or "?")
+        body = await read_json(request, SMALL)
+        if not self.accounts.registration_open:
+            raise Forbidden("Registration has been disabled")
+        auth = body.get("auth")
+        if not isinstance(auth, dict) or auth.get("type") != "m.login.dummy":
+            # User-interactive auth: tell the client which flow completes registration.
+            return json_response({"flows": [{"stages": ["m.login.dummy"]}], "params": {},
+                                  "session": (auth or {}).get("session")
+                                  if isinstance(auth, dict) and auth.get("session")
+                                  else secrets.token_urlsafe(12)}, 401)
+        username = body.get("username")
+        password = body.get("password")
+        if username is not None and not isinstance(username, str):
+            raise BadJson("username must be a string")
+        if not isinstance(password, str) or not password:
+            raise MatrixError("password is required", "M_MISSING_PARAM", 400)
+        device_id = body.get("device_id")
+        if device_id is not None and not isinstance(device_id, str):
+            raise BadJson("device_id must be a string")
+        inhibit = body.get("inhibit_login", False)
+        if not isinstance(inhibit, bool):
+            raise BadJson("inhibit_login must be a boolean")
+        result = await self.accounts.register(username, password, device_id, inhibit)
+        return json_response(result)
+
+    async def register_available(self, request):
+        username = request.query.get("username")
+        if not username:
+            raise MatrixError("username is required", "M_MISSING_PARAM", 400)
+        self.accounts.check_username_available(username)
+        return json_response({"available": True})
+
+    async def whoami(self, request):
+        req = requester(request)
+        return json_response({"user_id": req.user_id, "device_id": req.device_id,
+                              "is_guest": False})
+
+    def _user_param(self, request) -> str:
+        user_id = request.match_info["user_id"]
+        if not USER_ID.match(user_id) or len(user_id) > 255:
+            raise InvalidParam(f"{user_id!r} is not a valid user ID")
+        return user_id
+
+    async def get_profile(self, request):
+        return json_response(self.accounts.get_profile(self._user_param(request)))
+
+    async def get_profile_field(self, request):
+        profile = self.accounts.get_profile(self._user_param(request))
+        field = request.match_info["field"]
+        if field not in profile:
+            raise NotFound(f"No {field} set for this user")
+        return json_response({field: profile[field]})
+
+    async def put_profile_field(self, request):
+        req = requester(request)
+        user_id = self._user_param(request)
+        field = request.match_info["field"]
+        body = await read_json(request, SMALL)
+        if field not in body:
+            raise MatrixError(f"{field} is required", "M_MISSING_PARAM", 400)
+        self.accounts.set_profile_field(req, user_id, field, body[field])
+        for listener in self.accounts.profile_listeners:
+            listener(user_id)
+        return json_response({})
+
+    def _own(self, request):
+        req = requester(request)
+        if self._user_param(request) != req.user_id:
+            raise Forbidden("You cannot access another user's account data")
+        return req
+
+    async def get_account_data(self, request):
+        req = self._own(request)
+        content = self.account_data.get(req.user_id, request.match_info.get("room_id", ""),
+                                        request.match_info["type"])
+        if content is None:
+            raise NotFound("Account data not found")
+        return json_response(content)
+
+    async def put_account_data(self, request):
+        req = self._own(request)
+        body = await read_json(request, self.config.limits.max_event_bytes)
+        etype = request.match_info["type"]
+        if etype == "m.direct" and not all(
+                isinstance(v, list) and all(isinstance(r, str) for r in v)
+                for v in body.values()):
+            raise BadJson("m.direct maps user IDs to lists of room IDs")
+        self.account_data.set(req.user_id, request.match_info.get("room_id", ""), etype, body)
+        self.notifier.notify_users([req.user_id])
+        return json_response({})
+
+    async def post_filter(self, request):
+        req = self._own(request)
+        body = await read_json(request, SMALL)
+        return json_response({"filter_id": self.filters.add(req.user_id, body)})
+
+    async def get_filter(self, request):
+        req = self._own(request)
+        filt = self.filters.get(req.user_id, request.match_info["filter_id"])
+        if filt is None:
+            raise NotFound("No such filter")
+        return json_response(filt)
+
+    async def admin_nonce(self, request):
+        return json_response({"nonce": self.accounts.new_nonce()})
+
+    async def admin_register(self, request):
+        body = await read_json(request, SMALL)
+        return json_response(await self.accounts.admin_register(body))

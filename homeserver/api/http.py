@@ -1,0 +1,121 @@
+"""Shared HTTP plumbing: Matrix error rendering, bounded JSON bodies, access tokens, CORS."""
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+
+from federation.canonical_json import check_canonical
+from federation.exceptions import CanonicalJSONError
+
+from ..errors import (BadJson, MatrixError, MissingToken, NotJson, TooLarge, Unrecognized)
+from ..handlers.accounts import AccountHandler, Requester
+
+log = logging.getLogger(__name__)
+
+ACCOUNTS = web.AppKey("accounts", AccountHandler)
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization",
+}
+
+
+def json_response(body, status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+        status=status, content_type="application/json", headers=CORS_HEADERS)
+
+
+def error_response(err: MatrixError) -> web.Response:
+    return json_response(err.to_dict(), err.status)
+
+
+@web.middleware
+async def matrix_errors(request: web.Request, handler):
+    """Every failure leaves as ``{"errcode", "error"}``; nothing leaks a traceback."""
+    if request.method == "OPTIONS":
+        return web.Response(status=204, headers=CORS_HEADERS)
+    try:
+        return await handler(request)
+    except MatrixError as e:
+        return error_response(e)
+    except web.HTTPRequestEntityTooLarge:
+        return error_response(TooLarge("Request body too large"))
+    except web.HTTPMethodNotAllowed:
+        return error_response(Unrecognized("Unrecognized request (method not allowed)",
+                                           status=405))
+    except web.HTTPNotFound:
+        return error_response(Unrecognized("Unrecognized request"))
+    except web.HTTPException:
+        raise
+    except Exception:  # a bug: log it, answer in Matrix form, keep serving
+        log.exception("internal error handling %s %s", request.method, request.path)
+        return error_response(MatrixError("Internal server error", "M_UNKNOWN", 500))
+
+
+async def read_json(request: web.Request, limit: int, canonical: bool = False) -> dict:
+    """Read a JSON object body of at most ``limit`` bytes.
+
+    ``canonical`` also refuses what cannot go into a signed event (floats, integers beyond
+    2**53, nesting deeper than 100), so a bad event is refused before it exists.
+    """
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"Request body over the {limit} byte limit")
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise TooLarge(f"Request body over the {limit} byte limit")
+    if not raw.strip():
+        raise NotJson("Request body is empty; a JSON object was expected")
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise NotJson("Request body is not valid JSON")
+    if not isinstance(body, dict):
+        raise NotJson("Request body must be a JSON object")
+    try:
+        check_canonical(body)
+    except CanonicalJSONError as e:
+        if canonical or "deep" in str(e):
+            raise BadJson(str(e))
+    return body
+
+
+async def read_optional_json(request: web.Request, limit: int) -> dict:
+    """For endpoints whose body may be empty (leave, logout, ...)."""
+    if request.content_length == 0 or (request.content_length is None
+                                       and not request.can_read_body):
+        return {}
+    raw_peek = request.content.at_eof()
+    if raw_peek:
+        return {}
+    return await read_json(request, limit)
+
+
+def access_token(request: web.Request) -> str | None:
+    auth = request.headers.get("Authorization")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+        return None
+    return request.query.get("access_token")
+
+
+def requester(request: web.Request) -> Requester:
+    token = access_token(request)
+    if not token:
+        raise MissingToken("Missing access token")
+    return request.app[ACCOUNTS].authenticate(token)
+
+
+def int_param(request: web.Request, name: str, default: int | None = None) -> int | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        from ..errors import InvalidParam
+        raise InvalidParam(f"'{name}' must be an integer")

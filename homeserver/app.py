@@ -1,0 +1,96 @@
+"""The one place where the server is wired together: ``make_app(config)``."""
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from federation.signing import SigningKey
+
+from .api.accounts import AccountServlets
+from .api.http import ACCOUNTS, matrix_errors
+from .api.rooms import RoomServlets
+from .config import Config
+from .handlers.accounts import AccountHandler, PasswordHasher
+from .handlers.directory import DirectoryHandler
+from .handlers.events import EventFactory
+from .handlers.notifier import Notifier
+from .handlers.ratelimit import RateLimiter
+from .handlers.rooms import RoomHandler
+from .handlers.sync import SyncHandler
+from .storage.database import Database
+from .storage.events import AccountDataStore, EventStore, FilterStore, StreamCounter
+from .storage.users import KeyStore, UserStore
+
+log = logging.getLogger(__name__)
+
+HOMESERVER = web.AppKey("homeserver", object)
+
+
+def load_signing_key(keys: KeyStore) -> SigningKey:
+    """The server's ed25519 key: generated on first start, then kept in the database."""
+    row = keys.current_key()
+    if row is None:
+        key = SigningKey.generate()
+        keys.add_key(key.key_id, key.seed_base64)
+        return key
+    return SigningKey.from_seed_base64(row[0], row[1])
+
+
+class Homeserver:
+    """Holds the wired components, so tests and the CLI can reach them."""
+
+    def __init__(self, config: Config, db: Database | None = None):
+        self.config = config
+        self.db = db or Database(config.database.path)
+        self.users = UserStore(self.db)
+        self.keys = KeyStore(self.db)
+        self.signing_key = load_signing_key(self.keys)
+        self.stream = StreamCounter(self.db)
+        self.events = EventStore(self.db, self.stream)
+        self.account_data = AccountDataStore(self.db, self.stream)
+        self.filters = FilterStore(self.db)
+        self.notifier = Notifier()
+        self.accounts = AccountHandler(
+            config.server_name, self.users, PasswordHasher(n=config.limits.password_scrypt_n),
+            config.registration.open, config.registration.shared_secret)
+        self.factory = EventFactory(config.server_name, self.signing_key,
+                                    config.limits.max_event_bytes)
+        self.rooms = RoomHandler(config.server_name, self.events, self.users, self.account_data,
+                                 self.factory, self.notifier)
+        self.sync = SyncHandler(self.events, self.account_data, self.stream, self.rooms,
+                                self.notifier, config.limits.sync_timeline_limit)
+        self.directory = DirectoryHandler(config.server_name, self.events, self.rooms)
+        self.accounts.profile_listeners.append(self._profile_changed)
+
+    def _profile_changed(self, user_id: str) -> None:
+        # A new display name is announced in every room the user is in, as Synapse does.
+        profile = self.accounts.get_profile(user_id)
+        for room_id, membership, _ in self.events.rooms_for_user(user_id):
+            if membership == "join":
+                self.rooms.send_event(room_id, user_id, "m.room.member",
+                                      {"membership": "join", **profile}, user_id)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def make_app(config: Config, db: Database | None = None) -> web.Application:
+    hs = Homeserver(config, db)
+    app = web.Application(middlewares=[matrix_errors],
+                          client_max_size=max(config.limits.max_request_bytes,
+                                              config.limits.max_event_bytes) + 1024)
+    app[HOMESERVER] = hs
+    app[ACCOUNTS] = hs.accounts
+    accounts = AccountServlets(
+        config, hs.accounts, hs.account_data, hs.filters, hs.notifier,
+        RateLimiter(config.ratelimit.login), RateLimiter(config.ratelimit.register))
+    rooms = RoomServlets(config, hs.rooms, hs.sync, hs.directory, hs.filters)
+    app.add_routes(accounts.routes())
+    app.add_routes(rooms.routes())
+
+    async def on_cleanup(app):
+        hs.close()
+
+    app.on_cleanup.append(on_cleanup)
+    return app

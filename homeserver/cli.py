@@ -1,0 +1,105 @@
+"""``homeserver generate-config`` and ``homeserver run``."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import secrets
+import signal
+import ssl
+import sys
+from pathlib import Path
+
+import yaml
+from aiohttp import web
+
+from .config import Config, ConfigError, load_config
+
+
+def generate_config(server_name: str, port: int, data_dir: str, open_registration: bool,
+                    tls_self_signed: bool) -> str:
+    data = Path(data_dir)
+    listener = {"port": port, "bind_address": "127.0.0.1", "tls": False}
+    if tls_self_signed:
+        from .tls import write_self_signed_cert
+        data.mkdir(parents=True, exist_ok=True)
+        cert, key = write_self_signed_cert(data, server_name.split(":")[0])
+        listener.update(tls=True, tls_certificate_path=str(cert), tls_private_key_path=str(key))
+    cfg = {
+        "server_name": server_name,
+        "listeners": [listener],
+        "database": {"path": str(data / "homeserver.db")},
+        "registration": {"open": open_registration,
+                         "shared_secret": secrets.token_urlsafe(32)},
+        "federation": {"servers": {}, "verify_certificates": True, "ip_range_whitelist": []},
+        "media": {"audio_slots": 3, "public_ip": None, "udp_port_range": None},
+    }
+    header = ("# Homeserver configuration. Keys and defaults are documented in README.md.\n"
+              "# registration.shared_secret lets admins create users (Synapse's admin API).\n")
+    return header + yaml.safe_dump(cfg, sort_keys=False)
+
+
+def client_url(config: Config) -> str:
+    lst = config.listeners[0]
+    host = lst.bind_address if lst.bind_address not in ("0.0.0.0", "::") else "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{'https' if lst.tls else 'http'}://{host}:{lst.port}/"
+
+
+async def serve(config: Config) -> None:
+    from .app import make_app
+
+    app = make_app(config)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    for lst in config.listeners:
+        ctx = None
+        if lst.tls:
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(lst.tls_certificate_path, lst.tls_private_key_path)
+        site = web.TCPSite(runner, lst.bind_address, lst.port, ssl_context=ctx,
+                           reuse_address=True)
+        await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"homeserver {config.server_name} ready at {client_url(config)}", flush=True)
+    await stop.wait()
+    logging.getLogger(__name__).info("shutting down")
+    await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="homeserver",
+                                     description="Federated live audio rooms homeserver")
+    sub = parser.add_subparsers(dest="command", required=True)
+    gen = sub.add_parser("generate-config", help="print a new config file")
+    gen.add_argument("--server-name", required=True)
+    gen.add_argument("--port", type=int, required=True)
+    gen.add_argument("--data-dir", required=True)
+    gen.add_argument("--open-registration", action="store_true")
+    gen.add_argument("--tls-self-signed", action="store_true")
+    run = sub.add_parser("run", help="run the server")
+    run.add_argument("--config", required=True)
+    run.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+
+    if args.command == "generate-config":
+        sys.stdout.write(generate_config(args.server_name, args.port, args.data_dir,
+                                         args.open_registration, args.tls_self_signed))
+        return 0
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(args.config)
+    except ConfigError as e:
+        print(f"error: {args.config}: {e}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve(config))
+    except OSError as e:
+        print(f"error: cannot listen: {e}", file=sys.stderr)
+        return 1
+    return 0

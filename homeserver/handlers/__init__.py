@@ -1,0 +1,1 @@
+"""Handlers hold the rules of each endpoint family; they import no aiohttp."""

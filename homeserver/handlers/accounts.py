@@ -1,0 +1,227 @@
+"""Accounts: registration, login, access tokens, profiles.
+
+Passwords are hashed with scrypt (per-user salt) off the event loop; access tokens are 256-bit
+random strings of which only the SHA-256 is stored, so a leaked database grants no sessions.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from ..errors import (Forbidden, InvalidParam, InvalidUsername, MatrixError, MissingParam,
+                      NotFound, UnknownToken, UserInUse)
+from ..storage.users import UserStore
+
+LOCALPART = re.compile(r"^[a-z0-9._=\-/+]+$")
+USER_ID = re.compile(r"^@[^:\s]+:[A-Za-z0-9.\-\[\]:]+$")
+
+
+@dataclass(frozen=True)
+class Requester:
+    user_id: str
+    device_id: str
+    token_hash: bytes
+
+
+class PasswordHasher:
+    def __init__(self, n: int = 2**14, r: int = 8, p: int = 1):
+        self.n, self.r, self.p = n, r, p
+
+    def _derive(self, password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+        return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(password.encode())
+
+    async def hash(self, password: str) -> str:
+        salt = os.urandom(16)
+        dk = await asyncio.get_running_loop().run_in_executor(
+            None, self._derive, password, salt, self.n, self.r, self.p)
+        b64 = base64.b64encode
+        return f"scrypt${self.n}${self.r}${self.p}${b64(salt).decode()}${b64(dk).decode()}"
+
+    async def verify(self, password: str, stored: str | None) -> bool:
+        if not stored:
+            return False
+        try:
+            _, n, r, p, salt, dk = stored.split("$")
+            expected = base64.b64decode(dk)
+            got = await asyncio.get_running_loop().run_in_executor(
+                None, self._derive, password, base64.b64decode(salt), int(n), int(r), int(p))
+        except ValueError:
+            return False
+        return hmac.compare_digest(got, expected)
+
+
+def hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+class AccountHandler:
+    def __init__(self, server_name: str, users: UserStore, hasher: PasswordHasher,
+                 registration_open: bool, shared_secret: str | None):
+        self.server_name = server_name
+        self.users = users
+        self.hasher = hasher
+        self.registration_open = registration_open
+        self.shared_secret = shared_secret
+        self._tokens: dict[bytes, Requester] = {}  # hot cache; DB is the truth
+        self._nonces: dict[str, float] = {}
+        self.profile_listeners: list = []
+
+    # identifiers ---------------------------------------------------------------------------
+
+    def user_id_for(self, localpart: str) -> str:
+        localpart = localpart.lower() if localpart.isascii() else localpart
+        if not localpart or not LOCALPART.match(localpart):
+            raise InvalidUsername("User ID may only contain a-z, 0-9, and . _ = - / +")
+        user_id = f"@{localpart}:{self.server_name}"
+        if len(user_id) > 255:
+            raise InvalidUsername("User ID is longer than 255 characters")
+        return user_id
+
+    def parse_login_user(self, user: str) -> str:
+        if user.startswith("@"):
+            if not user.endswith(":" + self.server_name):
+                raise Forbidden("Invalid username or password")
+            return user
+        return self.user_id_for(user)
+
+    # registration --------------------------------------------------------------------------
+
+    async def register(self, username: str | None, password: str | None,
+                       device_id: str | None = None, inhibit_login: bool = False,
+                       admin: bool = False, displayname: str | None = None) -> dict:
+        if password is not None and (not isinstance(password, str) or len(password) > 512):
+            raise InvalidParam("password must be a string of at most 512 characters")
+        if username is None:
+            username = "user" + secrets.token_hex(6)
+        if not isinstance(username, str):
+            raise InvalidParam("username must be a string")
+        user_id = self.user_id_for(username)
+        pw_hash = await self.hasher.hash(password) if password else None
+        localpart = user_id[1:].split(":", 1)[0]
+        if not self.users.create_user(user_id, pw_hash, displayname or localpart, admin):
+            raise UserInUse("User ID already taken.")
+        result = {"user_id": user_id, "home_server": self.server_name}
+        if not inhibit_login:
+            result.update(self.issue_token(user_id, device_id))
+        return result
+
+    def check_username_available(self, username: str) -> None:
+        if self.users.user_exists(self.user_id_for(username)):
+            raise UserInUse("User ID already taken.")
+
+    def new_nonce(self) -> str:
+        now = time.monotonic()
+        self._nonces = {n: t for n, t in self._nonces.items() if now - t < 60}
+        nonce = secrets.token_hex(16)
+        self._nonces[nonce] = now
+        return nonce
+
+    async def admin_register(self, body: dict) -> dict:
+        """Synapse's shared-secret registration: HMAC-SHA1 over nonce, user, password, admin."""
+        if not self.shared_secret:
+            raise MatrixError("Shared secret registration is not enabled", "M_UNKNOWN", 400)
+        for key in ("nonce", "username", "password", "mac"):
+            if not isinstance(body.get(key), str):
+                raise MissingParam(f"{key} is required and must be a string")
+        if self._nonces.pop(body["nonce"], None) is None:
+            raise MatrixError("unrecognised nonce", "M_UNKNOWN", 400)
+        admin = bool(body.get("admin"))
+        mac = hmac.new(self.shared_secret.encode(), digestmod=hashlib.sha1)
+        parts = [body["nonce"], body["username"], body["password"],
+                 "admin" if admin else "notadmin"]
+        if body.get("user_type"):
+            parts.append(str(body["user_type"]))
+        mac.update("\x00".join(parts).encode())
+        if not hmac.compare_digest(mac.hexdigest(), body["mac"]):
+            raise Forbidden("HMAC incorrect")
+        return await self.register(body["username"], body["password"], admin=admin,
+                                   displayname=body.get("displayname"))
+
+    # login / tokens ------------------------------------------------------------------------
+
+    def issue_token(self, user_id: str, device_id: str | None = None) -> dict:
+        token = "syt_" + secrets.token_urlsafe(32)  # 256 bits of randomness
+        device_id = device_id if isinstance(device_id, str) and device_id else \
+            secrets.token_hex(5).upper()
+        th = hash_token(token)
+        self.users.add_access_token(th, user_id, device_id)
+        self._tokens[th] = Requester(user_id, device_id, th)
+        return {"access_token": token, "device_id": device_id}
+
+    async def login(self, body: dict) -> dict:
+        if body.get("type") != "m.login.password":
+            raise MatrixError("Unknown login type", "M_UNKNOWN", 400)
+        ident = body.get("identifier")
+        if isinstance(ident, dict):
+            if ident.get("type") != "m.id.user":
+                raise MatrixError("Only m.id.user identifiers are supported", "M_UNKNOWN", 400)
+            user = ident.get("user")
+        else:
+            user = body.get("user")
+        password = body.get("password")
+        if not isinstance(user, str) or not isinstance(password, str):
+            raise MissingParam("user and password are required strings")
+        try:
+            user_id = self.parse_login_user(user)
+        except InvalidUsername:
+            raise Forbidden("Invalid username or password")
+        row = self.users.get_user(user_id)
+        # Hash even for unknown users so timing does not reveal which accounts exist.
+        ok = await self.hasher.verify(password, row["password_hash"] if row else
+                                      "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAA")
+        if not row or not ok:
+            raise Forbidden("Invalid username or password")
+        result = {"user_id": user_id, "home_server": self.server_name}
+        result.update(self.issue_token(user_id, body.get("device_id")))
+        return result
+
+    def authenticate(self, token: str) -> Requester:
+        th = hash_token(token)
+        req = self._tokens.get(th)
+        if req is not None:
+            return req
+        row = self.users.get_token(th)
+        if row is None or not hmac.compare_digest(row[0], th):
+            raise UnknownToken("Unknown access token", soft_logout=False)
+        req = Requester(row[1], row[2], th)
+        if len(self._tokens) > 100_000:
+            self._tokens.clear()
+        self._tokens[th] = req
+        return req
+
+    def logout(self, req: Requester) -> None:
+        self.users.delete_token(req.token_hash)
+        self._tokens.pop(req.token_hash, None)
+
+    def logout_all(self, req: Requester) -> None:
+        for th in self.users.delete_all_tokens(req.user_id):
+            self._tokens.pop(th, None)
+
+    # profiles ------------------------------------------------------------------------------
+
+    def get_profile(self, user_id: str) -> dict:
+        row = self.users.get_user(user_id)
+        if row is None:
+            raise NotFound("Profile was not found")
+        out = {}
+        if row["displayname"] is not None:
+            out["displayname"] = row["displayname"]
+        if row["avatar_url"] is not None:
+            out["avatar_url"] = row["avatar_url"]
+        return out
+
+    def set_profile_field(self, req: Requester, user_id: str, field: str, value) -> None:
+        if req.user_id != user_id:
+            raise Forbidden("You cannot change another user's profile")
+        if value is not None and (not isinstance(value, str) or len(value) > 256):
+            raise InvalidParam(f"{field} must be a string of at most 256 characters")
+        self.users.set_profile_field(user_id, field, value)

@@ -1,0 +1,125 @@
+"""Room aliases and the public room directory."""
+from __future__ import annotations
+
+from .. import rules
+from ..errors import Forbidden, InvalidParam, MatrixError, NotFound
+from ..storage.events import EventStore
+from .accounts import Requester
+from .rooms import ALIAS, ROOM_ID, RoomHandler
+
+
+class DirectoryHandler:
+    def __init__(self, server_name: str, store: EventStore, rooms: RoomHandler):
+        self.server_name = server_name
+        self.store = store
+        self.rooms = rooms
+
+    def _check_alias(self, alias: str, local: bool = True) -> None:
+        if not ALIAS.match(alias) or len(alias) > 255:
+            raise InvalidParam(f"{alias!r} is not a valid room alias")
+        if local and not alias.endswith(":" + self.server_name):
+            raise InvalidParam("Room alias must be on this server")
+
+    def create_alias(self, req: Requester, alias: str, room_id) -> None:
+        self._check_alias(alias)
+        if not isinstance(room_id, str) or not ROOM_ID.match(room_id):
+            raise InvalidParam("room_id must be a room ID")
+        if not self.store.current_state_ids(room_id):
+            raise NotFound(f"Unknown room {room_id}")
+        m = self.store.membership(room_id, req.user_id)
+        if not m or m[0] != "join":
+            raise Forbidden("You must be in the room to give it an alias")
+        if not self.store.add_alias(alias, room_id, req.user_id):
+            raise MatrixError(f"Room alias {alias} already exists", "M_UNKNOWN", 409)
+
+    def get_alias(self, alias: str) -> dict:
+        self._check_alias(alias, local=False)
+        row = self.store.get_alias(alias)
+        if row is None:
+            raise NotFound(f"Room alias {alias} not found")
+        return {"room_id": row[0], "servers": [self.server_name]}
+
+    def delete_alias(self, req: Requester, alias: str) -> None:
+        self._check_alias(alias)
+        row = self.store.get_alias(alias)
+        if row is None:
+            raise NotFound(f"Room alias {alias} not found")
+        room_id, creator = row
+        if creator != req.user_id:
+            pl = rules.power_levels(self.rooms.state_view(room_id))
+            if rules.user_level(pl, req.user_id) < rules.required_level(
+                    pl, "m.room.canonical_alias", True):
+                raise Forbidden("You may not delete this alias")
+        self.store.delete_alias(alias)
+
+    def room_aliases(self, req: Requester, room_id: str) -> list[str]:
+        self.rooms.visible_upto(req, room_id)
+        return self.store.aliases_for_room(room_id)
+
+    def set_visibility(self, req: Requester, room_id: str, visibility) -> None:
+        if visibility not in ("public", "private"):
+            raise InvalidParam("visibility must be 'public' or 'private'")
+        self.rooms.visible_upto(req, room_id)
+        pl = rules.power_levels(self.rooms.state_view(room_id))
+        if rules.user_level(pl, req.user_id) < rules.required_level(
+                pl, "m.room.canonical_alias", True):
+            raise Forbidden("You may not change this room's visibility")
+        self.store.set_room_public(room_id, visibility == "public")
+
+    def get_visibility(self, room_id: str) -> dict:
+        room = self.store.get_room(room_id)
+        if room is None:
+            raise NotFound(f"Unknown room {room_id}")
+        return {"visibility": "public" if room["is_public"] else "private"}
+
+    def room_summary(self, room_id: str) -> dict:
+        """One publicRooms chunk entry."""
+        view = self.rooms.state_view(room_id)
+        get = lambda t, k: (view.get((t, "")) or {}).get("content", {}).get(k)  # noqa: E731
+        entry = {
+            "room_id": room_id,
+            "num_joined_members": self.store.count_members(room_id),
+            "world_readable": get("m.room.history_visibility", "history_visibility")
+            == "world_readable",
+            "guest_can_join": get("m.room.guest_access", "guest_access") == "can_join",
+            "join_rule": get("m.room.join_rules", "join_rule") or "invite",
+        }
+        for key, (t, k) in {"name": ("m.room.name", "name"), "topic": ("m.room.topic", "topic"),
+                            "canonical_alias": ("m.room.canonical_alias", "alias"),
+                            "avatar_url": ("m.room.avatar", "url"),
+                            "room_type": ("m.room.create", "type")}.items():
+            v = get(t, k)
+            if isinstance(v, str):
+                entry[key] = v
+        return entry
+
+    def public_rooms(self, limit: int | None = None, since: str | None = None,
+                     search: str | None = None) -> dict:
+        entries = [self.room_summary(r) for r in self.store.public_room_ids()]
+        if search:
+            s = search.lower()
+            entries = [e for e in entries if any(s in (e.get(k) or "").lower()
+                       for k in ("name", "topic", "canonical_alias"))]
+        entries.sort(key=lambda e: (-e["num_joined_members"], e["room_id"]))
+        total = len(entries)
+        try:
+            offset = int(since) if since else 0
+        except ValueError:
+            raise InvalidParam("since is not a valid pagination token")
+        if offset < 0:
+            raise InvalidParam("since is not a valid pagination token")
+        end = total if limit is None else offset + max(0, limit)
+        out = {"chunk": entries[offset:end], "total_room_count_estimate": total}
+        if end < total:
+            out["next_batch"] = str(end)
+        if offset > 0:
+            out["prev_batch"] = str(max(0, offset - (limit or offset)))
+        return out
+
+    async def get_alias_async(self, alias: str) -> dict:
+        return self.get_alias(alias)
+
+    async def public_rooms_async(self, limit, since, search, server) -> dict:
+        if server and server != self.server_name:
+            raise NotFound(f"Cannot reach the directory of {server}")
+        return self.public_rooms(limit, since, search)

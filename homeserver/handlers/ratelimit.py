@@ -1,0 +1,31 @@
+"""Token-bucket rate limiting keyed by (action, requester)."""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from ..config import RateLimit
+from ..errors import LimitExceeded
+
+
+class RateLimiter:
+    def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic,
+                 max_keys: int = 100_000):
+        self.rate = limit.per_second
+        self.burst = limit.burst
+        self.clock = clock
+        self.max_keys = max_keys
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last time)
+
+    def check(self, key: str) -> None:
+        """Take one token for ``key`` or raise 429 with how long to wait."""
+        now = self.clock()
+        tokens, last = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        if tokens < 1.0:
+            wait = (1.0 - tokens) / self.rate if self.rate > 0 else 3600.0
+            self._buckets[key] = (tokens, now)
+            raise LimitExceeded(retry_after_ms=max(1, int(wait * 1000)))
+        if len(self._buckets) >= self.max_keys:  # bound memory under a flood of keys
+            self._buckets.clear()
+        self._buckets[key] = (tokens - 1.0, now)

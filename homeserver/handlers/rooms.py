@@ -1,0 +1,365 @@
+"""Rooms: creating them, appending events under the room's rules, memberships and state.
+
+Appending an event is synchronous from check to commit: on one event loop that makes each room's
+order total without locks, which is what room version ``org.audiorooms.1`` (the host orders the
+room) needs.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from typing import Callable
+
+from .. import rules
+from ..errors import (BadJson, Forbidden, InvalidParam, MatrixError, NotFound, RoomInUse)
+from ..storage.events import AccountDataStore, EventStore
+from ..storage.users import UserStore
+from .accounts import USER_ID, Requester
+from .events import ROOM_VERSION, EventFactory, auth_event_ids, stripped_state
+from .notifier import Notifier
+
+ROOM_ID = re.compile(r"^![A-Za-z0-9._=\-/+]+:[A-Za-z0-9.\-\[\]:]+$")
+ALIAS = re.compile(r"^#[^:\s]+:[A-Za-z0-9.\-\[\]:]+$")
+PRESETS = ("private_chat", "public_chat", "trusted_private_chat")
+SUPPORTED_VERSIONS = (ROOM_VERSION,)
+
+
+class StateView(Mapping):
+    """Current state as a mapping (type, state_key) -> event, fetching events lazily so that
+    checking a message in a room with thousands of members reads only what the rules need."""
+
+    def __init__(self, store: EventStore, ids: Mapping[tuple[str, str], str]):
+        self._store, self._ids = store, ids
+
+    def __getitem__(self, key):
+        return self._store.get_event(self._ids[key])
+
+    def get(self, key, default=None):
+        eid = self._ids.get(key)
+        return self._store.get_event(eid) if eid else default
+
+    def __contains__(self, key):
+        return key in self._ids
+
+    def __iter__(self):
+        return iter(self._ids)
+
+    def __len__(self):
+        return len(self._ids)
+
+
+def require_str(body: dict, key: str, optional: bool = False) -> str | None:
+    v = body.get(key)
+    if v is None and optional:
+        return None
+    if not isinstance(v, str):
+        raise BadJson(f"'{key}' must be a string")
+    return v
+
+
+class RoomHandler:
+    def __init__(self, server_name: str, store: EventStore, users: UserStore,
+                 account_data: AccountDataStore, factory: EventFactory, notifier: Notifier,
+                 extra_checks: tuple[Callable, ...] = ()):
+        self.server_name = server_name
+        self.store = store
+        self.users = users
+        self.account_data = account_data
+        self.factory = factory
+        self.notifier = notifier
+        self.extra_checks = extra_checks
+        # Called with (event, stream_ordering) after each event is committed (federation,
+        # the stage, the SFU hook in here).
+        self.event_listeners: list[Callable[[dict, int], None]] = []
+
+    # appending events ----------------------------------------------------------------------
+
+    def state_view(self, room_id: str) -> StateView:
+        return StateView(self.store, self.store.current_state_ids(room_id))
+
+    def send_event(self, room_id: str, sender: str, etype: str, content: dict,
+                   state_key: str | None = None, txn: tuple[str, str, str] | None = None) -> dict:
+        """Check ``etype`` against the room's rules, then build, sign, commit and announce it."""
+        if not isinstance(content, dict):
+            raise BadJson("content must be a JSON object")
+        state_ids = self.store.current_state_ids(room_id)
+        if not state_ids and etype != "m.room.create":
+            raise NotFound(f"Unknown room {room_id}")
+        view = StateView(self.store, state_ids)
+        latest = self.store.latest_event(room_id) if state_ids else None
+        draft = {"room_id": room_id, "sender": sender, "type": etype, "content": content,
+                 "prev_events": [latest[0]] if latest else []}
+        if state_key is not None:
+            draft["state_key"] = state_key
+        try:
+            rules.check_event(draft, view, self.extra_checks)
+        except rules.AuthError as e:
+            raise Forbidden(str(e))
+        event = self.factory.build(
+            room_id=room_id, sender=sender, etype=etype, content=content, state_key=state_key,
+            prev_events=[latest[0]] if latest else [], depth=(latest[1] + 1) if latest else 1,
+            auth_events=auth_event_ids(etype, sender, state_key, content, state_ids))
+        if state_key is not None:
+            prev = view.get((etype, state_key))
+            if prev is not None:
+                event["unsigned"] = {"prev_content": prev["content"],
+                                     "replaces_state": prev["event_id"]}
+        stream = self.store.persist_event(event, txn)
+        self._announce(event, stream)
+        return event
+
+    def _announce(self, event: dict, stream: int) -> None:
+        users = set(self.store.room_members(event["room_id"], ("join", "invite")))
+        if event["type"] == "m.room.member":
+            users.add(event["state_key"])
+        self.notifier.notify_users(users)
+        for listener in self.event_listeners:
+            listener(event, stream)
+
+    # creating rooms ------------------------------------------------------------------------
+
+    def create_room(self, req: Requester, body: dict) -> dict:
+        """POST /createRoom: validate everything first, so a bad request creates nothing."""
+        preset = body.get("preset")
+        visibility = body.get("visibility", "private")
+        if visibility not in ("public", "private"):
+            raise InvalidParam("visibility must be 'public' or 'private'")
+        if preset is None:
+            preset = "public_chat" if visibility == "public" else "private_chat"
+        if preset not in PRESETS:
+            raise InvalidParam(f"preset must be one of {', '.join(PRESETS)}")
+        version = body.get("room_version", ROOM_VERSION)
+        if version not in SUPPORTED_VERSIONS:
+            raise MatrixError(f"room version {version!r} is not supported",
+                              "M_UNSUPPORTED_ROOM_VERSION", 400)
+        name = require_str(body, "name", optional=True)
+        topic = require_str(body, "topic", optional=True)
+        alias_name = require_str(body, "room_alias_name", optional=True)
+        invites = body.get("invite", [])
+        if not isinstance(invites, list) or not all(isinstance(u, str) and USER_ID.match(u)
+                                                    for u in invites):
+            raise InvalidParam("invite must be a list of user IDs")
+        is_direct = body.get("is_direct", False)
+        if not isinstance(is_direct, bool):
+            raise InvalidParam("is_direct must be a boolean")
+        creation = body.get("creation_content") or {}
+        initial_state = body.get("initial_state") or []
+        pl_override = body.get("power_level_content_override") or {}
+        if not isinstance(creation, dict) or not isinstance(pl_override, dict):
+            raise BadJson("creation_content and power_level_content_override must be objects")
+        if not isinstance(initial_state, list) or not all(
+                isinstance(s, dict) and isinstance(s.get("type"), str)
+                and isinstance(s.get("content"), dict)
+                and isinstance(s.get("state_key", ""), str) for s in initial_state):
+            raise BadJson("initial_state must be a list of {type, state_key, content}")
+        room_type = creation.get("type")
+        if room_type is not None and not isinstance(room_type, str):
+            raise BadJson("creation_content.type must be a string")
+        alias = None
+        if alias_name is not None:
+            alias = f"#{alias_name}:{self.server_name}"
+            if not ALIAS.match(alias) or len(alias) > 255:
+                raise InvalidParam("room_alias_name is not a valid alias localpart")
+            if self.store.get_alias(alias):
+                raise RoomInUse("Room alias already taken")
+        for uid in invites:
+            self._check_invitee(uid)
+
+        room_id = f"!{secrets.token_urlsafe(18)}:{self.server_name}"
+        me = req.user_id
+        self.store.store_room(room_id, version, me, visibility == "public", room_type)
+        send = lambda t, c, k="": self.send_event(room_id, me, t, c, k)  # noqa: E731
+        send("m.room.create", {**creation, "room_version": version})
+        send("m.room.member", {"membership": "join", **self._profile(me)}, me)
+        users = {me: 100}
+        if preset == "trusted_private_chat":
+            users.update({u: 100 for u in invites})
+        pl = {
+            "users": users, "users_default": 0, "events_default": 0, "state_default": 50,
+            "ban": 50, "kick": 50, "redact": 50, "invite": 50 if preset == "public_chat" else 0,
+            "events": {"m.room.name": 50, "m.room.power_levels": 100,
+                       "m.room.history_visibility": 100, "m.room.canonical_alias": 50,
+                       "m.room.avatar": 50, "m.room.tombstone": 100,
+                       "m.room.server_acl": 100, "m.room.encryption": 100},
+        }
+        send("m.room.power_levels", {**pl, **pl_override})
+        if alias:
+            self.store.add_alias(alias, room_id, me)
+            send("m.room.canonical_alias", {"alias": alias})
+        send("m.room.join_rules", {"join_rule": "public" if preset == "public_chat" else "invite"})
+        send("m.room.history_visibility", {"history_visibility": "shared"})
+        if preset != "public_chat":
+            send("m.room.guest_access", {"guest_access": "can_join"})
+        for s in initial_state:
+            send(s["type"], s["content"], s.get("state_key", ""))
+        if name is not None:
+            send("m.room.name", {"name": name})
+        if topic is not None:
+            send("m.room.topic", {"topic": topic})
+        for uid in invites:
+            content = {"membership": "invite", **({"is_direct": True} if is_direct else {})}
+            self.send_event(room_id, me, "m.room.member", content, uid)
+        if is_direct:
+            for uid in invites:
+                self.add_direct_room(me, uid, room_id)
+        return {"room_id": room_id, **({"room_alias": alias} if alias else {})}
+
+    def _profile(self, user_id: str) -> dict:
+        row = self.users.get_user(user_id)
+        if row is None:
+            return {}
+        return {k: row[k] for k in ("displayname", "avatar_url") if row[k] is not None}
+
+    def _check_invitee(self, user_id: str) -> None:
+        if not USER_ID.match(user_id) or len(user_id) > 255:
+            raise InvalidParam(f"{user_id!r} is not a valid user ID")
+        if user_id.endswith(":" + self.server_name) and not self.users.user_exists(user_id):
+            raise NotFound(f"Unknown user {user_id}")
+        if not user_id.endswith(":" + self.server_name) and not self.remote_invites_supported():
+            raise MatrixError(f"cannot invite {user_id}: federation is not available",
+                              "M_UNKNOWN", 502)
+
+    def remote_invites_supported(self) -> bool:
+        return False  # replaced when federation is wired in
+
+    def add_direct_room(self, user_id: str, other: str, room_id: str) -> None:
+        """Record a DM in the user's m.direct account data (the backchannel's index)."""
+        direct = self.account_data.get(user_id, "", "m.direct") or {}
+        rooms = list(direct.get(other, []))
+        if room_id not in rooms:
+            rooms.append(room_id)
+            direct[other] = rooms
+            self.account_data.set(user_id, "", "m.direct", direct)
+            self.notifier.notify_users([user_id])
+
+    # memberships ---------------------------------------------------------------------------
+
+    def resolve_room(self, room_id_or_alias: str) -> str:
+        if room_id_or_alias.startswith("#"):
+            row = self.store.get_alias(room_id_or_alias)
+            if row is None:
+                raise NotFound(f"Room alias {room_id_or_alias} not found")
+            return row[0]
+        if not ROOM_ID.match(room_id_or_alias):
+            raise InvalidParam(f"{room_id_or_alias!r} is not a room ID or alias")
+        return room_id_or_alias
+
+    def join(self, req: Requester, room_id_or_alias: str) -> str:
+        room_id = self.resolve_room(room_id_or_alias)
+        if self.store.get_room(room_id) is None and not self.store.current_state_ids(room_id):
+            raise NotFound(f"Unknown room {room_id}")
+        current = self.store.membership(room_id, req.user_id)
+        if current and current[0] == "join":
+            return room_id  # already in: joining again is a no-op, as in Synapse
+        invite = self.store.state_event(room_id, "m.room.member", req.user_id)
+        self.send_event(room_id, req.user_id, "m.room.member",
+                        {"membership": "join", **self._profile(req.user_id)}, req.user_id)
+        if invite and invite["content"].get("is_direct"):
+            self.add_direct_room(req.user_id, invite["sender"], room_id)
+        return room_id
+
+    def leave(self, req: Requester, room_id: str) -> None:
+        self._known_room(room_id)
+        self.send_event(room_id, req.user_id, "m.room.member", {"membership": "leave"},
+                        req.user_id)
+
+    def set_membership(self, req: Requester, room_id: str, body: dict, membership: str) -> None:
+        """invite / kick (leave for another) / ban / unban (leave from ban)."""
+        self._known_room(room_id)
+        target = require_str(body, "user_id")
+        if not USER_ID.match(target):
+            raise InvalidParam(f"{target!r} is not a valid user ID")
+        reason = body.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            raise BadJson("reason must be a string")
+        current = (self.store.membership(room_id, target) or ("leave",))[0]
+        if membership == "invite":
+            self._check_invitee(target)
+        elif membership == "unban":
+            if current != "ban":
+                raise Forbidden(f"{target} is not banned")
+            membership = "leave"
+        elif membership == "kick":
+            if current not in ("join", "invite"):
+                raise Forbidden(f"{target} is not in the room")
+            membership = "leave"
+        content = {"membership": membership, **({"reason": reason} if reason else {})}
+        self.send_event(room_id, req.user_id, "m.room.member", content, target)
+
+    def _known_room(self, room_id: str) -> None:
+        if not ROOM_ID.match(room_id):
+            raise InvalidParam(f"{room_id!r} is not a room ID")
+        if not self.store.current_state_ids(room_id):
+            raise NotFound(f"Unknown room {room_id}")
+
+    # messages and state --------------------------------------------------------------------
+
+    def send_message(self, req: Requester, room_id: str, etype: str, txn_id: str,
+                     content: dict) -> str:
+        self._known_room(room_id)
+        done = self.store.event_for_txn(req.user_id, req.device_id, txn_id)
+        if done:
+            return done  # a retried request: same answer, applied once
+        if etype in ("m.room.create", "m.room.member"):
+            raise Forbidden(f"{etype} cannot be sent as a message")
+        ev = self.send_event(room_id, req.user_id, etype, content,
+                             txn=(req.user_id, req.device_id, txn_id))
+        return ev["event_id"]
+
+    def put_state(self, req: Requester, room_id: str, etype: str, state_key: str,
+                  content: dict) -> str:
+        self._known_room(room_id)
+        if etype == "m.room.member":
+            raise Forbidden("use the membership endpoints to change membership")
+        if etype == "m.room.create":
+            raise Forbidden("m.room.create cannot be changed")
+        if etype == "m.room.canonical_alias" and content.get("alias") is not None:
+            row = self.store.get_alias(content["alias"]) if isinstance(content["alias"], str) \
+                else None
+            if row is None or row[0] != room_id:
+                raise MatrixError("alias does not point to this room", "M_BAD_ALIAS", 400)
+        return self.send_event(room_id, req.user_id, etype, content, state_key)["event_id"]
+
+    def visible_upto(self, req: Requester, room_id: str) -> int | None:
+        """The newest stream position the user may read in the room: None means all of it
+        (joined); otherwise up to when they left. Raises if they never could read it."""
+        self._known_room(room_id)
+        m = self.store.membership(room_id, req.user_id)
+        if m is None or m[0] == "invite":
+            raise Forbidden("You are not a member of this room")
+        return None if m[0] == "join" else m[1]
+
+    def get_state(self, req: Requester, room_id: str) -> list[dict]:
+        upto = self.visible_upto(req, room_id)
+        if upto is not None:
+            raise Forbidden("You are no longer in this room")
+        return list(self.state_view(room_id).values())
+
+    def get_state_event(self, req: Requester, room_id: str, etype: str, state_key: str) -> dict:
+        self.visible_upto(req, room_id)
+        ev = self.store.state_event(room_id, etype, state_key)
+        if ev is None:
+            raise NotFound(f"Event not found: no {etype} state with key {state_key!r}")
+        return ev
+
+    def invite_state(self, room_id: str, invite_event: dict) -> list[dict]:
+        view = self.state_view(room_id)
+        keys = [("m.room.create", ""), ("m.room.name", ""), ("m.room.join_rules", ""),
+                ("m.room.canonical_alias", ""), ("m.room.topic", ""), ("m.room.avatar", ""),
+                ("m.room.member", invite_event["sender"])]
+        out = [stripped_state(view[k]) for k in keys if k in view]
+        out.append(stripped_state(invite_event))
+        return out
+
+    # async entry points: federation replaces these paths for rooms hosted elsewhere ---------
+
+    async def join_async(self, req: Requester, target: str, servers: list[str]) -> str:
+        return self.join(req, target)
+
+    async def leave_async(self, req: Requester, room_id: str) -> None:
+        self.leave(req, room_id)
+
+    async def set_membership_async(self, req: Requester, room_id: str, body: dict,
+                                   action: str) -> None:
+        self.set_membership(req, room_id, body, action)

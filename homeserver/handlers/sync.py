@@ -1,0 +1,216 @@
+"""/sync (initial and incremental, long-poll), /messages pagination and member lists.
+
+Tokens are positions on the one stream shared by events and account data: ``s<N>`` means "every
+event with stream_ordering <= N is before this point". next_batch is the current position;
+prev_batch is just before the first event of a timeline.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+from ..errors import InvalidParam, NotFound
+from ..storage.events import AccountDataStore, EventStore, StreamCounter
+from .accounts import Requester
+from .events import client_event
+from .notifier import Notifier
+from .rooms import RoomHandler
+
+MAX_TIMEOUT_MS = 120_000
+
+
+def parse_token(token: str | None, what: str = "since") -> int | None:
+    if token is None or token == "":
+        return None
+    # Accept the bare integer too: a few clients strip prefixes from opaque tokens.
+    raw = token[1:] if token.startswith("s") else token
+    try:
+        pos = int(raw)
+    except ValueError:
+        raise InvalidParam(f"'{what}' is not a valid pagination token")
+    if pos < 0:
+        raise InvalidParam(f"'{what}' is not a valid pagination token")
+    return pos
+
+
+def make_token(pos: int) -> str:
+    return f"s{pos}"
+
+
+def timeline_limit_from_filter(filter_param: str | None, default: int,
+                               saved: dict | None = None) -> int:
+    """Honour room.timeline.limit from an inline JSON filter or a saved one."""
+    filt = saved
+    if filter_param and filter_param.startswith("{"):
+        try:
+            filt = json.loads(filter_param)
+        except ValueError:
+            raise InvalidParam("filter is not valid JSON")
+    try:
+        limit = filt["room"]["timeline"]["limit"]
+    except (TypeError, KeyError):
+        return default
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+        raise InvalidParam("room.timeline.limit must be a non-negative integer")
+    return min(limit, 100)
+
+
+class SyncHandler:
+    def __init__(self, store: EventStore, account_data: AccountDataStore, stream: StreamCounter,
+                 rooms: RoomHandler, notifier: Notifier, timeline_limit: int = 20):
+        self.store = store
+        self.account_data = account_data
+        self.stream = stream
+        self.rooms = rooms
+        self.notifier = notifier
+        self.timeline_limit = timeline_limit
+
+    async def sync(self, req: Requester, since: str | None, timeout_ms: int = 0,
+                   full_state: bool = False, timeline_limit: int | None = None) -> dict:
+        since_pos = parse_token(since)
+        if since_pos is not None and since_pos > self.stream.current:
+            since_pos = self.stream.current  # a token from the future (e.g. restored backup)
+        limit = self.timeline_limit if timeline_limit is None else timeline_limit
+        deadline = time.monotonic() + min(max(timeout_ms, 0), MAX_TIMEOUT_MS) / 1000
+        while True:
+            result, empty = self._compute(req, since_pos, full_state, limit)
+            remaining = deadline - time.monotonic()
+            if not empty or since_pos is None or full_state or remaining <= 0:
+                return result
+            # Nothing yet: wait for a notification (registered before any await).
+            await self.notifier.wait_for(req.user_id, remaining)
+
+    def _compute(self, req: Requester, since: int | None, full_state: bool,
+                 limit: int) -> tuple[dict, bool]:
+        pos = self.stream.current
+        join, invite, leave = {}, {}, {}
+        for room_id, membership, mstream in self.store.rooms_for_user(req.user_id):
+            new_membership = since is None or mstream > since
+            if membership == "join":
+                room = self._joined_room(req, room_id, since, full_state or new_membership,
+                                         limit, pos)
+                if room is not None:
+                    join[room_id] = room
+            elif membership == "invite" and (new_membership or full_state):
+                ev = self.store.state_event(room_id, "m.room.member", req.user_id)
+                invite[room_id] = {"invite_state": {
+                    "events": self.rooms.invite_state(room_id, ev)}}
+            elif membership in ("leave", "ban") and since is not None and new_membership:
+                leave[room_id] = self._left_room(room_id, since, mstream, limit)
+        global_ad = [{"type": t, "content": c}
+                     for r, t, c in self.account_data.changed_since(req.user_id, since)
+                     if r == ""]
+        result = {
+            "next_batch": make_token(pos),
+            "rooms": {"join": join, "invite": invite, "leave": leave, "knock": {}},
+            "account_data": {"events": global_ad},
+            "presence": {"events": []},
+            "to_device": {"events": []},
+            "device_lists": {"changed": [], "left": []},
+            "device_one_time_keys_count": {},
+        }
+        return result, not (join or invite or leave or global_ad)
+
+    def _joined_room(self, req: Requester, room_id: str, since: int | None, full: bool,
+                     limit: int, pos: int) -> dict | None:
+        latest = self.store.latest_event(room_id)
+        room_ad = [{"type": t, "content": c}
+                   for r, t, c in self.account_data.changed_since(req.user_id, since)
+                   if r == room_id]
+        if not full and (latest is None or latest[2] <= since) and not room_ad:
+            return None
+        after = None if full else since
+        rows = self.store.room_events(room_id, after=after, upto=pos, limit=limit + 1,
+                                      backwards=True)
+        limited = len(rows) > limit or (full and len(rows) > 0 and limit == 0)
+        rows = list(reversed(rows[:limit]))
+        timeline = [client_event(ev) for _, ev in rows]
+        in_timeline = {ev["event_id"] for ev in timeline}
+        state = []
+        if full or limited:
+            # State the client would otherwise miss: the current state not in the timeline.
+            state = [client_event(ev) for ev in self.rooms.state_view(room_id).values()
+                     if ev["event_id"] not in in_timeline]
+        first = rows[0][0] if rows else pos + 1
+        members = self.store.count_members(room_id)
+        return {
+            "timeline": {"events": timeline, "limited": limited,
+                         "prev_batch": make_token(first - 1)},
+            "state": {"events": state},
+            "account_data": {"events": room_ad},
+            "ephemeral": {"events": []},
+            "unread_notifications": {"highlight_count": 0, "notification_count": 0},
+            "summary": {"m.joined_member_count": members},
+        }
+
+    def _left_room(self, room_id: str, since: int, upto: int, limit: int) -> dict:
+        rows = self.store.room_events(room_id, after=since, upto=upto, limit=limit + 1,
+                                      backwards=True)
+        limited = len(rows) > limit
+        rows = list(reversed(rows[:limit]))
+        first = rows[0][0] if rows else upto
+        return {"timeline": {"events": [client_event(ev) for _, ev in rows],
+                             "limited": limited, "prev_batch": make_token(first - 1)},
+                "state": {"events": []}, "account_data": {"events": []}}
+
+    # /messages -----------------------------------------------------------------------------
+
+    def messages(self, req: Requester, room_id: str, from_token: str | None, direction: str,
+                 limit: int, to_token: str | None = None) -> dict:
+        visible = self.rooms.visible_upto(req, room_id)
+        if direction not in ("b", "f"):
+            raise InvalidParam("dir must be 'b' or 'f'")
+        limit = max(1, min(limit, 1000))
+        start = parse_token(from_token, "from")
+        to = parse_token(to_token, "to")
+        if direction == "b":
+            if start is None:
+                start = self.stream.current
+            upto = start if visible is None else min(start, visible)
+            rows = self.store.room_events(room_id, after=to, upto=upto, limit=limit,
+                                          backwards=True)
+            end = rows[-1][0] - 1 if len(rows) == limit else None
+        else:
+            if start is None:
+                start = 0
+            upto = visible if to is None else (to if visible is None else min(to, visible))
+            rows = self.store.room_events(room_id, after=start, upto=upto, limit=limit)
+            end = rows[-1][0] if rows else None
+        out = {"chunk": [client_event(ev) for _, ev in rows], "start": make_token(start)}
+        if end is not None:
+            out["end"] = make_token(end)
+        return out
+
+    def members(self, req: Requester, room_id: str, membership: str | None = None,
+                not_membership: str | None = None) -> list[dict]:
+        self.rooms.visible_upto(req, room_id)
+        out = []
+        for (etype, _), ev in self.rooms.state_view(room_id).items():
+            if etype != "m.room.member":
+                continue
+            m = ev["content"].get("membership")
+            if membership and m != membership:
+                continue
+            if not_membership and m == not_membership:
+                continue
+            out.append(client_event(ev))
+        return out
+
+    def joined_members(self, req: Requester, room_id: str) -> dict:
+        self.rooms.visible_upto(req, room_id)
+        joined = {}
+        for uid in self.store.room_members(room_id):
+            ev = self.store.state_event(room_id, "m.room.member", uid)
+            c = ev["content"] if ev else {}
+            joined[uid] = {"display_name": c.get("displayname"),
+                           "avatar_url": c.get("avatar_url")}
+        return {"joined": joined}
+
+    def event(self, req: Requester, room_id: str, event_id: str) -> dict:
+        visible = self.rooms.visible_upto(req, room_id)
+        ev = self.store.get_event(event_id)
+        if ev is None or ev["room_id"] != room_id:
+            raise NotFound("Event not found")
+        if visible is not None and (self.store.stream_ordering_of(event_id) or 0) > visible:
+            raise NotFound("Event not found")
+        return client_event(ev)

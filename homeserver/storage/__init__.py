@@ -1,0 +1,1 @@
+"""SQLite storage: one store class per domain, all sharing one Database."""

@@ -1,0 +1,270 @@
+"""Rooms, events, current state, memberships and aliases.
+
+Every event gets a ``stream_ordering`` from one counter shared with account data; /sync tokens
+and /messages tokens are positions on that stream. Hot lookups (current state, the latest event
+of a room, parsed events) are cached in memory; the cache is filled from and kept in step with
+the database, which stays the source of truth.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections import OrderedDict
+
+from .database import Database
+
+
+class StreamCounter:
+    def __init__(self, db: Database):
+        row = db.execute(
+            "SELECT MAX(m) FROM (SELECT MAX(stream_ordering) AS m FROM events"
+            " UNION ALL SELECT MAX(stream_ordering) FROM account_data)").fetchone()
+        self.current = row[0] or 0
+
+    def next(self) -> int:
+        self.current += 1
+        return self.current
+
+
+class EventStore:
+    def __init__(self, db: Database, stream: StreamCounter, cache_size: int = 20000):
+        self.db = db
+        self.stream = stream
+        self._events: OrderedDict[str, dict] = OrderedDict()
+        self._cache_size = cache_size
+        self._state: dict[str, dict[tuple[str, str], str]] = {}
+        self._latest: dict[str, tuple[str, int, int]] = {}  # room -> (event_id, depth, stream)
+
+    # rooms ---------------------------------------------------------------------------------
+
+    def store_room(self, room_id: str, room_version: str, creator: str, is_public: bool,
+                   room_type: str | None) -> None:
+        with self.db.transaction() as c:
+            c.execute(
+                "INSERT OR IGNORE INTO rooms (room_id, room_version, creator, is_public,"
+                " room_type, created_ts) VALUES (?,?,?,?,?,?)",
+                (room_id, room_version, creator, int(is_public), room_type,
+                 int(time.time() * 1000)))
+
+    def get_room(self, room_id: str) -> dict | None:
+        row = self.db.execute(
+            "SELECT room_id, room_version, creator, is_public, room_type FROM rooms"
+            " WHERE room_id = ?", (room_id,)).fetchone()
+        if row is None:
+            return None
+        return dict(zip(("room_id", "room_version", "creator", "is_public", "room_type"), row))
+
+    def set_room_public(self, room_id: str, is_public: bool) -> None:
+        with self.db.transaction() as c:
+            c.execute("UPDATE rooms SET is_public = ? WHERE room_id = ?", (int(is_public), room_id))
+
+    def public_room_ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute(
+            "SELECT room_id FROM rooms WHERE is_public = 1 ORDER BY created_ts DESC")]
+
+    # events --------------------------------------------------------------------------------
+
+    def persist_event(self, event: dict, txn: tuple[str, str, str] | None = None) -> int:
+        """Append one event to its room, update state and membership; commit. Returns its
+        stream ordering."""
+        stream = self.stream.next()
+        room_id = event["room_id"]
+        state_key = event.get("state_key")
+        with self.db.transaction() as c:
+            c.execute(
+                "INSERT INTO events (stream_ordering, event_id, room_id, type, state_key, sender,"
+                " depth, origin_server_ts, txn_id, json) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (stream, event["event_id"], room_id, event["type"], state_key, event["sender"],
+                 event["depth"], event["origin_server_ts"], txn[2] if txn else None,
+                 json.dumps(event, ensure_ascii=False, separators=(",", ":"))))
+            if state_key is not None:
+                c.execute(
+                    "INSERT OR REPLACE INTO current_state (room_id, type, state_key, event_id)"
+                    " VALUES (?,?,?,?)", (room_id, event["type"], state_key, event["event_id"]))
+                if event["type"] == "m.room.member":
+                    c.execute(
+                        "INSERT OR REPLACE INTO memberships (room_id, user_id, membership,"
+                        " event_id, stream_ordering) VALUES (?,?,?,?,?)",
+                        (room_id, state_key, event["content"]["membership"], event["event_id"],
+                         stream))
+            if txn:
+                c.execute("INSERT OR IGNORE INTO txn_ids (user_id, device_id, txn_id, event_id)"
+                          " VALUES (?,?,?,?)", (txn[0], txn[1], txn[2], event["event_id"]))
+        # Caches are updated only after the commit succeeded.
+        self._remember(event)
+        if state_key is not None and room_id in self._state:
+            self._state[room_id][(event["type"], state_key)] = event["event_id"]
+        self._latest[room_id] = (event["event_id"], event["depth"], stream)
+        return stream
+
+    def _remember(self, event: dict) -> None:
+        self._events[event["event_id"]] = event
+        if len(self._events) > self._cache_size:
+            self._events.popitem(last=False)
+
+    def get_event(self, event_id: str) -> dict | None:
+        ev = self._events.get(event_id)
+        if ev is not None:
+            return ev
+        row = self.db.execute("SELECT json FROM events WHERE event_id = ?", (event_id,)).fetchone()
+        if row is None:
+            return None
+        ev = json.loads(row[0])
+        self._remember(ev)
+        return ev
+
+    def get_events(self, event_ids) -> list[dict]:
+        return [e for e in (self.get_event(i) for i in event_ids) if e is not None]
+
+    def event_for_txn(self, user_id: str, device_id: str, txn_id: str) -> str | None:
+        row = self.db.execute(
+            "SELECT event_id FROM txn_ids WHERE user_id=? AND device_id=? AND txn_id=?",
+            (user_id, device_id, txn_id)).fetchone()
+        return row[0] if row else None
+
+    def stream_ordering_of(self, event_id: str) -> int | None:
+        row = self.db.execute("SELECT stream_ordering FROM events WHERE event_id = ?",
+                              (event_id,)).fetchone()
+        return row[0] if row else None
+
+    def latest_event(self, room_id: str) -> tuple[str, int, int] | None:
+        """(event_id, depth, stream_ordering) of the newest event in the room."""
+        if room_id not in self._latest:
+            row = self.db.execute(
+                "SELECT event_id, depth, stream_ordering FROM events WHERE room_id = ?"
+                " ORDER BY stream_ordering DESC LIMIT 1", (room_id,)).fetchone()
+            if row is None:
+                return None
+            self._latest[room_id] = tuple(row)
+        return self._latest[room_id]
+
+    def room_events(self, room_id: str, *, after: int | None = None, upto: int | None = None,
+                    limit: int = 100, backwards: bool = False) -> list[tuple[int, dict]]:
+        """Events with after < stream_ordering <= upto, oldest first unless backwards."""
+        sql = "SELECT stream_ordering, json FROM events WHERE room_id = ?"
+        params: list = [room_id]
+        if after is not None:
+            sql += " AND stream_ordering > ?"
+            params.append(after)
+        if upto is not None:
+            sql += " AND stream_ordering <= ?"
+            params.append(upto)
+        sql += f" ORDER BY stream_ordering {'DESC' if backwards else 'ASC'} LIMIT ?"
+        params.append(limit)
+        out = []
+        for stream, raw in self.db.execute(sql, params):
+            ev = json.loads(raw)
+            out.append((stream, ev))
+        return out
+
+    # state ---------------------------------------------------------------------------------
+
+    def current_state_ids(self, room_id: str) -> dict[tuple[str, str], str]:
+        st = self._state.get(room_id)
+        if st is None:
+            st = {(t, k): e for t, k, e in self.db.execute(
+                "SELECT type, state_key, event_id FROM current_state WHERE room_id = ?",
+                (room_id,))}
+            self._state[room_id] = st
+        return st
+
+    def current_state(self, room_id: str) -> dict[tuple[str, str], dict]:
+        return {k: self.get_event(e) for k, e in self.current_state_ids(room_id).items()}
+
+    def state_event(self, room_id: str, etype: str, state_key: str = "") -> dict | None:
+        eid = self.current_state_ids(room_id).get((etype, state_key))
+        return self.get_event(eid) if eid else None
+
+    # memberships ---------------------------------------------------------------------------
+
+    def membership(self, room_id: str, user_id: str) -> tuple[str, int] | None:
+        return self.db.execute(
+            "SELECT membership, stream_ordering FROM memberships WHERE room_id=? AND user_id=?",
+            (room_id, user_id)).fetchone()
+
+    def rooms_for_user(self, user_id: str) -> list[tuple[str, str, int]]:
+        """[(room_id, membership, stream_ordering of that membership)]"""
+        return self.db.execute(
+            "SELECT room_id, membership, stream_ordering FROM memberships WHERE user_id = ?",
+            (user_id,)).fetchall()
+
+    def room_members(self, room_id: str, memberships=("join",)) -> list[str]:
+        marks = ",".join("?" * len(memberships))
+        return [r[0] for r in self.db.execute(
+            f"SELECT user_id FROM memberships WHERE room_id = ? AND membership IN ({marks})",
+            (room_id, *memberships))]
+
+    def count_members(self, room_id: str) -> int:
+        return self.db.execute(
+            "SELECT COUNT(*) FROM memberships WHERE room_id = ? AND membership = 'join'",
+            (room_id,)).fetchone()[0]
+
+    # aliases -------------------------------------------------------------------------------
+
+    def add_alias(self, alias: str, room_id: str, creator: str) -> bool:
+        with self.db.transaction() as c:
+            cur = c.execute("INSERT OR IGNORE INTO room_aliases (alias, room_id, creator)"
+                            " VALUES (?,?,?)", (alias, room_id, creator))
+            return cur.rowcount == 1
+
+    def get_alias(self, alias: str) -> tuple[str, str] | None:
+        return self.db.execute("SELECT room_id, creator FROM room_aliases WHERE alias = ?",
+                               (alias,)).fetchone()
+
+    def delete_alias(self, alias: str) -> None:
+        with self.db.transaction() as c:
+            c.execute("DELETE FROM room_aliases WHERE alias = ?", (alias,))
+
+    def aliases_for_room(self, room_id: str) -> list[str]:
+        return [r[0] for r in self.db.execute(
+            "SELECT alias FROM room_aliases WHERE room_id = ? ORDER BY alias", (room_id,))]
+
+
+class AccountDataStore:
+    def __init__(self, db: Database, stream: StreamCounter):
+        self.db = db
+        self.stream = stream
+
+    def set(self, user_id: str, room_id: str, type_: str, content: dict) -> int:
+        pos = self.stream.next()
+        with self.db.transaction() as c:
+            c.execute(
+                "INSERT OR REPLACE INTO account_data (user_id, room_id, type, content,"
+                " stream_ordering) VALUES (?,?,?,?,?)",
+                (user_id, room_id, type_, json.dumps(content), pos))
+        return pos
+
+    def get(self, user_id: str, room_id: str, type_: str) -> dict | None:
+        row = self.db.execute(
+            "SELECT content FROM account_data WHERE user_id=? AND room_id=? AND type=?",
+            (user_id, room_id, type_)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def changed_since(self, user_id: str, since: int | None) -> list[tuple[str, str, dict]]:
+        """[(room_id, type, content)] changed after ``since`` (all if None)."""
+        rows = self.db.execute(
+            "SELECT room_id, type, content FROM account_data WHERE user_id = ?"
+            " AND stream_ordering > ?", (user_id, since or 0))
+        return [(r, t, json.loads(c)) for r, t, c in rows]
+
+
+class FilterStore:
+    """Saved /sync filters (POST /user/{userId}/filter)."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def add(self, user_id: str, filt: dict) -> str:
+        with self.db.transaction() as c:
+            row = c.execute("SELECT COALESCE(MAX(filter_id), -1) + 1 FROM filters"
+                            " WHERE user_id = ?", (user_id,)).fetchone()
+            c.execute("INSERT INTO filters (user_id, filter_id, json) VALUES (?,?,?)",
+                      (user_id, row[0], json.dumps(filt)))
+        return str(row[0])
+
+    def get(self, user_id: str, filter_id: str) -> dict | None:
+        if not filter_id.isdigit():
+            return None
+        row = self.db.execute("SELECT json FROM filters WHERE user_id = ? AND filter_id = ?",
+                              (user_id, int(filter_id))).fetchone()
+        return json.loads(row[0]) if row else None

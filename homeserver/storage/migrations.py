@@ -1,0 +1,92 @@
+"""Numbered schema migrations. Append only: never edit a migration that has shipped."""
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, """
+CREATE TABLE users (
+    user_id TEXT PRIMARY KEY,
+    password_hash TEXT,
+    displayname TEXT,
+    avatar_url TEXT,
+    is_admin INTEGER NOT NULL DEFAULT 0,
+    created_ts INTEGER NOT NULL
+);
+CREATE TABLE access_tokens (
+    token_hash BLOB PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(user_id),
+    device_id TEXT NOT NULL,
+    created_ts INTEGER NOT NULL
+);
+CREATE INDEX access_tokens_user ON access_tokens(user_id);
+CREATE TABLE server_signing_keys (
+    key_id TEXT PRIMARY KEY,
+    seed TEXT NOT NULL,
+    created_ts INTEGER NOT NULL,
+    expired_ts INTEGER
+);
+CREATE TABLE rooms (
+    room_id TEXT PRIMARY KEY,
+    room_version TEXT NOT NULL,
+    creator TEXT NOT NULL,
+    is_public INTEGER NOT NULL DEFAULT 0,
+    room_type TEXT,
+    created_ts INTEGER NOT NULL
+);
+CREATE TABLE events (
+    stream_ordering INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    room_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    state_key TEXT,
+    sender TEXT NOT NULL,
+    depth INTEGER NOT NULL,
+    origin_server_ts INTEGER NOT NULL,
+    txn_id TEXT,
+    json TEXT NOT NULL
+);
+CREATE INDEX events_room_stream ON events(room_id, stream_ordering);
+CREATE TABLE current_state (
+    room_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    state_key TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    PRIMARY KEY (room_id, type, state_key)
+);
+CREATE TABLE memberships (
+    room_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    membership TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    stream_ordering INTEGER NOT NULL,
+    PRIMARY KEY (room_id, user_id)
+);
+CREATE INDEX memberships_user ON memberships(user_id, membership);
+CREATE TABLE room_aliases (
+    alias TEXT PRIMARY KEY,
+    room_id TEXT NOT NULL,
+    creator TEXT NOT NULL
+);
+CREATE INDEX room_aliases_room ON room_aliases(room_id);
+CREATE TABLE account_data (
+    user_id TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    content TEXT NOT NULL,
+    stream_ordering INTEGER NOT NULL,
+    PRIMARY KEY (user_id, room_id, type)
+);
+CREATE INDEX account_data_stream ON account_data(user_id, stream_ordering);
+CREATE TABLE txn_ids (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    txn_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    PRIMARY KEY (user_id, device_id, txn_id)
+);
+CREATE TABLE filters (
+    user_id TEXT NOT NULL,
+    filter_id INTEGER NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (user_id, filter_id)
+)
+"""),
+]
