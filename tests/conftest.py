@@ -1,0 +1,84 @@
+"""Fixtures that start real homeservers on loopback ports (pytest-aiohttp)."""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import unused_port
+
+from homeserver.app import HOMESERVER, Homeserver, make_app
+from homeserver.config import Config, config_from_dict
+from tests.matrix_client import Client
+
+FAST_TEST_CONFIG = {
+    # Generous limits: tests register many users from one IP; the rate-limit test sets its own.
+    "ratelimit": {"login": {"per_second": 1000, "burst": 1000},
+                  "register": {"per_second": 1000, "burst": 1000}},
+    # Cheaper scrypt keeps the suite fast; the production default is tested on its own.
+    "limits": {"password_scrypt_n": 1024},
+}
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in override.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) \
+            else v
+    return out
+
+
+@dataclass
+class ServerHandle:
+    server_name: str
+    url: str
+    config: Config
+    hs: Homeserver
+    server: object
+    session: aiohttp.ClientSession
+
+    def client(self, token: str | None = None) -> Client:
+        return Client(self.session, self.url, token)
+
+    async def user(self, username: str, password: str = "correct horse") -> Client:
+        c = self.client()
+        await c.register(username, password)
+        return c
+
+
+@pytest.fixture
+async def http_session():
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+@pytest.fixture
+def make_homeserver(aiohttp_server, tmp_path, http_session):
+    """``await make_homeserver(name="a", **config)`` starts a homeserver on a loopback port."""
+    counter = iter(range(1000))
+
+    async def start(name: str | None = None, port: int | None = None, **overrides) -> ServerHandle:
+        port = port or unused_port()
+        label = name or f"hs{next(counter)}"
+        server_name = f"127.0.0.1:{port}"
+        data = deep_merge({
+            "server_name": server_name,
+            "listeners": [{"port": port, "bind_address": "127.0.0.1"}],
+            "database": {"path": str(tmp_path / label / "homeserver.db")},
+            "registration": {"open": True, "shared_secret": "test-shared-secret"},
+            "federation": {"ip_range_whitelist": ["127.0.0.1/32"],
+                           "verify_certificates": False},
+        }, FAST_TEST_CONFIG)
+        config = config_from_dict(deep_merge(data, overrides))
+        app = make_app(config)
+        server = await aiohttp_server(app, host="127.0.0.1", port=port)
+        return ServerHandle(server_name, f"http://127.0.0.1:{port}", config, app[HOMESERVER],
+                            server, http_session)
+
+    return start
+
+
+@pytest.fixture
+async def homeserver(make_homeserver) -> ServerHandle:
+    return await make_homeserver("a")
