@@ -5,6 +5,11 @@ import logging
 
 from aiohttp import web
 
+from federation.client import FederationClient
+from federation.handler import FederationHandler, TransactionStore
+from federation.keyring import KeyCacheStore, Keyring
+from federation.queue import OutboundQueue, OutboxStore
+from federation.servlets import FederationServlets
 from federation.signing import SigningKey
 
 from .api.accounts import AccountServlets
@@ -63,6 +68,22 @@ class Homeserver:
         self.directory = DirectoryHandler(config.server_name, self.events, self.rooms)
         self.accounts.profile_listeners.append(self._profile_changed)
 
+        fed = config.federation
+        self.federation_client = FederationClient(
+            config.server_name, self.signing_key, fed.servers, fed.ip_range_whitelist,
+            fed.verify_certificates, fed.request_timeout_seconds)
+        self.keyring = Keyring(config.server_name, self.signing_key, self.keys.old_keys(),
+                               KeyCacheStore(self.db), self.federation_client)
+        self.outbox = OutboxStore(self.db)
+        self.queue = OutboundQueue(config.server_name, self.outbox, self.federation_client,
+                                   fed.retry_base_seconds, fed.retry_max_seconds)
+        self.federation = FederationHandler(
+            config.server_name, self.signing_key, self.rooms, self.events, self.users,
+            self.keyring, self.federation_client, self.queue, TransactionStore(self.db))
+        self.rooms.federation = self.federation
+        self.directory.federation = self.federation
+        self.accounts.federation = self.federation
+
     def _profile_changed(self, user_id: str) -> None:
         # A new display name is announced in every room the user is in, as Synapse does.
         profile = self.accounts.get_profile(user_id)
@@ -71,7 +92,12 @@ class Homeserver:
                 self.rooms.send_event(room_id, user_id, "m.room.member",
                                       {"membership": "join", **profile}, user_id)
 
-    def close(self) -> None:
+    async def start(self) -> None:
+        self.queue.start()  # catch up on whatever was queued before a restart
+
+    async def stop(self) -> None:
+        await self.queue.stop()
+        await self.federation_client.close()
         self.db.close()
 
 
@@ -86,11 +112,18 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
         config, hs.accounts, hs.account_data, hs.filters, hs.notifier,
         RateLimiter(config.ratelimit.login), RateLimiter(config.ratelimit.register))
     rooms = RoomServlets(config, hs.rooms, hs.sync, hs.directory, hs.filters)
+    federation = FederationServlets(config.server_name, hs.federation, hs.keyring, hs.queue,
+                                    hs.accounts, hs.directory, config.limits.max_request_bytes)
     app.add_routes(accounts.routes())
     app.add_routes(rooms.routes())
+    app.add_routes(federation.routes())
+
+    async def on_startup(app):
+        await hs.start()
 
     async def on_cleanup(app):
-        hs.close()
+        await hs.stop()
 
+    app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
     return app

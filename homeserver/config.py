@@ -69,6 +69,10 @@ class FederationConfig:
     servers: dict[str, str] = field(default_factory=dict)
     verify_certificates: bool = True
     ip_range_whitelist: list[str] = field(default_factory=list)
+    # Outbound delivery retries back off exponentially from base to max, with jitter.
+    retry_base_seconds: float = 0.5
+    retry_max_seconds: float = 300.0
+    request_timeout_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,8 @@ _SERVER_NAME = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]+)(:[0-9]{1,5})?$
 
 
 def _validate(cfg: Config) -> None:
-    if not _SERVER_NAME.match(cfg.server_name):
+    m = _SERVER_NAME.match(cfg.server_name)
+    if not m or (m.group(2) and not 0 < int(m.group(2)[1:]) <= 65535):
         raise ConfigError(f"server_name: {cfg.server_name!r} is not a valid Matrix server name")
     if not cfg.listeners:
         raise ConfigError("listeners: at least one listener is required")

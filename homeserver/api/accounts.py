@@ -132,11 +132,17 @@ class AccountServlets:
             raise InvalidParam(f"{user_id!r} is not a valid user ID")
         return user_id
 
+    async def _profile(self, user_id: str) -> dict:
+        fed = getattr(self.accounts, "federation", None)
+        if fed is not None and not user_id.endswith(":" + self.accounts.server_name):
+            return await fed.query_remote_profile(user_id)
+        return self.accounts.get_profile(user_id)
+
     async def get_profile(self, request):
-        return json_response(self.accounts.get_profile(self._user_param(request)))
+        return json_response(await self._profile(self._user_param(request)))
 
     async def get_profile_field(self, request):
-        profile = self.accounts.get_profile(self._user_param(request))
+        profile = await self._profile(self._user_param(request))
         field = request.match_info["field"]
         if field not in profile:
             raise NotFound(f"No {field} set for this user")

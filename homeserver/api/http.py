@@ -63,23 +63,40 @@ async def read_json(request: web.Request, limit: int, canonical: bool = False) -
     """
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"Request body over the {limit} byte limit")
-    raw = await request.content.read(limit + 1)
+    # read(n) returns what is buffered, not n bytes: loop until EOF (or past the limit), so a
+    # body that arrives in several TCP segments or chunks is read whole.
+    raw = b""
+    while len(raw) <= limit:
+        chunk = await request.content.read(limit + 1 - len(raw))
+        if not chunk:
+            break
+        raw += chunk
     if len(raw) > limit:
         raise TooLarge(f"Request body over the {limit} byte limit")
     if not raw.strip():
         raise NotJson("Request body is empty; a JSON object was expected")
     try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
+        body = json.loads(raw, parse_constant=_reject_constant)  # NaN/Infinity are not JSON
+    except RecursionError:  # valid JSON, nested deeper than the parser goes
+        raise BadJson("Request body is nested too deeply")
+    except ValueError:
         raise NotJson("Request body is not valid JSON")
     if not isinstance(body, dict):
-        raise NotJson("Request body must be a JSON object")
+        raise BadJson("Request body must be a JSON object")
     try:
         check_canonical(body)
     except CanonicalJSONError as e:
         if canonical or "deep" in str(e):
             raise BadJson(str(e))
+    try:  # a lone surrogate ("\ud800") parses but cannot be stored or sent as UTF-8
+        json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise BadJson("Request body contains a lone UTF-16 surrogate")
     return body
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
 
 
 async def read_optional_json(request: web.Request, limit: int) -> dict:

@@ -65,7 +65,7 @@ class RoomServlets:
     async def create_room(self, request):
         req = requester(request)
         body = await read_json(request, self.config.limits.max_request_bytes, canonical=True)
-        return json_response(self.rooms.create_room(req, body))
+        return json_response(await self.rooms.create_room_async(req, body))
 
     async def join(self, request):
         req = requester(request)

@@ -116,10 +116,18 @@ class DirectoryHandler:
             out["prev_batch"] = str(max(0, offset - (limit or offset)))
         return out
 
+    federation = None  # the FederationHandler, when federation is wired in
+
     async def get_alias_async(self, alias: str) -> dict:
+        if self.federation is not None and ALIAS.match(alias) and \
+                not alias.endswith(":" + self.server_name):
+            room_id = await self.federation.resolve_remote_alias(alias)
+            return {"room_id": room_id, "servers": [room_id.split(":", 1)[1]]}
         return self.get_alias(alias)
 
     async def public_rooms_async(self, limit, since, search, server) -> dict:
         if server and server != self.server_name:
-            raise NotFound(f"Cannot reach the directory of {server}")
+            if self.federation is None:
+                raise NotFound(f"Cannot reach the directory of {server}")
+            return await self.federation.remote_public_rooms(server, limit, since, search)
         return self.public_rooms(limit, since, search)

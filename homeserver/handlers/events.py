@@ -29,6 +29,11 @@ class EventFactory:
     def build(self, *, room_id: str, sender: str, etype: str, content: dict,
               state_key: str | None, prev_events: list[str], depth: int,
               auth_events: list[str]) -> dict:
+        # Matrix's PDU limits: these fields are at most 255 bytes (peers reject longer ones).
+        for key, value in (("room_id", room_id), ("sender", sender), ("type", etype),
+                           ("state_key", state_key)):
+            if value is not None and len(value.encode()) > 255:
+                raise TooLarge(f"'{key}' is over 255 bytes")
         event = {
             "room_id": room_id,
             "sender": sender,

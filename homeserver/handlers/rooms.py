@@ -72,6 +72,9 @@ class RoomHandler:
         # Called with (event, stream_ordering) after each event is committed (federation,
         # the stage, the SFU hook in here).
         self.event_listeners: list[Callable[[dict, int], None]] = []
+        # Set by federation: sends an event of a room hosted elsewhere to its host.
+        self.forward_to_host: Callable[[dict], None] | None = None
+        self.federation = None  # the FederationHandler, when federation is wired in
 
     # appending events ----------------------------------------------------------------------
 
@@ -80,32 +83,64 @@ class RoomHandler:
 
     def send_event(self, room_id: str, sender: str, etype: str, content: dict,
                    state_key: str | None = None, txn: tuple[str, str, str] | None = None) -> dict:
-        """Check ``etype`` against the room's rules, then build, sign, commit and announce it."""
+        """Check an event against the room's rules, build and sign it, then commit it."""
+        return self.commit_event(self.prepare_event(room_id, sender, etype, content, state_key),
+                                 txn, checked=True)
+
+    def prepare_event(self, room_id: str, sender: str, etype: str, content: dict,
+                      state_key: str | None = None) -> dict:
+        """Check against the current state and build the signed event, without storing it."""
         if not isinstance(content, dict):
             raise BadJson("content must be a JSON object")
         state_ids = self.store.current_state_ids(room_id)
         if not state_ids and etype != "m.room.create":
             raise NotFound(f"Unknown room {room_id}")
-        view = StateView(self.store, state_ids)
         latest = self.store.latest_event(room_id) if state_ids else None
         draft = {"room_id": room_id, "sender": sender, "type": etype, "content": content,
                  "prev_events": [latest[0]] if latest else []}
         if state_key is not None:
             draft["state_key"] = state_key
-        try:
-            rules.check_event(draft, view, self.extra_checks)
-        except rules.AuthError as e:
-            raise Forbidden(str(e))
-        event = self.factory.build(
+        self.check_rules(draft)
+        return self.factory.build(
             room_id=room_id, sender=sender, etype=etype, content=content, state_key=state_key,
             prev_events=[latest[0]] if latest else [], depth=(latest[1] + 1) if latest else 1,
             auth_events=auth_event_ids(etype, sender, state_key, content, state_ids))
+
+    def check_rules(self, event: dict) -> None:
+        try:
+            rules.check_event(event, self.state_view(event["room_id"]), self.extra_checks)
+        except rules.AuthError as e:
+            raise Forbidden(str(e))
+
+    def is_host(self, room_id: str) -> bool:
+        """Room version org.audiorooms.1: the server named in the room ID orders the room."""
+        return room_id.split(":", 1)[-1] == self.server_name
+
+    def commit_event(self, event: dict, txn: tuple[str, str, str] | None = None,
+                     checked: bool = False) -> dict:
+        """Append the event if we order this room; otherwise hand it to the host, which
+        appends it and sends it back to us in the room's order."""
+        if self.is_host(event["room_id"]) or self.forward_to_host is None:
+            return self.append_event(event, txn, checked=checked)
+        if not checked:
+            self.check_rules(event)
+        if txn:
+            self.store.record_txn(*txn, event["event_id"])
+        self.forward_to_host(event)
+        return event
+
+    def append_event(self, event: dict, txn: tuple[str, str, str] | None = None,
+                     checked: bool = False, outlier: bool = False) -> dict:
+        """Append a built event (ours or a verified remote one) to the room's order."""
+        if not checked:
+            self.check_rules(event)
+        state_key = event.get("state_key")
         if state_key is not None:
-            prev = view.get((etype, state_key))
+            prev = self.state_view(event["room_id"]).get((event["type"], state_key))
             if prev is not None:
                 event["unsigned"] = {"prev_content": prev["content"],
                                      "replaces_state": prev["event_id"]}
-        stream = self.store.persist_event(event, txn)
+        stream = self.store.persist_event(event, txn, outlier=outlier)
         self._announce(event, stream)
         return event
 
@@ -119,7 +154,22 @@ class RoomHandler:
 
     # creating rooms ------------------------------------------------------------------------
 
-    def create_room(self, req: Requester, body: dict) -> dict:
+    async def create_room_async(self, req: Requester, body: dict) -> dict:
+        """createRoom, then the invites that need the invitees' servers to countersign."""
+        remote: list[str] = []
+        result = self.create_room(req, body, remote)
+        content = {"membership": "invite", **({"is_direct": True} if body.get("is_direct")
+                                               else {})}
+        for uid in remote:
+            await self.invite_remote(req, result["room_id"], uid, content)
+        return result
+
+    async def invite_remote(self, req: Requester, room_id: str, user_id: str,
+                            content: dict) -> None:
+        event = self.prepare_event(room_id, req.user_id, "m.room.member", content, user_id)
+        self.commit_event(await self.federation.invite_remote(event))
+
+    def create_room(self, req: Requester, body: dict, remote_invites: list | None = None) -> dict:
         """POST /createRoom: validate everything first, so a bad request creates nothing."""
         preset = body.get("preset")
         visibility = body.get("visibility", "private")
@@ -199,7 +249,10 @@ class RoomHandler:
             send("m.room.topic", {"topic": topic})
         for uid in invites:
             content = {"membership": "invite", **({"is_direct": True} if is_direct else {})}
-            self.send_event(room_id, me, "m.room.member", content, uid)
+            if self.is_local_user(uid) or remote_invites is None:
+                self.send_event(room_id, me, "m.room.member", content, uid)
+            else:
+                remote_invites.append(uid)
         if is_direct:
             for uid in invites:
                 self.add_direct_room(me, uid, room_id)
@@ -221,7 +274,10 @@ class RoomHandler:
                               "M_UNKNOWN", 502)
 
     def remote_invites_supported(self) -> bool:
-        return False  # replaced when federation is wired in
+        return self.federation is not None
+
+    def is_local_user(self, user_id: str) -> bool:
+        return user_id.split(":", 1)[-1] == self.server_name
 
     def add_direct_room(self, user_id: str, other: str, room_id: str) -> None:
         """Record a DM in the user's m.direct account data (the backchannel's index)."""
@@ -355,11 +411,37 @@ class RoomHandler:
     # async entry points: federation replaces these paths for rooms hosted elsewhere ---------
 
     async def join_async(self, req: Requester, target: str, servers: list[str]) -> str:
-        return self.join(req, target)
+        fed = self.federation
+        if fed is not None and target.startswith("#") and not self.is_local_user(target):
+            room_id = await fed.resolve_remote_alias(target)
+        else:
+            room_id = self.resolve_room(target)
+        if fed is None or self.is_host(room_id):
+            return self.join(req, room_id)
+        current = self.store.membership(room_id, req.user_id)
+        if current and current[0] == "join":
+            return room_id
+        invite = self.store.state_event(room_id, "m.room.member", req.user_id)
+        await fed.join_remote(req, room_id, self._profile(req.user_id))
+        if invite and invite["content"].get("membership") == "invite" and \
+                invite["content"].get("is_direct"):
+            self.add_direct_room(req.user_id, invite["sender"], room_id)
+        return room_id
 
     async def leave_async(self, req: Requester, room_id: str) -> None:
+        if self.federation is not None and not self.is_host(room_id) and \
+                self.store.get_room(room_id) is None:
+            # Only an invite is known here: reject it through the host.
+            await self.federation.reject_invite(req, room_id)
+            return
         self.leave(req, room_id)
 
     async def set_membership_async(self, req: Requester, room_id: str, body: dict,
                                    action: str) -> None:
+        target = body.get("user_id")
+        if action == "invite" and self.federation is not None and isinstance(target, str) \
+                and USER_ID.match(target) and not self.is_local_user(target):
+            self._known_room(room_id)
+            await self.invite_remote(req, room_id, target, {"membership": "invite"})
+            return
         self.set_membership(req, room_id, body, action)

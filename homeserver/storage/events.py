@@ -64,20 +64,27 @@ class EventStore:
 
     # events --------------------------------------------------------------------------------
 
-    def persist_event(self, event: dict, txn: tuple[str, str, str] | None = None) -> int:
+    def persist_event(self, event: dict, txn: tuple[str, str, str] | None = None, *,
+                      outlier: bool = False, update_state: bool = True) -> int:
         """Append one event to its room, update state and membership; commit. Returns its
-        stream ordering."""
+        stream ordering.
+
+        An ``outlier`` is stored (and may update state) but is not part of the timeline: state
+        received when joining a remote room, or an invite to a room we are not in yet.
+        ``update_state=False`` appends history (backfill) without rewinding current state.
+        """
         stream = self.stream.next()
         room_id = event["room_id"]
         state_key = event.get("state_key")
         with self.db.transaction() as c:
             c.execute(
                 "INSERT INTO events (stream_ordering, event_id, room_id, type, state_key, sender,"
-                " depth, origin_server_ts, txn_id, json) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " depth, origin_server_ts, txn_id, json, outlier)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (stream, event["event_id"], room_id, event["type"], state_key, event["sender"],
                  event["depth"], event["origin_server_ts"], txn[2] if txn else None,
-                 json.dumps(event, ensure_ascii=False, separators=(",", ":"))))
-            if state_key is not None:
+                 json.dumps(event, ensure_ascii=False, separators=(",", ":")), int(outlier)))
+            if state_key is not None and update_state:
                 c.execute(
                     "INSERT OR REPLACE INTO current_state (room_id, type, state_key, event_id)"
                     " VALUES (?,?,?,?)", (room_id, event["type"], state_key, event["event_id"]))
@@ -92,10 +99,42 @@ class EventStore:
                           " VALUES (?,?,?,?)", (txn[0], txn[1], txn[2], event["event_id"]))
         # Caches are updated only after the commit succeeded.
         self._remember(event)
-        if state_key is not None and room_id in self._state:
+        if state_key is not None and update_state and room_id in self._state:
             self._state[room_id][(event["type"], state_key)] = event["event_id"]
-        self._latest[room_id] = (event["event_id"], event["depth"], stream)
+        if not outlier:
+            self._latest[room_id] = (event["event_id"], event["depth"], stream)
         return stream
+
+    def replace_current_state(self, room_id: str, state: list[dict]) -> None:
+        """Adopt a room's state as received when joining it over federation: unknown events
+        are stored as outliers, and current state and memberships become exactly ``state``."""
+        with self.db.transaction() as c:
+            for ev in state:
+                if not self.has_event(ev["event_id"]):
+                    self.persist_event(ev, outlier=True, update_state=False)
+            c.execute("DELETE FROM current_state WHERE room_id = ?", (room_id,))
+            c.execute("DELETE FROM memberships WHERE room_id = ?", (room_id,))
+            for ev in state:
+                c.execute("INSERT OR REPLACE INTO current_state (room_id, type, state_key,"
+                          " event_id) VALUES (?,?,?,?)",
+                          (room_id, ev["type"], ev["state_key"], ev["event_id"]))
+                if ev["type"] == "m.room.member":
+                    pos = c.execute("SELECT stream_ordering FROM events WHERE event_id = ?",
+                                    (ev["event_id"],)).fetchone()[0]
+                    c.execute("INSERT INTO memberships (room_id, user_id, membership, event_id,"
+                              " stream_ordering) VALUES (?,?,?,?,?)",
+                              (room_id, ev["state_key"], ev["content"].get("membership"),
+                               ev["event_id"], pos))
+        self._state.pop(room_id, None)
+
+    def has_event(self, event_id: str) -> bool:
+        return event_id in self._events or self.db.execute(
+            "SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone() is not None
+
+    def record_txn(self, user_id: str, device_id: str, txn_id: str, event_id: str) -> None:
+        with self.db.transaction() as c:
+            c.execute("INSERT OR IGNORE INTO txn_ids (user_id, device_id, txn_id, event_id)"
+                      " VALUES (?,?,?,?)", (user_id, device_id, txn_id, event_id))
 
     def _remember(self, event: dict) -> None:
         self._events[event["event_id"]] = event
@@ -132,7 +171,7 @@ class EventStore:
         if room_id not in self._latest:
             row = self.db.execute(
                 "SELECT event_id, depth, stream_ordering FROM events WHERE room_id = ?"
-                " ORDER BY stream_ordering DESC LIMIT 1", (room_id,)).fetchone()
+                " AND outlier = 0 ORDER BY stream_ordering DESC LIMIT 1", (room_id,)).fetchone()
             if row is None:
                 return None
             self._latest[room_id] = tuple(row)
@@ -141,7 +180,7 @@ class EventStore:
     def room_events(self, room_id: str, *, after: int | None = None, upto: int | None = None,
                     limit: int = 100, backwards: bool = False) -> list[tuple[int, dict]]:
         """Events with after < stream_ordering <= upto, oldest first unless backwards."""
-        sql = "SELECT stream_ordering, json FROM events WHERE room_id = ?"
+        sql = "SELECT stream_ordering, json FROM events WHERE room_id = ? AND outlier = 0"
         params: list = [room_id]
         if after is not None:
             sql += " AND stream_ordering > ?"

@@ -89,4 +89,32 @@ CREATE TABLE filters (
     PRIMARY KEY (user_id, filter_id)
 )
 """),
+    (2, """
+ALTER TABLE events ADD COLUMN outlier INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE remote_server_keys (
+    server_name TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    verify_key TEXT NOT NULL,
+    valid_until_ts INTEGER NOT NULL,
+    expired_ts INTEGER,
+    fetched_ts INTEGER NOT NULL,
+    key_json TEXT,
+    PRIMARY KEY (server_name, key_id)
+);
+CREATE TABLE received_transactions (
+    origin TEXT NOT NULL,
+    txn_id TEXT NOT NULL,
+    response TEXT NOT NULL,
+    received_ts INTEGER NOT NULL,
+    PRIMARY KEY (origin, txn_id)
+);
+CREATE TABLE federation_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    destination TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    json TEXT NOT NULL,
+    created_ts INTEGER NOT NULL
+);
+CREATE INDEX federation_outbox_dest ON federation_outbox(destination, id)
+"""),
 ]

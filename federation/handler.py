@@ -1,0 +1,409 @@
+"""Rooms across servers: the host side (ordering, relaying, make_join/send_join, serving state
+and history) and the resident side (joining remote rooms, receiving invites, applying PDUs)."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from urllib.parse import quote
+
+from homeserver.errors import (BadJson, Forbidden, MatrixError, NotFound)
+from homeserver.handlers.accounts import Requester
+from homeserver.handlers.events import ROOM_VERSION, auth_event_ids
+from homeserver.handlers.rooms import RoomHandler
+from homeserver.storage.database import Database
+from homeserver.storage.events import EventStore
+from homeserver.storage.users import UserStore
+
+from .client import FederationClient, RemoteServerError
+from .keyring import Keyring
+from .pdus import PDUError, host_of, server_of, to_pdu, verify_pdu
+from .queue import MAX_EDUS, MAX_PDUS, OutboundQueue
+from .signing import (SigningKey, add_content_hash, compute_event_id, redact_event,
+                      sign_event)
+
+log = logging.getLogger(__name__)
+HISTORY_ON_JOIN = 50
+
+
+class TransactionStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def get(self, origin: str, txn_id: str) -> dict | None:
+        row = self.db.execute("SELECT response FROM received_transactions WHERE origin = ?"
+                              " AND txn_id = ?", (origin, txn_id)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put(self, origin: str, txn_id: str, response: dict) -> None:
+        with self.db.transaction() as c:
+            c.execute("INSERT OR REPLACE INTO received_transactions (origin, txn_id, response,"
+                      " received_ts) VALUES (?,?,?,?)",
+                      (origin, txn_id, json.dumps(response), int(time.time() * 1000)))
+
+
+class FederationHandler:
+    def __init__(self, server_name: str, signing_key: SigningKey, rooms: RoomHandler,
+                 store: EventStore, users: UserStore, keyring: Keyring,
+                 client: FederationClient, queue: OutboundQueue, txns: TransactionStore):
+        self.server_name = server_name
+        self.signing_key = signing_key
+        self.rooms = rooms
+        self.store = store
+        self.users = users
+        self.keyring = keyring
+        self.client = client
+        self.queue = queue
+        self.txns = txns
+        self._joining: dict[str, list[tuple[str, dict]]] = {}
+        self._txn_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        rooms.forward_to_host = self.forward_to_host
+        rooms.event_listeners.append(self.on_event_appended)
+
+    # who is in a room ----------------------------------------------------------------------
+
+    def servers_in_room(self, room_id: str) -> set[str]:
+        return {server_of(u) for u in self.store.room_members(room_id)}
+
+    def require_server_in_room(self, origin: str, room_id: str) -> None:
+        if not self.store.current_state_ids(room_id):
+            raise NotFound(f"Unknown room {room_id}")
+        if origin not in self.servers_in_room(room_id):
+            raise Forbidden(f"{origin} has no users in {room_id}")
+
+    # outbound ------------------------------------------------------------------------------
+
+    def forward_to_host(self, event: dict) -> None:
+        """Our user's event in a room hosted elsewhere: queue it (durably) for the host."""
+        self.queue.send_pdu([host_of(event["room_id"])], to_pdu(event))
+
+    def on_event_appended(self, event: dict, stream: int) -> None:
+        """The host relays every appended event, in order, to every server in the room
+        (including the target of a membership change who may just have left)."""
+        room_id = event["room_id"]
+        if not self.rooms.is_host(room_id):
+            return
+        dests = self.servers_in_room(room_id)
+        if event["type"] == "m.room.member":
+            dests.add(server_of(event["state_key"]))
+        dests.discard(self.server_name)
+        if dests:
+            self.queue.send_pdu(dests, to_pdu(event))
+
+    # inbound transactions ------------------------------------------------------------------
+
+    async def on_transaction(self, origin: str, txn_id: str, body: dict) -> dict:
+        if body.get("origin", origin) != origin:
+            raise Forbidden("transaction origin does not match the request's signer")
+        pdus, edus = body.get("pdus", []), body.get("edus", [])
+        if not isinstance(pdus, list) or not isinstance(edus, list):
+            raise BadJson("pdus and edus must be lists")
+        if len(pdus) > MAX_PDUS or len(edus) > MAX_EDUS:
+            raise BadJson(f"a transaction carries at most {MAX_PDUS} PDUs and {MAX_EDUS} EDUs")
+        lock = self._txn_locks.setdefault((origin, txn_id), asyncio.Lock())
+        async with lock:  # a duplicate arriving concurrently waits, then gets the same answer
+            done = self.txns.get(origin, txn_id)
+            if done is not None:
+                return done
+            results = {}
+            for pdu in pdus:
+                event_id, error = await self.receive_pdu(origin, pdu)
+                results[event_id] = {"error": error} if error else {}
+            response = {"pdus": results}
+            self.txns.put(origin, txn_id, response)
+        self._txn_locks.pop((origin, txn_id), None)
+        return response
+
+    async def receive_pdu(self, origin: str, pdu) -> tuple[str, str | None]:
+        """Verify and apply one PDU; returns (event_id, error or None)."""
+        try:
+            event = await verify_pdu(pdu, origin, self.keyring, self.server_name)
+        except PDUError as e:
+            try:
+                eid = compute_event_id(pdu)
+            except Exception:  # too malformed to even have an ID
+                eid = "$invalid"
+            return eid, str(e)
+        room_id = event["room_id"]
+        if room_id in self._joining:  # our join is in flight: apply once we have the state
+            self._joining[room_id].append((origin, event))
+            return event["event_id"], None
+        try:
+            self.apply_event(event)
+        except (MatrixError, PDUError) as e:
+            return event["event_id"], getattr(e, "message", str(e))
+        return event["event_id"], None
+
+    def apply_event(self, event: dict) -> None:
+        if self.store.has_event(event["event_id"]):
+            return  # already applied (a retry, or our own event relayed back)
+        room_id = event["room_id"]
+        if not self.store.current_state_ids(room_id):
+            raise PDUError(f"unknown room {room_id}")
+        if not self.rooms.is_host(room_id) and self.store.get_room(room_id) is None:
+            raise PDUError(f"we are not in {room_id}")
+        self.rooms.append_event(event)
+
+    # host: joins ---------------------------------------------------------------------------
+
+    def make_join(self, origin: str, room_id: str, user_id: str, versions: list[str]) -> dict:
+        if server_of(user_id) != origin:
+            raise Forbidden(f"{origin} cannot make a join for {user_id}")
+        if not self.rooms.is_host(room_id) or not self.store.current_state_ids(room_id):
+            raise NotFound(f"{self.server_name} does not host {room_id}")
+        if ROOM_VERSION not in versions:
+            raise MatrixError(f"this room's version {ROOM_VERSION} is not supported by you",
+                              "M_INCOMPATIBLE_ROOM_VERSION", 400, room_version=ROOM_VERSION)
+        latest = self.store.latest_event(room_id)
+        template = {"room_id": room_id, "sender": user_id, "type": "m.room.member",
+                    "state_key": user_id, "content": {"membership": "join"},
+                    "origin_server_ts": int(time.time() * 1000), "depth": latest[1] + 1,
+                    "prev_events": [latest[0]]}
+        self.rooms.check_rules(template)
+        template["auth_events"] = auth_event_ids("m.room.member", user_id, user_id,
+                                                 template["content"],
+                                                 self.store.current_state_ids(room_id))
+        return {"room_version": ROOM_VERSION, "event": template}
+
+    async def send_join(self, origin: str, room_id: str, event_id: str, pdu) -> dict:
+        if not isinstance(pdu, dict):
+            raise BadJson("send_join body must be the join event")
+        if pdu.get("room_id") != room_id:
+            raise BadJson("the event's room_id does not match the path")
+        if pdu.get("type") != "m.room.member" or \
+                (pdu.get("content") or {}).get("membership") != "join":
+            raise BadJson("send_join needs an m.room.member join event")
+        if pdu.get("state_key") != pdu.get("sender"):
+            raise BadJson("a join's state_key must be its sender")
+        if server_of(str(pdu.get("sender"))) != origin:
+            raise Forbidden(f"{origin} cannot send a join for {pdu.get('sender')}")
+        if not self.rooms.is_host(room_id) or not self.store.current_state_ids(room_id):
+            raise NotFound(f"{self.server_name} does not host {room_id}")
+        try:
+            event = await verify_pdu(pdu, origin, self.keyring, self.server_name)
+        except PDUError as e:
+            raise Forbidden(str(e))
+        if event["event_id"] != event_id:
+            raise BadJson("the event ID in the path does not match the event")
+        state_before = [to_pdu(e) for e in self.rooms.state_view(room_id).values()]
+        if not self.store.has_event(event_id):
+            self.rooms.append_event(event)
+        auth = [to_pdu(e) for e in self.store.get_events(event["auth_events"])]
+        return {"origin": self.server_name, "event": to_pdu(event), "state": state_before,
+                "auth_chain": auth, "members_omitted": False,
+                "servers_in_room": sorted(self.servers_in_room(room_id))}
+
+    # host: reading the room ----------------------------------------------------------------
+
+    def room_state(self, origin: str, room_id: str) -> dict:
+        self.require_server_in_room(origin, room_id)
+        state = [to_pdu(e) for e in self.rooms.state_view(room_id).values()]
+        return {"pdus": state, "auth_chain": []}
+
+    def room_state_ids(self, origin: str, room_id: str) -> dict:
+        self.require_server_in_room(origin, room_id)
+        return {"pdu_ids": list(self.store.current_state_ids(room_id).values()),
+                "auth_chain_ids": []}
+
+    def get_event(self, origin: str, event_id: str) -> dict:
+        ev = self.store.get_event(event_id)
+        if ev is None:
+            raise NotFound("Event not found")
+        self.require_server_in_room(origin, ev["room_id"])
+        return {"origin": self.server_name, "origin_server_ts": int(time.time() * 1000),
+                "pdus": [to_pdu(ev)]}
+
+    def backfill(self, origin: str, room_id: str, event_ids: list[str], limit: int) -> dict:
+        """Events up to and including ``event_ids``, oldest first (the room's order)."""
+        self.require_server_in_room(origin, room_id)
+        positions = [self.store.stream_ordering_of(e) for e in event_ids]
+        positions = [p for p in positions if p is not None]
+        if not positions:
+            raise NotFound("none of those events is known")
+        rows = self.store.room_events(room_id, upto=max(positions),
+                                      limit=max(1, min(limit, 100)), backwards=True)
+        return {"origin": self.server_name, "origin_server_ts": int(time.time() * 1000),
+                "pdus": [to_pdu(ev) for _, ev in reversed(rows)]}
+
+    # resident: invites ---------------------------------------------------------------------
+
+    async def on_invite(self, origin: str, room_id: str, event_id: str, body: dict) -> dict:
+        if body.get("room_version", ROOM_VERSION) != ROOM_VERSION:
+            raise MatrixError("room version not supported", "M_INCOMPATIBLE_ROOM_VERSION", 400)
+        pdu = body.get("event")
+        if not isinstance(pdu, dict) or pdu.get("room_id") != room_id:
+            raise BadJson("the invite event's room_id does not match the path")
+        if pdu.get("type") != "m.room.member" or \
+                (pdu.get("content") or {}).get("membership") != "invite":
+            raise BadJson("not an invite event")
+        target = pdu.get("state_key")
+        if not isinstance(target, str) or server_of(target) != self.server_name:
+            raise Forbidden("the invitee is not on this server")
+        if not self.users.user_exists(target):
+            raise NotFound(f"Unknown user {target}")
+        try:
+            event = await verify_pdu(pdu, origin, self.keyring, self.server_name)
+        except PDUError as e:
+            raise Forbidden(str(e))
+        if event["event_id"] != event_id:
+            raise BadJson("the event ID in the path does not match the event")
+        signed = sign_event(to_pdu(event), self.server_name, self.signing_key)
+        stripped = body.get("invite_room_state") or []
+        if self.store.get_room(room_id) is None and not self.store.has_event(event_id):
+            stored = dict(signed, event_id=event_id,
+                          unsigned={"invite_room_state": stripped
+                                    if isinstance(stripped, list) else []})
+            stream = self.store.persist_event(stored, outlier=True)
+            self.rooms._announce(stored, stream)
+        return {"event": signed}
+
+    async def invite_remote(self, event: dict) -> dict:
+        """Ask the invitee's server to countersign our invite (v2 invite)."""
+        target_server = server_of(event["state_key"])
+        body = {"event": to_pdu(event), "room_version": ROOM_VERSION,
+                "invite_room_state": self.rooms.invite_state(event["room_id"], event)[:-1]}
+        path = (f"/_matrix/federation/v2/invite/{quote(event['room_id'], safe='')}/"
+                f"{quote(event['event_id'], safe='')}")
+        try:
+            resp = await self.client.request(target_server, "PUT", path, body)
+        except RemoteServerError as e:
+            raise MatrixError(f"Could not invite {event['state_key']}: {e}",
+                              "M_UNKNOWN", 502 if e.status is None else 403)
+        signed = resp.get("event")
+        if not isinstance(signed, dict):
+            raise MatrixError("the invitee's server answered without the event", "M_UNKNOWN", 502)
+        try:
+            await self.keyring.verify_json_from(redact_event(signed), target_server)
+        except Exception as e:
+            raise MatrixError(f"the invitee's server did not sign the invite: {e}",
+                              "M_UNKNOWN", 502)
+        merged = dict(event)
+        merged["signatures"] = {**event["signatures"], target_server:
+                                signed["signatures"][target_server]}
+        return merged
+
+    async def reject_invite(self, req: Requester, room_id: str) -> None:
+        """Decline an invite to a room we are not in: a leave sent to the host, which orders
+        it after the invite; our copy of the membership changes at once."""
+        invite = self.store.state_event(room_id, "m.room.member", req.user_id)
+        if invite is None or invite["content"].get("membership") != "invite":
+            raise Forbidden("You are not invited to this room")
+        event = {"room_id": room_id, "sender": req.user_id, "type": "m.room.member",
+                 "state_key": req.user_id, "content": {"membership": "leave"},
+                 "origin_server_ts": int(time.time() * 1000), "depth": invite["depth"] + 1,
+                 "prev_events": [invite["event_id"]], "auth_events": [invite["event_id"]]}
+        event = sign_event(add_content_hash(event), self.server_name, self.signing_key)
+        event["event_id"] = compute_event_id(event)
+        self.queue.send_pdu([host_of(room_id)], to_pdu(event))
+        stream = self.store.persist_event(event, outlier=True)
+        self.rooms._announce(event, stream)
+
+    # queries to other servers --------------------------------------------------------------
+
+    async def resolve_remote_alias(self, alias: str) -> str:
+        server = server_of(alias)
+        try:
+            answer = await self.client.request(server, "GET", "/_matrix/federation/v1/query/"
+                                               "directory", query={"room_alias": alias})
+        except RemoteServerError as e:
+            raise _remote_error(e, f"Could not resolve {alias}")
+        room_id = answer.get("room_id")
+        if not isinstance(room_id, str) or not room_id.startswith("!"):
+            raise MatrixError(f"{server} answered without a room ID", "M_UNKNOWN", 502)
+        return room_id
+
+    async def query_remote_profile(self, user_id: str) -> dict:
+        try:
+            answer = await self.client.request(server_of(user_id), "GET",
+                                               "/_matrix/federation/v1/query/profile",
+                                               query={"user_id": user_id})
+        except RemoteServerError as e:
+            raise _remote_error(e, f"Could not get the profile of {user_id}")
+        return {k: v for k, v in answer.items()
+                if k in ("displayname", "avatar_url") and isinstance(v, str)}
+
+    async def remote_public_rooms(self, server: str, limit, since, search) -> dict:
+        query = {}
+        if limit is not None:
+            query["limit"] = str(limit)
+        if since:
+            query["since"] = since
+        try:
+            if search:
+                body = {"filter": {"generic_search_term": search}, **(
+                    {"limit": limit} if limit is not None else {}),
+                    **({"since": since} if since else {})}
+                return await self.client.request(server, "POST",
+                                                 "/_matrix/federation/v1/publicRooms", body)
+            return await self.client.request(server, "GET",
+                                             "/_matrix/federation/v1/publicRooms", query=query)
+        except RemoteServerError as e:
+            raise _remote_error(e, f"Could not read the directory of {server}")
+
+    # resident: joining a remote room -------------------------------------------------------
+
+    async def join_remote(self, req: Requester, room_id: str, profile: dict) -> str:
+        host = host_of(room_id)
+        user = req.user_id
+        path = f"/_matrix/federation/v1/make_join/{quote(room_id, safe='')}/{quote(user, safe='')}"
+        try:
+            made = await self.client.request(host, "GET", path, query={"ver": [ROOM_VERSION]})
+        except RemoteServerError as e:
+            raise _remote_error(e, f"Could not join {room_id} via {host}")
+        tmpl = made.get("event")
+        if not isinstance(tmpl, dict) or tmpl.get("room_id") != room_id or \
+                tmpl.get("state_key") != user or tmpl.get("sender") != user or \
+                tmpl.get("type") != "m.room.member":
+            raise MatrixError(f"{host} sent an unusable join template", "M_UNKNOWN", 502)
+        event = {k: tmpl[k] for k in ("room_id", "sender", "type", "state_key", "depth",
+                                      "prev_events", "auth_events") if k in tmpl}
+        event["content"] = {"membership": "join", **profile}
+        event["origin_server_ts"] = int(time.time() * 1000)
+        event = sign_event(add_content_hash(event), self.server_name, self.signing_key)
+        event_id = compute_event_id(event)
+        self._joining.setdefault(room_id, [])
+        try:
+            sent = await self.client.request(
+                host, "PUT", f"/_matrix/federation/v2/send_join/{quote(room_id, safe='')}/"
+                f"{quote(event_id, safe='')}", event)
+            history = await self.client.request(
+                host, "GET", f"/_matrix/federation/v1/backfill/{quote(room_id, safe='')}",
+                query={"v": event_id, "limit": str(HISTORY_ON_JOIN)})
+            state = [await verify_pdu(p, host, self.keyring, self.server_name)
+                     for p in sent.get("state", [])]
+            past = [await verify_pdu(p, host, self.keyring, self.server_name)
+                    for p in history.get("pdus", [])]
+            self._store_joined_room(room_id, state, past, dict(event, event_id=event_id))
+        except RemoteServerError as e:
+            raise _remote_error(e, f"Could not join {room_id} via {host}")
+        except PDUError as e:
+            raise MatrixError(f"{host} sent an invalid room state: {e}", "M_UNKNOWN", 502)
+        finally:
+            buffered = self._joining.pop(room_id, [])
+        for _, ev in buffered:  # what the host relayed while we were joining
+            try:
+                self.apply_event(ev)
+            except (MatrixError, PDUError) as e:
+                log.warning("dropping relayed %s after join: %s", ev["event_id"], e)
+        return room_id
+
+    def _store_joined_room(self, room_id: str, state: list[dict], past: list[dict],
+                           join: dict) -> None:
+        create = next((e for e in state if e["type"] == "m.room.create"), None)
+        if create is None:
+            raise PDUError("the room state has no m.room.create")
+        self.store.store_room(room_id, create["content"].get("room_version", ROOM_VERSION),
+                              create["sender"], False, create["content"].get("type"))
+        for ev in past:  # recent history, in the host's order, before our join
+            if ev["event_id"] != join["event_id"] and not self.store.has_event(ev["event_id"]):
+                self.store.persist_event(ev, update_state=False)
+        self.store.replace_current_state(room_id, state)
+        if not self.store.has_event(join["event_id"]):
+            self.rooms.append_event(join, checked=True)
+
+
+def _remote_error(e: RemoteServerError, prefix: str) -> MatrixError:
+    if e.status in (403, 404) and e.body.get("errcode"):
+        return MatrixError(f"{prefix}: {e.body.get('error')}", e.body["errcode"], e.status)
+    return MatrixError(f"{prefix}: {e}", "M_UNKNOWN", 502)

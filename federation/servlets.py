@@ -1,0 +1,190 @@
+"""Server-server HTTP endpoints. Every federation request except key fetches must carry a valid
+X-Matrix signature of its origin; the servlets only parse, authenticate and render."""
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from homeserver.api.http import int_param, json_response, read_json
+from homeserver.errors import BadJson, MatrixError, NotFound
+from homeserver.handlers.accounts import AccountHandler
+from homeserver.handlers.directory import DirectoryHandler
+
+from .exceptions import SignatureError, XMatrixError
+from .handler import FederationHandler
+from .keyring import Keyring
+from .queue import OutboundQueue
+from .xmatrix import XMatrixAuth, verify_request
+
+F1 = "/_matrix/federation/v1"
+F2 = "/_matrix/federation/v2"
+SERVER_NAME = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]+)(:[0-9]{1,5})?$")
+TXN_LIMIT = 50 * 65536 + 100 * 65536  # 50 PDUs and 100 EDUs at their size limit
+
+
+class Unauthorized(MatrixError):
+    status, errcode = 401, "M_UNAUTHORIZED"
+
+
+class FederationServlets:
+    def __init__(self, server_name: str, handler: FederationHandler, keyring: Keyring,
+                 queue: OutboundQueue, accounts: AccountHandler, directory: DirectoryHandler,
+                 max_body: int = 1048576):
+        self.server_name = server_name
+        self.handler = handler
+        self.keyring = keyring
+        self.queue = queue
+        self.accounts = accounts
+        self.directory = directory
+        self.max_body = max_body
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/_matrix/key/v2/server", self.key_server),
+            web.get("/_matrix/key/v2/server/{key_id}", self.key_server),
+            web.get("/_matrix/key/v2/query/{server_name}", self.key_query_get),
+            web.get("/_matrix/key/v2/query/{server_name}/{key_id}", self.key_query_get),
+            web.post("/_matrix/key/v2/query", self.key_query_post),
+            web.get(F1 + "/version", self.version),
+            web.put(F1 + "/send/{txn_id}", self.send_transaction),
+            web.get(F1 + "/make_join/{room_id}/{user_id}", self.make_join),
+            web.put(F2 + "/send_join/{room_id}/{event_id}", self.send_join),
+            web.put(F2 + "/invite/{room_id}/{event_id}", self.invite),
+            web.get(F1 + "/state/{room_id}", self.state),
+            web.get(F1 + "/state_ids/{room_id}", self.state_ids),
+            web.get(F1 + "/event/{event_id}", self.event),
+            web.get(F1 + "/backfill/{room_id}", self.backfill),
+            web.get(F1 + "/query/profile", self.query_profile),
+            web.get(F1 + "/query/directory", self.query_directory),
+            web.get(F1 + "/publicRooms", self.public_rooms),
+            web.post(F1 + "/publicRooms", self.public_rooms),
+        ]
+
+    # authentication ------------------------------------------------------------------------
+
+    async def authenticate(self, request: web.Request, limit: int | None = None
+                           ) -> tuple[str, dict | None]:
+        """Verify the X-Matrix header over method, URI, origin, destination and body.
+        Returns (origin, parsed body or None)."""
+        header = request.headers.get("Authorization")
+        if not header:
+            raise Unauthorized("Missing Authorization header")
+        try:
+            auth = XMatrixAuth.parse(header)
+        except XMatrixError as e:
+            raise Unauthorized(f"Malformed X-Matrix header: {e}")
+        if auth.destination is not None and auth.destination != self.server_name:
+            raise Unauthorized(f"This request is for {auth.destination}, not for us")
+        if not SERVER_NAME.match(auth.origin) or auth.origin == self.server_name:
+            raise Unauthorized("Invalid origin")
+        body = None
+        if request.method in ("PUT", "POST"):
+            body = await read_json(request, limit or self.max_body)
+        try:
+            key = await self.keyring.get_verify_key(auth.origin, auth.key)
+            verify_request(auth, key, request.method, request.raw_path, self.server_name, body)
+        except (SignatureError, ValueError) as e:
+            raise Unauthorized(f"Invalid signature: {e}")
+        self.queue.wake(auth.origin)  # it is up: deliver what we hold for it now
+        return auth.origin, body
+
+    # keys ----------------------------------------------------------------------------------
+
+    async def key_server(self, request):
+        return json_response(self.keyring.own_key_response())
+
+    async def key_query_get(self, request):
+        server = request.match_info["server_name"]
+        key_id = request.match_info.get("key_id")
+        return json_response({"server_keys": await self.keyring.notary_query(
+            {server: {key_id: {}} if key_id else {}})})
+
+    async def key_query_post(self, request):
+        body = await read_json(request, 65536)
+        wanted = body.get("server_keys")
+        if not isinstance(wanted, dict) or len(wanted) > 100:
+            raise BadJson("server_keys must be an object naming at most 100 servers")
+        return json_response({"server_keys": await self.keyring.notary_query(wanted)})
+
+    async def version(self, request):
+        await self.authenticate(request)
+        from homeserver import __version__
+        return json_response({"server": {"name": "audiorooms-homeserver",
+                                         "version": __version__}})
+
+    # rooms ---------------------------------------------------------------------------------
+
+    async def send_transaction(self, request):
+        origin, body = await self.authenticate(request, TXN_LIMIT)
+        return json_response(await self.handler.on_transaction(
+            origin, request.match_info["txn_id"], body))
+
+    async def make_join(self, request):
+        origin, _ = await self.authenticate(request)
+        versions = request.query.getall("ver", [])
+        return json_response(self.handler.make_join(
+            origin, unquote(request.match_info["room_id"]),
+            unquote(request.match_info["user_id"]), versions))
+
+    async def send_join(self, request):
+        origin, body = await self.authenticate(request)
+        return json_response(await self.handler.send_join(
+            origin, unquote(request.match_info["room_id"]),
+            unquote(request.match_info["event_id"]), body))
+
+    async def invite(self, request):
+        origin, body = await self.authenticate(request)
+        return json_response(await self.handler.on_invite(
+            origin, unquote(request.match_info["room_id"]),
+            unquote(request.match_info["event_id"]), body))
+
+    async def state(self, request):
+        origin, _ = await self.authenticate(request)
+        return json_response(self.handler.room_state(origin, request.match_info["room_id"]))
+
+    async def state_ids(self, request):
+        origin, _ = await self.authenticate(request)
+        return json_response(self.handler.room_state_ids(origin, request.match_info["room_id"]))
+
+    async def event(self, request):
+        origin, _ = await self.authenticate(request)
+        return json_response(self.handler.get_event(origin, request.match_info["event_id"]))
+
+    async def backfill(self, request):
+        origin, _ = await self.authenticate(request)
+        return json_response(self.handler.backfill(
+            origin, request.match_info["room_id"], request.query.getall("v", []),
+            int_param(request, "limit", 20)))
+
+    # queries -------------------------------------------------------------------------------
+
+    async def query_profile(self, request):
+        await self.authenticate(request)
+        user_id = request.query.get("user_id", "")
+        if not user_id.endswith(":" + self.server_name):
+            raise NotFound("That user is not on this server")
+        profile = self.accounts.get_profile(user_id)
+        field = request.query.get("field")
+        if field:
+            if field not in ("displayname", "avatar_url"):
+                raise BadJson("field must be displayname or avatar_url")
+            profile = {k: v for k, v in profile.items() if k == field}
+        return json_response(profile)
+
+    async def query_directory(self, request):
+        await self.authenticate(request)
+        alias = request.query.get("room_alias", "")
+        answer = self.directory.get_alias(alias)
+        servers = sorted(self.handler.servers_in_room(answer["room_id"]) | {self.server_name})
+        return json_response({"room_id": answer["room_id"], "servers": servers})
+
+    async def public_rooms(self, request):
+        _, body = await self.authenticate(request)
+        body = body or {}
+        limit = body.get("limit", int_param(request, "limit"))
+        since = body.get("since", request.query.get("since"))
+        search = (body.get("filter") or {}).get("generic_search_term") \
+            if isinstance(body.get("filter"), dict) else None
+        return json_response(self.directory.public_rooms(limit, since, search))
