@@ -41,3 +41,46 @@ async def room_bodies(client, room_id: str) -> list[str]:
     data = await client.messages(room_id, dir="b", limit="1000")
     return [e["content"]["body"] for e in reversed(data["chunk"])
             if e["type"] == "m.room.message"]
+
+
+async def restart(make_homeserver, handle, name: str):
+    """Start a stopped server again on the same port and database."""
+    import dataclasses
+    fed = dataclasses.asdict(handle.config.federation)
+    return await make_homeserver(name, port=handle.config.listeners[0].port, federation=fed,
+                                 database={"path": handle.config.database.path})
+
+
+def start_process(tmp_path, name: str, port: int, servers: dict, ready_timeout: float = 20.0):
+    """Run a homeserver as a real process (generate-config, then run); returns the Popen."""
+    import subprocess
+    import sys
+
+    import yaml
+    data = tmp_path / name
+    data.mkdir(parents=True, exist_ok=True)
+    cfg_path = data / "hs.yaml"
+    if not cfg_path.exists():
+        out = subprocess.run(
+            [sys.executable, "-m", "homeserver", "generate-config", "--server-name",
+             f"127.0.0.1:{port}", "--port", str(port), "--data-dir", str(data),
+             "--open-registration"], capture_output=True, text=True, check=True).stdout
+        cfg = yaml.safe_load(out)
+        cfg["federation"].update(servers=servers, ip_range_whitelist=["127.0.0.1/32"],
+                                 retry_base_seconds=0.05, retry_max_seconds=0.5)
+        cfg["ratelimit"] = {"login": {"per_second": 100, "burst": 100},
+                            "register": {"per_second": 100, "burst": 100}}
+        cfg["limits"] = {"password_scrypt_n": 1024}
+        cfg_path.write_text(yaml.safe_dump(cfg))
+    proc = subprocess.Popen([sys.executable, "-m", "homeserver", "run", "--config",
+                             str(cfg_path), "--log-level", "WARNING"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + ready_timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if "ready at" in line:
+            return proc
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    raise AssertionError(f"homeserver {name} did not start")
