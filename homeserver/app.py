@@ -17,12 +17,15 @@ from .api.http import ACCOUNTS, matrix_errors
 from .api.rooms import RoomServlets
 from .config import Config
 from .handlers.accounts import AccountHandler, PasswordHasher
+from .api.audio import AudioServlets
+from .handlers.audio import AudioRoomHandler, NoticeSender
 from .handlers.directory import DirectoryHandler
 from .handlers.events import EventFactory
 from .handlers.notifier import Notifier
 from .handlers.ratelimit import RateLimiter
 from .handlers.rooms import RoomHandler
 from .handlers.sync import SyncHandler
+from .stage import check_stage_event
 from .storage.database import Database
 from .storage.events import AccountDataStore, EventStore, FilterStore, StreamCounter
 from .storage.users import KeyStore, UserStore
@@ -62,7 +65,7 @@ class Homeserver:
         self.factory = EventFactory(config.server_name, self.signing_key,
                                     config.limits.max_event_bytes)
         self.rooms = RoomHandler(config.server_name, self.events, self.users, self.account_data,
-                                 self.factory, self.notifier)
+                                 self.factory, self.notifier, (check_stage_event,))
         self.sync = SyncHandler(self.events, self.account_data, self.stream, self.rooms,
                                 self.notifier, config.limits.sync_timeline_limit)
         self.directory = DirectoryHandler(config.server_name, self.events, self.rooms)
@@ -83,6 +86,13 @@ class Homeserver:
         self.rooms.federation = self.federation
         self.directory.federation = self.federation
         self.accounts.federation = self.federation
+
+        self.notices = NoticeSender(config.server_name, self.rooms, self.users, self.account_data)
+        self.audio = AudioRoomHandler(
+            config.server_name, self.events, self.rooms, self.directory, self.notices,
+            lambda: set(config.federation.servers) | self.events.joined_servers(),
+            config.audio.hallway_refresh_seconds)
+        self.audio.federation = self.federation
 
     def _profile_changed(self, user_id: str) -> None:
         # A new display name is announced in every room the user is in, as Synapse does.
@@ -117,6 +127,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app.add_routes(accounts.routes())
     app.add_routes(rooms.routes())
     app.add_routes(federation.routes())
+    app.add_routes(AudioServlets(hs.audio).routes())
 
     async def on_startup(app):
         await hs.start()

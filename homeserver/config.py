@@ -83,6 +83,11 @@ class MediaConfig:
 
 
 @dataclass(frozen=True)
+class AudioConfig:
+    hallway_refresh_seconds: float = 30.0  # how long other servers' hallway lists are cached
+
+
+@dataclass(frozen=True)
 class Config:
     server_name: str
     listeners: list[ListenerConfig] = field(default_factory=lambda: [ListenerConfig()])
@@ -92,6 +97,7 @@ class Config:
     limits: LimitsConfig = LimitsConfig()
     federation: FederationConfig = FederationConfig()
     media: MediaConfig = MediaConfig()
+    audio: AudioConfig = AudioConfig()
     public_baseurl: str | None = None
 
     def __post_init__(self) -> None:

@@ -95,6 +95,15 @@ def check_event(event: dict, state: StateMap,
 _STATE_FOR_OTHERS = {"org.audiorooms.role", "org.audiorooms.hand"}
 
 
+def _membership_level(pl: dict, state: StateMap, user_id: str) -> int:
+    """In audio rooms a stage moderator may remove and ban like a Matrix moderator (50)."""
+    level = user_level(pl, user_id)
+    from . import stage  # late: stage builds on this module
+    if stage.is_audio_room(state) and user_id in stage.moderators(state):
+        level = max(level, 50)
+    return level
+
+
 def _check_membership(event: dict, state: StateMap) -> None:
     sender = event["sender"]
     target = event.get("state_key")
@@ -106,8 +115,6 @@ def _check_membership(event: dict, state: StateMap) -> None:
     pl = power_levels(state)
     sender_m = membership_of(state, sender)
     target_m = membership_of(state, target)
-    sender_level = user_level(pl, sender)
-    target_level = user_level(pl, target)
     create = state[("m.room.create", "")]
 
     if membership == "join":
@@ -128,7 +135,7 @@ def _check_membership(event: dict, state: StateMap) -> None:
         if target_m in ("join", "ban"):
             raise AuthError(f"{target} is already {'in' if target_m == 'join' else 'banned from'}"
                             " the room")
-        if sender_level < _int(pl.get("invite"), 0):
+        if user_level(pl, sender) < _int(pl.get("invite"), 0):
             raise AuthError("you do not have power to invite")
         return
     if membership == "leave":
@@ -138,15 +145,20 @@ def _check_membership(event: dict, state: StateMap) -> None:
             return
         if sender_m != "join":
             raise AuthError("you are not in the room")
+        sender_level = _membership_level(pl, state, sender)
+        target_level = _membership_level(pl, state, target)
         if target_m == "ban" and sender_level < _int(pl.get("ban"), 50):
             raise AuthError("you do not have power to unban")
-        if target_m != "ban" and (sender_level < _int(pl.get("kick"), 50)
-                                  or target_level >= sender_level):
-            raise AuthError("you do not have power to kick this user")
+        # Matrix's rule applies to unbans too: kick level, and outranking the target.
+        if sender_level < _int(pl.get("kick"), 50) or target_level >= sender_level:
+            raise AuthError(f"you do not have power to {'unban' if target_m == 'ban' else 'kick'}"
+                            " this user")
         return
     if membership == "ban":
         if sender_m != "join":
             raise AuthError("you are not in the room")
+        sender_level = _membership_level(pl, state, sender)
+        target_level = _membership_level(pl, state, target)
         if sender_level < _int(pl.get("ban"), 50) or target_level >= sender_level:
             raise AuthError("you do not have power to ban this user")
         return

@@ -13,6 +13,8 @@ class DirectoryHandler:
         self.server_name = server_name
         self.store = store
         self.rooms = rooms
+        # Each adds fields to a room's directory entry (the audio stage adds live/counts).
+        self.summary_extenders: list = []
 
     def _check_alias(self, alias: str, local: bool = True) -> None:
         if not ALIAS.match(alias) or len(alias) > 255:
@@ -91,6 +93,8 @@ class DirectoryHandler:
             v = get(t, k)
             if isinstance(v, str):
                 entry[key] = v
+        for extend in self.summary_extenders:
+            entry.update(extend(room_id, view))
         return entry
 
     def public_rooms(self, limit: int | None = None, since: str | None = None,

@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Callable
 
-from .. import rules
+from .. import rules, stage
 from ..errors import (BadJson, Forbidden, InvalidParam, MatrixError, NotFound, RoomInUse)
 from ..storage.events import AccountDataStore, EventStore
 from ..storage.users import UserStore
@@ -218,8 +218,11 @@ class RoomHandler:
 
         room_id = f"!{secrets.token_urlsafe(18)}:{self.server_name}"
         me = req.user_id
-        self.store.store_room(room_id, version, me, visibility == "public", room_type)
-        send = lambda t, c, k="": self.send_event(room_id, me, t, c, k)  # noqa: E731
+        # The room's events are planned, checked together, and only then stored: a request the
+        # rules refuse (e.g. a power_level_content_override that strips the creator) leaves no
+        # half-made room behind.
+        plan: list[tuple[str, dict, str]] = []
+        send = lambda t, c, k="": plan.append((t, c, k))  # noqa: E731
         send("m.room.create", {**creation, "room_version": version})
         send("m.room.member", {"membership": "join", **self._profile(me)}, me)
         users = {me: 100}
@@ -233,9 +236,13 @@ class RoomHandler:
                        "m.room.avatar": 50, "m.room.tombstone": 100,
                        "m.room.server_acl": 100, "m.room.encryption": 100},
         }
+        if room_type == stage.AUDIO_ROOM:
+            # The stage's own rules decide who may set these (see homeserver/stage.py).
+            pl["events"].update({t: 0 for t in stage.STAGE_EVENT_TYPES})
         send("m.room.power_levels", {**pl, **pl_override})
+        if room_type == stage.AUDIO_ROOM:
+            send(stage.ROLE, {"role": "moderator", "muted": False}, me)
         if alias:
-            self.store.add_alias(alias, room_id, me)
             send("m.room.canonical_alias", {"alias": alias})
         send("m.room.join_rules", {"join_rule": "public" if preset == "public_chat" else "invite"})
         send("m.room.history_visibility", {"history_visibility": "shared"})
@@ -250,13 +257,33 @@ class RoomHandler:
         for uid in invites:
             content = {"membership": "invite", **({"is_direct": True} if is_direct else {})}
             if self.is_local_user(uid) or remote_invites is None:
-                self.send_event(room_id, me, "m.room.member", content, uid)
+                send("m.room.member", content, uid)
             else:
                 remote_invites.append(uid)
+        self.check_new_room(room_id, me, plan)
+        self.store.store_room(room_id, version, me, visibility == "public", room_type)
+        if alias:
+            self.store.add_alias(alias, room_id, me)
+        for etype, content, state_key in plan:
+            self.send_event(room_id, me, etype, content, state_key)
         if is_direct:
             for uid in invites:
                 self.add_direct_room(me, uid, room_id)
         return {"room_id": room_id, **({"room_alias": alias} if alias else {})}
+
+    def check_new_room(self, room_id: str, sender: str,
+                       plan: list[tuple[str, dict, str]]) -> None:
+        """Run a new room's planned events through the rules in order, storing nothing."""
+        state: dict[tuple[str, str], dict] = {}
+        for depth, (etype, content, state_key) in enumerate(plan, 1):
+            draft = {"room_id": room_id, "sender": sender, "type": etype, "content": content,
+                     "state_key": state_key, "prev_events": ["$planned"] if state else [],
+                     "depth": depth, "origin_server_ts": 0}
+            try:
+                rules.check_event(draft, state, self.extra_checks)
+            except rules.AuthError as e:
+                raise Forbidden(str(e))
+            state[(etype, state_key)] = draft
 
     def _profile(self, user_id: str) -> dict:
         row = self.users.get_user(user_id)

@@ -233,6 +233,12 @@ class EventStore:
             f"SELECT user_id FROM memberships WHERE room_id = ? AND membership IN ({marks})",
             (room_id, *memberships))]
 
+    def joined_servers(self) -> set[str]:
+        """Every server with a user joined to a room we know: who we federate with."""
+        return {r[0] for r in self.db.execute(
+            "SELECT DISTINCT substr(user_id, instr(user_id, ':') + 1) FROM memberships"
+            " WHERE membership = 'join'")}
+
     def count_members(self, room_id: str) -> int:
         return self.db.execute(
             "SELECT COUNT(*) FROM memberships WHERE room_id = ? AND membership = 'join'",
