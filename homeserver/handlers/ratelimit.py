@@ -1,6 +1,7 @@
 """Token-bucket rate limiting keyed by (action, requester)."""
 from __future__ import annotations
 
+import math
 import time
 from typing import Callable
 
@@ -22,10 +23,12 @@ class RateLimiter:
         now = self.clock()
         tokens, last = self._buckets.get(key, (float(self.burst), now))
         tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-        if tokens < 1.0:
+        if tokens < 1.0 - 1e-9:  # tolerate float noise from summing clock deltas
             wait = (1.0 - tokens) / self.rate if self.rate > 0 else 3600.0
             self._buckets[key] = (tokens, now)
-            raise LimitExceeded(retry_after_ms=max(1, int(wait * 1000)))
+            # Round up (after dropping float noise below a microsecond): a client that
+            # waits exactly retry_after_ms must find a token, not be refused again.
+            raise LimitExceeded(retry_after_ms=max(1, math.ceil(round(wait * 1000, 3))))
         if len(self._buckets) >= self.max_keys:  # bound memory under a flood of keys
             self._buckets.clear()
         self._buckets[key] = (tokens - 1.0, now)
