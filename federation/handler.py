@@ -16,6 +16,7 @@ from homeserver.storage.database import Database
 from homeserver.storage.events import EventStore
 from homeserver.storage.users import UserStore
 
+from .canonical_json import MAX_SAFE_INTEGER
 from .client import FederationClient, RemoteServerError
 from .keyring import Keyring
 from .pdus import PDUError, host_of, server_of, to_pdu, verify_pdu
@@ -126,6 +127,9 @@ class FederationHandler:
                 eid = "$invalid"
             return eid, str(e)
         room_id = event["room_id"]
+        if origin != host_of(room_id) and not self.rooms.is_host(room_id):
+            # org.audiorooms.1: a resident takes a room's events only from its host, in order.
+            return event["event_id"], f"only the room's host {host_of(room_id)} sends its events"
         if room_id in self._joining:  # our join is in flight: apply once we have the state
             self._joining[room_id].append((origin, event))
             return event["event_id"], None
@@ -158,7 +162,8 @@ class FederationHandler:
         latest = self.store.latest_event(room_id)
         template = {"room_id": room_id, "sender": user_id, "type": "m.room.member",
                     "state_key": user_id, "content": {"membership": "join"},
-                    "origin_server_ts": int(time.time() * 1000), "depth": latest[1] + 1,
+                    "origin_server_ts": int(time.time() * 1000),
+                    "depth": min(latest[1] + 1, MAX_SAFE_INTEGER),
                     "prev_events": [latest[0]]}
         self.rooms.check_rules(template)
         template["auth_events"] = auth_event_ids("m.room.member", user_id, user_id,
@@ -291,7 +296,8 @@ class FederationHandler:
             raise Forbidden("You are not invited to this room")
         event = {"room_id": room_id, "sender": req.user_id, "type": "m.room.member",
                  "state_key": req.user_id, "content": {"membership": "leave"},
-                 "origin_server_ts": int(time.time() * 1000), "depth": invite["depth"] + 1,
+                 "origin_server_ts": int(time.time() * 1000),
+                 "depth": min(invite["depth"] + 1, MAX_SAFE_INTEGER),
                  "prev_events": [invite["event_id"]], "auth_events": [invite["event_id"]]}
         event = sign_event(add_content_hash(event), self.server_name, self.signing_key)
         event["event_id"] = compute_event_id(event)

@@ -46,6 +46,9 @@ def check_shape(pdu) -> None:
             raise PDUError(f"PDU field {key!r} is missing or not a {typ.__name__}")
     if "state_key" in pdu and not isinstance(pdu["state_key"], str):
         raise PDUError("PDU state_key must be a string")
+    for key in ("room_id", "sender", "type", "state_key"):  # the spec's size limits
+        if key in pdu and len(pdu[key].encode("utf-8", "surrogatepass")) > 255:
+            raise PDUError(f"PDU {key} is over 255 bytes")
     if not pdu["sender"].startswith("@") or ":" not in pdu["sender"]:
         raise PDUError("PDU sender is not a user ID")
     if not pdu["room_id"].startswith("!") or ":" not in pdu["room_id"]:

@@ -106,6 +106,11 @@ class FederationServlets:
         wanted = body.get("server_keys")
         if not isinstance(wanted, dict) or len(wanted) > 100:
             raise BadJson("server_keys must be an object naming at most 100 servers")
+        for criteria in wanted.values():  # {key_id: {"minimum_valid_until_ts": int}}
+            if not isinstance(criteria, dict) or not all(
+                    isinstance(c, dict) and isinstance(c.get("minimum_valid_until_ts", 0), int)
+                    for c in criteria.values()):
+                raise BadJson("server_keys maps each server to {key_id: {minimum_valid_until_ts}}")
         return json_response({"server_keys": await self.keyring.notary_query(wanted)})
 
     async def version(self, request):
@@ -185,6 +190,8 @@ class FederationServlets:
         body = body or {}
         limit = body.get("limit", int_param(request, "limit"))
         since = body.get("since", request.query.get("since"))
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):
+            raise BadJson("limit must be an integer")
         search = (body.get("filter") or {}).get("generic_search_term") \
             if isinstance(body.get("filter"), dict) else None
         return json_response(self.directory.public_rooms(limit, since, search))

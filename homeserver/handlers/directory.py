@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .. import rules
-from ..errors import Forbidden, InvalidParam, MatrixError, NotFound
+from ..errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
 from ..storage.events import EventStore
 from .accounts import Requester
 from .rooms import ALIAS, ROOM_ID, RoomHandler
@@ -99,6 +99,10 @@ class DirectoryHandler:
 
     def public_rooms(self, limit: int | None = None, since: str | None = None,
                      search: str | None = None) -> dict:
+        if since is not None and not isinstance(since, str):  # both APIs pass bodies' values
+            raise InvalidParam("since is not a valid pagination token")
+        if search is not None and not isinstance(search, str):
+            raise BadJson("filter.generic_search_term must be a string")
         entries = [self.room_summary(r) for r in self.store.public_room_ids()]
         if search:
             s = search.lower()

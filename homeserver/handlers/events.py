@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from federation.canonical_json import encode_canonical_json
+from federation.canonical_json import MAX_SAFE_INTEGER, encode_canonical_json
 from federation.signing import SigningKey, add_content_hash, compute_event_id, sign_event
 
 from ..errors import TooLarge
@@ -40,7 +40,9 @@ class EventFactory:
             "type": etype,
             "content": content,
             "origin_server_ts": int(self.clock() * 1000),
-            "depth": depth,
+            # Capped like Synapse's MAX_DEPTH, so a remote event of huge depth cannot make
+            # every later event non-canonical.
+            "depth": min(depth, MAX_SAFE_INTEGER),
             "prev_events": prev_events,
             "auth_events": auth_events,
         }
