@@ -103,18 +103,21 @@ class FederationHandler:
         if len(pdus) > MAX_PDUS or len(edus) > MAX_EDUS:
             raise BadJson(f"a transaction carries at most {MAX_PDUS} PDUs and {MAX_EDUS} EDUs")
         lock = self._txn_locks.setdefault((origin, txn_id), asyncio.Lock())
-        async with lock:  # a duplicate arriving concurrently waits, then gets the same answer
-            done = self.txns.get(origin, txn_id)
-            if done is not None:
-                return done
-            results = {}
-            for pdu in pdus:
-                event_id, error = await self.receive_pdu(origin, pdu)
-                results[event_id] = {"error": error} if error else {}
-            response = {"pdus": results}
-            self.txns.put(origin, txn_id, response)
-        self._txn_locks.pop((origin, txn_id), None)
-        return response
+        try:
+            async with lock:  # a duplicate arriving concurrently waits, gets the same answer
+                done = self.txns.get(origin, txn_id)
+                if done is not None:
+                    return done
+                results = {}
+                for pdu in pdus:
+                    event_id, error = await self.receive_pdu(origin, pdu)
+                    results[event_id] = {"error": error} if error else {}
+                response = {"pdus": results}
+                self.txns.put(origin, txn_id, response)
+                return response
+        finally:
+            if not lock.locked():
+                self._txn_locks.pop((origin, txn_id), None)
 
     async def receive_pdu(self, origin: str, pdu) -> tuple[str, str | None]:
         """Verify and apply one PDU; returns (event_id, error or None)."""

@@ -44,6 +44,11 @@ def check_shape(pdu) -> None:
         v = pdu.get(key)
         if not isinstance(v, typ) or (typ is int and isinstance(v, bool)):
             raise PDUError(f"PDU field {key!r} is missing or not a {typ.__name__}")
+    # Synapse's bounds: an event names at most 20 predecessors and 10 auth events.
+    if len(pdu["prev_events"]) > 20 or len(pdu["auth_events"]) > 10:
+        raise PDUError("PDU has too many prev_events or auth_events")
+    if not all(isinstance(e, str) for e in pdu["prev_events"] + pdu["auth_events"]):
+        raise PDUError("prev_events and auth_events must be event IDs")
     if "state_key" in pdu and not isinstance(pdu["state_key"], str):
         raise PDUError("PDU state_key must be a string")
     for key in ("room_id", "sender", "type", "state_key"):  # the spec's size limits

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from aiohttp import web
 
@@ -111,6 +112,20 @@ class Homeserver:
         self.db.close()
 
 
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def add_web_client(app: web.Application) -> None:
+    """The web client: static files, no build step, served at / by the homeserver."""
+
+    async def index(request):
+        return web.FileResponse(STATIC_DIR / "index.html",
+                                headers={"Cache-Control": "no-cache"})
+
+    app.router.add_get("/", index)
+    app.router.add_static("/static/", STATIC_DIR, append_version=False)
+
+
 def make_app(config: Config, db: Database | None = None) -> web.Application:
     hs = Homeserver(config, db)
     app = web.Application(middlewares=[matrix_errors],
@@ -128,6 +143,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app.add_routes(rooms.routes())
     app.add_routes(federation.routes())
     app.add_routes(AudioServlets(hs.audio).routes())
+    add_web_client(app)
 
     async def on_startup(app):
         await hs.start()

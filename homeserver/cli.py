@@ -15,6 +15,8 @@ from aiohttp import web
 
 from .config import Config, ConfigError, load_config
 
+SHUTDOWN_GRACE_S = 2.0
+
 
 def generate_config(server_name: str, port: int, data_dir: str, open_registration: bool,
                     tls_self_signed: bool) -> str:
@@ -51,7 +53,11 @@ async def serve(config: Config) -> None:
     from .app import make_app
 
     app = make_app(config)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    # A long-polling /sync (up to its timeout) must not hold up a SIGTERM: requests still
+    # running after this grace are cancelled (each database write is atomic) and clients retry.
+    # aiohttp waits up to twice the grace in all.
+    runner = web.AppRunner(app, handle_signals=False, access_log=None,
+                           shutdown_timeout=SHUTDOWN_GRACE_S)
     await runner.setup()
     for lst in config.listeners:
         ctx = None

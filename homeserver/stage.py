@@ -75,7 +75,7 @@ def may_publish(state: StateMap, user_id: str) -> bool:
         return False
     r = role_of(state, user_id)
     on_stage = r["role"] in STAGE_ROLES or user_id in moderators(state)
-    return on_stage and not r["muted"]
+    return on_stage and not r["muted"] and live_state(state).get("live") is not False
 
 
 def live_state(state: StateMap) -> dict:
@@ -144,9 +144,8 @@ def check_stage_event(event: dict, state: StateMap) -> None:
     if role == "listener":
         return  # stepping down is always allowed; only a moderator can bring you back
     if role == current["role"]:
-        if muted:
-            return  # muting yourself
+        # Checked first: re-muting yourself would make you the mute's sender, free to unmute.
         if current["muted_by_moderator"]:
             raise AuthError("a moderator muted you; only a moderator can unmute you")
-        return
+        return  # muting or unmuting yourself
     raise AuthError("only moderators can put users on stage or make moderators")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import ssl
 from dataclasses import dataclass
 
 import aiohttp
@@ -49,22 +50,35 @@ class ServerHandle:
 
 @pytest.fixture
 async def http_session():
-    async with aiohttp.ClientSession() as s:
+    # ssl=False: servers started with tls=True use self-signed certificates.
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as s:
         yield s
 
 
 @pytest.fixture
 def make_homeserver(aiohttp_server, tmp_path, http_session):
-    """``await make_homeserver(name="a", **config)`` starts a homeserver on a loopback port."""
+    """``await make_homeserver(name="a", **config)`` starts a homeserver on a loopback port.
+    With ``tls=True`` it listens with HTTPS (a self-signed certificate), as other Matrix
+    servers such as Synapse require for federation."""
     counter = iter(range(1000))
 
-    async def start(name: str | None = None, port: int | None = None, **overrides) -> ServerHandle:
+    async def start(name: str | None = None, port: int | None = None, tls: bool = False,
+                    **overrides) -> ServerHandle:
         port = port or unused_port()
         label = name or f"hs{next(counter)}"
         server_name = f"127.0.0.1:{port}"
+        tls_listener, ssl_ctx = {}, None
+        if tls:
+            from homeserver.tls import write_self_signed_cert
+            (tmp_path / label).mkdir(parents=True, exist_ok=True)
+            cert, key = write_self_signed_cert(tmp_path / label, "127.0.0.1")
+            tls_listener = {"tls": True, "tls_certificate_path": str(cert),
+                            "tls_private_key_path": str(key)}
+            ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ssl_ctx.load_cert_chain(cert, key)
         data = deep_merge({
             "server_name": server_name,
-            "listeners": [{"port": port, "bind_address": "127.0.0.1"}],
+            "listeners": [{"port": port, "bind_address": "127.0.0.1", **tls_listener}],
             "database": {"path": str(tmp_path / label / "homeserver.db")},
             "registration": {"open": True, "shared_secret": "test-shared-secret"},
             "federation": {"ip_range_whitelist": ["127.0.0.1/32"],
@@ -72,9 +86,10 @@ def make_homeserver(aiohttp_server, tmp_path, http_session):
         }, FAST_TEST_CONFIG)
         config = config_from_dict(deep_merge(data, overrides))
         app = make_app(config)
-        server = await aiohttp_server(app, host="127.0.0.1", port=port)
-        return ServerHandle(server_name, f"http://127.0.0.1:{port}", config, app[HOMESERVER],
-                            server, http_session)
+        server = await aiohttp_server(app, host="127.0.0.1", port=port, ssl=ssl_ctx)
+        url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+        return ServerHandle(config.server_name, url, config, app[HOMESERVER], server,
+                            http_session)
 
     return start
 

@@ -16,6 +16,11 @@ from .http import int_param, json_response, read_json, read_optional_json, reque
 
 C = "/_matrix/client/{v:(r0|v3)}"
 SMALL = 65536
+# The spec's PublicRoomsChunk keys. Directory entries also carry the stage's namespaced fields
+# (for the hallway and federation); clients get these keys only, since SDKs such as matrix-nio
+# build their room objects from the chunk and fail on any other key.
+PUBLIC_ROOM_KEYS = ("avatar_url", "canonical_alias", "guest_can_join", "join_rule", "name",
+                    "num_joined_members", "room_id", "room_type", "topic", "world_readable")
 
 
 class RoomServlets:
@@ -214,5 +219,7 @@ class RoomServlets:
         if not isinstance(filt, dict):
             raise BadJson("filter must be an object")
         search = filt.get("generic_search_term")
-        return json_response(await self.directory.public_rooms_async(
-            limit, since, search, server))
+        result = await self.directory.public_rooms_async(limit, since, search, server)
+        result["chunk"] = [{k: e[k] for k in PUBLIC_ROOM_KEYS if k in e}
+                           for e in result.get("chunk", []) if isinstance(e, dict)]
+        return json_response(result)
