@@ -18,9 +18,12 @@ from .api.http import ACCOUNTS, matrix_errors
 from .api.rooms import RoomServlets
 from .config import Config
 from .handlers.accounts import AccountHandler, PasswordHasher
-from .api.audio import AudioServlets
+from media.sfu import SFU
+
+from .api.audio import AudioServlets, MediaServlets
 from .handlers.audio import AudioRoomHandler, NoticeSender
 from .handlers.directory import DirectoryHandler
+from .handlers.media import MediaHandler
 from .handlers.events import EventFactory
 from .handlers.notifier import Notifier
 from .handlers.ratelimit import RateLimiter
@@ -95,6 +98,16 @@ class Homeserver:
             config.audio.hallway_refresh_seconds)
         self.audio.federation = self.federation
 
+        m = config.media
+        self.media = MediaHandler(config.server_name, self.events, self.rooms, self.audio, None)
+        self.sfu = SFU(m.audio_slots, m.public_ip,
+                       tuple(m.udp_port_range) if m.udp_port_range else None,
+                       server_name=config.server_name,
+                       relay_signaller=self.media.relay_signaller,
+                       stage_policy=self.media.may_publish)
+        self.media.sfu = self.sfu
+        self.media.federation = self.federation
+
     def _profile_changed(self, user_id: str) -> None:
         # A new display name is announced in every room the user is in, as Synapse does.
         profile = self.accounts.get_profile(user_id)
@@ -107,6 +120,7 @@ class Homeserver:
         self.queue.start()  # catch up on whatever was queued before a restart
 
     async def stop(self) -> None:
+        await self.sfu.close()
         await self.queue.stop()
         await self.federation_client.close()
         self.db.close()
@@ -143,6 +157,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app.add_routes(rooms.routes())
     app.add_routes(federation.routes())
     app.add_routes(AudioServlets(hs.audio).routes())
+    app.add_routes(MediaServlets(hs.media, federation).routes())
     add_web_client(app)
 
     async def on_startup(app):

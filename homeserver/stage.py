@@ -78,6 +78,14 @@ def may_publish(state: StateMap, user_id: str) -> bool:
     return on_stage and not r["muted"] and live_state(state).get("live") is not False
 
 
+def publishers(state: StateMap) -> set[str]:
+    """Everyone who may publish audio now (``may_publish`` for the whole room at once)."""
+    members = stage_members(state)
+    mods = moderators(state)
+    on_stage = set(members["moderator"]) | set(members["speaker"]) | set(mods)
+    return {u for u in on_stage if not role_of(state, u)["muted"]}
+
+
 def live_state(state: StateMap) -> dict:
     ev = state.get((LIVE, ""))
     return ev["content"] if ev else {"live": True}  # created without a schedule: live now

@@ -4,7 +4,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..handlers.audio import AudioRoomHandler
-from .http import int_param, json_response, requester
+from urllib.parse import unquote
+
+from .http import int_param, json_response, read_json, requester
 
 U = "/_matrix/client/unstable/org.audiorooms"
 
@@ -22,3 +24,43 @@ class AudioServlets:
         return json_response(await self.audio.hallway(
             int_param(request, "limit", 20), q.get("since"), q.get("club"),
             q.get("refresh") == "true"))
+
+
+class MediaServlets:
+    """Client audio sessions and the federation relay endpoint (X-Matrix verified)."""
+
+    def __init__(self, media, federation_servlets, max_body: int = 65536 + 1024):
+        self.media = media
+        self.fed = federation_servlets
+        self.max_body = max_body
+
+    def routes(self) -> list[web.RouteDef]:
+        R = U + "/rooms/{room_id}"
+        return [
+            web.post(R + "/media", self.open_session),
+            web.delete(R + "/media/{session_id}", self.close_session),
+            web.get(R + "/speakers", self.speakers),
+            web.post("/_matrix/federation/unstable/org.audiorooms/media/{room_id}/relay",
+                     self.relay),
+        ]
+
+    async def open_session(self, request):
+        req = requester(request)
+        body = await read_json(request, self.max_body)
+        return json_response(await self.media.open_session(
+            req, request.match_info["room_id"], body))
+
+    async def close_session(self, request):
+        req = requester(request)
+        await self.media.close_session(req, request.match_info["room_id"],
+                                       request.match_info["session_id"])
+        return json_response({})
+
+    async def speakers(self, request):
+        req = requester(request)
+        return json_response(self.media.speakers(req, request.match_info["room_id"]))
+
+    async def relay(self, request):
+        origin, body = await self.fed.authenticate(request, self.max_body)
+        return json_response(await self.media.accept_relay(
+            origin, unquote(request.match_info["room_id"]), body or {}))

@@ -1,0 +1,148 @@
+"""Audio sessions: the homeserver's side of the SFU (media/), which knows nothing of rooms.
+
+This handler admits only joined members of a live audio room, tells the SFU who may publish
+whenever the stage changes (the SFU drops everyone else's packets), closes sessions of users who
+leave or are removed, closes the room's media when it ends, and signs the relay offers that
+cascade a remote room's audio from its host's SFU to ours.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import quote
+
+from .. import stage
+from ..errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
+from ..storage.events import EventStore
+from .accounts import Requester
+from .audio import AudioRoomHandler
+from .rooms import RoomHandler
+
+log = logging.getLogger(__name__)
+MAX_SDP = 65536
+
+
+class MediaHandler:
+    def __init__(self, server_name: str, store: EventStore, rooms: RoomHandler,
+                 audio: AudioRoomHandler, sfu):
+        self.server_name = server_name
+        self.store = store
+        self.rooms = rooms
+        self.sfu = sfu
+        self.federation = None
+        self._sessions: dict[str, tuple[str, str]] = {}  # session_id -> (room_id, user_id)
+        audio.stage_changed_listeners.append(self.on_stage_changed)
+        audio.room_ended_listeners.append(self.on_room_ended)
+
+    # policy the SFU consults for users it has not been told about (e.g. relayed speakers)
+    def may_publish(self, room_id: str, user_id: str) -> bool:
+        return stage.may_publish(self.rooms.state_view(room_id), user_id)
+
+    def _audio_room(self, room_id: str):
+        view = self.rooms.state_view(room_id)
+        if not self.store.current_state_ids(room_id):
+            raise NotFound(f"Unknown room {room_id}")
+        if not stage.is_audio_room(view):
+            raise InvalidParam("This is not an audio room")
+        return view
+
+    async def open_session(self, req: Requester, room_id: str, body: dict) -> dict:
+        offer = body.get("sdp")
+        if body.get("type") != "offer" or not isinstance(offer, str) or not offer:
+            raise BadJson("the body must be {\"type\": \"offer\", \"sdp\": \"...\"}")
+        if len(offer) > MAX_SDP:
+            raise BadJson("the offer is too large")
+        view = self._audio_room(room_id)
+        if (self.store.membership(room_id, req.user_id) or ("",))[0] != "join":
+            raise Forbidden("Join the room before joining its audio")
+        live = stage.live_state(view)
+        if not live.get("live"):
+            ended = "scheduled_for" not in live
+            raise Forbidden("This room has ended" if ended else "This room is not live yet",
+                            "ORG.AUDIOROOMS_NOT_LIVE")
+        try:
+            session_id, answer = await self.sfu.open_session(
+                room_id, req.user_id, offer, stage.may_publish(view, req.user_id))
+        except ValueError as e:  # an offer the SFU cannot use
+            raise BadJson(f"unusable offer: {e}")
+        self._sessions[session_id] = (room_id, req.user_id)
+        return {"type": "answer", "sdp": answer, "session_id": session_id}
+
+    async def close_session(self, req: Requester, room_id: str, session_id: str) -> None:
+        owner = self._sessions.get(session_id)
+        if owner is None or owner != (room_id, req.user_id):
+            raise NotFound("No such audio session")
+        del self._sessions[session_id]
+        await self.sfu.close_session(room_id, session_id)
+
+    def speakers(self, req: Requester, room_id: str) -> dict:
+        view = self._audio_room(room_id)
+        if (self.store.membership(room_id, req.user_id) or ("",))[0] != "join":
+            raise Forbidden("You are not in this room")
+        out = self.sfu.speakers(room_id)
+        for slot in out.get("slots", []):
+            ev = view.get(("m.room.member", slot.get("user_id") or ""))
+            if ev and isinstance(ev["content"].get("displayname"), str):
+                slot["displayname"] = ev["content"]["displayname"]
+        return out
+
+    # the stage changed --------------------------------------------------------------------
+
+    def on_stage_changed(self, room_id: str, event: dict) -> None:
+        if room_id not in self.sfu.rooms:
+            return  # no audio running here for this room
+        view = self.rooms.state_view(room_id)
+        allowed = stage.publishers(view)
+        users = {u for sid, (r, u) in self._sessions.items() if r == room_id}
+        if event.get("state_key", "").startswith("@"):
+            users.add(event["state_key"])
+        for user_id in users:  # effective before the SFU forwards the next packet
+            self.sfu.set_may_send(room_id, user_id, user_id in allowed)
+        if event["type"] == "m.room.member" and \
+                event["content"].get("membership") in ("leave", "ban"):
+            self._drop_user(room_id, event["state_key"])
+
+    def _drop_user(self, room_id: str, user_id: str) -> None:
+        for sid, (r, u) in list(self._sessions.items()):
+            if r == room_id and u == user_id:
+                del self._sessions[sid]
+                asyncio.ensure_future(self.sfu.close_session(room_id, sid))
+        if not self.rooms.is_host(room_id) and not any(
+                u.endswith(":" + self.server_name) for u in self.store.room_members(room_id)):
+            # Our last member left a remote room: stop relaying it.
+            asyncio.ensure_future(self.sfu.close_room(room_id))
+
+    def on_room_ended(self, room_id: str) -> None:
+        for sid, (r, _) in list(self._sessions.items()):
+            if r == room_id:
+                del self._sessions[sid]
+        asyncio.ensure_future(self.sfu.close_room(room_id))
+
+    # cascade ------------------------------------------------------------------------------
+
+    async def relay_signaller(self, room_id: str, host: str, offer_sdp: str) -> str:
+        """Remote side: ask the host's SFU for a relay of this room (X-Matrix signed)."""
+        answer = await self.federation.client.request(
+            host, "POST", "/_matrix/federation/unstable/org.audiorooms/media/"
+            f"{quote(room_id, safe='')}/relay", {"type": "offer", "sdp": offer_sdp})
+        if not isinstance(answer.get("sdp"), str):
+            raise MatrixError(f"{host} answered the relay without SDP", "M_UNKNOWN", 502)
+        return answer["sdp"]
+
+    async def accept_relay(self, origin: str, room_id: str, body: dict) -> dict:
+        """Host side: a server with members in our room wants the room's audio."""
+        offer = body.get("sdp")
+        if body.get("type") != "offer" or not isinstance(offer, str) or len(offer) > MAX_SDP:
+            raise BadJson("the body must be {\"type\": \"offer\", \"sdp\": \"...\"}")
+        if not self.rooms.is_host(room_id):
+            raise NotFound(f"{self.server_name} does not host {room_id}")
+        view = self._audio_room(room_id)
+        if not any(u.endswith(":" + origin) for u in self.store.room_members(room_id)):
+            raise Forbidden(f"{origin} has no members in {room_id}")
+        if not stage.live_state(view).get("live"):
+            raise Forbidden("This room is not live", "ORG.AUDIOROOMS_NOT_LIVE")
+        try:
+            relay_id, answer = await self.sfu.open_relay(room_id, origin, offer)
+        except ValueError as e:
+            raise BadJson(f"unusable offer: {e}")
+        return {"type": "answer", "sdp": answer, "relay_id": relay_id}

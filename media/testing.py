@@ -1,0 +1,141 @@
+"""aiortc participants for tests and benchmarks (not used by the server).
+
+``AudioClient`` joins like a browser does: it offers a mic (optional, a ``ToneTrack`` sine
+generator) and K recvonly slots, decodes what it receives, and records both the decoded audio
+and the arrival time of every RTP packet per slot, so tests can check what was heard and when.
+"""
+from __future__ import annotations
+
+import array
+import asyncio
+import fractions
+import math
+import time
+from dataclasses import dataclass, field
+
+import av
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+SAMPLE_RATE = 48000
+PTIME = 0.02
+
+
+class ToneTrack(MediaStreamTrack):
+    """A real-time paced sine tone (mono, 48 kHz, 20 ms frames). ``frequency`` and
+    ``amplitude`` (0..1, 0 is digital silence) can be changed while it plays."""
+
+    kind = "audio"
+
+    def __init__(self, frequency: float = 440.0, amplitude: float = 0.5):
+        super().__init__()
+        self.frequency = frequency
+        self.amplitude = amplitude
+        self._phase = 0.0
+        self._start: float | None = None
+        self._pts = 0
+        self.sent_frames = 0
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        samples = int(SAMPLE_RATE * PTIME)
+        if self._start is None:
+            self._start = time.monotonic()
+        else:
+            wait = self._start + self._pts / SAMPLE_RATE - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        step = 2 * math.pi * self.frequency / SAMPLE_RATE
+        amp = 32767 * self.amplitude
+        values = [int(amp * math.sin(self._phase + step * i)) for i in range(samples)]
+        self._phase = (self._phase + step * samples) % (2 * math.pi)
+        frame = av.AudioFrame(format="s16", layout="mono", samples=samples)
+        frame.planes[0].update(array.array("h", values).tobytes())
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = self._pts
+        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        self._pts += samples
+        self.sent_frames += 1
+        return frame
+
+
+@dataclass
+class SlotRecord:
+    """What one slot received: RTP arrivals and decoded audio."""
+    packets: list[tuple[float, int, int, int]] = field(default_factory=list)  # t, ssrc, seq, ts
+    frames: list[tuple[float, bytes, int]] = field(default_factory=list)  # t, mono s16, rate
+
+    def packets_between(self, t0: float, t1: float) -> int:
+        return sum(1 for p in self.packets if t0 <= p[0] < t1)
+
+    def last_packet_time(self) -> float | None:
+        return self.packets[-1][0] if self.packets else None
+
+    def audio_between(self, t0: float, t1: float) -> bytes:
+        return b"".join(f for t, f, _ in self.frames if t0 <= t < t1)
+
+
+class AudioClient:
+    def __init__(self, slots: int = 3, mic: MediaStreamTrack | None = None,
+                 decode: bool = True):
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.mic = mic
+        self.decode = decode
+        self.records: list[SlotRecord] = [SlotRecord() for _ in range(slots)]
+        self._slot_transceivers = []
+        self._tasks: list[asyncio.Task] = []
+        if mic is not None:
+            self.mic_transceiver = self.pc.addTransceiver(mic, direction="sendonly")
+        for _ in range(slots):
+            self._slot_transceivers.append(self.pc.addTransceiver("audio", direction="recvonly"))
+        self.connected = asyncio.Event()
+        self.first_packet_at: float | None = None
+
+        @self.pc.on("connectionstatechange")
+        def _state():
+            if self.pc.connectionState == "connected":
+                self.connected.set()
+
+    async def offer(self) -> str:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        return self.pc.localDescription.sdp
+
+    async def accept(self, answer: str) -> None:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+        for i, tr in enumerate(self._slot_transceivers):
+            self._hook(tr.receiver, self.records[i])
+            if self.decode:
+                self._tasks.append(asyncio.ensure_future(
+                    self._read(tr.receiver.track, self.records[i])))
+
+    def _hook(self, receiver, record: SlotRecord) -> None:
+        original = receiver._handle_rtp_packet
+
+        async def handle(packet, arrival_time_ms):
+            now = time.monotonic()
+            if self.first_packet_at is None:
+                self.first_packet_at = now
+            record.packets.append((now, packet.ssrc, packet.sequence_number, packet.timestamp))
+            if self.decode:
+                await original(packet, arrival_time_ms)
+
+        receiver._handle_rtp_packet = handle
+
+    async def _read(self, track, record: SlotRecord) -> None:
+        try:
+            while True:
+                frame = await track.recv()
+                arr = frame.to_ndarray()
+                channels = len(frame.layout.channels)
+                data = arr.tobytes()
+                if channels > 1:  # keep the first channel of interleaved s16
+                    data = b"".join(data[i:i + 2] for i in range(0, len(data), 2 * channels))
+                record.frames.append((time.monotonic(), data, frame.sample_rate))
+        except (MediaStreamError, asyncio.CancelledError):
+            pass
+
+    async def close(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        await self.pc.close()

@@ -1,0 +1,292 @@
+"""One WebRTC transport (ICE + DTLS-SRTP) for the SFU, built from aioice and aiortc's DTLS
+transport, without aiortc's RTCPeerConnection, RTP senders, receivers, jitter buffers or codecs.
+
+* ICE: host candidates only, no STUN round trips (optionally bound in a UDP port range and
+  advertised with a configured public IP, as for a 1:1 NAT), so gathering takes a socket bind.
+* DTLS: aiortc's ``RTCDtlsTransport`` does the handshake and the SRTP key export; a subclass
+  receives decrypted RTP and RTCP straight from it, bypassing its RTP router.
+* Sending: ``send()`` protects a packet with the SRTP session and hands it to the selected
+  pair's socket at once: no coroutine, no queue, no task switch per packet.
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import random
+import socket
+from dataclasses import dataclass
+from typing import Callable
+
+import aioice
+from aioice.candidate import candidate_foundation, candidate_priority
+from aiortc.rtcdtlstransport import (RTCCertificate, RTCDtlsFingerprint, RTCDtlsParameters,
+                                     RTCDtlsTransport)
+
+from . import sdp
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IceOptions:
+    addresses: tuple[str, ...] | None = None  # local addresses to bind; None: every IPv4 one
+    port_range: tuple[int, int] | None = None  # bind within [low, high]
+    public_ip: str | None = None  # advertise this address for the bound ones (1:1 NAT)
+    connect_timeout: float = 20.0
+
+    def bind_addresses(self) -> list[str]:
+        if self.addresses:
+            return list(self.addresses)
+        found = aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False)
+        return found or ["127.0.0.1"]
+
+
+class _Connection(aioice.Connection):
+    """aioice's ICE agent, gathering host candidates the SFU's way."""
+
+    def __init__(self, options: IceOptions, **kwargs):
+        super().__init__(use_ipv6=False, **kwargs)
+        self._options = options
+
+    async def get_component_candidates(self, component: int, addresses: list[str],
+                                       timeout: int = 5) -> list[aioice.Candidate]:
+        loop = asyncio.get_running_loop()
+        candidates = []
+        for address in self._options.bind_addresses():
+            try:
+                transport, protocol = await _bind(loop, lambda: aioice.ice.StunProtocol(self),
+                                                  address, self._options.port_range)
+            except OSError as e:
+                log.warning("ICE: cannot bind %s: %s", address, e)
+                continue
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+                except OSError:
+                    pass
+            host, port = transport.get_extra_info("sockname")[:2]
+            public = self._options.public_ip
+            if public and ipaddress.ip_address(public).version == \
+                    ipaddress.ip_address(host).version:
+                host = public
+            protocol.local_candidate = aioice.Candidate(
+                foundation=candidate_foundation("host", "udp", host), component=component,
+                transport="udp", priority=candidate_priority(component, "host"),
+                host=host, port=port, type="host")
+            self._protocols.append(protocol)
+            candidates.append(protocol.local_candidate)
+        return candidates
+
+
+async def _bind(loop, factory, address: str, port_range: tuple[int, int] | None):
+    if port_range is None:
+        return await loop.create_datagram_endpoint(factory, local_addr=(address, 0))
+    low, high = port_range
+    span = high - low + 1
+    start = random.randrange(span)
+    last_error: OSError | None = None
+    for i in range(span):
+        port = low + (start + i) % span
+        try:
+            return await loop.create_datagram_endpoint(factory, local_addr=(address, port))
+        except OSError as e:
+            last_error = e
+    raise last_error or OSError("no free UDP port in range")
+
+
+class _IceShim:
+    """What RTCDtlsTransport needs from an ICE transport."""
+
+    def __init__(self, connection: aioice.Connection):
+        self._connection = connection
+        self._recv = connection.recv
+        self._send = connection.send
+
+    @property
+    def role(self) -> str:
+        return "controlling" if self._connection.ice_controlling else "controlled"
+
+    @property
+    def state(self) -> str:
+        return "completed"
+
+
+class _DtlsTransport(RTCDtlsTransport):
+    """aiortc's DTLS-SRTP transport, handing decrypted packets to the SFU directly."""
+
+    def __init__(self, ice: _IceShim, certificate: RTCCertificate,
+                 on_rtp: Callable[[bytes], None], on_rtcp: Callable[[bytes], None]):
+        super().__init__(ice, [certificate])
+        self._on_rtp = on_rtp
+        self._on_rtcp = on_rtcp
+
+    async def _handle_rtp_data(self, data: bytes, arrival_time_ms: int) -> None:
+        try:
+            self._on_rtp(data)
+        except Exception:
+            log.exception("RTP handler failed")
+
+    async def _handle_rtcp_data(self, data: bytes) -> None:
+        try:
+            self._on_rtcp(data)
+        except Exception:
+            log.exception("RTCP handler failed")
+
+
+def _to_aioice(c: sdp.Candidate) -> aioice.Candidate:
+    return aioice.Candidate(foundation=c.foundation, component=c.component,
+                            transport=c.transport, priority=c.priority, host=c.host,
+                            port=c.port, type=c.type, related_address=c.related_address,
+                            related_port=c.related_port, tcptype=c.tcptype)
+
+
+def _from_aioice(c: aioice.Candidate) -> sdp.Candidate:
+    return sdp.Candidate(foundation=c.foundation, component=c.component, transport=c.transport,
+                         priority=c.priority, host=c.host, port=c.port, type=c.type,
+                         related_address=c.related_address, related_port=c.related_port,
+                         tcptype=c.tcptype)
+
+
+class PeerTransport:
+    """ICE + DTLS-SRTP to one peer. ``on_rtp``/``on_rtcp`` get decrypted packets;
+    ``on_state`` is called with "connected", then "closed" (or "failed")."""
+
+    def __init__(self, certificate: RTCCertificate, options: IceOptions, controlling: bool,
+                 on_rtp: Callable[[bytes], None], on_rtcp: Callable[[bytes], None],
+                 on_state: Callable[[str], None] = lambda s: None):
+        self.options = options
+        self.certificate = certificate
+        self.connection = _Connection(options, ice_controlling=controlling)
+        self.dtls = _DtlsTransport(_IceShim(self.connection), certificate, on_rtp, on_rtcp)
+        self.dtls.on("statechange", self._dtls_state)
+        self._on_state = on_state
+        self.state = "new"
+        self._task: asyncio.Task | None = None
+        # fast path, set once connected
+        self.protect: Callable[[bytes], bytes] | None = None
+        self.protect_rtcp: Callable[[bytes], bytes] | None = None
+        self.sock_sendto: Callable | None = None
+        self.addr: tuple | None = None
+        self._transport: asyncio.DatagramTransport | None = None
+
+    async def gather(self) -> None:
+        await self.connection.gather_candidates()
+        if not self.connection.local_candidates:
+            raise ConnectionError("no local address to gather ICE candidates on")
+
+    def local(self, setup: str, session_id: int = 1) -> sdp.LocalTransport:
+        fps = [(f.algorithm, f.value) for f in self.certificate.getFingerprints()
+               if f.algorithm == "sha-256"]
+        return sdp.LocalTransport(
+            ice_ufrag=self.connection.local_username, ice_pwd=self.connection.local_password,
+            fingerprints=fps, candidates=[_from_aioice(c) for c in self.connection.local_candidates],
+            setup=setup, session_id=session_id)
+
+    def start(self, remote: sdp.TransportParams, dtls_role: str) -> asyncio.Task:
+        self._task = asyncio.ensure_future(self._connect(remote, dtls_role))
+        return self._task
+
+    async def _connect(self, remote: sdp.TransportParams, dtls_role: str) -> None:
+        self.state = "connecting"
+        conn = self.connection
+        conn.remote_username = remote.ice_ufrag
+        conn.remote_password = remote.ice_pwd
+        conn.remote_is_lite = remote.ice_lite
+        try:
+            for c in remote.candidates:
+                await conn.add_remote_candidate(_to_aioice(c))
+            if remote.end_of_candidates:
+                await conn.add_remote_candidate(None)
+            await asyncio.wait_for(conn.connect(), self.options.connect_timeout)
+            self.dtls._set_role(dtls_role)
+            await asyncio.wait_for(self.dtls.start(RTCDtlsParameters(
+                fingerprints=[RTCDtlsFingerprint(a, v) for a, v in remote.fingerprints])),
+                self.options.connect_timeout)
+            if self.dtls.state != "connected":
+                raise ConnectionError(f"DTLS {self.dtls.state}")
+        except (asyncio.TimeoutError, ConnectionError, OSError) as e:
+            log.info("transport failed: %r", e)
+            await self._fail()
+            return
+        except asyncio.CancelledError:
+            await self._fail()
+            raise
+        pair = conn._nominated.get(1)
+        if pair is None:
+            await self._fail()
+            return
+        self._transport = pair.protocol.transport
+        self.addr = pair.remote_addr
+        raw = getattr(self._transport, "_sock", None)
+        self.sock_sendto = raw.sendto if raw is not None else self._transport.sendto
+        self.protect = self.dtls._tx_srtp.protect
+        self.protect_rtcp = self.dtls._tx_srtp.protect_rtcp
+        self.state = "connected"
+        self._on_state("connected")
+
+    async def _fail(self) -> None:
+        if self.state in ("closed", "failed"):
+            return
+        self.state = "failed"
+        self.protect = None
+        self._on_state("failed")
+        await self._shutdown()
+
+    def _dtls_state(self) -> None:
+        if self.dtls.state in ("closed", "failed") and self.state == "connected":
+            self.state = "closed"
+            self.protect = None
+            self._on_state("closed")
+            asyncio.ensure_future(self._shutdown())
+
+    def send(self, packet: bytes) -> None:
+        """Protect and send one RTP packet now (drops it if not connected)."""
+        protect = self.protect
+        if protect is None:
+            return
+        data = protect(packet)
+        try:
+            self.sock_sendto(data, self.addr)
+        except BlockingIOError:
+            self._transport.sendto(data, self.addr)
+        except OSError:
+            pass
+
+    def send_rtcp(self, packet: bytes) -> None:
+        if self.protect is None:
+            return
+        data = self.protect_rtcp(packet)
+        try:
+            self.sock_sendto(data, self.addr)
+        except BlockingIOError:
+            self._transport.sendto(data, self.addr)
+        except OSError:
+            pass
+
+    async def close(self) -> None:
+        if self.state in ("new", "connecting", "connected"):
+            prev = self.state
+            self.state = "closed"
+            self.protect = None
+            if prev == "connected":
+                self._on_state("closed")
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        try:
+            await self.dtls.stop()
+        except Exception:
+            pass
+        try:
+            await self.connection.close()
+        except Exception:
+            pass

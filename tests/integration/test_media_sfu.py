@@ -1,0 +1,325 @@
+"""The SFU with real aiortc participants over loopback UDP (ICE, DTLS-SRTP, Opus), no HTTP.
+
+Each participant is an ``AudioClient``: a speaker sends a sine tone from a ``ToneTrack``; a
+listener decodes its slots and records RTP arrival times. Frequencies are measured with an FFT.
+Cascade tests run two or three SFUs in this process, the remote ones relaying to the host
+through ``relay_signaller`` (the homeserver wires that to the federation relay endpoint).
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import pytest
+
+from media.sfu import SFU
+from media.testing import AudioClient, ToneTrack
+
+ROOM = "!stage:a"
+
+
+def dominant_frequency(pcm: bytes, rate: int = 48000) -> float:
+    x = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
+    assert len(x) >= rate // 10, "not enough audio to analyse"
+    x = x * np.hanning(len(x))
+    spectrum = np.abs(np.fft.rfft(x))
+    spectrum[:5] = 0  # no DC
+    return float(np.argmax(spectrum) * rate / len(x))
+
+
+def level_db(pcm: bytes) -> float:
+    x = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
+    rms = np.sqrt(np.mean(x ** 2)) if len(x) else 0.0
+    return 20 * np.log10(max(rms, 1e-9) / 32768)
+
+
+async def wait_for(predicate, timeout: float = 5.0, step: float = 0.01):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(step)
+    return predicate()
+
+
+async def join(sfu: SFU, user: str, *, room: str = ROOM, mic: ToneTrack | None = None,
+               may_send: bool | None = None, slots: int = 3) -> tuple[AudioClient, str]:
+    client = AudioClient(slots=slots, mic=mic)
+    sid, answer = await sfu.open_session(room, user, await client.offer(),
+                                         may_send if may_send is not None else mic is not None)
+    await client.accept(answer)
+    return client, sid
+
+
+def frequency_heard(client: AudioClient, slot: int, seconds: float = 0.4) -> float:
+    rec = client.records[slot]
+    now = time.monotonic()
+    return dominant_frequency(rec.audio_between(now - seconds, now))
+
+
+def tone(client: AudioClient, slot: int, seconds: float = 0.4) -> int:
+    """The tone on a slot, to the nearest 10 Hz (the FFT's bins are 2.5 Hz wide)."""
+    return int(round(frequency_heard(client, slot, seconds) / 10) * 10)
+
+
+def tones_heard(client: AudioClient, seconds: float = 0.4) -> list[int]:
+    """The tones on the slots that carried audio in the last ``seconds``."""
+    now = time.monotonic()
+    return sorted(tone(client, i, seconds) for i, r in enumerate(client.records)
+                  if len(r.audio_between(now - seconds, now)) >= 9600)
+
+
+def tone_switch_latency(client: AudioClient, slot: int, switched_at: float,
+                        freq: float) -> float | None:
+    """Seconds from the speaker's switch to ``freq`` until the listener decoded a frame of it."""
+    for t, pcm, _rate in client.records[slot].frames:
+        if t >= switched_at and len(pcm) >= 1920:
+            f = dominant_frequency(pcm + pcm * 4)  # 20 ms: repeat for a usable window
+            if abs(f - freq) < 60:
+                return t - switched_at
+    return None
+
+
+@pytest.fixture
+async def sfus():
+    made: list[SFU] = []
+    clients: list[AudioClient] = []
+
+    def make(name: str = "a", **kw) -> SFU:
+        sfu = SFU(server_name=name, **kw)
+        made.append(sfu)
+        return sfu
+
+    make.clients = clients
+    yield make
+    for c in clients:
+        await c.close()
+    for s in made:
+        await s.close()
+
+
+def cascade(host: SFU, *remotes: SFU) -> dict[str, int]:
+    """Wire each remote's relay signaller straight to the host's open_relay."""
+    calls: dict[str, int] = {}
+
+    for remote in remotes:
+        async def signal(room_id, host_name, offer, origin=remote.server_name):
+            assert host_name == host.server_name
+            calls[origin] = calls.get(origin, 0) + 1
+            _rid, answer = await host.open_relay(room_id, origin, offer)
+            return answer
+        remote.relay_signaller = signal
+    return calls
+
+
+async def test_listener_hears_the_speakers_tone_quickly(sfus):
+    sfu = sfus()
+    tone = ToneTrack(440, 0.5)
+    speaker, _ = await join(sfu, "@speaker:a", mic=tone)
+    t0 = time.monotonic()
+    listener, _ = await join(sfu, "@listener:a")
+    sfus.clients += [speaker, listener]
+    assert await wait_for(lambda: listener.first_packet_at is not None, 3)
+    join_time = listener.first_packet_at - t0
+    assert join_time < 0.3, f"join to first audio took {join_time:.3f} s"
+    await asyncio.sleep(0.8)
+    assert abs(frequency_heard(listener, 0) - 440) < 5
+    # only slot 0 is used with one speaker; the speaker does not hear themself
+    assert not listener.records[1].packets and not listener.records[2].packets
+    assert all(not r.packets for r in speaker.records)
+    # latency: the tone changes; the listener decodes the new one soon after
+    tone.frequency = 880
+    switched = time.monotonic()
+    await asyncio.sleep(0.6)
+    latency = tone_switch_latency(listener, 0, switched, 880)
+    assert latency is not None and latency < 0.25, latency
+    assert abs(frequency_heard(listener, 0, 0.3) - 880) < 5
+    info = sfu.speakers(ROOM)
+    assert info["slots"][0]["user_id"] == "@speaker:a" and info["talking"] == ["@speaker:a"]
+    assert -12 < info["slots"][0]["level"] < -3  # a 0.5 amplitude sine is about -9 dBov
+
+
+async def test_muted_speaker_is_silent_within_100ms_and_listener_mic_is_not_forwarded(sfus):
+    sfu = sfus()
+    speaker, _ = await join(sfu, "@speaker:a", mic=ToneTrack(440, 0.5))
+    sneaky, _ = await join(sfu, "@sneaky:a", mic=ToneTrack(1000, 0.9), may_send=False)
+    listener, _ = await join(sfu, "@listener:a")
+    sfus.clients += [speaker, sneaky, listener]
+    await asyncio.sleep(1.0)
+    # the listener's own mic is dropped: one stream (the speaker's) on slot 0, nothing else
+    assert abs(frequency_heard(listener, 0) - 440) < 5
+    assert not listener.records[1].packets and not listener.records[2].packets
+    assert sfu.stats()["dropped"] > 20
+    # the speaker is muted by a moderator
+    sfu.set_may_send(ROOM, "@speaker:a", False)
+    muted_at = time.monotonic()
+    await asyncio.sleep(0.5)
+    last = listener.records[0].last_packet_time()
+    assert last - muted_at < 0.1, f"audio went on for {last - muted_at:.3f} s"
+    assert listener.records[0].packets_between(muted_at + 0.1, muted_at + 10) == 0
+    assert sneaky.records[0].packets_between(muted_at + 0.1, muted_at + 10) == 0
+    assert sfu.speakers(ROOM)["slots"][0]["user_id"] is None
+    # unmuted: heard again, on the same slot and SSRC, sequence numbers continuing
+    seq_before = listener.records[0].packets[-1][2]
+    ssrc_before = listener.records[0].packets[-1][1]
+    sfu.set_may_send(ROOM, "@speaker:a", True)
+    assert await wait_for(lambda: listener.records[0].last_packet_time() > muted_at + 0.5, 2)
+    first_after = next(p for p in listener.records[0].packets if p[0] > muted_at + 0.5)
+    assert first_after[1] == ssrc_before and first_after[2] == (seq_before + 1) & 0xFFFF
+    # a listener promoted to speaker is heard without renegotiating
+    sfu.set_may_send(ROOM, "@sneaky:a", True)
+    await asyncio.sleep(1.0)
+    heard = sorted(tone(listener, i) for i in range(2))
+    assert heard == [440, 1000]
+
+
+async def test_fourth_louder_speaker_takes_the_quietest_slot_seamlessly(sfus):
+    sfu = sfus()
+    freqs = {"@s1:a": 300, "@s2:a": 500, "@s3:a": 700, "@s4:a": 1100}
+    amps = {"@s1:a": 0.4, "@s2:a": 0.3, "@s3:a": 0.1, "@s4:a": 0.01}
+    tones = {u: ToneTrack(f, amps[u]) for u, f in freqs.items()}
+    speakers = {}
+    for u in freqs:
+        speakers[u], _ = await join(sfu, u, mic=tones[u])
+    listener, _ = await join(sfu, "@listener:a")
+    sfus.clients += [listener, *speakers.values()]
+    await asyncio.sleep(1.5)
+    top = sfu.speakers(ROOM)["slots"]
+    assert sorted(s["user_id"] for s in top) == ["@s1:a", "@s2:a", "@s3:a"]
+    slot_of_s3 = next(s["slot"] for s in top if s["user_id"] == "@s3:a")
+    heard = {i: tone(listener, i) for i in range(3)}
+    assert sorted(heard.values()) == [300, 500, 700]
+    # every speaker hears the other three loudest, never themself
+    for u, client in speakers.items():
+        got = sorted(tone(client, i) for i in range(3))
+        others = sorted(f for v, f in freqs.items() if v != u)
+        assert got == [f for f in others if f != 1100] or got == others[:3] or \
+            set(got) <= set(others), (u, got)
+        assert freqs[u] not in got
+    # s4 gets much louder: it takes s3's slot (the quietest) within a second, others stay
+    ssrc = listener.records[slot_of_s3].packets[-1][1]
+    tones["@s4:a"].amplitude = 0.9
+    louder_at = time.monotonic()
+    assert await wait_for(
+        lambda: sfu.speakers(ROOM)["slots"][slot_of_s3]["user_id"] == "@s4:a", 2.0)
+    switch_time = time.monotonic() - louder_at
+    assert switch_time < 1.0, switch_time
+    assert await wait_for(lambda: tone(listener, slot_of_s3, 0.2) == 1100, 1.0)
+    await asyncio.sleep(0.3)
+    others = [i for i in range(3) if i != slot_of_s3]
+    assert sorted(tone(listener, i, 0.3) for i in others) == [300, 500]
+    # one continuous stream on that slot: same SSRC, no sequence gap, no timestamp going back
+    pk = [p for p in listener.records[slot_of_s3].packets if p[0] > louder_at - 0.5]
+    assert {p[1] for p in pk} == {ssrc}
+    assert all((b[2] - a[2]) & 0xFFFF == 1 for a, b in zip(pk, pk[1:]))
+    assert all(0 < (b[3] - a[3]) & 0xFFFFFFFF < 48000 for a, b in zip(pk, pk[1:]))
+    # no flapping afterwards
+    layout = [s["user_id"] for s in sfu.speakers(ROOM)["slots"]]
+    for _ in range(10):
+        await asyncio.sleep(0.1)
+        assert [s["user_id"] for s in sfu.speakers(ROOM)["slots"]] == layout
+
+
+async def test_relay_carries_host_speaker_to_remote_listener(sfus):
+    a, b = sfus("a"), sfus("b")
+    calls = cascade(a, b)
+    tone = ToneTrack(440, 0.5)
+    speaker, _ = await join(a, "@speaker:a", mic=tone)
+    local, _ = await join(a, "@local:a")
+    t0 = time.monotonic()
+    remote, remote_sid = await join(b, "@remote:b")
+    sfus.clients += [speaker, local, remote]
+    assert await wait_for(lambda: remote.first_packet_at is not None, 3)
+    assert remote.first_packet_at - t0 < 0.3, remote.first_packet_at - t0
+    await asyncio.sleep(0.8)
+    assert abs(frequency_heard(remote, 0) - 440) < 5
+    assert abs(frequency_heard(local, 0) - 440) < 5
+    assert calls == {"b": 1} and a.stats()["relays"] == 1
+    assert b.speakers(ROOM)["slots"][0]["user_id"] == "@speaker:a"
+    # one relay per room however many listeners the remote has
+    more = [(await join(b, f"@more{i}:b"))[0] for i in range(3)]
+    sfus.clients += more
+    await asyncio.sleep(0.6)
+    assert calls == {"b": 1} and a.stats()["relays"] == 1
+    assert all(abs(frequency_heard(c, 0) - 440) < 5 for c in more)
+    # latency through the relay
+    tone.frequency = 880
+    switched = time.monotonic()
+    await asyncio.sleep(0.6)
+    lat_local = tone_switch_latency(local, 0, switched, 880)
+    lat_remote = tone_switch_latency(remote, 0, switched, 880)
+    assert lat_local is not None and lat_remote is not None
+    assert lat_remote < 0.3 and lat_remote - lat_local < 0.1, (lat_local, lat_remote)
+    # muting on the host silences the remote listeners within 100 ms
+    a.set_may_send(ROOM, "@speaker:a", False)
+    muted_at = time.monotonic()
+    await asyncio.sleep(0.4)
+    for c in [remote, *more, local]:
+        assert c.records[0].last_packet_time() - muted_at < 0.1
+    # the relay goes when the remote's last participant leaves
+    await b.close_session(ROOM, remote_sid)
+    for c in more:
+        await c.close()
+    for sid in [s["session_id"] for s in b.sessions(ROOM)]:
+        await b.close_session(ROOM, sid)
+    assert await wait_for(lambda: a.stats()["relays"] == 0, 2)
+    assert b.stats()["rooms"] == 0
+
+
+async def test_speaker_on_remote_server_is_heard_on_host_and_third_server(sfus):
+    a, b, c = sfus("a"), sfus("b"), sfus("c")
+    cascade(a, b, c)
+    stage = {"@bob:b", "@alice:a"}
+    for s in (a, b, c):
+        s.stage_policy = lambda room, user: user in stage
+    bob_tone = ToneTrack(660, 0.5)
+    bob, _ = await join(b, "@bob:b", mic=bob_tone)
+    alice, _ = await join(a, "@alice:a", mic=ToneTrack(330, 0.3))
+    on_a, _ = await join(a, "@la:a")
+    on_b, _ = await join(b, "@lb:b")
+    on_c, _ = await join(c, "@lc:c")
+    sfus.clients += [bob, alice, on_a, on_b, on_c]
+    await asyncio.sleep(1.5)
+    for who in (on_a, on_b, on_c):
+        assert sorted(tone(who, i) for i in range(2)) == [330, 660]
+    # each speaker hears the other one, not themself
+    assert tones_heard(bob) == [330] and tones_heard(alice) == [660]
+    layout = a.speakers(ROOM)["slots"]
+    assert {s["user_id"] for s in layout[:2]} == {"@bob:b", "@alice:a"}
+    assert [s["user_id"] for s in c.speakers(ROOM)["slots"]] == [s["user_id"] for s in layout]
+    # the host mutes bob: silent on a, b (his own server) and c within 100 ms
+    slot_bob = next(s["slot"] for s in layout if s["user_id"] == "@bob:b")
+    a.set_may_send(ROOM, "@bob:b", False)
+    muted_at = time.monotonic()
+    await asyncio.sleep(0.4)
+    for who in (on_a, on_b, on_c):
+        last = who.records[slot_bob].last_packet_time()
+        assert last - muted_at < 0.1, last - muted_at
+    assert tone(on_c, 1 - slot_bob, 0.3) == 330
+
+
+async def test_relay_is_reestablished_after_a_failure(sfus):
+    a, b = sfus("a"), sfus("b", relay_timeout=1.0)
+    calls = cascade(a, b)
+    speaker, _ = await join(a, "@speaker:a", mic=ToneTrack(440, 0.5))
+    remote, _ = await join(b, "@remote:b")
+    sfus.clients += [speaker, remote]
+    assert await wait_for(lambda: remote.first_packet_at is not None, 3)
+    # the host drops the relay (as after a restart of its SFU or a network failure)
+    for rid in list(a.rooms[ROOM].relays):
+        await a.close_relay(ROOM, rid)
+    broken = time.monotonic()
+    assert await wait_for(lambda: calls["b"] >= 2 and a.stats()["relays"] == 1, 5)
+    assert await wait_for(lambda: remote.records[0].packets_between(
+        broken + 0.05, time.monotonic()) > 10, 5)
+    assert abs(frequency_heard(remote, 0, 0.2) - 440) < 5
+
+
+async def test_host_refuses_unusable_offers_and_unknown_sessions(sfus):
+    from media.sdp import SdpError
+    a = sfus("a")
+    with pytest.raises(SdpError):
+        await a.open_session(ROOM, "@x:a", "v=0\r\nm=video 9 RTP/AVP 96\r\n", True)
+    await a.close_session(ROOM, "nope")  # idempotent
+    assert a.speakers("!unknown:a") == {"slots": [], "talking": []}
