@@ -201,10 +201,24 @@ class FederationClient:
             url = yarl.URL(base + uri, encoded=True)
             async with self.session.request(method, url, data=data, headers=headers,
                                             allow_redirects=False, **kwargs) as resp:
-                raw = await resp.content.read(16 * 1024 * 1024)
+                # read(n) returns what is buffered, not n bytes: loop until EOF, or a large
+                # answer (send_join's state of a big room) is cut short and parsed as {}.
+                buf, limit = bytearray(), 16 * 1024 * 1024
+                while len(buf) <= limit:
+                    chunk = await resp.content.read(limit + 1 - len(buf))
+                    if not chunk:
+                        break
+                    buf += chunk
+                raw = bytes(buf)
+                if len(raw) > limit:
+                    raise RemoteServerError(f"{destination} answered over {limit} bytes",
+                                            resp.status)
                 try:
                     answer = json.loads(raw) if raw else {}
                 except ValueError:
+                    if resp.status == 200:
+                        raise RemoteServerError(f"{destination} answered 200 without JSON",
+                                                resp.status)
                     answer = {}
                 if resp.status != 200:
                     msg = answer.get("error") if isinstance(answer, dict) else None
