@@ -283,6 +283,13 @@ class RoomHandler:
                 rules.check_event(draft, state, self.extra_checks)
             except rules.AuthError as e:
                 raise Forbidden(str(e))
+            # Build it too (IDs of the real length), so an event over the size limit is
+            # refused here rather than halfway through creating the room.
+            ids = {k: "$" + str(i).zfill(43) for i, k in enumerate(state)}
+            self.factory.build(room_id=room_id, sender=sender, etype=etype, content=content,
+                               state_key=state_key, prev_events=list(ids.values())[-1:],
+                               depth=depth, auth_events=auth_event_ids(
+                                   etype, sender, state_key, content, ids))
             state[(etype, state_key)] = draft
 
     def _profile(self, user_id: str) -> dict:
