@@ -388,13 +388,16 @@ class RoomHandler:
     def send_message(self, req: Requester, room_id: str, etype: str, txn_id: str,
                      content: dict) -> str:
         self._known_room(room_id)
-        done = self.store.event_for_txn(req.user_id, req.device_id, txn_id)
+        # Scoped like the request path (as Synapse does): the same txnId in another room or
+        # for another event type is a different request, not a retry.
+        txn_key = f"{room_id}/{etype}/{txn_id}"
+        done = self.store.event_for_txn(req.user_id, req.device_id, txn_key)
         if done:
             return done  # a retried request: same answer, applied once
         if etype in ("m.room.create", "m.room.member"):
             raise Forbidden(f"{etype} cannot be sent as a message")
         ev = self.send_event(room_id, req.user_id, etype, content,
-                             txn=(req.user_id, req.device_id, txn_id))
+                             txn=(req.user_id, req.device_id, txn_key))
         return ev["event_id"]
 
     def put_state(self, req: Requester, room_id: str, etype: str, state_key: str,

@@ -560,3 +560,18 @@ async def test_left_member_sees_history_only_until_leaving(homeserver):
     page = await bob.messages(room, limit="50")
     bodies = [e["content"]["body"] for e in page["chunk"] if e["type"] == "m.room.message"]
     assert bodies == ["before"]
+
+
+async def test_same_txn_id_in_another_room_is_a_new_message(homeserver):
+    alice = await homeserver.user("txnalice")
+    r1 = await alice.create_room(preset="public_chat")
+    r2 = await alice.create_room(preset="public_chat")
+    body = {"msgtype": "m.text", "body": "hi"}
+    e1 = (await alice.ok("PUT", f"/rooms/{r1}/send/m.room.message/same", body))["event_id"]
+    e1_again = (await alice.ok("PUT", f"/rooms/{r1}/send/m.room.message/same", body))["event_id"]
+    e2 = (await alice.ok("PUT", f"/rooms/{r2}/send/m.room.message/same", body))["event_id"]
+    assert e1 == e1_again and e2 != e1
+    for room in (r1, r2):
+        msgs = await alice.messages(room, dir="b", limit="50")
+        assert [m["content"]["body"] for m in msgs["chunk"] if m["type"] == "m.room.message"] \
+            == ["hi"]
