@@ -43,6 +43,7 @@ class RoomServlets:
             web.post(R + "/forget", self.forget),
             web.post(R + "/{action:(invite|kick|ban|unban)}", self.membership),
             web.put(R + "/send/{type}/{txn_id}", self.send),
+            web.put(R + "/redact/{event_id}/{txn_id}", self.redact),
             web.get(R + "/state", self.get_state),
             web.get(R + "/state/{type}", self.get_state_event),
             web.get(R + "/state/{type}/{state_key:.*}", self.get_state_event),
@@ -103,6 +104,14 @@ class RoomServlets:
         event_id = self.rooms.send_message(req, request.match_info["room_id"],
                                            request.match_info["type"],
                                            request.match_info["txn_id"], body)
+        return json_response({"event_id": event_id})
+
+    async def redact(self, request):
+        req = requester(request)
+        body = await read_json(request, SMALL)
+        event_id = self.rooms.redact(req, request.match_info["room_id"],
+                                     request.match_info["event_id"],
+                                     request.match_info["txn_id"], body)
         return json_response({"event_id": event_id})
 
     async def get_state(self, request):

@@ -16,7 +16,9 @@ from ..errors import (BadJson, Forbidden, InvalidParam, MatrixError, NotFound, R
 from ..storage.events import AccountDataStore, EventStore
 from ..storage.users import UserStore
 from .accounts import USER_ID, Requester
-from .events import ROOM_VERSION, EventFactory, auth_event_ids, stripped_state
+from federation.signing import redact_event
+
+from .events import ROOM_VERSION, EventFactory, auth_event_ids, client_event, stripped_state
 from .notifier import Notifier
 
 ROOM_ID = re.compile(r"^![A-Za-z0-9._=\-/+]+:[A-Za-z0-9.\-\[\]:]+$")
@@ -141,8 +143,50 @@ class RoomHandler:
                 event["unsigned"] = {"prev_content": prev["content"],
                                      "replaces_state": prev["event_id"]}
         stream = self.store.persist_event(event, txn, outlier=outlier)
+        if event["type"] == "m.room.redaction":
+            self._apply_redaction(event)
         self._announce(event, stream)
         return event
+
+    def may_redact(self, room_id: str, sender: str, target: dict | None) -> bool:
+        """Your own events always; anyone's with the room's ``redact`` power level."""
+        if target is None or target["room_id"] != room_id:
+            return False
+        if target["sender"] == sender:
+            return True
+        pl = rules.power_levels(self.state_view(room_id))
+        return rules.user_level(pl, sender) >= rules._int(pl.get("redact"), 50)
+
+    def _apply_redaction(self, event: dict) -> None:
+        # Room version 11: the redaction is accepted into the room, but its target is pruned
+        # only if the sender may redact it; every server decides the same from the same state.
+        target = self.store.get_event(event["content"].get("redacts") or "")
+        if not self.may_redact(event["room_id"], event["sender"], target):
+            return
+        pruned = redact_event(target)
+        pruned["event_id"] = target["event_id"]
+        pruned["unsigned"] = {"redacted_because": client_event(event)}
+        self.store.redact(target["event_id"], pruned)
+
+    def redact(self, req: Requester, room_id: str, event_id: str, txn_id: str,
+               body: dict) -> str:
+        self._known_room(room_id)
+        reason = body.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            raise BadJson("reason must be a string")
+        txn_key = f"{room_id}/m.room.redaction/{txn_id}"
+        done = self.store.event_for_txn(req.user_id, req.device_id, txn_key)
+        if done:
+            return done
+        self.visible_upto(req, room_id)
+        target = self.store.get_event(event_id)
+        if target is None or target["room_id"] != room_id:
+            raise NotFound("Event not found")
+        if not self.may_redact(room_id, req.user_id, target):
+            raise Forbidden("You cannot redact other users' events")
+        content = {"redacts": event_id, **({"reason": reason} if reason else {})}
+        return self.send_event(room_id, req.user_id, "m.room.redaction", content,
+                               txn=(req.user_id, req.device_id, txn_key))["event_id"]
 
     def _announce(self, event: dict, stream: int) -> None:
         users = set(self.store.room_members(event["room_id"], ("join", "invite")))

@@ -127,6 +127,15 @@ class EventStore:
                                ev["event_id"], pos))
         self._state.pop(room_id, None)
 
+    def redact(self, target_id: str, redacted: dict) -> None:
+        """Replace a stored event by its redacted form (the redaction algorithm's output)."""
+        with self.db.transaction() as c:
+            c.execute("UPDATE events SET json = ? WHERE event_id = ?",
+                      (json.dumps(redacted, ensure_ascii=False, separators=(",", ":")),
+                       target_id))
+        if target_id in self._events:
+            self._events[target_id] = redacted
+
     def has_event(self, event_id: str) -> bool:
         return event_id in self._events or self.db.execute(
             "SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone() is not None

@@ -575,3 +575,27 @@ async def test_same_txn_id_in_another_room_is_a_new_message(homeserver):
         msgs = await alice.messages(room, dir="b", limit="50")
         assert [m["content"]["body"] for m in msgs["chunk"] if m["type"] == "m.room.message"] \
             == ["hi"]
+
+
+async def test_redaction_prunes_the_event_for_everyone(homeserver):
+    alice = await homeserver.user("redalice")
+    bob = await homeserver.user("redbob")
+    room = await alice.create_room(preset="public_chat")
+    await bob.join(room)
+    mine = await bob.send(room, "oops, my phone number")
+    theirs = await alice.send(room, "alice's words")
+    status, err = await bob.request("PUT", f"/rooms/{room}/redact/{theirs}/r1", {})
+    assert (status, err["errcode"]) == (403, "M_FORBIDDEN")
+    red = await bob.ok("PUT", f"/rooms/{room}/redact/{mine}/r2", {"reason": "typo"})
+    again = await bob.ok("PUT", f"/rooms/{room}/redact/{mine}/r2", {"reason": "typo"})
+    assert red == again
+    for viewer in (alice, bob):
+        ev = await viewer.ok("GET", f"/rooms/{room}/event/{mine}")
+        assert ev["content"] == {}
+        assert ev["unsigned"]["redacted_because"]["event_id"] == red["event_id"]
+        assert ev["unsigned"]["redacted_because"]["content"]["reason"] == "typo"
+    # A moderator (power 100) may redact anyone's event.
+    await alice.ok("PUT", f"/rooms/{room}/redact/{theirs}/r3", {})
+    assert (await bob.ok("GET", f"/rooms/{room}/event/{theirs}"))["content"] == {}
+    status, _ = await alice.request("PUT", f"/rooms/{room}/redact/$nope/r4", {})
+    assert status == 404
