@@ -26,6 +26,7 @@ from .signing import (SigningKey, add_content_hash, compute_event_id, redact_eve
 
 log = logging.getLogger(__name__)
 HISTORY_ON_JOIN = 50
+JOIN_RELAY_WAIT = 10.0  # seconds a resident's join waits for the host to relay it back
 
 
 class TransactionStore:
@@ -58,6 +59,8 @@ class FederationHandler:
         self.queue = queue
         self.txns = txns
         self._joining: dict[str, list[tuple[str, dict]]] = {}
+        self._join_locks: dict[str, asyncio.Lock] = {}
+        self._awaited: dict[str, asyncio.Future] = {}  # our joins' IDs, until relayed back
         self._txn_locks: dict[tuple[str, str], asyncio.Lock] = {}
         rooms.forward_to_host = self.forward_to_host
         rooms.event_listeners.append(self.on_event_appended)
@@ -65,7 +68,7 @@ class FederationHandler:
     # who is in a room ----------------------------------------------------------------------
 
     def servers_in_room(self, room_id: str) -> set[str]:
-        return {server_of(u) for u in self.store.room_members(room_id)}
+        return self.store.room_servers(room_id)
 
     def require_server_in_room(self, origin: str, room_id: str) -> None:
         if not self.store.current_state_ids(room_id):
@@ -82,6 +85,9 @@ class FederationHandler:
     def on_event_appended(self, event: dict, stream: int) -> None:
         """The host relays every appended event, in order, to every server in the room
         (including the target of a membership change who may just have left)."""
+        waiter = self._awaited.pop(event["event_id"], None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
         room_id = event["room_id"]
         if not self.rooms.is_host(room_id):
             return
@@ -174,7 +180,8 @@ class FederationHandler:
                                                  self.store.current_state_ids(room_id))
         return {"room_version": ROOM_VERSION, "event": template}
 
-    async def send_join(self, origin: str, room_id: str, event_id: str, pdu) -> dict:
+    async def send_join(self, origin: str, room_id: str, event_id: str, pdu,
+                        omit_members: bool = False) -> dict:
         if not isinstance(pdu, dict):
             raise BadJson("send_join body must be the join event")
         if pdu.get("room_id") != room_id:
@@ -194,12 +201,16 @@ class FederationHandler:
             raise Forbidden(str(e))
         if event["event_id"] != event_id:
             raise BadJson("the event ID in the path does not match the event")
-        state_before = [to_pdu(e) for e in self.rooms.state_view(room_id).values()]
+        view = self.rooms.state_view(room_id)
+        # omit_members (the spec's partial-state join): a server already in the room needs no
+        # copy of every member event; in a big audience they are nearly all of the state.
+        state_before = [to_pdu(view[k]) for k in view
+                        if not (omit_members and k[0] == "m.room.member")]
         if not self.store.has_event(event_id):
             self.rooms.append_event(event)
         auth = [to_pdu(e) for e in self.store.get_events(event["auth_events"])]
         return {"origin": self.server_name, "event": to_pdu(event), "state": state_before,
-                "auth_chain": auth, "members_omitted": False,
+                "auth_chain": auth, "members_omitted": omit_members,
                 "servers_in_room": sorted(self.servers_in_room(room_id))}
 
     # host: reading the room ----------------------------------------------------------------
@@ -371,11 +382,25 @@ class FederationHandler:
         event["origin_server_ts"] = int(time.time() * 1000)
         event = sign_event(add_content_hash(event), self.server_name, self.signing_key)
         event_id = compute_event_id(event)
+        send_join = (f"/_matrix/federation/v2/send_join/{quote(room_id, safe='')}/"
+                     f"{quote(event_id, safe='')}")
+        # One join at a time per room takes the long way (adopting the host's state); joins
+        # from a server already in the room take the short one. Two joins each adopting the
+        # state in their send_join answer would wipe what was applied between the two.
+        async with self._join_locks.setdefault(room_id, asyncio.Lock()):
+            resident = self._resident(room_id)
+            if not resident:
+                await self._join_first(host, room_id, event_id, event, send_join)
+        if resident:
+            await self._join_resident(host, room_id, event_id, event, send_join)
+        return room_id
+
+    async def _join_first(self, host: str, room_id: str, event_id: str, event: dict,
+                          send_join: str) -> None:
+        """Adopt the room's state from the host's send_join answer, and recent history."""
         self._joining.setdefault(room_id, [])
         try:
-            sent = await self.client.request(
-                host, "PUT", f"/_matrix/federation/v2/send_join/{quote(room_id, safe='')}/"
-                f"{quote(event_id, safe='')}", event)
+            sent = await self.client.request(host, "PUT", send_join, event)
             history = await self.client.request(
                 host, "GET", f"/_matrix/federation/v1/backfill/{quote(room_id, safe='')}",
                 query={"v": event_id, "limit": str(HISTORY_ON_JOIN)})
@@ -395,7 +420,31 @@ class FederationHandler:
                 self.apply_event(ev)
             except (MatrixError, PDUError) as e:
                 log.warning("dropping relayed %s after join: %s", ev["event_id"], e)
-        return room_id
+
+    def _resident(self, room_id: str) -> bool:
+        """We are in the room (a user of ours is joined), so the host relays its events to us
+        and our state is its order so far."""
+        return self.store.get_room(room_id) is not None and \
+            self.server_name in self.servers_in_room(room_id)
+
+    async def _join_resident(self, host: str, room_id: str, event_id: str, event: dict,
+                             send_join: str) -> None:
+        """The host orders our join and relays it to us after everything it ordered before,
+        like any event: wait for that (so the joined user can act at once) instead of adopting
+        the state in the answer, which may be older than what we applied meanwhile."""
+        relayed = asyncio.get_running_loop().create_future()
+        self._awaited[event_id] = relayed
+        try:
+            await self.client.request(host, "PUT", send_join, event,
+                                      query={"omit_members": "true"})
+            await asyncio.wait_for(relayed, JOIN_RELAY_WAIT)
+        except RemoteServerError as e:
+            raise _remote_error(e, f"Could not join {room_id} via {host}")
+        except asyncio.TimeoutError:  # the host took the join; it shows here once relayed
+            log.warning("join %s to %s not relayed back within %s s", event_id, room_id,
+                        JOIN_RELAY_WAIT)
+        finally:
+            self._awaited.pop(event_id, None)
 
     def _store_joined_room(self, room_id: str, state: list[dict], past: list[dict],
                            join: dict) -> None:

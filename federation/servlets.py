@@ -137,7 +137,8 @@ class FederationServlets:
         origin, body = await self.authenticate(request)
         return json_response(await self.handler.send_join(
             origin, unquote(request.match_info["room_id"]),
-            unquote(request.match_info["event_id"]), body))
+            unquote(request.match_info["event_id"]), body,
+            omit_members=request.query.get("omit_members", "").lower() == "true"))
 
     async def invite(self, request):
         origin, body = await self.authenticate(request)

@@ -99,8 +99,10 @@ def check_stage_event(event: dict, state: StateMap) -> None:
     sender = event["sender"]
     content = event.get("content") or {}
     target = event.get("state_key", "")
-    mods = moderators(state)
-    is_mod = sender in mods
+
+    def is_mod() -> bool:  # reads every member: asked only where the answer matters
+        return sender in moderators(state)
+
     if membership_of(state, sender) != "join":
         raise AuthError(f"{sender} is not in the room")
 
@@ -112,7 +114,7 @@ def check_stage_event(event: dict, state: StateMap) -> None:
         sched = content.get("scheduled_for")
         if sched is not None and (not isinstance(sched, int) or isinstance(sched, bool)):
             raise AuthError("scheduled_for must be a timestamp in milliseconds")
-        if not is_mod:
+        if not is_mod():
             raise AuthError("only moderators can start, schedule or end the room")
         return
 
@@ -133,7 +135,7 @@ def check_stage_event(event: dict, state: StateMap) -> None:
             raise AuthError("raised must be true or false")
         if target == sender:
             return
-        if is_mod and raised is False:
+        if raised is False and is_mod():
             return  # moderators may lower anyone's hand, never raise it
         raise AuthError("you cannot raise or lower another user's hand")
 
@@ -144,7 +146,7 @@ def check_stage_event(event: dict, state: StateMap) -> None:
         raise AuthError(f"role must be one of {', '.join(ROLES)}")
     if not isinstance(muted, bool):
         raise AuthError("muted must be true or false")
-    if is_mod:
+    if is_mod():
         return
     if target != sender:
         raise AuthError("only moderators can change another user's role")
