@@ -33,12 +33,12 @@ import struct
 import time
 from typing import Awaitable, Callable
 
-from aiortc.rtcdtlstransport import RTCCertificate
-
 from . import rtp, sdp
 from .rewrite import SlotRewriter
 from .slots import SlotAllocator
-from .transport import IceOptions, PeerTransport
+from .transport import Certificate, IceOptions, PeerTransport, _srtp, resolve_options
+
+_srtp_protect = _srtp.lib.srtp_protect
 
 log = logging.getLogger(__name__)
 
@@ -72,31 +72,41 @@ def _host_of(room_id: str) -> str | None:
 
 class Source:
     """One incoming audio stream: a local mic, or a speaker carried by a relay."""
-    __slots__ = ("user_id", "origin", "allowed", "subs", "ssrc", "level_byte", "received",
-                 "base_seq", "max_seq", "cycles", "expected_prior", "received_prior",
-                 "lsr", "lsr_time", "forwarded")
+    __slots__ = ("user_id", "origin", "allowed", "subs", "fast", "ssrc", "level_byte",
+                 "last_seq", "last_ts", "last_time", "packets", "octets", "received",
+                 "base_seq", "cycles", "expected_prior", "received_prior", "lsr", "lsr_time")
 
-    def __init__(self, user_id: str, origin: str | None, allowed: bool):
+    def __init__(self, user_id: str, origin: str | None, allowed: bool, data: bytes, now: float):
         self.user_id = user_id
         self.origin = origin  # None: a mic on this server; else the server it came from
         self.allowed = allowed
         self.subs: list[OutStream] = []
-        self.ssrc: int | None = None
+        self.fast: list[tuple] = []  # the forwarding loop's view of subs
         self.level_byte = 127
+        self.packets = 0  # forwarded to each subscriber (per-subscriber counts derive from it)
+        self.octets = 0
         self.received = 0
-        self.base_seq: int | None = None
-        self.max_seq = 0
-        self.cycles = 0
-        self.expected_prior = 0
-        self.received_prior = 0
         self.lsr = 0
         self.lsr_time: float | None = None
-        self.forwarded = 0
+        self.restart(data, now)
+
+    def restart(self, data: bytes, now: float) -> None:
+        """A new RTP stream (first packet, or a new SSRC): pretend its previous packet was
+        just forwarded, so subscribers attached now continue with this one."""
+        self.ssrc = int.from_bytes(data[8:12], "big")
+        seq = (data[2] << 8) | data[3]
+        self.last_seq = (seq - 1) & 0xFFFF
+        self.last_ts = (int.from_bytes(data[4:8], "big") - 960) & 0xFFFFFFFF
+        self.last_time = now - 0.02
+        self.base_seq = seq
+        self.cycles = 0
+        self.received = self.expected_prior = self.received_prior = 0
 
 
 class OutStream:
     """One outgoing stream: a listener's slot or a relay's per-speaker stream."""
-    __slots__ = ("rw", "tp", "pt", "al_byte", "src", "user")
+    __slots__ = ("rw", "tp", "pt", "al_byte", "src", "user", "packets", "octets",
+                 "base_packets", "base_octets")
 
     def __init__(self, tp: PeerTransport, pt: int, audio_level_id: int | None):
         self.rw = _rewriter()
@@ -105,6 +115,44 @@ class OutStream:
         self.al_byte = (audio_level_id << 4) if audio_level_id else 0
         self.src: Source | None = None
         self.user: str | None = None
+        self.packets = 0  # sent while attached to earlier sources
+        self.octets = 0
+        self.base_packets = 0  # the current source's counters when it was attached
+        self.base_octets = 0
+
+    def attach(self, src: Source | None) -> None:
+        old = self.src
+        if old is src:
+            return
+        if old is not None:
+            self.rw.detach(old.last_seq, old.last_ts, old.last_time)
+            self.packets += old.packets - self.base_packets
+            self.octets += old.octets - self.base_octets
+        self.src = src
+        if src is not None:
+            self.rw.attach(src, src.last_seq, src.last_ts, src.last_time)
+            self.base_packets = src.packets
+            self.base_octets = src.octets
+
+    def counters(self) -> tuple[int, int]:
+        src = self.src
+        if src is None:
+            return self.packets, self.octets
+        return (self.packets + src.packets - self.base_packets,
+                self.octets + src.octets - self.base_octets)
+
+    def rtp_timestamp_at(self, now: float) -> int:
+        src = self.src
+        if src is None:
+            return self.rw.rtp_timestamp_at(now)
+        _seq, ts, t = self.rw.current(src.last_seq, src.last_ts, src.last_time)
+        return (ts + round((now - t) * 48000)) & 0xFFFFFFFF
+
+    def fast_entry(self) -> tuple | None:
+        f = self.tp.fast
+        if f is None:
+            return None
+        return (self.rw.seq_off, self.rw.ts_off, self.rw.ssrc, self.pt, self.al_byte) + f
 
 
 class Session:
@@ -211,10 +259,10 @@ class SFU:
         self.relay_signaller = relay_signaller
         self.stage_policy = stage_policy
         self.relay_timeout = relay_timeout
-        self.ice = IceOptions(addresses=tuple(host_addresses) if host_addresses else None,
-                              port_range=tuple(udp_port_range) if udp_port_range else None,
-                              public_ip=public_ip)
-        self.certificate = RTCCertificate.generateCertificate()
+        self.ice = resolve_options(IceOptions(
+            addresses=tuple(host_addresses) if host_addresses else None,
+            port_range=tuple(udp_port_range) if udp_port_range else None, public_ip=public_ip))
+        self.certificate = Certificate.generateCertificate()
         self.rooms: dict[str, Room] = {}
         self.forwarded = 0  # packets sent to subscribers
         self.received = 0  # RTP packets received from mics and relays
@@ -373,8 +421,13 @@ class SFU:
             self._ticker = None
 
     def stats(self) -> dict:
+        lost = 0
+        for room in self.rooms.values():
+            for src in room.sources.values():
+                if src.received:
+                    lost += max(0, src.cycles + src.last_seq - src.base_seq + 1 - src.received)
         return {"rooms": len(self.rooms), "received": self.received,
-                "forwarded": self.forwarded, "dropped": self.dropped,
+                "forwarded": self.forwarded, "dropped": self.dropped, "ingress_lost": lost,
                 "sessions": sum(len(r.sessions) for r in self.rooms.values()),
                 "relays": sum(len(r.relays) for r in self.rooms.values())}
 
@@ -386,7 +439,8 @@ class SFU:
         room = sess.room
         src = sess.source
         if src is None:
-            src = sess.source = Source(sess.user_id, None, self._allowed(room, sess.user_id))
+            src = sess.source = Source(sess.user_id, None, self._allowed(room, sess.user_id),
+                                       data, self.clock())
             room.sources[sess.user_id] = src
             self._rebuild(room)
         elif room.sources.get(sess.user_id) is not src:
@@ -396,38 +450,52 @@ class SFU:
 
     def _ingress(self, room: Room, src: Source, data: bytes, level_id: int | None) -> None:
         self.received += 1
+        now = self.clock()
         if not src.allowed:
+            # dropped, but followed: if the stage lets them speak again, they continue their
+            # slots' streams without a sequence gap
             self.dropped += 1
+            seq = (data[2] << 8) | data[3]
+            if int.from_bytes(data[8:12], "big") != src.ssrc:
+                src.restart(data, now)
+            elif 0 < ((seq - src.last_seq) & 0xFFFF) < 0x8000:
+                src.last_seq = seq
+                src.last_ts = int.from_bytes(data[4:8], "big")
+                src.last_time = now
             return
-        ssrc = int.from_bytes(data[8:12], "big")
+        if int.from_bytes(data[8:12], "big") != src.ssrc:
+            # a new stream from this source (new SSRC, new numbering): rebase subscribers
+            subs = src.subs
+            for out in subs:
+                out.attach(None)
+            src.restart(data, now)
+            for out in subs:
+                out.attach(src)
+            src.fast = [e for e in (out.fast_entry() for out in subs) if e is not None]
         seq = (data[2] << 8) | data[3]
-        if ssrc != src.ssrc:  # a new stream from this source: rebase every subscriber
-            src.ssrc = ssrc
-            src.base_seq = seq
-            src.max_seq = seq
-            src.cycles = 0
-            src.received = src.expected_prior = src.received_prior = 0
-            for out in src.subs:
-                out.rw.detach()
-        else:
-            d = (seq - src.max_seq) & 0xFFFF
-            if 0 < d < 0x8000:
-                if seq < src.max_seq:
-                    src.cycles += 0x10000
-                src.max_seq = seq
         src.received += 1
         level = rtp.read_audio_level(data, level_id) if level_id else None
         if level is not None:
             src.level_byte = level
-        now = self.clock()
         room.allocator.observe(src.user_id, level, now)
         if room.local and now - room.last_eval >= EVAL_INTERVAL:
             self._evaluate(room, now)
+        d = (seq - src.last_seq) & 0xFFFF
+        if d >= 0x8000:  # late (reordered): forward it, but it does not move the source on
+            self._forward(src, data, seq, now)
+            return
+        if seq < src.last_seq:
+            src.cycles += 0x10000
         self._forward(src, data, seq, now)
+        src.last_seq = seq
+        src.last_ts = int.from_bytes(data[4:8], "big")
+        src.last_time = now
 
     def _forward(self, src: Source, data: bytes, seq: int, now: float) -> None:
-        subs = src.subs
-        if not subs:
+        """One pass over the source's subscribers: header rewritten into each connection's
+        libsrtp buffer, protected in place, sent from there."""
+        fast = src.fast
+        if not fast:
             return
         b0 = data[0]
         pos = 12 + 4 * (b0 & 0x0F)
@@ -436,36 +504,39 @@ class SFU:
                 return
             pos += 4 + 4 * ((data[pos + 2] << 8) | data[pos + 3])
         end = len(data) - data[-1] if b0 & 0x20 else len(data)
-        if pos > end:
+        if pos > end or end - pos > 1200:
             return
         payload = data[pos:end]
         size = end - pos
+        n_level = 20 + size
+        n_plain = 12 + size
         ts = int.from_bytes(data[4:8], "big")
         marker = data[1] & 0x80
         level = src.level_byte
-        pack_level = _HDR_LEVEL.pack
-        pack = _HDR.pack
+        pack_level = _HDR_LEVEL.pack_into
+        pack = _HDR.pack_into
+        protect = _srtp_protect
         sent = 0
-        for out in subs:
-            tp = out.tp
-            protect = tp.protect
-            if protect is None:
-                continue
-            oseq, ots, switched = out.rw.rewrite(src, seq, ts, now, size)
-            b1 = (0x80 if marker or switched else 0) | out.pt
-            if out.al_byte:
-                pkt = pack_level(0x90, b1, oseq, ots, out.rw.ssrc, 0xBEDE, 1, out.al_byte,
-                                 level, 0) + payload
+        for seq_off, ts_off, ssrc, pt, al, srtp, cdata, buf, lenp, mv, send, _s in fast:
+            if al:
+                pack_level(buf, 0, 0x90, marker | pt, (seq + seq_off) & 0xFFFF,
+                           (ts + ts_off) & 0xFFFFFFFF, ssrc, 0xBEDE, 1, al, level, 0)
+                buf[20:n_level] = payload
+                lenp[0] = n_level
             else:
-                pkt = pack(0x80, b1, oseq, ots, out.rw.ssrc) + payload
+                pack(buf, 0, 0x80, marker | pt, (seq + seq_off) & 0xFFFF,
+                     (ts + ts_off) & 0xFFFFFFFF, ssrc)
+                buf[12:n_plain] = payload
+                lenp[0] = n_plain
+            if protect(srtp, cdata, lenp):
+                continue
             try:
-                tp.sock_sendto(protect(pkt), tp.addr)
-            except BlockingIOError:
-                tp._transport.sendto(protect(pkt), tp.addr)
-            except OSError:
+                send(mv[:lenp[0]])
+            except OSError:  # full socket buffer or closed connection: the packet is lost
                 continue
             sent += 1
-        src.forwarded += sent
+        src.packets += 1
+        src.octets += size
         self.forwarded += sent
 
     # slot layout ---------------------------------------------------------------------------
@@ -503,9 +574,8 @@ class SFU:
                 src = room.sources.get(u)
                 if src is None or src.origin == relay.origin:
                     out = relay.outs.get(u)
-                    if out is not None and out.src is not None:
-                        out.src = None
-                        out.rw.detach()
+                    if out is not None:
+                        out.attach(None)
                     continue
                 out = relay.outs.get(u)
                 if out is None:
@@ -513,11 +583,9 @@ class SFU:
                     self._send_map(relay)
                 self._attach(room, out, u, subs)
             for u in [u for u in relay.outs if u not in users]:
+                relay.outs[u].attach(None)
                 if room.sources.get(u) is None:
                     del relay.outs[u]  # gone: forget its stream (the next MAP drops it)
-                elif relay.outs[u].src is not None:
-                    relay.outs[u].src = None
-                    relay.outs[u].rw.detach()
         up = room.uplink
         if up is not None and up.connected:
             for u, src in room.sources.items():
@@ -530,14 +598,13 @@ class SFU:
                 self._attach(room, out, u, subs)
         for src in room.sources.values():
             src.subs = subs.get(id(src), [])
+            src.fast = [e for e in (out.fast_entry() for out in src.subs) if e is not None]
 
     @staticmethod
     def _attach(room: Room, out: OutStream, user: str | None,
                 subs: dict[int, list[OutStream]]) -> None:
         src = room.sources.get(user) if user is not None else None
-        if src is not out.src:
-            out.src = src
-            out.rw.detach()
+        out.attach(src)
         out.user = user
         if src is not None:
             subs[id(src)].append(out)
@@ -560,8 +627,8 @@ class SFU:
         ntp = rtp.ntp_from_unix(wall)
         blocks = []
         src = sess.source
-        if src is not None and src.base_seq is not None and src.ssrc is not None:
-            expected = src.cycles + src.max_seq - src.base_seq + 1
+        if src is not None and src.received:
+            expected = src.cycles + src.last_seq - src.base_seq + 1
             lost = max(0, expected - src.received)
             exp_int = expected - src.expected_prior
             rec_int = src.received - src.received_prior
@@ -570,13 +637,13 @@ class SFU:
                 exp_int > rec_int else 0
             dlsr = int((now - src.lsr_time) * 65536) if src.lsr_time is not None else 0
             blocks.append(rtp.ReportBlock(src.ssrc, min(fraction, 255), lost,
-                                          (src.cycles + src.max_seq) & 0xFFFFFFFF, 0,
+                                          (src.cycles + src.last_seq) & 0xFFFFFFFF, 0,
                                           src.lsr, dlsr))
         for out in sess.slots:
-            rw = out.rw
-            if rw.packets:
-                packets.append(rtp.RtcpSenderReport(rw.ssrc, ntp, rw.rtp_timestamp_at(now),
-                                                    rw.packets, rw.octets, blocks))
+            sent, octets = out.counters()
+            if sent:
+                packets.append(rtp.RtcpSenderReport(out.rw.ssrc, ntp, out.rtp_timestamp_at(now),
+                                                    sent, octets, blocks))
                 blocks = []
         if not packets:
             packets.append(rtp.RtcpReceiverReport(sess.rtcp_ssrc, blocks))
@@ -692,7 +759,8 @@ class SFU:
             user = relay.ssrc_users.get(ssrc)
             if user is None:
                 return  # not mapped yet
-            src = relay.sources[ssrc] = Source(user, relay.origin, self._allowed(room, user))
+            src = relay.sources[ssrc] = Source(user, relay.origin, self._allowed(room, user),
+                                               data, self.clock())
             room.sources[user] = src
             self._rebuild(room)
         self._ingress(room, src, data, relay.level_id)
@@ -863,7 +931,7 @@ class SFU:
             local = room.sources.get(user)
             if local is not None and local.origin is None:
                 return  # we have this speaker's own mic
-            src = up.sources[ssrc] = Source(user, room.host or "host", True)
+            src = up.sources[ssrc] = Source(user, room.host or "host", True, data, self.clock())
             room.sources[user] = src
             self._rebuild(room)
         self._ingress(room, src, data, up.level_id)

@@ -6,7 +6,10 @@ transport, without aiortc's RTCPeerConnection, RTP senders, receivers, jitter bu
 * DTLS: aiortc's ``RTCDtlsTransport`` does the handshake and the SRTP key export; a subclass
   receives decrypted RTP and RTCP straight from it, bypassing its RTP router.
 * Sending: ``send()`` protects a packet with the SRTP session and hands it to the selected
-  pair's socket at once: no coroutine, no queue, no task switch per packet.
+  pair's socket at once: no coroutine, no queue, no task switch per packet. For the SFU's
+  forwarding loop, ``fast`` exposes the raw pieces: libsrtp's session and its buffer (packets
+  are built in place and protected there, without Python-level copies) and the socket's
+  ``send`` (the socket is connected to the selected remote address once ICE is done).
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from typing import Callable
 
 import aioice
 from aioice.candidate import candidate_foundation, candidate_priority
+from pylibsrtp import _binding as _srtp
 from aiortc.rtcdtlstransport import (RTCCertificate, RTCDtlsFingerprint, RTCDtlsParameters,
                                      RTCDtlsTransport)
 
@@ -38,8 +42,40 @@ class IceOptions:
     def bind_addresses(self) -> list[str]:
         if self.addresses:
             return list(self.addresses)
-        found = aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False)
-        return found or ["127.0.0.1"]
+        return _host_addresses()
+
+
+def _host_addresses() -> list[str]:
+    found = aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False)
+    return found or ["127.0.0.1"]
+
+
+def resolve_options(options: IceOptions) -> IceOptions:
+    """The options with the local addresses looked up once (not on every session)."""
+    if options.addresses:
+        return options
+    return IceOptions(addresses=tuple(_host_addresses()), port_range=options.port_range,
+                      public_ip=options.public_ip, connect_timeout=options.connect_timeout)
+
+
+class Certificate(RTCCertificate):
+    """One DTLS identity for the whole SFU: its fingerprints and OpenSSL context are computed
+    once and shared by every connection (OpenSSL contexts are made to be shared)."""
+
+    def __init__(self, key, cert) -> None:
+        super().__init__(key, cert)
+        self._fingerprints = super().getFingerprints()
+        self._contexts: dict = {}
+
+    def getFingerprints(self):
+        return list(self._fingerprints)
+
+    def _create_ssl_context(self, srtp_profiles):
+        key = tuple(p.openssl_profile for p in srtp_profiles)
+        ctx = self._contexts.get(key)
+        if ctx is None:
+            ctx = self._contexts[key] = super()._create_ssl_context(srtp_profiles)
+        return ctx
 
 
 class _Connection(aioice.Connection):
@@ -171,6 +207,8 @@ class PeerTransport:
         self.sock_sendto: Callable | None = None
         self.addr: tuple | None = None
         self._transport: asyncio.DatagramTransport | None = None
+        # (srtp_t, char[] buffer, ffi buffer, int* length, memoryview, send(bytes-like), session)
+        self.fast: tuple | None = None
 
     async def gather(self) -> None:
         await self.connection.gather_candidates()
@@ -222,10 +260,31 @@ class PeerTransport:
         self.addr = pair.remote_addr
         raw = getattr(self._transport, "_sock", None)
         self.sock_sendto = raw.sendto if raw is not None else self._transport.sendto
-        self.protect = self.dtls._tx_srtp.protect
-        self.protect_rtcp = self.dtls._tx_srtp.protect_rtcp
+        session = self.dtls._tx_srtp
+        self.protect = session.protect
+        self.protect_rtcp = session.protect_rtcp
+        self.fast = self._fast_path(session, raw)
         self.state = "connected"
         self._on_state("connected")
+
+    def _fast_path(self, session, raw) -> tuple | None:
+        try:
+            cdata, buf, srtp = session._cdata, session._buffer, session._srtp[0]
+        except AttributeError:  # a pylibsrtp without these internals: the slow path only
+            return None
+        send = None
+        if raw is not None:
+            try:
+                raw.connect(self.addr)
+                send = raw.send
+            except OSError:
+                pass
+        if send is None:
+            sendto, addr = self.sock_sendto, self.addr
+
+            def send(data, sendto=sendto, addr=addr):
+                return sendto(data, addr)
+        return (srtp, cdata, buf, _srtp.ffi.new("int *"), memoryview(buf), send, session)
 
     async def _fail(self) -> None:
         if self.state in ("closed", "failed"):
@@ -239,6 +298,7 @@ class PeerTransport:
         if self.dtls.state in ("closed", "failed") and self.state == "connected":
             self.state = "closed"
             self.protect = None
+            self.fast = None
             self._on_state("closed")
             asyncio.ensure_future(self._shutdown())
 
@@ -271,6 +331,7 @@ class PeerTransport:
             prev = self.state
             self.state = "closed"
             self.protect = None
+            self.fast = None
             if prev == "connected":
                 self._on_state("closed")
         if self._task is not None and not self._task.done():

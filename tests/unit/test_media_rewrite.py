@@ -56,3 +56,56 @@ def test_returning_source_is_rebased_and_counters_for_sender_reports():
     rw.rewrite("a", 4, 4 * 960, 0.14, size=80)
     assert rw.packets == 8 and rw.octets == 80
     assert rw.rtp_timestamp_at(0.14 + 1.0) == (rw.last_ts + 48000) & 0xFFFFFFFF
+
+
+class Src:
+    """A source as the SFU tracks it: its last packet."""
+
+    def __init__(self, seq, ts, t):
+        self.seq, self.ts, self.t = seq, ts, t
+
+    def send(self, rw, n, step=0.02):
+        out = []
+        for _ in range(n):
+            self.seq = (self.seq + 1) & 0xFFFF
+            self.ts = (self.ts + 960) & 0xFFFFFFFF
+            self.t += step
+            out.append(((self.seq + rw.seq_off) & 0xFFFF, (self.ts + rw.ts_off) & 0xFFFFFFFF))
+        return out
+
+    def last(self):
+        return self.seq, self.ts, self.t
+
+
+def test_attach_detach_gives_one_continuous_stream():
+    rw = SlotRewriter(ssrc=9, first_seq=65534, first_ts=100)
+    a = Src(40_000, 7_000_000, 10.0)
+    rw.attach("a", *a.last())
+    first = a.send(rw, 5)
+    assert first[0] == (65534, 100)  # the initial numbers
+    rw.detach(*a.last())
+    b = Src(123, 0xFFFFFF00, 10.0 + 0.1 + 0.3)  # b's last packet was 0.3 s after a's
+    rw.attach("b", *b.last())
+    second = b.send(rw, 5)
+    out = first + second
+    assert all((y[0] - x[0]) & 0xFFFF == 1 for x, y in zip(out, out[1:]))
+    steps = [(y[1] - x[1]) & 0xFFFFFFFF for x, y in zip(out, out[1:])]
+    assert steps[:4] == [960] * 4 and steps[5:] == [960] * 4
+    assert steps[4] == round(0.32 * 48000)  # b's next packet comes 0.32 s after a's last
+    assert rw.current(*b.last())[:2] == second[-1]
+
+
+def test_detach_without_packets_changes_nothing():
+    rw = SlotRewriter(ssrc=9, first_seq=10, first_ts=0)
+    a = Src(5, 5, 1.0)
+    rw.attach("a", *a.last())
+    a.send(rw, 3)
+    rw.detach(*a.last())
+    before = (rw.last_seq, rw.last_ts, rw.last_time)
+    b = Src(77, 77, 1.1)
+    rw.attach("b", *b.last())
+    rw.detach(*b.last())  # b never sent while on the slot
+    assert (rw.last_seq, rw.last_ts, rw.last_time) == before
+    c = Src(999, 999, 1.2)
+    rw.attach("c", *c.last())
+    assert c.send(rw, 1)[0][0] == 13  # 10, 11, 12 from a, then 13
