@@ -34,6 +34,9 @@ class EventStore:
         self._cache_size = cache_size
         self._state: dict[str, dict[tuple[str, str], str]] = {}
         self._latest: dict[str, tuple[str, int, int]] = {}  # room -> (event_id, depth, stream)
+        # room -> {user: membership}: every event wakes the room's members, so this must not
+        # cost a query over a big audience each time.
+        self._members: dict[str, dict[str, str]] = {}
 
     # rooms ---------------------------------------------------------------------------------
 
@@ -101,6 +104,9 @@ class EventStore:
         self._remember(event)
         if state_key is not None and update_state and room_id in self._state:
             self._state[room_id][(event["type"], state_key)] = event["event_id"]
+        if event["type"] == "m.room.member" and state_key is not None and update_state \
+                and room_id in self._members:
+            self._members[room_id][state_key] = event["content"]["membership"]
         if not outlier:
             self._latest[room_id] = (event["event_id"], event["depth"], stream)
         return stream
@@ -126,6 +132,7 @@ class EventStore:
                               (room_id, ev["state_key"], ev["content"].get("membership"),
                                ev["event_id"], pos))
         self._state.pop(room_id, None)
+        self._members.pop(room_id, None)
 
     def redact(self, target_id: str, redacted: dict) -> None:
         """Replace a stored event by its redacted form (the redaction algorithm's output)."""
@@ -236,17 +243,21 @@ class EventStore:
             "SELECT room_id, membership, stream_ordering FROM memberships WHERE user_id = ?",
             (user_id,)).fetchall()
 
+    def _room_memberships(self, room_id: str) -> dict[str, str]:
+        members = self._members.get(room_id)
+        if members is None:
+            members = dict(self.db.execute(
+                "SELECT user_id, membership FROM memberships WHERE room_id = ?", (room_id,)))
+            self._members[room_id] = members
+        return members
+
     def room_members(self, room_id: str, memberships=("join",)) -> list[str]:
-        marks = ",".join("?" * len(memberships))
-        return [r[0] for r in self.db.execute(
-            f"SELECT user_id FROM memberships WHERE room_id = ? AND membership IN ({marks})",
-            (room_id, *memberships))]
+        return [u for u, m in self._room_memberships(room_id).items() if m in memberships]
 
     def room_servers(self, room_id: str) -> set[str]:
-        """The servers of the room's joined members (in SQL: a big audience is many rows)."""
-        return {r[0] for r in self.db.execute(
-            "SELECT DISTINCT substr(user_id, instr(user_id, ':') + 1) FROM memberships"
-            " WHERE room_id = ? AND membership = 'join'", (room_id,))}
+        """The servers of the room's joined members."""
+        return {u.split(":", 1)[1] for u, m in self._room_memberships(room_id).items()
+                if m == "join"}
 
     def joined_servers(self) -> set[str]:
         """Every server with a user joined to a room we know: who we federate with."""
