@@ -47,7 +47,7 @@ _HDR_LEVEL = struct.Struct("!BBHIIHHBBH")  # + one-byte extension block with one
 APP_NAME = b"ARSL"
 APP_MAP = 1
 APP_LAYOUT = 2
-RTCP_INTERVAL = 1.0
+RTCP_INTERVAL = 5.0  # sender/receiver reports, as libwebrtc does for audio
 EVAL_INTERVAL = 0.02
 
 RelaySignaller = Callable[[str, str, str], Awaitable[str]]  # (room_id, host, offer) -> answer
@@ -338,7 +338,7 @@ class SFU:
         if state == "connected":
             sess.connected = True
             sess.connected_at = self.clock()
-            sess.next_rtcp = sess.connected_at + 0.2
+            sess.next_rtcp = sess.connected_at + 0.5
             self._rebuild(sess.room)
         elif not sess.closed:
             asyncio.ensure_future(self.close_session(sess.room.id, sess.id))
