@@ -30,16 +30,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import hmac
+import functools
 import json
-import math
 import re
 import secrets
-import signal
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,152 +42,33 @@ import urllib.parse
 from pathlib import Path
 
 import aiohttp
-import yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import common  # noqa: E402
+from bench.common import (CLIENT, HttpError, Node, federate, fmt, log, pct, r1,  # noqa: E402
+                          run_bench)
 from federation.client import FederationClient  # noqa: E402
 from federation.signing import SigningKey  # noqa: E402
 from homeserver.handlers.events import EventFactory  # noqa: E402
 
-CLIENT = "/_matrix/client/v3"
 SECRET = "bench-federation-secret"
 SYNC_FILTER = json.dumps({"room": {"timeline": {"limit": 100}}}, separators=(",", ":"))
 MARKER = re.compile(r"^fb (\w+) (\w+) (\d+):(\d+)$")
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+# This bench's requests give up after 30 s unless told otherwise.
+call = functools.partial(common.call, timeout=30)
+register = functools.partial(common.register, timeout=30)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pct(values: list[float], p: float) -> float | None:
-    """Nearest-rank percentile; None for no data."""
-    if not values:
-        return None
-    s = sorted(values)
-    return s[max(0, math.ceil(p / 100 * len(s)) - 1)]
-
-
-class HttpError(Exception):
-    def __init__(self, status: int, body: str):
-        super().__init__(f"HTTP {status}: {body[:300]}")
-        self.status = status
-
-
-async def call(session, method: str, url: str, token: str | None = None, body=None,
-               timeout: float = 30) -> dict:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with session.request(method, url, json=body, headers=headers,
-                               timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
-        text = await resp.text()
-        if resp.status != 200:
-            raise HttpError(resp.status, text)
-        return json.loads(text) if text else {}
-
-
-# --------------------------------------------------------------------------- servers
-
-
-class Node:
-    """One of our homeservers as a subprocess, configured through generate-config."""
-
-    def __init__(self, label: str, workdir: Path, tls: bool):
-        self.label, self.workdir, self.tls = label, workdir, tls
-        self.port = free_port()
-        self.server_name = f"localhost:{self.port}"
-        self.base_url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
-        self.db_path = workdir / "data" / "homeserver.db"
-        self.log_path = workdir / "homeserver.log"
-        self.proc: subprocess.Popen | None = None
-
-    def configure(self, peers: dict[str, str]) -> Path:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "homeserver", "generate-config", "--server-name",
-               self.server_name, "--port", str(self.port), "--data-dir",
-               str(self.workdir / "data")]
-        if self.tls:
-            cmd.append("--tls-self-signed")
-        gen = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
-        if gen.returncode != 0:
-            raise RuntimeError(f"generate-config exited {gen.returncode}: {gen.stderr[-1500:]}")
-        cfg = yaml.safe_load(gen.stdout)
-        cfg["registration"]["shared_secret"] = SECRET
-        cfg["federation"].update({
-            "servers": peers, "ip_range_whitelist": ["127.0.0.1/32"],
-            "verify_certificates": False, "retry_base_seconds": 0.05,
-            "retry_max_seconds": 2.0, "request_timeout_seconds": 10.0})
-        huge = {"per_second": 1_000_000, "burst": 1_000_000}
-        cfg["ratelimit"] = {"login": huge, "register": huge}
-        path = self.workdir / "homeserver.yaml"
-        path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-        return path
-
-    def start(self, config: Path) -> None:
-        with open(self.log_path, "ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "homeserver", "run", "--config", str(config),
-                 "--log-level", "WARNING"],
-                cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-    async def wait_ready(self, session, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"{self.label} exited with {self.proc.returncode}:\n"
-                                   + self.log_tail())
-            try:
-                await call(session, "GET", self.base_url + "/_matrix/client/versions", timeout=2)
-                return
-            except (HttpError, aiohttp.ClientError, asyncio.TimeoutError):
-                await asyncio.sleep(0.1)
-        raise RuntimeError(f"{self.label} did not answer within {timeout} s:\n" + self.log_tail())
-
-    def log_tail(self, n: int = 20) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
-
-    def terminate(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-
-    def stop(self, timeout: float = 10) -> None:
-        self.terminate()
-        if self.proc and self.proc.poll() is None:
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.proc = None
-
-    def signing_key(self) -> SigningKey:
-        """The server's own key, read from its database (this process then speaks as it)."""
-        with sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10) as db:
-            key_id, seed = db.execute(
-                "SELECT key_id, seed FROM server_signing_keys WHERE expired_ts IS NULL"
-                " ORDER BY created_ts DESC LIMIT 1").fetchone()
-        return SigningKey.from_seed_base64(key_id, seed)
-
-
-async def register(session, node: Node, username: str) -> dict:
-    url = node.base_url + "/_synapse/admin/v1/register"
-    nonce = (await call(session, "GET", url))["nonce"]
-    password = "bench-" + username
-    mac = hmac.new(SECRET.encode(), digestmod=hashlib.sha1)
-    mac.update(b"\x00".join([nonce.encode(), username.encode(), password.encode(), b"notadmin"]))
-    user = await call(session, "POST", url, body={
-        "nonce": nonce, "username": username, "password": password, "admin": False,
-        "mac": mac.hexdigest()})
-    user["node"] = node
-    return user
+def signing_key(node: Node) -> SigningKey:
+    """The server's own key, read from its database (this process then speaks as it)."""
+    with sqlite3.connect(f"file:{node.db_path}?mode=ro", uri=True, timeout=10) as db:
+        key_id, seed = db.execute(
+            "SELECT key_id, seed FROM server_signing_keys WHERE expired_ts IS NULL"
+            " ORDER BY created_ts DESC LIMIT 1").fetchone()
+    return SigningKey.from_seed_base64(key_id, seed)
 
 
 # --------------------------------------------------------------------------- syncing
@@ -266,12 +142,9 @@ class Syncer:
 
 def latency_row(name: str, sent: dict, syncer: Syncer, phase: str) -> dict:
     lat = [(syncer.arrivals[k] - t) * 1000 for k, t in sent.items() if k in syncer.arrivals]
-
-    def r(v):
-        return None if v is None else round(v, 1)
     return {"path": name, "phase": phase, "n": len(sent), "delivered": len(lat),
-            "p50_ms": r(pct(lat, 50)), "p95_ms": r(pct(lat, 95)),
-            "max_ms": r(max(lat) if lat else None)}
+            "p50_ms": r1(pct(lat, 50)), "p95_ms": r1(pct(lat, 95)),
+            "max_ms": r1(max(lat) if lat else None)}
 
 
 # --------------------------------------------------------------------------- phases
@@ -401,7 +274,7 @@ async def run(args) -> dict:
     run_id = secrets.token_hex(3)
     result: dict = {"tls": args.tls, "run_id": run_id}
     with tempfile.TemporaryDirectory(prefix="bench-federation-") as tmp:
-        nodes = {label: Node(label, Path(tmp) / label, args.tls) for label in "ABC"}
+        nodes = {label: Node(label, Path(tmp) / label, SECRET, tls=args.tls) for label in "ABC"}
         peers = {n.server_name: n.base_url for n in nodes.values()}
         connector = aiohttp.TCPConnector(limit=0, ssl=False)
         session = aiohttp.ClientSession(connector=connector)
@@ -410,7 +283,7 @@ async def run(args) -> dict:
         try:
             t0 = time.monotonic()
             for n in nodes.values():
-                n.start(n.configure(peers))
+                n.start(n.configure(federate(peers, request_timeout_seconds=10.0)))
             for n in nodes.values():
                 await n.wait_ready(session)
             log(f"3 servers up in {time.monotonic() - t0:.1f} s: "
@@ -474,7 +347,7 @@ async def run(args) -> dict:
                               for k, s in syncers.items()}
 
             # ---- 2: signed transactions straight into A, as B
-            key = b.signing_key()
+            key = signing_key(b)
             fed = FederationClient(b.server_name, key, {a.server_name: a.base_url},
                                    ["127.0.0.1/32"], verify_certificates=False,
                                    timeout_s=60)
@@ -513,10 +386,6 @@ async def run(args) -> dict:
                 n.stop()
             log(f"servers stopped in {time.monotonic() - t_stop:.1f} s")
     return result
-
-
-def fmt(v) -> str:
-    return "-" if v is None else f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def print_table(res: dict) -> None:
@@ -567,22 +436,7 @@ def main() -> int:
     ap.add_argument("--tls", action="store_true", help="servers listen with HTTPS")
     ap.add_argument("--max-time", type=float, default=600, help="hard limit for the whole run")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead")
-    args = ap.parse_args()
-    # SIGTERM ends the run like Ctrl-C, so the servers are stopped either way.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        res = asyncio.run(asyncio.wait_for(run(args), args.max_time))
-    except asyncio.TimeoutError:
-        print(f"gave up after --max-time {args.max_time} s", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    if args.json:
-        print(json.dumps(res))
-    else:
-        print_table(res)
-    return 0 if ok(res) else 1
+    return run_bench(run, ap.parse_args(), print_table, ok)
 
 
 if __name__ == "__main__":

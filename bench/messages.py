@@ -21,15 +21,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import hmac
 import json
-import math
 import os
 import re
 import secrets
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,54 +33,18 @@ from pathlib import Path
 
 import aiohttp
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CLIENT = "/_matrix/client/v3"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (CLIENT, HttpError, Node, call, fmt, log, pct, r1,  # noqa: E402
+                          register_user)
+
 # The default sync timeline limit (10 in Synapse) would make busy rooms "limited" and
 # drop messages from /sync; ask for plenty so every message is seen.
 SYNC_FILTER = json.dumps({"room": {"timeline": {"limit": 1000}}}, separators=(",", ":"))
 MARKER = re.compile(r"^bench (\w+) (\d+):(\d+) t=([0-9.]+)$")
 
 
-class HttpError(Exception):
-    def __init__(self, status: int, body: str, retry_after_ms: int | None = None):
-        super().__init__(f"HTTP {status}: {body[:300]}")
-        self.status, self.retry_after_ms = status, retry_after_ms
-
-
-async def call(session: aiohttp.ClientSession, method: str, url: str, token: str | None = None,
-               body: dict | None = None, timeout: float = 60) -> dict:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with session.request(method, url, json=body, headers=headers,
-                               timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
-        text = await resp.text()
-        if resp.status != 200:
-            retry = None
-            if resp.status == 429:
-                retry = (json.loads(text) if text.startswith("{") else {}).get("retry_after_ms")
-            raise HttpError(resp.status, text, retry)
-        return json.loads(text) if text else {}
-
-
-def pct(values: list[float], p: float) -> float | None:
-    """Nearest-rank percentile; None for no data."""
-    if not values:
-        return None
-    s = sorted(values)
-    return s[max(0, math.ceil(p / 100 * len(s)) - 1)]
-
-
 # --------------------------------------------------------------------------- workload
-
-
-async def register(session, base_url: str, secret: str, username: str) -> dict:
-    url = base_url + "/_synapse/admin/v1/register"
-    nonce = (await call(session, "GET", url))["nonce"]
-    password = "bench-" + username
-    mac = hmac.new(secret.encode(), digestmod=hashlib.sha1)
-    mac.update(b"\x00".join([nonce.encode(), username.encode(), password.encode(), b"notadmin"]))
-    return await call(session, "POST", url, body={
-        "nonce": nonce, "username": username, "password": password, "admin": False,
-        "mac": mac.hexdigest()})
 
 
 async def bounded_gather(limit: int, coros):
@@ -109,7 +68,7 @@ async def run_workload(base_url: str, shared_secret: str, senders: int = 10, mes
         # ---- setup: users, rooms, joins (not measured)
         t0 = time.monotonic()
         users = await bounded_gather(4, [
-            register(session, base_url, shared_secret, f"bench_{run_id}_{i}")
+            register_user(session, base_url, shared_secret, f"bench_{run_id}_{i}")
             for i in range(senders + syncers)])
         tokens = [u["access_token"] for u in users]
         room_ids = []
@@ -207,16 +166,13 @@ async def run_workload(base_url: str, shared_secret: str, senders: int = 10, mes
             for t in sync_tasks:
                 t.cancel()
             await asyncio.gather(*sync_tasks, return_exceptions=True)
-
-    def r(v):
-        return None if v is None else round(v, 1)
     return {
         "label": label, "base_url": base_url, "senders": senders,
         "messages_per_sender": messages, "rooms": rooms, "syncers": syncers,
         "messages_sent": len(send_ms), "wall_s": round(wall, 3),
-        "messages_per_s": r(len(send_ms) / wall if wall > 0 else None),
-        "send_p50_ms": r(pct(send_ms, 50)), "send_p95_ms": r(pct(send_ms, 95)),
-        "delivery_p50_ms": r(pct(delivery_ms, 50)), "delivery_p95_ms": r(pct(delivery_ms, 95)),
+        "messages_per_s": r1(len(send_ms) / wall if wall > 0 else None),
+        "send_p50_ms": r1(pct(send_ms, 50)), "send_p95_ms": r1(pct(send_ms, 95)),
+        "delivery_p50_ms": r1(pct(delivery_ms, 50)), "delivery_p95_ms": r1(pct(delivery_ms, 95)),
         "delivered": sum(len(s) for s in seen), "expected": syncers * senders * messages,
         **errors, **stats,
     }
@@ -237,23 +193,6 @@ def print_result(res: dict) -> None:
 # --------------------------------------------------------------------------- --compare
 
 
-async def wait_versions(base_url: str, proc: subprocess.Popen | None, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            if proc is not None and proc.poll() is not None:
-                raise RuntimeError(f"exited with {proc.returncode} during startup")
-            try:
-                async with session.get(base_url + "/_matrix/client/versions",
-                                       timeout=aiohttp.ClientTimeout(total=2)) as resp:
-                    if resp.status == 200:
-                        return
-            except (aiohttp.ClientError, asyncio.TimeoutError):
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError(f"no answer from {base_url} within {timeout} s")
-
-
 def raise_limits(node):
     """Every number under our config's `ratelimit` becomes huge (its shape is not fixed yet)."""
     if isinstance(node, dict):
@@ -263,62 +202,24 @@ def raise_limits(node):
     return node
 
 
-class OurServer:
-    """Our homeserver as a subprocess, configured via its own generate-config."""
+def raise_rate_limits(cfg: dict) -> None:
+    """A config edit: every number under `ratelimit`, if there is one, becomes huge."""
+    if "ratelimit" in cfg:
+        cfg["ratelimit"] = raise_limits(cfg["ratelimit"])
 
-    def __init__(self, workdir: Path, shared_secret: str, port: int):
-        self.workdir, self.shared_secret, self.port = workdir, shared_secret, port
-        self.base_url = f"http://127.0.0.1:{port}"
-        self.log_path = workdir / "homeserver.log"
-        self.proc: subprocess.Popen | None = None
 
-    async def start(self, timeout: float = 60) -> None:
-        import yaml  # only --compare needs it
-
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        cfg_path = self.workdir / "homeserver.yaml"
-        gen = subprocess.run(
-            [sys.executable, "-m", "homeserver", "generate-config",
-             "--server-name", f"localhost:{self.port}", "--port", str(self.port),
-             "--data-dir", str(self.workdir / "data")],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
-        if gen.returncode != 0:
-            raise RuntimeError(f"generate-config exited {gen.returncode}: {gen.stderr[-1500:]}")
-        cfg = yaml.safe_load(gen.stdout) or {}
-        cfg.setdefault("registration", {})["shared_secret"] = self.shared_secret
-        if "ratelimit" in cfg:
-            cfg["ratelimit"] = raise_limits(cfg["ratelimit"])
-        cfg_path.write_text(yaml.safe_dump(cfg))
-        with open(self.log_path, "ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "homeserver", "run", "--config", str(cfg_path)],
-                cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            await wait_versions(self.base_url, self.proc, timeout)
-        except RuntimeError as e:
-            self.stop()
-            raise RuntimeError(f"our homeserver: {e}\n{self.log_tail()}") from None
-
-    def log_tail(self, n: int = 20) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
-
-    def stop(self, timeout: float = 15) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.proc = None
+async def start_ours(node: Node, timeout: float = 60) -> None:
+    """Our homeserver as a subprocess, configured via its own generate-config, answering."""
+    node.start(node.configure(raise_rate_limits), log_level=None)
+    try:
+        async with aiohttp.ClientSession() as session:
+            await node.wait_ready(session, timeout)
+    except RuntimeError:
+        node.stop(15)
+        raise
 
 
 def compare_table(ours: dict | None, syn: dict | None) -> str:
-    def fmt(v):
-        return "n/a" if v is None else f"{v:g}" if isinstance(v, float) else str(v)
-
     def get(res, key):
         return None if res is None else res.get(key)
 
@@ -331,7 +232,7 @@ def compare_table(ours: dict | None, syn: dict | None) -> str:
         a, b = get(ours, key), get(syn, key)
         num, den = (a, b) if how == "ours/synapse" else (b, a)
         ratio = f"{num / den:.2f}x" if num is not None and den else "n/a"
-        out.append(f"{name:<18}{fmt(a):>12}{fmt(b):>12}{ratio:>10}")
+        out.append(f"{name:<18}{fmt(a, 'n/a'):>12}{fmt(b, 'n/a'):>12}{ratio:>10}")
     for name, res in (("ours", ours), ("synapse", syn)):
         if res:
             out.append(f"delivered {name}: {res['delivered']}/{res['expected']}, send errors "
@@ -340,20 +241,20 @@ def compare_table(ours: dict | None, syn: dict | None) -> str:
 
 
 async def compare(args) -> dict:
-    sys.path.insert(0, str(REPO_ROOT))
-    from tests.synapse_env import SynapseServer, free_port
+    from tests.synapse_env import SynapseServer
 
     secret = "bench-shared-secret"
     workload = dict(senders=args.senders, messages=args.messages, rooms=args.rooms,
                     syncers=args.syncers, delivery_timeout=args.delivery_timeout,
-                    log=lambda s: print(s, file=sys.stderr))
+                    log=log)
     results: dict = {"ours": None, "synapse": None, "errors": {}}
     with tempfile.TemporaryDirectory(prefix="bench-messages-") as tmp:
-        ours = OurServer(Path(tmp) / "ours", secret, free_port())
+        ours = Node("our homeserver", Path(tmp) / "ours", secret)
         syn = SynapseServer(Path(tmp) / "synapse", shared_secret=secret)
         # Start both first (so a broken one shows up before minutes of benchmarking), then
         # run the workloads one after the other: 2 cores cannot host both fairly at once.
-        starters = {"ours": ours.start, "synapse": lambda: asyncio.to_thread(syn.start)}
+        starters = {"ours": lambda: start_ours(ours),
+                    "synapse": lambda: asyncio.to_thread(syn.start)}
         for name, start in starters.items():
             try:
                 t0 = time.monotonic()
@@ -372,7 +273,7 @@ async def compare(args) -> dict:
                     results["errors"][name] = f"{type(e).__name__}: {e}"
                     print(f"[{name}] benchmark failed: {e}", file=sys.stderr)
         finally:
-            ours.stop()
+            ours.stop(15)
             syn.stop()
     return results
 
@@ -421,7 +322,7 @@ def main() -> int:
         res = asyncio.run(asyncio.wait_for(
             run_workload(args.base_url, args.shared_secret, args.senders, args.messages,
                          args.rooms, args.syncers, args.label, args.delivery_timeout,
-                         log=lambda s: print(s, file=sys.stderr)), args.max_time))
+                         log=log), args.max_time))
     except asyncio.TimeoutError:
         print(f"gave up after --max-time {args.max_time} s", file=sys.stderr)
         return 2

@@ -30,15 +30,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import hashlib
-import hmac
 import json
-import math
 import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,35 +43,15 @@ import urllib.parse
 from pathlib import Path
 
 import aiohttp
-import yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CLIENT = "/_matrix/client/v3"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (CLIENT, REPO_ROOT, HttpError, Node, call, federate,  # noqa: E402
+                          fmt, log, pct, r1, register, run_bench)
+
 SECRET = "bench-stage-secret"
 ROLE, HAND = "org.audiorooms.role", "org.audiorooms.hand"
 SYNC_FILTER = json.dumps({"room": {"timeline": {"limit": 200}}}, separators=(",", ":"))
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pct(values: list[float], p: float) -> float | None:
-    """Nearest-rank percentile; None for no data."""
-    if not values:
-        return None
-    s = sorted(values)
-    return s[max(0, math.ceil(p / 100 * len(s)) - 1)]
-
-
-def r1(v: float | None) -> float | None:
-    return None if v is None else round(v, 1)
 
 
 def summary_ms(values_s: list[float]) -> dict:
@@ -84,83 +60,20 @@ def summary_ms(values_s: list[float]) -> dict:
             "max_ms": r1(max(ms) if ms else None)}
 
 
-class HttpError(Exception):
-    def __init__(self, status: int, body: str):
-        super().__init__(f"HTTP {status}: {body[:300]}")
-        self.status = status
-
-
-async def call(session, method: str, url: str, token: str | None = None, body=None,
-               timeout: float = 60) -> dict:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with session.request(method, url, json=body, headers=headers,
-                               timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
-        text = await resp.text()
-        if resp.status != 200:
-            raise HttpError(resp.status, text)
-        return json.loads(text) if text else {}
-
-
 # --------------------------------------------------------------------------- servers
 
 
-class Node:
-    """One of our homeservers as a subprocess, configured through generate-config."""
+def cheap_passwords(cfg: dict) -> None:
+    """A config edit: cheap password hashing, so the run measures joins, not scrypt."""
+    cfg.setdefault("limits", {})["password_scrypt_n"] = 1024
+
+
+class ProfiledNode(Node):
+    """A Node that py-spy can sample."""
 
     def __init__(self, label: str, workdir: Path):
-        self.label, self.workdir = label, workdir
-        self.port = free_port()
-        self.server_name = f"127.0.0.1:{self.port}"
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log_path = workdir / "homeserver.log"
-        self.proc: subprocess.Popen | None = None
+        super().__init__(label, workdir, SECRET, host="127.0.0.1")
         self.spy: subprocess.Popen | None = None
-
-    def configure(self, peers: dict[str, str]) -> Path:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        gen = subprocess.run(
-            [sys.executable, "-m", "homeserver", "generate-config", "--server-name",
-             self.server_name, "--port", str(self.port), "--data-dir", str(self.workdir / "data")],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
-        if gen.returncode != 0:
-            raise RuntimeError(f"generate-config exited {gen.returncode}: {gen.stderr[-1500:]}")
-        cfg = yaml.safe_load(gen.stdout)
-        cfg["registration"]["shared_secret"] = SECRET
-        cfg["federation"].update({
-            "servers": peers, "ip_range_whitelist": ["127.0.0.1/32"],
-            "verify_certificates": False, "retry_base_seconds": 0.05,
-            "retry_max_seconds": 2.0, "request_timeout_seconds": 60.0})
-        huge = {"per_second": 1_000_000, "burst": 1_000_000}
-        cfg["ratelimit"] = {"login": huge, "register": huge}
-        cfg.setdefault("limits", {})["password_scrypt_n"] = 1024
-        path = self.workdir / "homeserver.yaml"
-        path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-        return path
-
-    def start(self, config: Path) -> None:
-        with open(self.log_path, "ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "homeserver", "run", "--config", str(config),
-                 "--log-level", "WARNING"],
-                cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-    async def wait_ready(self, session, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"{self.label} exited with {self.proc.returncode}:\n"
-                                   + self.log_tail())
-            try:
-                await call(session, "GET", self.base_url + "/_matrix/client/versions", timeout=2)
-                return
-            except (HttpError, aiohttp.ClientError, asyncio.TimeoutError):
-                await asyncio.sleep(0.1)
-        raise RuntimeError(f"{self.label} did not answer within {timeout} s:\n" + self.log_tail())
-
-    def log_tail(self, n: int = 20) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
 
     def start_profiler(self, out: Path) -> None:
         self.spy = subprocess.Popen(
@@ -179,27 +92,7 @@ class Node:
 
     def stop(self, timeout: float = 10) -> None:
         self.stop_profiler()
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.proc = None
-
-
-async def register(session, node: Node, username: str) -> dict:
-    url = node.base_url + "/_synapse/admin/v1/register"
-    nonce = (await call(session, "GET", url))["nonce"]
-    password = "bench-" + username
-    mac = hmac.new(SECRET.encode(), digestmod=hashlib.sha1)
-    mac.update(b"\x00".join([nonce.encode(), username.encode(), password.encode(), b"notadmin"]))
-    user = await call(session, "POST", url, body={
-        "nonce": nonce, "username": username, "password": password, "admin": False,
-        "mac": mac.hexdigest()})
-    user["node"] = node
-    return user
+        super().stop(timeout)
 
 
 # --------------------------------------------------------------------------- syncing
@@ -458,7 +351,7 @@ async def run(args) -> dict:
     run_id = secrets.token_hex(3)
     res: dict = {"listeners": args.listeners, "concurrency_per_server": args.concurrency}
     tmp = tempfile.mkdtemp(prefix="bench-stage-")
-    nodes = {label: Node(label, Path(tmp) / label) for label in "ABC"}
+    nodes = {label: ProfiledNode(label, Path(tmp) / label) for label in "ABC"}
     peers = {n.server_name: n.base_url for n in nodes.values()}
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
     watcher_tasks: list[asyncio.Task] = []
@@ -468,7 +361,7 @@ async def run(args) -> dict:
     try:
         t0 = time.monotonic()
         for n in nodes.values():
-            n.start(n.configure(peers))
+            n.start(n.configure(federate(peers, request_timeout_seconds=60.0), cheap_passwords))
         for n in nodes.values():
             await n.wait_ready(session)
         log(f"3 servers up in {time.monotonic() - t0:.1f} s: "
@@ -550,10 +443,6 @@ async def run(args) -> dict:
     return res
 
 
-def fmt(v) -> str:
-    return "-" if v is None else f"{v:g}" if isinstance(v, float) else str(v)
-
-
 def print_table(res: dict) -> None:
     j = res["join"]
     print(f"Stage benchmark: 3 of our homeservers as subprocesses on 127.0.0.1; audio room on A;"
@@ -618,20 +507,7 @@ def main() -> int:
     args = ap.parse_args()
     if args.profile:
         Path(args.profile).mkdir(parents=True, exist_ok=True)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        res = asyncio.run(asyncio.wait_for(run(args), args.max_time))
-    except asyncio.TimeoutError:
-        print(f"gave up after --max-time {args.max_time} s", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    if args.json:
-        print(json.dumps(res))
-    else:
-        print_table(res)
-    return 0 if ok(res) else 1
+    return run_bench(run, args, print_table, ok)
 
 
 if __name__ == "__main__":

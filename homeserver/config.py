@@ -9,13 +9,10 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import re
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import yaml
+from .typed_config import build_dataclass, load_yaml
 
 
 class ConfigError(Exception):
@@ -137,78 +134,14 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("limits.max_event_bytes: must be at least 1024")
 
 
-def _type_name(tp: Any) -> str:
-    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(
-        tp, getattr(tp, "__name__", str(tp))
-    )
-
-
-def _convert(tp: Any, value: Any, path: str) -> Any:
-    """Check ``value`` against the annotation ``tp`` and build dataclasses recursively."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _convert(inner, value, path)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{path}: must be a mapping")
-        return _build(tp, value, path + ".")
-    if origin is list:
-        if not isinstance(value, list):
-            raise ConfigError(f"{path}: must be a list")
-        (inner,) = typing.get_args(tp)
-        return [_convert(inner, v, f"{path}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{path}: must be a mapping")
-        kt, vt = typing.get_args(tp)
-        return {_convert(kt, k, path): _convert(vt, v, f"{path}.{k}") for k, v in value.items()}
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    # bool is a subclass of int: "port: true" must not pass as 1.
-    if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
-        raise ConfigError(f"{path}: must be {_type_name(tp)}, got {type(value).__name__}")
-    return value
-
-
-def _build(cls: type, data: dict, prefix: str = "") -> Any:
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    for key in data:
-        if key not in names:
-            raise ConfigError(f"{prefix}{key}: unknown configuration key")
-    kwargs = {k: _convert(hints[k], v, prefix + k) for k, v in data.items()}
-    try:
-        return cls(**kwargs)
-    except TypeError as e:  # a required key is missing
-        missing = [
-            f.name for f in dataclasses.fields(cls)
-            if f.name not in kwargs
-            and f.default is dataclasses.MISSING
-            and f.default_factory is dataclasses.MISSING
-        ]
-        raise ConfigError(f"{prefix}{missing[0] if missing else ''}: required key missing") from e
-
-
 def config_from_dict(data: dict) -> Config:
     if not isinstance(data, dict):
         raise ConfigError("the configuration must be a YAML mapping")
-    return _build(Config, data)
+    return build_dataclass(Config, data, ConfigError)
 
 
 def load_config(path: str | Path) -> Config:
-    try:
-        text = Path(path).read_text()
-    except OSError as e:
-        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from e
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path} is not valid YAML: {e}") from e
-    return config_from_dict(data or {})
+    return config_from_dict(load_yaml(path, ConfigError) or {})
 
 
 def config_to_dict(cfg: Config) -> dict:
