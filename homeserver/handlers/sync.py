@@ -125,6 +125,7 @@ class SyncHandler:
         limited = len(rows) > limit or (full and len(rows) > 0 and limit == 0)
         rows = list(reversed(rows[:limit]))
         timeline = [client_event(ev) for _, ev in rows]
+        self._add_transaction_ids(req, timeline)
         in_timeline = {ev["event_id"] for ev in timeline}
         state = []
         if full or limited:
@@ -142,6 +143,17 @@ class SyncHandler:
             "unread_notifications": {"highlight_count": 0, "notification_count": 0},
             "summary": {"m.joined_member_count": members},
         }
+
+    def _add_transaction_ids(self, req: Requester, events: list[dict]) -> None:
+        """The sending device gets its transaction ID back on its own events (local echo)."""
+        mine = [e["event_id"] for e in events if e["sender"] == req.user_id]
+        if not mine:
+            return
+        txns = self.store.txn_ids_for(req.user_id, req.device_id, mine)
+        for e in events:
+            if e["event_id"] in txns:
+                # Stored scoped as room/type/txnId; the client knows only its txnId.
+                e["unsigned"]["transaction_id"] = txns[e["event_id"]].rsplit("/", 1)[-1]
 
     def _left_room(self, room_id: str, since: int, upto: int, limit: int) -> dict:
         rows = self.store.room_events(room_id, after=since, upto=upto, limit=limit + 1,

@@ -177,6 +177,12 @@ class EventStore:
             (user_id, device_id, txn_id)).fetchone()
         return row[0] if row else None
 
+    def txn_ids_for(self, user_id: str, device_id: str, event_ids: list[str]) -> dict[str, str]:
+        marks = ",".join("?" * len(event_ids))
+        return dict(self.db.execute(
+            f"SELECT event_id, txn_id FROM txn_ids WHERE user_id = ? AND device_id = ?"
+            f" AND event_id IN ({marks})", (user_id, device_id, *event_ids)))
+
     def stream_ordering_of(self, event_id: str) -> int | None:
         row = self.db.execute("SELECT stream_ordering FROM events WHERE event_id = ?",
                               (event_id,)).fetchone()

@@ -303,3 +303,22 @@ async def test_full_state_sync(homeserver):
     seen = {(e["type"], e["state_key"])
             for e in joined["state"]["events"] + joined["timeline"]["events"]}
     assert {("m.room.create", ""), ("m.room.name", ""), ("m.room.member", alice.user_id)} <= seen
+
+
+async def test_own_events_carry_the_sending_devices_transaction_id(homeserver):
+    alice = await homeserver.user("echoalice")
+    room = await alice.create_room(preset="public_chat")
+    since = (await alice.sync())["next_batch"]
+    await alice.ok("PUT", f"/rooms/{room}/send/m.room.message/my-txn-1",
+                   {"msgtype": "m.text", "body": "echo"})
+    other_device = homeserver.client()
+    login = await other_device.ok("POST", "/login", {
+        "type": "m.login.password", "identifier": {"type": "m.id.user", "user": "echoalice"},
+        "password": "correct horse"})
+    other_device.token = login["access_token"]
+    mine = (await alice.sync(since=since))["rooms"]["join"][room]["timeline"]["events"]
+    theirs = (await other_device.sync())["rooms"]["join"][room]["timeline"]["events"]
+    echo = [e for e in mine if e["content"].get("body") == "echo"][0]
+    assert echo["unsigned"]["transaction_id"] == "my-txn-1"
+    seen = [e for e in theirs if e["content"].get("body") == "echo"][0]
+    assert "transaction_id" not in seen["unsigned"]  # only the sending device gets it
