@@ -49,6 +49,7 @@ APP_MAP = 1
 APP_LAYOUT = 2
 RTCP_INTERVAL = 5.0  # sender/receiver reports, as libwebrtc does for audio
 EVAL_INTERVAL = 0.02
+TICK = 0.2  # RTCP, consent checks, relay keepalives, stale speakers
 
 RelaySignaller = Callable[[str, str, str], Awaitable[str]]  # (room_id, host, offer) -> answer
 StagePolicy = Callable[[str, str], bool]  # (room_id, user_id) -> may send audio
@@ -216,10 +217,10 @@ class Uplink:
 
 
 class Room:
-    def __init__(self, room_id: str, local: bool, slots: int):
+    def __init__(self, room_id: str, host: str | None, local: bool, slots: int):
         self.id = room_id
         self.local = local  # hosted here
-        self.host = _host_of(room_id)
+        self.host = host  # who hosts it (the server in the room ID, or a cluster's worker)
         self.sessions: dict[str, Session] = {}
         self.sources: dict[str, Source] = {}  # user -> the stream we forward for them
         self.may_send: dict[str, bool] = {}
@@ -227,8 +228,11 @@ class Room:
         self.top: list[str | None] = [None] * slots  # the layout (remote rooms: the host's)
         self.spare: str | None = None
         self.last_eval = 0.0
-        self.relays: dict[str, RelayPeer] = {}  # host side
-        self.uplink: Uplink | None = None  # remote side
+        self.relays: dict[str, RelayPeer] = {}  # relays from servers (or workers) below us
+        self.uplink: Uplink | None = None  # our relay to the host, when we do not host it
+
+    def empty(self) -> bool:
+        return not self.sessions and not self.relays
 
 
 def assign(top: list[str | None], spare: str | None, listener: str | None,
@@ -250,7 +254,9 @@ class SFU:
                  udp_port_range: tuple[int, int] | None = None, clock=time.monotonic, *,
                  server_name: str | None = None, relay_signaller: RelaySignaller | None = None,
                  stage_policy: StagePolicy | None = None,
-                 host_addresses: list[str] | None = None, relay_timeout: float = 5.0):
+                 host_addresses: list[str] | None = None, relay_timeout: float = 5.0,
+                 room_host: Callable[[str], str | None] | None = None,
+                 consent_interval: float = 5.0, consent_timeout: float = 30.0):
         if not 1 <= audio_slots <= 16:
             raise ValueError("audio_slots must be between 1 and 16")
         self.audio_slots = audio_slots
@@ -259,9 +265,11 @@ class SFU:
         self.relay_signaller = relay_signaller
         self.stage_policy = stage_policy
         self.relay_timeout = relay_timeout
+        self.room_host = room_host or _host_of
         self.ice = resolve_options(IceOptions(
             addresses=tuple(host_addresses) if host_addresses else None,
-            port_range=tuple(udp_port_range) if udp_port_range else None, public_ip=public_ip))
+            port_range=tuple(udp_port_range) if udp_port_range else None, public_ip=public_ip,
+            consent_interval=consent_interval, consent_timeout=consent_timeout))
         self.certificate = Certificate.generateCertificate()
         self.rooms: dict[str, Room] = {}
         self.forwarded = 0  # packets sent to subscribers
@@ -275,9 +283,9 @@ class SFU:
     def _room(self, room_id: str, create: bool = True) -> Room | None:
         room = self.rooms.get(room_id)
         if room is None and create:
-            host = _host_of(room_id)
+            host = self.room_host(room_id)
             local = self.server_name is None or host is None or host == self.server_name
-            room = self.rooms[room_id] = Room(room_id, local, self.audio_slots)
+            room = self.rooms[room_id] = Room(room_id, host, local, self.audio_slots)
         return room
 
     def _allowed(self, room: Room, user_id: str) -> bool:
@@ -307,8 +315,7 @@ class SFU:
         plan = sdp.plan_offer(offer_sdp, self.audio_slots)
         local_role = sdp.dtls_role_for_answer(plan.transport.setup)
         room = self._room(room_id)
-        room.may_send[user_id] = bool(may_send)
-        room.allocator.set_eligible(user_id, bool(may_send))
+        self.set_may_send(room_id, user_id, may_send)
         sid = secrets.token_urlsafe(12)
         sess = Session(sid, room, user_id, plan)
         sess.opened_at = self.clock()
@@ -361,10 +368,14 @@ class SFU:
             self._evaluate(room, self.clock(), force=True)
         self._rebuild(room)
         await sess.tp.close()
-        if not room.sessions and not room.local:
+        await self._maybe_drop(room)
+
+    async def _maybe_drop(self, room: Room) -> None:
+        """A room we do not host goes (with its uplink) when nobody here is in it."""
+        if room.empty() and not room.local:
             await self._close_uplink(room)
-            if not room.sessions:
-                self.rooms.pop(room_id, None)
+            if room.empty() and self.rooms.get(room.id) is room:
+                self.rooms.pop(room.id, None)
 
     def sessions(self, room_id: str) -> list[dict]:
         room = self.rooms.get(room_id)
@@ -380,7 +391,8 @@ class SFU:
         room.may_send[user_id] = may_send
         room.allocator.set_eligible(user_id, may_send)
         src = room.sources.get(user_id)
-        if src is not None and (src.origin is None or room.local):
+        # the host's streams are gated by the host; everything else is gated here
+        if src is not None and (room.local or src.origin != room.host):
             src.allowed = may_send
         self._evaluate(room, self.clock(), force=True)
 
@@ -396,6 +408,13 @@ class SFU:
                           "level": None if level is None else round(level)})
         return {"slots": slots, "spare": room.spare,
                 "talking": alloc.talking(self.clock(), require_eligible=room.local)}
+
+    async def get_speakers(self, room_id: str) -> dict:
+        """``speakers`` as a coroutine, like ``SFUCluster.get_speakers``."""
+        return self.speakers(room_id)
+
+    async def get_stats(self) -> dict:
+        return self.stats()
 
     async def close_room(self, room_id: str) -> None:
         room = self.rooms.get(room_id)
@@ -588,8 +607,9 @@ class SFU:
                     del relay.outs[u]  # gone: forget its stream (the next MAP drops it)
         up = room.uplink
         if up is not None and up.connected:
+            # up to the host: our mics and those of the relays below us
             for u, src in room.sources.items():
-                if src.origin is not None or not src.allowed:
+                if src.origin == room.host or not src.allowed:
                     continue
                 out = up.outs.get(u)
                 if out is None:
@@ -653,7 +673,7 @@ class SFU:
 
     async def _tick_loop(self) -> None:
         while not self._closed:
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(TICK)
             try:
                 self._tick()
             except Exception:
@@ -662,26 +682,31 @@ class SFU:
     def _tick(self) -> None:
         now = self.clock()
         wall = time.time()
+        mono = time.monotonic()  # the transports' consent clock
         for room in list(self.rooms.values()):
-            for sess in room.sessions.values():
+            for sess in list(room.sessions.values()):
+                sess.tp.keepalive(mono)
                 if sess.connected and now >= sess.next_rtcp:
                     sess.next_rtcp = now + RTCP_INTERVAL * (0.5 + random.random())
                     self._session_reports(sess, now, wall)
+            for relay in list(room.relays.values()):
+                relay.tp.keepalive(mono)
+                if not relay.connected:
+                    continue
+                if now - relay.last_heard > self.relay_timeout:
+                    log.info("relay %s for %s timed out", relay.origin, room.id)
+                    asyncio.ensure_future(self.close_relay(room.id, relay.id))
+                elif now >= relay.next_control:
+                    self._send_map(relay)
+                    self._send_layout(relay)
             if room.local:
                 # speakers who stopped sending go stale even without other packets coming
                 if now - room.last_eval >= 0.25:
                     self._evaluate(room, now)
-                for relay in list(room.relays.values()):
-                    if not relay.connected:
-                        continue
-                    if now - relay.last_heard > self.relay_timeout:
-                        log.info("relay %s for %s timed out", relay.origin, room.id)
-                        asyncio.ensure_future(self.close_relay(room.id, relay.id))
-                    elif now >= relay.next_control:
-                        self._send_map(relay)
-                        self._send_layout(relay)
             else:
                 up = room.uplink
+                if up is not None and up.tp is not None:
+                    up.tp.keepalive(mono)
                 if up is not None and up.connected:
                     if now - up.last_heard > self.relay_timeout:
                         log.info("uplink for %s timed out", room.id)
@@ -695,12 +720,12 @@ class SFU:
                          offer_sdp: str) -> tuple[str, str]:
         """Accept a remote server's relay for a room we host; returns (relay_id, answer_sdp).
         The caller has authenticated ``origin_server`` and checked it has members in the room.
-        A new relay from the same origin replaces the previous one."""
+        A new relay from the same origin replaces the previous one. (An SFU that does not host
+        the room may accept relays too, as a hub: a cluster's workers relay through the one
+        that holds the room's uplink.)"""
         if self._closed:
             raise MediaError("the SFU is closed")
         room = self._room(room_id)
-        if not room.local:
-            raise MediaError("this server does not host the room")
         plan = sdp.plan_offer(offer_sdp, 1)
         sec = next(s for s in plan.sections if s.accepted)
         local_role = sdp.dtls_role_for_answer(plan.transport.setup)
@@ -721,6 +746,8 @@ class SFU:
         room.relays[relay.id] = relay
         tp.start(plan.transport, local_role[1])
         self._ensure_ticker()
+        if not room.local:
+            self._ensure_uplink(room)
         return relay.id, answer
 
     def _relay_state(self, relay: RelayPeer, state: str) -> None:
@@ -747,6 +774,7 @@ class SFU:
                 room.allocator.remove(src.user_id)
         self._evaluate(room, self.clock(), force=True)
         await relay.tp.close()
+        await self._maybe_drop(room)
 
     def _relay_rtp(self, relay: RelayPeer, data: bytes) -> None:
         if relay.closed or len(data) < 12:
@@ -815,8 +843,8 @@ class SFU:
             await up.pending.close()
         tp = PeerTransport(self.certificate, self.ice, controlling=True,
                            on_rtp=lambda data: None, on_rtcp=lambda data: None)
-        tp.dtls._on_rtp = functools.partial(self._uplink_rtp, up, tp)
-        tp.dtls._on_rtcp = functools.partial(self._uplink_rtcp, up, tp)
+        tp.dtls._on_rtp = tp._on_rtp = functools.partial(self._uplink_rtp, up, tp)
+        tp.dtls._on_rtcp = tp._on_rtcp = functools.partial(self._uplink_rtcp, up, tp)
         tp._on_state = functools.partial(self._uplink_state, up, tp)
         await tp.gather()
         up.pending = tp
@@ -866,12 +894,14 @@ class SFU:
             room.top = [None] * len(room.top)
             room.spare = None
             self._rebuild(room)
+            for relay in room.relays.values():
+                self._send_layout(relay)
 
     async def _run_uplink(self, room: Room, up: Uplink) -> None:
         """Keep one relay to the host while we have participants in the room: (re)connect
         with backoff after a failure, a timeout or the host closing it."""
         def stop() -> bool:
-            return self._closed or not room.sessions or room.uplink is not up
+            return self._closed or room.empty() or room.uplink is not up
 
         backoff = 0.25
         while not stop():
@@ -962,6 +992,8 @@ class SFU:
                     changed = True
         if changed:
             self._rebuild(room)
+            for relay in room.relays.values():  # a hub passes the host's layout down
+                self._send_layout(relay)
 
 
 def _app(subtype: int, obj: dict) -> bytes:

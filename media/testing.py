@@ -139,3 +139,74 @@ class AudioClient:
         for t in self._tasks:
             t.cancel()
         await self.pc.close()
+
+
+# what a client heard (tests) ------------------------------------------------------------
+
+def dominant_frequency(pcm: bytes, rate: int = 48000) -> float | None:
+    """The strongest frequency in mono s16 audio (FFT; numpy is a test-only dependency)."""
+    import numpy
+    x = numpy.frombuffer(pcm, dtype=numpy.int16).astype(numpy.float64)
+    if len(x) < rate // 20:
+        return None  # not enough audio to analyse
+    x = x * numpy.hanning(len(x))
+    spectrum = numpy.abs(numpy.fft.rfft(x))
+    spectrum[:5] = 0  # no DC
+    return float(numpy.argmax(spectrum) * rate / len(x))
+
+
+def level_db(pcm: bytes) -> float:
+    import numpy
+    x = numpy.frombuffer(pcm, dtype=numpy.int16).astype(numpy.float64)
+    rms = numpy.sqrt(numpy.mean(x ** 2)) if len(x) else 0.0
+    return 20 * numpy.log10(max(rms, 1e-9) / 32768)
+
+
+async def wait_for(predicate, timeout: float = 5.0, step: float = 0.01):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(step)
+    return predicate()
+
+
+def frequency_heard(client: AudioClient, slot: int, seconds: float = 0.4) -> float | None:
+    rec = client.records[slot]
+    now = time.monotonic()
+    return dominant_frequency(rec.audio_between(now - seconds, now))
+
+
+def tone(client: AudioClient, slot: int, seconds: float = 0.4) -> int | None:
+    """The tone on a slot, to the nearest 10 Hz (the FFT's bins are 2.5 Hz wide)."""
+    f = frequency_heard(client, slot, seconds)
+    return None if f is None else int(round(f / 10) * 10)
+
+
+def tones_of(client: AudioClient, slots, seconds: float = 0.4) -> list:
+    """The tones on the given slots, sorted (None for a slot without enough audio)."""
+    return sorted((tone(client, i, seconds) for i in slots), key=lambda t: (t is None, t or 0))
+
+
+def hears(client: AudioClient, slot: int, freq: float, seconds: float = 0.4) -> bool:
+    f = frequency_heard(client, slot, seconds)
+    return f is not None and abs(f - freq) < 5
+
+
+def tones_heard(client: AudioClient, seconds: float = 0.4) -> list[int]:
+    """The tones on the slots that carried audio in the last ``seconds``."""
+    now = time.monotonic()
+    return sorted(t for t in (tone(client, i, seconds) for i, r in enumerate(client.records)
+                              if len(r.audio_between(now - seconds, now)) >= 9600)
+                  if t is not None)
+
+
+def tone_switch_latency(client: AudioClient, slot: int, switched_at: float,
+                        freq: float) -> float | None:
+    """Seconds from the speaker's switch to ``freq`` until the listener decoded a frame of it."""
+    for t, pcm, _rate in client.records[slot].frames:
+        if t >= switched_at and len(pcm) >= 1920:
+            f = dominant_frequency(pcm * 5)  # 20 ms: repeat for a usable window
+            if f is not None and abs(f - freq) < 60:
+                return t - switched_at
+    return None

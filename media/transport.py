@@ -5,6 +5,10 @@ transport, without aiortc's RTCPeerConnection, RTP senders, receivers, jitter bu
   advertised with a configured public IP, as for a 1:1 NAT), so gathering takes a socket bind.
 * DTLS: aiortc's ``RTCDtlsTransport`` does the handshake and the SRTP key export; a subclass
   receives decrypted RTP and RTCP straight from it, bypassing its RTP router.
+* Once connected, the selected pair's socket callback handles SRTP and consent freshness
+  itself: SRTP/SRTCP is decrypted and handed to the SFU in the datagram callback (no queue,
+  no task switch), and RFC 7675 consent checks are answered and sent with a small STUN codec
+  (``stun.py``) from the SFU's timer instead of an asyncio task per connection.
 * Sending: ``send()`` protects a packet with the SRTP session and hands it to the selected
   pair's socket at once: no coroutine, no queue, no task switch per packet. For the SFU's
   forwarding loop, ``fast`` exposes the raw pieces: libsrtp's session and its buffer (packets
@@ -14,20 +18,24 @@ transport, without aiortc's RTCPeerConnection, RTP senders, receivers, jitter bu
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 import logging
+import os
 import random
 import socket
+import time
 from dataclasses import dataclass
 from typing import Callable
 
 import aioice
+import pylibsrtp
 from aioice.candidate import candidate_foundation, candidate_priority
-from pylibsrtp import _binding as _srtp
 from aiortc.rtcdtlstransport import (RTCCertificate, RTCDtlsFingerprint, RTCDtlsParameters,
                                      RTCDtlsTransport)
+from pylibsrtp import _binding as _srtp
 
-from . import sdp
+from . import sdp, stun
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +46,8 @@ class IceOptions:
     port_range: tuple[int, int] | None = None  # bind within [low, high]
     public_ip: str | None = None  # advertise this address for the bound ones (1:1 NAT)
     connect_timeout: float = 20.0
+    consent_interval: float = 5.0  # RFC 7675
+    consent_timeout: float = 30.0
 
     def bind_addresses(self) -> list[str]:
         if self.addresses:
@@ -54,8 +64,7 @@ def resolve_options(options: IceOptions) -> IceOptions:
     """The options with the local addresses looked up once (not on every session)."""
     if options.addresses:
         return options
-    return IceOptions(addresses=tuple(_host_addresses()), port_range=options.port_range,
-                      public_ip=options.public_ip, connect_timeout=options.connect_timeout)
+    return dataclasses.replace(options, addresses=tuple(_host_addresses()))
 
 
 class Certificate(RTCCertificate):
@@ -199,6 +208,7 @@ class PeerTransport:
         self.dtls = _DtlsTransport(_IceShim(self.connection), certificate, on_rtp, on_rtcp)
         self.dtls.on("statechange", self._dtls_state)
         self._on_state = on_state
+        self._rx = None
         self.state = "new"
         self._task: asyncio.Task | None = None
         # fast path, set once connected
@@ -209,6 +219,12 @@ class PeerTransport:
         self._transport: asyncio.DatagramTransport | None = None
         # (srtp_t, char[] buffer, ffi buffer, int* length, memoryview, send(bytes-like), session)
         self.fast: tuple | None = None
+        self._on_rtp = on_rtp
+        self._on_rtcp = on_rtcp
+        # consent freshness (RFC 7675), once connected
+        self.consent_ok = 0.0
+        self._next_consent = 0.0
+        self._pending: dict[bytes, float] = {}
 
     async def gather(self) -> None:
         await self.connection.gather_candidates()
@@ -264,6 +280,7 @@ class PeerTransport:
         self.protect = session.protect
         self.protect_rtcp = session.protect_rtcp
         self.fast = self._fast_path(session, raw)
+        self._take_over(pair)
         self.state = "connected"
         self._on_state("connected")
 
@@ -285,6 +302,101 @@ class PeerTransport:
             def send(data, sendto=sendto, addr=addr):
                 return sendto(data, addr)
         return (srtp, cdata, buf, _srtp.ffi.new("int *"), memoryview(buf), send, session)
+
+    # after ICE: the selected pair's datagrams --------------------------------------------
+
+    def _take_over(self, pair) -> None:
+        conn = self.connection
+        task = conn._query_consent_task
+        if task is not None:  # we check consent ourselves, from keepalive()
+            task.cancel()
+            conn._query_consent_task = None
+        self._rx = self.dtls._rx_srtp
+        self._local_creds = stun.Credentials(conn.local_password)
+        self._remote_creds = stun.Credentials(conn.remote_password)
+        self._username_in = f"{conn.local_username}:{conn.remote_username}".encode()
+        self._username_out = f"{conn.remote_username}:{conn.local_username}"
+        self._tie_breaker = conn._tie_breaker
+        self._controlling = conn.ice_controlling
+        self._priority = candidate_priority(1, "prflx")
+        self.consent_ok = time.monotonic()
+        self._next_consent = self.consent_ok + \
+            self.options.consent_interval * (0.8 + 0.4 * random.random())
+        proto = pair.protocol
+        self._aioice_received = proto.datagram_received
+        proto.datagram_received = self._datagram
+
+    def _datagram(self, data: bytes, addr: tuple) -> None:
+        if data and 127 < data[0] < 192:
+            rx = self._rx
+            if rx is None:
+                return
+            try:
+                if 192 <= data[1] <= 223:
+                    self._on_rtcp(rx.unprotect_rtcp(data))
+                else:
+                    self._on_rtp(rx.unprotect(data))
+            except pylibsrtp.Error:
+                pass
+            except Exception:
+                log.exception("packet handler failed")
+            return
+        if data and data[0] < 2 and addr[:2] == self.addr[:2] and self._stun(data, addr):
+            return
+        self._aioice_received(data, addr)
+
+    def _stun(self, data: bytes, addr: tuple) -> bool:
+        parsed = stun.parse(data)
+        if parsed is None:
+            return False
+        mtype, txid, attrs, mi_at = parsed
+        if mtype == stun.BINDING_REQUEST:
+            if attrs.get(stun.USERNAME) != self._username_in or \
+                    not stun.integrity_ok(data, mi_at, attrs, self._local_creds):
+                return False  # aioice answers (or refuses) it
+            self._send_raw(stun.binding_response(txid, addr[:2], self._local_creds))
+            return True
+        if mtype == stun.BINDING_SUCCESS and txid in self._pending:
+            del self._pending[txid]
+            if stun.integrity_ok(data, mi_at, attrs, self._remote_creds):
+                self.consent_ok = time.monotonic()
+            return True
+        return False
+
+    def _send_raw(self, data: bytes) -> None:
+        try:
+            self.sock_sendto(data, self.addr)
+        except OSError:
+            pass
+
+    def keepalive(self, now: float) -> None:
+        """Consent freshness: a check every ~5 s; no answer for 30 s closes the transport.
+        Call it often (the SFU's timer does, every 200 ms); ``now`` is time.monotonic()."""
+        if self.state != "connected":
+            return
+        if now - self.consent_ok > self.options.consent_timeout:
+            log.info("consent to send expired")
+            self.state = "closing"
+            asyncio.ensure_future(self._expire())
+            return
+        if now < self._next_consent:
+            return
+        self._next_consent = now + self.options.consent_interval * (0.8 + 0.4 * random.random())
+        for txid, sent in list(self._pending.items()):
+            if now - sent > self.options.consent_timeout:
+                del self._pending[txid]
+        txid = os.urandom(12)
+        self._pending[txid] = now
+        self._send_raw(stun.binding_request(txid, self._username_out, self._priority,
+                                            self._controlling, self._tie_breaker,
+                                            self._remote_creds))
+
+    async def _expire(self) -> None:
+        self.state = "closed"
+        self.protect = None
+        self.fast = None
+        self._on_state("closed")
+        await self._shutdown()
 
     async def _fail(self) -> None:
         if self.state in ("closed", "failed"):

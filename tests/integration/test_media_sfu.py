@@ -10,38 +10,13 @@ from __future__ import annotations
 import asyncio
 import time
 
-import numpy as np
 import pytest
 
 from media.sfu import SFU
-from media.testing import AudioClient, ToneTrack
+from media.testing import (AudioClient, ToneTrack, hears, tone, tone_switch_latency,
+                           tones_heard, tones_of, wait_for)
 
 ROOM = "!stage:a"
-
-
-def dominant_frequency(pcm: bytes, rate: int = 48000) -> float | None:
-    x = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
-    if len(x) < rate // 20:
-        return None  # not enough audio to analyse
-    x = x * np.hanning(len(x))
-    spectrum = np.abs(np.fft.rfft(x))
-    spectrum[:5] = 0  # no DC
-    return float(np.argmax(spectrum) * rate / len(x))
-
-
-def level_db(pcm: bytes) -> float:
-    x = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
-    rms = np.sqrt(np.mean(x ** 2)) if len(x) else 0.0
-    return 20 * np.log10(max(rms, 1e-9) / 32768)
-
-
-async def wait_for(predicate, timeout: float = 5.0, step: float = 0.01):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(step)
-    return predicate()
 
 
 async def join(sfu: SFU, user: str, *, room: str = ROOM, mic: ToneTrack | None = None,
@@ -51,47 +26,6 @@ async def join(sfu: SFU, user: str, *, room: str = ROOM, mic: ToneTrack | None =
                                          may_send if may_send is not None else mic is not None)
     await client.accept(answer)
     return client, sid
-
-
-def frequency_heard(client: AudioClient, slot: int, seconds: float = 0.4) -> float | None:
-    rec = client.records[slot]
-    now = time.monotonic()
-    return dominant_frequency(rec.audio_between(now - seconds, now))
-
-
-def tone(client: AudioClient, slot: int, seconds: float = 0.4) -> int | None:
-    """The tone on a slot, to the nearest 10 Hz (the FFT's bins are 2.5 Hz wide)."""
-    f = frequency_heard(client, slot, seconds)
-    return None if f is None else int(round(f / 10) * 10)
-
-
-def tones_of(client: AudioClient, slots, seconds: float = 0.4) -> list:
-    """The tones on the given slots, sorted (None for a slot without enough audio)."""
-    return sorted((tone(client, i, seconds) for i in slots), key=lambda t: (t is None, t or 0))
-
-
-def hears(client: AudioClient, slot: int, freq: float, seconds: float = 0.4) -> bool:
-    f = frequency_heard(client, slot, seconds)
-    return f is not None and abs(f - freq) < 5
-
-
-def tones_heard(client: AudioClient, seconds: float = 0.4) -> list[int]:
-    """The tones on the slots that carried audio in the last ``seconds``."""
-    now = time.monotonic()
-    return sorted(t for t in (tone(client, i, seconds) for i, r in enumerate(client.records)
-                              if len(r.audio_between(now - seconds, now)) >= 9600)
-                  if t is not None)
-
-
-def tone_switch_latency(client: AudioClient, slot: int, switched_at: float,
-                        freq: float) -> float | None:
-    """Seconds from the speaker's switch to ``freq`` until the listener decoded a frame of it."""
-    for t, pcm, _rate in client.records[slot].frames:
-        if t >= switched_at and len(pcm) >= 1920:
-            f = dominant_frequency(pcm * 5)  # 20 ms: repeat for a usable window
-            if f is not None and abs(f - freq) < 60:
-                return t - switched_at
-    return None
 
 
 @pytest.fixture
@@ -333,3 +267,36 @@ async def test_host_refuses_unusable_offers_and_unknown_sessions(sfus):
         await a.open_session(ROOM, "@x:a", "v=0\r\nm=video 9 RTP/AVP 96\r\n", True)
     await a.close_session(ROOM, "nope")  # idempotent
     assert a.speakers("!unknown:a") == {"slots": [], "talking": []}
+
+
+async def test_a_client_that_goes_away_is_cleaned_up(sfus):
+    sfu = sfus(consent_interval=0.3, consent_timeout=1.0)
+    speaker, _ = await join(sfu, "@speaker:a", mic=ToneTrack(440, 0.5))
+    polite, _ = await join(sfu, "@polite:a")
+    vanished, _ = await join(sfu, "@vanished:a")
+    sfus.clients += [speaker]
+    assert await wait_for(lambda: polite.first_packet_at and vanished.first_packet_at, 3)
+    assert len(sfu.sessions(ROOM)) == 3
+    # closing the peer connection (DTLS close_notify) ends the session at once
+    await polite.close()
+    assert await wait_for(lambda: len(sfu.sessions(ROOM)) == 2, 1.0)
+    # a peer that vanishes without a word stops answering consent checks (RFC 7675)
+    for t in vanished.pc.getTransceivers():
+        for proto in t.receiver.transport.transport._connection._protocols:
+            proto.transport.abort()
+    gone_at = time.monotonic()
+    assert await wait_for(lambda: len(sfu.sessions(ROOM)) == 1, 5)
+    assert time.monotonic() - gone_at < 2.5
+    assert [s["user_id"] for s in sfu.sessions(ROOM)] == ["@speaker:a"]
+    await vanished.close()
+
+
+async def test_public_ip_and_port_range_are_advertised(sfus):
+    sfu = sfus(public_ip="203.0.113.7", udp_port_range=(41000, 41009))
+    client = AudioClient(slots=1)
+    sfus.clients.append(client)
+    _sid, answer = await sfu.open_session(ROOM, "@x:a", await client.offer(), False)
+    from media.sdp import SessionDescription
+    cands = SessionDescription.parse(answer).media[0].candidates
+    assert cands and all(c.host == "203.0.113.7" and 41000 <= c.port <= 41009 for c in cands)
+    assert sfu.ice.addresses  # looked up once, not per session

@@ -1,0 +1,301 @@
+"""An SFU spread over worker processes (one per core by default) or over other hosts.
+
+``SFUCluster`` has the ``SFU`` interface, so the homeserver uses either. Each room has a
+*primary* worker; sessions go there until it holds ``sessions_per_worker``, then to the least
+loaded worker, which joins the room as a relay of the primary, exactly like a remote server's
+SFU relays a room from its host (``sfu.py``: the secondary forwards its speakers up and fans
+the primary's streams out to its own listeners). So one room can use every core, and a room
+hosted on another server is relayed once per server: the primary holds the uplink to the
+remote host, the other workers relay through it.
+
+Workers are ``python -m media.worker`` processes: spawned here (``workers=4``) or already
+running on other hosts (``workers=["10.0.0.7:7400", ...]``, same shared ``secret``; the RPC is
+not encrypted, so use a private network).
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import os
+import secrets
+import sys
+import time
+from typing import Callable
+
+from . import rpc
+from .sdp import SdpError
+from .sfu import MediaError, RelaySignaller, StagePolicy, _host_of
+
+log = logging.getLogger(__name__)
+
+
+class _Worker:
+    def __init__(self, name: str, peer: rpc.RpcPeer, process=None):
+        self.name = name
+        self.peer = peer
+        self.process = process
+        self.sessions = 0
+        self.rooms: set[str] = set()
+
+
+class SFUCluster:
+    def __init__(self, audio_slots: int = 3, public_ip: str | None = None,
+                 udp_port_range: tuple[int, int] | None = None, clock=time.monotonic, *,
+                 workers: int | list[str] | None = None, secret: str | None = None,
+                 server_name: str | None = None, relay_signaller: RelaySignaller | None = None,
+                 stage_policy: StagePolicy | None = None,
+                 host_addresses: list[str] | None = None, relay_timeout: float = 5.0,
+                 sessions_per_worker: int = 250,
+                 room_host: Callable[[str], str | None] | None = None):
+        self.audio_slots = audio_slots
+        self.public_ip = public_ip
+        self.udp_port_range = udp_port_range
+        self.clock = clock
+        self.spec = workers if workers is not None else (os.cpu_count() or 1)
+        self.secret = secret if secret is not None else secrets.token_urlsafe(16)
+        self.server_name = server_name
+        self.relay_signaller = relay_signaller
+        self.stage_policy = stage_policy
+        self.host_addresses = host_addresses
+        self.relay_timeout = relay_timeout
+        self.sessions_per_worker = sessions_per_worker
+        self.room_host = room_host or _host_of
+        self.workers: list[_Worker] = []
+        self.primary: dict[str, _Worker] = {}
+        self.placed: dict[str, tuple[_Worker, str]] = {}  # session/relay id -> (worker, room)
+        self.may_send: dict[str, dict[str, bool]] = {}
+        self._speakers: dict[str, dict] = {}
+        self._refresher: asyncio.Task | None = None
+        self._started = False
+
+    @property
+    def rooms(self) -> dict[str, str]:
+        """The rooms with audio here (room ID -> primary worker), like ``SFU.rooms``."""
+        return {room: w.name for room, w in self.primary.items()}
+
+    # lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        if isinstance(self.spec, int):
+            ranges = _split(self.udp_port_range, self.spec)
+            for i in range(self.spec):
+                await self._spawn(f"w{i}", ranges[i])
+        else:
+            ranges = _split(self.udp_port_range, len(self.spec))
+            for i, address in enumerate(self.spec):
+                host, _, port = address.rpartition(":")
+                peer = await rpc.connect(host, int(port))
+                await self._hello(_Worker(f"w{i}", peer), ranges[i])
+
+    async def _spawn(self, name: str, port_range) -> None:
+        env = dict(os.environ, MEDIA_WORKER_SECRET=self.secret)
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "media.worker", "--listen", "127.0.0.1:0",
+            "--exit-with-front", stdout=asyncio.subprocess.PIPE, env=env)
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        port = json.loads(line)["port"]
+        peer = await rpc.connect("127.0.0.1", port)
+        await self._hello(_Worker(name, peer, proc), port_range)
+
+    async def _hello(self, w: _Worker, port_range) -> None:
+        w.peer.handler = functools.partial(self._handle, w)
+        await w.peer.call("hello", secret=self.secret, name=w.name,
+                          audio_slots=self.audio_slots, public_ip=self.public_ip,
+                          udp_port_range=list(port_range) if port_range else None,
+                          host_addresses=self.host_addresses, relay_timeout=self.relay_timeout)
+        self.workers.append(w)
+
+    async def close(self) -> None:
+        for w in self.workers:
+            try:
+                await asyncio.wait_for(w.peer.call("close"), 10)
+            except Exception:
+                pass
+            await w.peer.close()
+            if w.process is not None:
+                try:
+                    await asyncio.wait_for(w.process.wait(), 10)
+                except asyncio.TimeoutError:
+                    w.process.kill()
+        self.workers = []
+        if self._refresher is not None:
+            self._refresher.cancel()
+
+    async def _refresh_speakers(self) -> None:
+        """Keep a copy of each room's layout, for the synchronous ``speakers``."""
+        while True:
+            await asyncio.sleep(0.25)
+            for room_id, w in list(self.primary.items()):
+                try:
+                    self._speakers[room_id] = await w.peer.call("speakers", room_id=room_id)
+                except Exception:
+                    pass
+
+    # calls from workers --------------------------------------------------------------------
+
+    async def _handle(self, caller: _Worker, method: str, p: dict):
+        if method == "relay_signal":
+            origin = caller.name
+            host = p["host"]
+            target = next((w for w in self.workers if w.name == host), None)
+            if target is not None:  # a secondary worker relaying from the primary
+                rid, answer = await target.peer.call("open_relay", room_id=p["room_id"],
+                                                     origin=origin, offer=p["offer"])
+                return answer
+            if self.relay_signaller is None:
+                raise rpc.RemoteError("MediaError", "no federation relay signaller")
+            return await self.relay_signaller(p["room_id"], host, p["offer"])
+        if method == "stage_policy":
+            allowed = self.may_send.get(p["room_id"], {}).get(p["user_id"])
+            if allowed is None and self.stage_policy is not None:
+                allowed = bool(self.stage_policy(p["room_id"], p["user_id"]))
+            return bool(allowed)
+        raise rpc.RemoteError("NotImplemented", method)
+
+    # placement -----------------------------------------------------------------------------
+
+    def _hosted_here(self, room_id: str) -> bool:
+        host = self.room_host(room_id)
+        return self.server_name is None or host is None or host == self.server_name
+
+    async def _place(self, room_id: str, relay: bool = False) -> _Worker:
+        """The worker for a new session (or, ``relay``, another server's relay: always the
+        primary) in ``room_id``, told about the room if it is new to it."""
+        await self.start()
+        if not self.workers:
+            raise MediaError("no SFU workers")
+        primary = self.primary.get(room_id)
+        if primary is None:
+            primary = min(self.workers, key=lambda w: w.sessions)
+            self.primary[room_id] = primary
+        if relay or primary.sessions < self.sessions_per_worker:
+            chosen = primary
+        else:
+            chosen = min(self.workers, key=lambda w: (w.sessions, w is not primary))
+        if room_id not in chosen.rooms:
+            if chosen is primary:
+                host = chosen.name if self._hosted_here(room_id) else self.room_host(room_id)
+            else:
+                host = primary.name
+            await chosen.peer.call("room", room_id=room_id, host=host,
+                                   may_send=self.may_send.get(room_id, {}))
+            chosen.rooms.add(room_id)
+        return chosen
+
+    # the SFU interface ---------------------------------------------------------------------
+
+    async def open_session(self, room_id: str, user_id: str, offer_sdp: str,
+                           may_send: bool) -> tuple[str, str]:
+        self.may_send.setdefault(room_id, {})[user_id] = bool(may_send)
+        w = await self._place(room_id)
+        try:
+            sid, answer = await w.peer.call("open_session", room_id=room_id, user_id=user_id,
+                                            offer=offer_sdp, may_send=bool(may_send))
+        except rpc.RemoteError as e:
+            raise _local(e) from None
+        w.sessions += 1
+        self.placed[sid] = (w, room_id)
+        for other in self.workers:  # the stage is the same everywhere
+            if other is not w and room_id in other.rooms:
+                await other.peer.call("set_may_send", room_id=room_id, user_id=user_id,
+                                      may_send=bool(may_send))
+        return sid, answer
+
+    async def close_session(self, room_id: str, session_id: str) -> None:
+        w, _room = self.placed.pop(session_id, (None, None))
+        if w is None:
+            return
+        w.sessions = max(0, w.sessions - 1)
+        await w.peer.call("close_session", room_id=room_id, session_id=session_id)
+
+    def set_may_send(self, room_id: str, user_id: str, may_send: bool) -> None:
+        self.may_send.setdefault(room_id, {})[user_id] = bool(may_send)
+        for w in self.workers:
+            if room_id in w.rooms:
+                # ordered on each connection: effective before that worker's next request
+                w.peer._send({"id": 0, "m": "set_may_send",
+                              "p": {"room_id": room_id, "user_id": user_id,
+                                    "may_send": bool(may_send)}})
+
+    async def get_speakers(self, room_id: str) -> dict:
+        w = self.primary.get(room_id)
+        if w is None:
+            return {"slots": [], "talking": []}
+        out = self._speakers[room_id] = await w.peer.call("speakers", room_id=room_id)
+        return out
+
+    def speakers(self, room_id: str) -> dict:
+        """The room's layout as of at most 250 ms ago (``get_speakers`` asks the worker)."""
+        if self._refresher is None or self._refresher.done():
+            self._refresher = asyncio.ensure_future(self._refresh_speakers())
+        if room_id not in self.primary:
+            return {"slots": [], "talking": []}
+        return self._speakers.get(room_id, {"slots": [], "talking": []})
+
+    async def sessions(self, room_id: str) -> list[dict]:
+        out = []
+        for w in self.workers:
+            if room_id in w.rooms:
+                for s in await w.peer.call("sessions", room_id=room_id):
+                    out.append(dict(s, worker=w.name))
+        return out
+
+    async def close_room(self, room_id: str) -> None:
+        for w in self.workers:
+            if room_id in w.rooms:
+                await w.peer.call("close_room", room_id=room_id)
+                w.rooms.discard(room_id)
+        self.primary.pop(room_id, None)
+        self.may_send.pop(room_id, None)
+        self._speakers.pop(room_id, None)
+        for ident, (w, room) in list(self.placed.items()):
+            if room == room_id:
+                del self.placed[ident]
+                if w.sessions:
+                    w.sessions -= 1
+
+    async def open_relay(self, room_id: str, origin_server: str,
+                         offer_sdp: str) -> tuple[str, str]:
+        """Another server's relay: to the room's primary worker."""
+        w = await self._place(room_id, relay=True)
+        try:
+            rid, answer = await w.peer.call("open_relay", room_id=room_id, origin=origin_server,
+                                            offer=offer_sdp)
+        except rpc.RemoteError as e:
+            raise _local(e) from None
+        self.placed[rid] = (w, room_id)
+        return rid, answer
+
+    async def close_relay(self, room_id: str, relay_id: str) -> None:
+        w, _room = self.placed.pop(relay_id, (None, None))
+        if w is not None:
+            await w.peer.call("close_relay", room_id=room_id, relay_id=relay_id)
+
+    async def get_stats(self) -> dict:
+        per = {w.name: await w.peer.call("stats") for w in self.workers}
+        total = {k: sum(s[k] for s in per.values()) for k in
+                 ("received", "forwarded", "dropped", "sessions", "relays")}
+        return dict(total, workers=per)
+
+
+def _local(e: rpc.RemoteError) -> Exception:
+    if e.kind == "SdpError":
+        return SdpError(e.message)
+    return MediaError(e.message)
+
+
+def _split(port_range, n: int) -> list:
+    if not port_range:
+        return [None] * n
+    low, high = port_range
+    span = (high - low + 1) // n
+    if span < 1:
+        raise ValueError("udp_port_range is too small for the number of workers")
+    return [(low + i * span, low + (i + 1) * span - 1) for i in range(n)]
