@@ -18,6 +18,7 @@ from .api.http import ACCOUNTS, matrix_errors
 from .api.rooms import RoomServlets
 from .config import Config
 from .handlers.accounts import AccountHandler, PasswordHasher
+from media.cluster import SFUCluster
 from media.sfu import SFU
 
 from .api.audio import AudioServlets, MediaServlets
@@ -100,11 +101,17 @@ class Homeserver:
 
         m = config.media
         self.media = MediaHandler(config.server_name, self.events, self.rooms, self.audio, None)
-        self.sfu = SFU(m.audio_slots, m.public_ip,
-                       tuple(m.udp_port_range) if m.udp_port_range else None,
-                       server_name=config.server_name,
-                       relay_signaller=self.media.relay_signaller,
-                       stage_policy=self.media.may_publish)
+        sfu_args = dict(server_name=config.server_name,
+                        relay_signaller=self.media.relay_signaller,
+                        stage_policy=self.media.may_publish)
+        udp = tuple(m.udp_port_range) if m.udp_port_range else None
+        if m.workers or m.worker_hosts:
+            # Forwarding on every core (or other hosts): same interface, worker processes.
+            self.sfu = SFUCluster(m.audio_slots, m.public_ip, udp,
+                                  workers=list(m.worker_hosts) or m.workers,
+                                  secret=m.worker_secret, **sfu_args)
+        else:
+            self.sfu = SFU(m.audio_slots, m.public_ip, udp, **sfu_args)
         self.media.sfu = self.sfu
         self.media.federation = self.federation
 
@@ -117,6 +124,8 @@ class Homeserver:
                                       {"membership": "join", **profile}, user_id)
 
     async def start(self) -> None:
+        if isinstance(self.sfu, SFUCluster):
+            await self.sfu.start()
         self.queue.start()  # catch up on whatever was queued before a restart
 
     async def stop(self) -> None:

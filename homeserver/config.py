@@ -77,6 +77,11 @@ class MediaConfig:
     audio_slots: int = 3
     public_ip: str | None = None
     udp_port_range: list[int] | None = None
+    # 0: forward in the server process. N: N SFU worker processes (one per core is the point).
+    workers: int = 0
+    # SFU workers on other hosts ("host:port", started with `python -m media.worker`).
+    worker_hosts: list[str] = field(default_factory=list)
+    worker_secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,10 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(
                 f"listeners[{i}].tls: needs tls_certificate_path and tls_private_key_path"
             )
+    if not 0 <= cfg.media.workers <= 64:
+        raise ConfigError("media.workers: must be between 0 and 64")
+    if cfg.media.worker_hosts and not cfg.media.worker_secret:
+        raise ConfigError("media.worker_secret: required when media.worker_hosts is set")
     if cfg.media.audio_slots < 1 or cfg.media.audio_slots > 16:
         raise ConfigError("media.audio_slots: must be between 1 and 16")
     rng = cfg.media.udp_port_range

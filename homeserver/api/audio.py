@@ -58,7 +58,7 @@ class MediaServlets:
 
     async def speakers(self, request):
         req = requester(request)
-        return json_response(self.media.speakers(req, request.match_info["room_id"]))
+        return json_response(await self.media.speakers(req, request.match_info["room_id"]))
 
     async def relay(self, request):
         origin, body = await self.fed.authenticate(request, self.max_body)

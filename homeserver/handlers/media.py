@@ -75,11 +75,11 @@ class MediaHandler:
         del self._sessions[session_id]
         await self.sfu.close_session(room_id, session_id)
 
-    def speakers(self, req: Requester, room_id: str) -> dict:
+    async def speakers(self, req: Requester, room_id: str) -> dict:
         view = self._audio_room(room_id)
         if (self.store.membership(room_id, req.user_id) or ("",))[0] != "join":
             raise Forbidden("You are not in this room")
-        out = self.sfu.speakers(room_id)
+        out = await self.sfu.get_speakers(room_id)
         for slot in out.get("slots", []):
             ev = view.get(("m.room.member", slot.get("user_id") or ""))
             if ev and isinstance(ev["content"].get("displayname"), str):

@@ -117,3 +117,29 @@ async def test_media_endpoint_refuses_non_members_ended_rooms_and_bad_offers(mak
         assert status == 403 and "ended" in err["error"]
     finally:
         await audio.close()
+
+
+async def test_server_with_sfu_worker_processes_carries_audio(make_homeserver):
+    """media.workers: the forwarding runs in worker processes (one per core in production)."""
+    hs = await start_servers(make_homeserver, names=("a", "b"), media={"workers": 2})
+    assert type(hs["a"].hs.sfu).__name__ == "SFUCluster"
+    alice = await hs["a"].user("alice")
+    erin = await hs["a"].user("erin")
+    bob = await hs["b"].user("bob")
+    room = await alice.create_room(preset="public_chat", creation_content=AUDIO)
+    await bob.join(room)
+    await erin.join(room)
+    clients = []
+    try:
+        speaker, _ = await open_audio(alice, room, ToneTrack(523, 0.5))  # moderator speaks
+        local, _ = await open_audio(erin, room)
+        remote, _ = await open_audio(bob, room)
+        clients += [speaker, local, remote]
+        for li in (local, remote):
+            await eventually(lambda li=li: heard(li)[0] is not None and
+                             abs(heard(li)[0] - 523) < 5, timeout=15)
+        speakers = await alice.ok("GET", f"{U}/rooms/{quote(room)}/speakers")
+        assert alice.user_id in [s.get("user_id") for s in speakers["slots"]]
+    finally:
+        for c in clients:
+            await c.close()
