@@ -84,11 +84,15 @@ class SyncHandler:
                  limit: int) -> tuple[dict, bool]:
         pos = self.stream.current
         join, invite, leave = {}, {}, {}
+        # One query for the user's account data changes, split by room (not one per room).
+        changed: dict[str, list[dict]] = {}
+        for r, t, c in self.account_data.changed_since(req.user_id, since):
+            changed.setdefault(r, []).append({"type": t, "content": c})
         for room_id, membership, mstream in self.store.rooms_for_user(req.user_id):
             new_membership = since is None or mstream > since
             if membership == "join":
                 room = self._joined_room(req, room_id, since, full_state or new_membership,
-                                         limit, pos)
+                                         limit, pos, changed.get(room_id, []))
                 if room is not None:
                     join[room_id] = room
             elif membership == "invite" and (new_membership or full_state):
@@ -97,9 +101,7 @@ class SyncHandler:
                     "events": self.rooms.invite_state(room_id, ev)}}
             elif membership in ("leave", "ban") and since is not None and new_membership:
                 leave[room_id] = self._left_room(room_id, since, mstream, limit)
-        global_ad = [{"type": t, "content": c}
-                     for r, t, c in self.account_data.changed_since(req.user_id, since)
-                     if r == ""]
+        global_ad = changed.get("", [])
         result = {
             "next_batch": make_token(pos),
             "rooms": {"join": join, "invite": invite, "leave": leave, "knock": {}},
@@ -112,11 +114,8 @@ class SyncHandler:
         return result, not (join or invite or leave or global_ad)
 
     def _joined_room(self, req: Requester, room_id: str, since: int | None, full: bool,
-                     limit: int, pos: int) -> dict | None:
+                     limit: int, pos: int, room_ad: list[dict]) -> dict | None:
         latest = self.store.latest_event(room_id)
-        room_ad = [{"type": t, "content": c}
-                   for r, t, c in self.account_data.changed_since(req.user_id, since)
-                   if r == room_id]
         if not full and (latest is None or latest[2] <= since) and not room_ad:
             return None
         after = None if full else since
