@@ -6,7 +6,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from ..config import Config
-from ..errors import BadJson, InvalidParam
+from ..errors import BadJson, InvalidParam, MatrixError
 from ..handlers.directory import DirectoryHandler
 from ..handlers.events import client_event
 from ..handlers.rooms import RoomHandler
@@ -88,7 +88,12 @@ class RoomServlets:
         return json_response({})
 
     async def forget(self, request):
-        requester(request)
+        # Nothing is hidden per user yet, so forgetting a room you left changes nothing; but
+        # the spec refuses it while you are still in the room, and so do we.
+        req = requester(request)
+        m = self.rooms.store.membership(request.match_info["room_id"], req.user_id)
+        if m and m[0] in ("join", "invite"):
+            raise MatrixError("You are still in this room; leave it first", "M_UNKNOWN", 400)
         return json_response({})
 
     async def membership(self, request):

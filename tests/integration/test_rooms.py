@@ -599,3 +599,12 @@ async def test_redaction_prunes_the_event_for_everyone(homeserver):
     assert (await bob.ok("GET", f"/rooms/{room}/event/{theirs}"))["content"] == {}
     status, _ = await alice.request("PUT", f"/rooms/{room}/redact/$nope/r4", {})
     assert status == 404
+
+
+async def test_forget_is_refused_while_still_in_the_room(homeserver):
+    alice = await homeserver.user("forgetful")
+    room = await alice.create_room(preset="public_chat")
+    status, err = await alice.request("POST", f"/rooms/{room}/forget", {})
+    assert (status, err["errcode"]) == (400, "M_UNKNOWN")
+    await alice.ok("POST", f"/rooms/{room}/leave", {})
+    assert await alice.ok("POST", f"/rooms/{room}/forget", {}) == {}
