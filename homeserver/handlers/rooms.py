@@ -467,15 +467,18 @@ class RoomHandler:
             raise Forbidden("You are not a member of this room")
         return None if m[0] == "join" else m[1]
 
-    def get_state(self, req: Requester, room_id: str) -> list[dict]:
+    def visible_state(self, req: Requester, room_id: str) -> StateView:
+        """Current state for members; for users who left, the state when they left."""
         upto = self.visible_upto(req, room_id)
-        if upto is not None:
-            raise Forbidden("You are no longer in this room")
-        return list(self.state_view(room_id).values())
+        if upto is None:
+            return self.state_view(room_id)
+        return StateView(self.store, self.store.state_ids_at(room_id, upto))
+
+    def get_state(self, req: Requester, room_id: str) -> list[dict]:
+        return list(self.visible_state(req, room_id).values())
 
     def get_state_event(self, req: Requester, room_id: str, etype: str, state_key: str) -> dict:
-        self.visible_upto(req, room_id)
-        ev = self.store.state_event(room_id, etype, state_key)
+        ev = self.visible_state(req, room_id).get((etype, state_key))
         if ev is None:
             raise NotFound(f"Event not found: no {etype} state with key {state_key!r}")
         return ev

@@ -194,9 +194,8 @@ class SyncHandler:
 
     def members(self, req: Requester, room_id: str, membership: str | None = None,
                 not_membership: str | None = None) -> list[dict]:
-        self.rooms.visible_upto(req, room_id)
         out = []
-        for (etype, _), ev in self.rooms.state_view(room_id).items():
+        for (etype, _), ev in self.rooms.visible_state(req, room_id).items():
             if etype != "m.room.member":
                 continue
             m = ev["content"].get("membership")

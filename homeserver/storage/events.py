@@ -229,6 +229,17 @@ class EventStore:
             self._state[room_id] = st
         return st
 
+    def state_ids_at(self, room_id: str, upto: int) -> dict[tuple[str, str], str]:
+        """The room's state as of stream position ``upto`` (e.g. when a user left). The host
+        orders the room, so replaying its state events in stream order gives exactly that."""
+        out: dict[tuple[str, str], str] = {}
+        for t, k, e in self.db.execute(
+                "SELECT type, state_key, event_id FROM events WHERE room_id = ? AND state_key"
+                " IS NOT NULL AND stream_ordering <= ? ORDER BY stream_ordering",
+                (room_id, upto)):
+            out[(t, k)] = e
+        return out
+
     def current_state(self, room_id: str) -> dict[tuple[str, str], dict]:
         return {k: self.get_event(e) for k, e in self.current_state_ids(room_id).items()}
 

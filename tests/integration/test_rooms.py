@@ -608,3 +608,22 @@ async def test_forget_is_refused_while_still_in_the_room(homeserver):
     assert (status, err["errcode"]) == (400, "M_UNKNOWN")
     await alice.ok("POST", f"/rooms/{room}/leave", {})
     assert await alice.ok("POST", f"/rooms/{room}/forget", {}) == {}
+
+
+async def test_a_user_who_left_sees_the_state_as_it_was_when_they_left(homeserver):
+    alice = await homeserver.user("stateleftalice")
+    bob = await homeserver.user("stateleftbob")
+    carol = await homeserver.user("stateleftcarol")
+    room = await alice.create_room(preset="public_chat", name="Before")
+    await bob.join(room)
+    await bob.ok("POST", f"/rooms/{room}/leave", {})
+    await alice.put_state(room, "m.room.name", {"name": "After"})
+    await carol.join(room)
+    assert (await bob.state(room, "m.room.name"))["name"] == "Before"
+    state = await bob.ok("GET", f"/rooms/{room}/state")
+    names = [e["content"]["name"] for e in state if e["type"] == "m.room.name"]
+    assert names == ["Before"]
+    members = await bob.ok("GET", f"/rooms/{room}/members")
+    who = {e["state_key"]: e["content"]["membership"] for e in members["chunk"]}
+    assert who == {alice.user_id: "join", bob.user_id: "leave"}  # carol came later
+    assert (await alice.state(room, "m.room.name"))["name"] == "After"
