@@ -153,3 +153,28 @@ async def test_join_by_remote_alias_and_federated_public_rooms(make_homeserver):
     # History from before the join is there for the newcomer.
     await alice.send(room, "later")
     assert await eventually(lambda: _if_complete(room_bodies(bob, room), {"later"}))
+
+
+async def test_redaction_by_a_remote_user_prunes_the_event_on_every_server(make_homeserver):
+    hs = await start_servers(make_homeserver)
+    alice = await hs["a"].user("alice")
+    bob = await hs["b"].user("bob")
+    carol = await hs["c"].user("carol")
+    room = await alice.create_room(preset="public_chat")
+    await bob.join(room)
+    await carol.join(room)
+    oops = await bob.send(room, "wrong room, sorry")
+    for c in (alice, carol):
+        await eventually(lambda c=c: _if_complete(room_bodies(c, room), {"wrong room, sorry"}))
+    # Carol (no power) may not redact Bob's message; Bob may redact his own.
+    status, err = await carol.request("PUT", f"/rooms/{quote(room)}/redact/{quote(oops)}/x", {})
+    assert (status, err["errcode"]) == (403, "M_FORBIDDEN")
+    await bob.ok("PUT", f"/rooms/{quote(room)}/redact/{quote(oops)}/y", {"reason": "oops"})
+
+    async def pruned(c):
+        status, ev = await c.request("GET", f"/rooms/{quote(room)}/event/{quote(oops)}")
+        return status == 200 and ev["content"] == {} and \
+            ev["unsigned"].get("redacted_because", {}).get("sender") == bob.user_id
+
+    for c in (alice, bob, carol):
+        assert await eventually(lambda c=c: pruned(c))
