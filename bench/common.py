@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Awaitable, Callable
 
@@ -217,3 +218,58 @@ def run_bench(run: Callable[..., Awaitable[dict]], args, print_table: Callable[[
     else:
         print_table(res)
     return 0 if ok(res) else 1
+
+
+class SyncPoller:
+    """Long-polls /sync for one user; subclasses ``record`` what they look for in each joined
+    room, keyed in ``arrivals`` by the first time it showed up."""
+
+    request_timeout = 60.0
+
+    def __init__(self, session, user: dict, sync_filter: str):
+        self.session, self.user, self.sync_filter = session, user, sync_filter
+        self.arrivals: dict = {}
+        self.ready = asyncio.Event()
+        self.changed = asyncio.Event()
+        self.errors = 0
+        self.limited = 0
+
+    def record(self, room: dict, now: float) -> None:
+        raise NotImplementedError
+
+    async def run(self) -> None:
+        api = self.user["node"].base_url + CLIENT
+        since = None
+        while True:
+            q = {"filter": self.sync_filter, "timeout": "30000" if since else "0"}
+            if since:
+                q["since"] = since
+            try:
+                body = await call(self.session, "GET", api + "/sync?" + urllib.parse.urlencode(q),
+                                  self.user["access_token"], timeout=self.request_timeout)
+            except (HttpError, aiohttp.ClientError, asyncio.TimeoutError):
+                self.errors += 1
+                await asyncio.sleep(0.2)
+                continue
+            now = time.monotonic()
+            incremental = since is not None
+            since = body.get("next_batch", since)
+            for room in body.get("rooms", {}).get("join", {}).values():
+                self.limited += bool(incremental and room.get("timeline", {}).get("limited"))
+                self.record(room, now)
+            self.ready.set()
+            self.changed.set()
+
+    async def wait_until(self, done, timeout: float) -> bool:
+        """Wait until ``done()`` holds (re-checked after each sync), at most ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while not done():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), left)
+            except asyncio.TimeoutError:
+                return False
+        return True

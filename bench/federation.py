@@ -74,70 +74,25 @@ def signing_key(node: Node) -> SigningKey:
 # --------------------------------------------------------------------------- syncing
 
 
-class Syncer:
-    """Long-polls /sync for one user and notes when each marked message first shows up."""
+class Syncer(common.SyncPoller):
+    """Notes when each marked message of this run first shows up in the user's /sync."""
 
     def __init__(self, session, user: dict, run_id: str, label: str):
-        self.session, self.user, self.run_id, self.label = session, user, run_id, label
-        self.arrivals: dict[tuple[str, int, int], float] = {}
-        self.ready = asyncio.Event()
-        self.changed = asyncio.Event()
-        self.errors = 0
-        self.limited = 0
+        super().__init__(session, user, SYNC_FILTER)
+        self.run_id, self.label = run_id, label
 
-    async def run(self) -> None:
-        api = self.user["node"].base_url + CLIENT
-        since = None
-        while True:
-            q = {"filter": SYNC_FILTER, "timeout": "30000" if since else "0"}
-            if since:
-                q["since"] = since
-            try:
-                body = await call(self.session, "GET", api + "/sync?" + urllib.parse.urlencode(q),
-                                  self.user["access_token"], timeout=60)
-            except (HttpError, aiohttp.ClientError, asyncio.TimeoutError):
-                self.errors += 1
-                await asyncio.sleep(0.2)
-                continue
-            now = time.monotonic()
-            incremental = since is not None
-            since = body.get("next_batch", since)
-            for room in body.get("rooms", {}).get("join", {}).values():
-                timeline = room.get("timeline", {})
-                self.limited += bool(incremental and timeline.get("limited"))
-                for ev in timeline.get("events", []):
-                    m = MARKER.match(str(ev.get("content", {}).get("body", "")))
-                    if ev.get("type") == "m.room.message" and m and m.group(1) == self.run_id:
-                        self.arrivals.setdefault(
-                            (m.group(2), int(m.group(3)), int(m.group(4))), now)
-            self.ready.set()
-            self.changed.set()
+    def record(self, room: dict, now: float) -> None:
+        for ev in room.get("timeline", {}).get("events", []):
+            m = MARKER.match(str(ev.get("content", {}).get("body", "")))
+            if ev.get("type") == "m.room.message" and m and m.group(1) == self.run_id:
+                self.arrivals.setdefault((m.group(2), int(m.group(3)), int(m.group(4))), now)
 
     async def wait_for(self, key, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while key not in self.arrivals:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            self.changed.clear()
-            try:
-                await asyncio.wait_for(self.changed.wait(), left)
-            except asyncio.TimeoutError:
-                return False
-        return True
+        return await self.wait_until(lambda: key in self.arrivals, timeout)
 
     async def wait_count(self, phase: str, n: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while sum(1 for k in self.arrivals if k[0] == phase) < n:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            self.changed.clear()
-            try:
-                await asyncio.wait_for(self.changed.wait(), left)
-            except asyncio.TimeoutError:
-                return False
-        return True
+        return await self.wait_until(
+            lambda: sum(1 for k in self.arrivals if k[0] == phase) >= n, timeout)
 
 
 def latency_row(name: str, sent: dict, syncer: Syncer, phase: str) -> dict:

@@ -46,6 +46,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import common  # noqa: E402
 from bench.common import (CLIENT, REPO_ROOT, HttpError, Node, call, federate,  # noqa: E402
                           fmt, log, pct, r1, register, run_bench)
 
@@ -98,55 +99,22 @@ class ProfiledNode(Node):
 # --------------------------------------------------------------------------- syncing
 
 
-class Watcher:
-    """Long-polls /sync for one user; notes when each event ID first shows up."""
+class Watcher(common.SyncPoller):
+    """Notes when each event ID (timeline or state) first shows up in the user's /sync."""
+
+    request_timeout = 90.0
 
     def __init__(self, session, user: dict):
-        self.session, self.user = session, user
-        self.arrivals: dict[str, float] = {}
-        self.ready = asyncio.Event()
-        self.changed = asyncio.Event()
-        self.errors = 0
-        self.limited = 0
+        super().__init__(session, user, SYNC_FILTER)
 
-    async def run(self) -> None:
-        api = self.user["node"].base_url + CLIENT
-        since = None
-        while True:
-            q = {"filter": SYNC_FILTER, "timeout": "30000" if since else "0"}
-            if since:
-                q["since"] = since
-            try:
-                body = await call(self.session, "GET", api + "/sync?" + urllib.parse.urlencode(q),
-                                  self.user["access_token"], timeout=90)
-            except (HttpError, aiohttp.ClientError, asyncio.TimeoutError):
-                self.errors += 1
-                await asyncio.sleep(0.2)
-                continue
-            now = time.monotonic()
-            incremental = since is not None
-            since = body.get("next_batch", since)
-            for room in body.get("rooms", {}).get("join", {}).values():
-                timeline = room.get("timeline", {})
-                self.limited += bool(incremental and timeline.get("limited"))
-                for ev in [*timeline.get("events", []), *room.get("state", {}).get("events", [])]:
-                    if isinstance(ev.get("event_id"), str):
-                        self.arrivals.setdefault(ev["event_id"], now)
-            self.ready.set()
-            self.changed.set()
+    def record(self, room: dict, now: float) -> None:
+        for ev in [*room.get("timeline", {}).get("events", []),
+                   *room.get("state", {}).get("events", [])]:
+            if isinstance(ev.get("event_id"), str):
+                self.arrivals.setdefault(ev["event_id"], now)
 
     async def wait_for(self, event_ids, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while not all(e in self.arrivals for e in event_ids):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            self.changed.clear()
-            try:
-                await asyncio.wait_for(self.changed.wait(), left)
-            except asyncio.TimeoutError:
-                return False
-        return True
+        return await self.wait_until(lambda: all(e in self.arrivals for e in event_ids), timeout)
 
 
 # --------------------------------------------------------------------------- phases
