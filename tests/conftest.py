@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import ssl
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -30,6 +31,20 @@ def deep_merge(base: dict, override: dict) -> dict:
     return out
 
 
+def homeserver_config(data_dir: Path, port: int, listener: dict | None = None,
+                      **overrides) -> Config:
+    """The config every test server starts from: loopback, open registration, federation
+    allowed to dial loopback, fast test limits; ``overrides`` are merged in."""
+    data = deep_merge({
+        "server_name": f"127.0.0.1:{port}",
+        "listeners": [{"port": port, "bind_address": "127.0.0.1", **(listener or {})}],
+        "database": {"path": str(data_dir / "homeserver.db")},
+        "registration": {"open": True, "shared_secret": "test-shared-secret"},
+        "federation": {"ip_range_whitelist": ["127.0.0.1/32"], "verify_certificates": False},
+    }, FAST_TEST_CONFIG)
+    return config_from_dict(deep_merge(data, overrides))
+
+
 @dataclass
 class ServerHandle:
     server_name: str
@@ -38,6 +53,12 @@ class ServerHandle:
     hs: Homeserver
     server: object
     session: aiohttp.ClientSession
+
+    @classmethod
+    def of(cls, config: Config, app, server, session, tls: bool = False) -> "ServerHandle":
+        port = config.listeners[0].port
+        return cls(config.server_name, f"{'https' if tls else 'http'}://127.0.0.1:{port}",
+                   config, app[HOMESERVER], server, session)
 
     def client(self, token: str | None = None) -> Client:
         return Client(self.session, self.url, token)
@@ -66,7 +87,6 @@ def make_homeserver(aiohttp_server, tmp_path, http_session):
                     **overrides) -> ServerHandle:
         port = port or unused_port()
         label = name or f"hs{next(counter)}"
-        server_name = f"127.0.0.1:{port}"
         tls_listener, ssl_ctx = {}, None
         if tls:
             from homeserver.tls import write_self_signed_cert
@@ -76,20 +96,10 @@ def make_homeserver(aiohttp_server, tmp_path, http_session):
                             "tls_private_key_path": str(key)}
             ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ssl_ctx.load_cert_chain(cert, key)
-        data = deep_merge({
-            "server_name": server_name,
-            "listeners": [{"port": port, "bind_address": "127.0.0.1", **tls_listener}],
-            "database": {"path": str(tmp_path / label / "homeserver.db")},
-            "registration": {"open": True, "shared_secret": "test-shared-secret"},
-            "federation": {"ip_range_whitelist": ["127.0.0.1/32"],
-                           "verify_certificates": False},
-        }, FAST_TEST_CONFIG)
-        config = config_from_dict(deep_merge(data, overrides))
+        config = homeserver_config(tmp_path / label, port, tls_listener, **overrides)
         app = make_app(config)
         server = await aiohttp_server(app, host="127.0.0.1", port=port, ssl=ssl_ctx)
-        url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-        return ServerHandle(config.server_name, url, config, app[HOMESERVER], server,
-                            http_session)
+        return ServerHandle.of(config, app, server, http_session, tls)
 
     return start
 

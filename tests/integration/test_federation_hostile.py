@@ -33,9 +33,8 @@ from aiohttp.test_utils import TestServer, unused_port
 from federation.signing import (SigningKey, add_content_hash, compute_event_id, encode_base64,
                                 sign_event, sign_json)
 from federation.xmatrix import XMatrixAuth, sign_request
-from homeserver.app import HOMESERVER, make_app
-from homeserver.config import config_from_dict
-from tests.conftest import FAST_TEST_CONFIG, ServerHandle, deep_merge
+from homeserver.app import make_app
+from tests.conftest import ServerHandle, homeserver_config
 from tests.integration.federation_helpers import eventually, start_servers
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -260,22 +259,13 @@ async def world(tmp_path_factory):
     async with aiohttp.ClientSession() as session:
 
         async def make_homeserver(name: str, port: int, **overrides):
-            # tests/conftest.py's make_homeserver, but module-scoped.
-            data = deep_merge({
-                "server_name": f"127.0.0.1:{port}",
-                "listeners": [{"port": port, "bind_address": "127.0.0.1"}],
-                "database": {"path": str(tmp / name / "homeserver.db")},
-                "registration": {"open": True},
-                "federation": {"ip_range_whitelist": ["127.0.0.1/32"],
-                               "verify_certificates": False},
-            }, FAST_TEST_CONFIG)
-            config = config_from_dict(deep_merge(data, overrides))
+            # tests/conftest.py's make_homeserver fixture, but module-scoped.
+            config = homeserver_config(tmp / name, port, **overrides)
             app = make_app(config)
             server = TestServer(app, host="127.0.0.1", port=port)
             await server.start_server()
             started.append(server)
-            return ServerHandle(config.server_name, f"http://127.0.0.1:{port}", config,
-                                app[HOMESERVER], server, session)
+            return ServerHandle.of(config, app, server, session)
 
         try:
             hs = await start_servers(make_homeserver, names=("a", "b"))

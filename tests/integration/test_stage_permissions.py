@@ -34,11 +34,10 @@ from aiohttp.test_utils import TestServer
 from federation.pdus import to_pdu
 from federation.signing import add_content_hash, compute_event_id, sign_event
 from federation.xmatrix import sign_request
-from homeserver.app import HOMESERVER, make_app
-from homeserver.config import config_from_dict
+from homeserver.app import make_app
 from homeserver.errors import Forbidden
 from homeserver.handlers.events import auth_event_ids
-from tests.conftest import FAST_TEST_CONFIG, ServerHandle, deep_merge
+from tests.conftest import ServerHandle, homeserver_config
 from tests.integration.federation_helpers import eventually, start_servers
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -321,22 +320,13 @@ async def world(tmp_path_factory):
     async with aiohttp.ClientSession() as session:
 
         async def make_homeserver(name: str, port: int, **overrides):
-            # tests/conftest.py's make_homeserver, but module-scoped (one pair for all cases).
-            data = deep_merge({
-                "server_name": f"127.0.0.1:{port}",
-                "listeners": [{"port": port, "bind_address": "127.0.0.1"}],
-                "database": {"path": str(tmp / name / "homeserver.db")},
-                "registration": {"open": True},
-                "federation": {"ip_range_whitelist": ["127.0.0.1/32"],
-                               "verify_certificates": False},
-            }, FAST_TEST_CONFIG)
-            config = config_from_dict(deep_merge(data, overrides))
+            # tests/conftest.py's make_homeserver fixture, but module-scoped (one pair for all cases).
+            config = homeserver_config(tmp / name, port, **overrides)
             app = make_app(config)
             server = TestServer(app, host="127.0.0.1", port=port)
             await server.start_server()
             started.append(server)
-            return ServerHandle(config.server_name, f"http://127.0.0.1:{port}", config,
-                                app[HOMESERVER], server, session)
+            return ServerHandle.of(config, app, server, session)
 
         hs = await start_servers(make_homeserver, names=("a", "b"))
         clients = {name: await hs[label].user(name) for name, label in CAST.items()}
