@@ -13,30 +13,12 @@ import yaml
 from aiohttp.test_utils import unused_port
 
 from homeserver.config import load_config
-from tests.integration.test_durability import ServerProcess, generate_config
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.integration.processes import REPO, generate_config
 
 
 def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "homeserver", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture
-async def servers(tmp_path):
-    started: list[ServerProcess] = []
-
-    def make(config: Path) -> ServerProcess:
-        sp = ServerProcess(config, tmp_path / f"server{len(started)}.log")
-        started.append(sp)
-        return sp
-
-    try:
-        yield make
-    finally:
-        for sp in started:
-            await sp.kill()
 
 
 def test_generate_config_has_the_contract_keys(tmp_path):

@@ -7,85 +7,16 @@ file, then ``python -m homeserver run --config``; the test waits for its "ready 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 from urllib.parse import quote
 
 import aiohttp
-import pytest
 from aiohttp.test_utils import unused_port
 
+from tests.integration.processes import generate_config
 from tests.matrix_client import Client
 
-REPO = Path(__file__).resolve().parents[2]
-READY_TIMEOUT = 30
 PASSWORD = "correct horse battery"
-
-
-def generate_config(tmp: Path, port: int, *extra: str) -> Path:
-    out = subprocess.run(
-        [sys.executable, "-m", "homeserver", "generate-config", "--server-name",
-         f"127.0.0.1:{port}", "--port", str(port), "--data-dir", str(tmp / "data"),
-         "--open-registration", *extra],
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
-    path = tmp / "hs.yaml"
-    path.write_text(out.stdout)
-    return path
-
-
-class ServerProcess:
-    """``homeserver run`` as a subprocess; stderr goes to a file so it can never block."""
-
-    def __init__(self, config: Path, log: Path):
-        self.config, self.log = config, log
-        self.proc: asyncio.subprocess.Process | None = None
-        self.ready_line = ""
-
-    async def start(self) -> str:
-        with open(self.log, "ab") as err:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "homeserver", "run", "--config", str(self.config),
-                cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=err,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        try:
-            while True:
-                line = await asyncio.wait_for(self.proc.stdout.readline(), READY_TIMEOUT)
-                if not line:
-                    raise AssertionError(f"server exited before ready: {self.log.read_text()}")
-                if b"ready at" in line:
-                    self.ready_line = line.decode().strip()
-                    return self.ready_line
-        except asyncio.TimeoutError:
-            raise AssertionError(f"server not ready in {READY_TIMEOUT}s: {self.log.read_text()}")
-
-    async def kill(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.kill()
-            await asyncio.wait_for(self.proc.wait(), 10)
-
-    async def terminate(self, timeout: float = 10) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        return await asyncio.wait_for(self.proc.wait(), timeout)
-
-
-@pytest.fixture
-async def servers(tmp_path):
-    """Start server processes; whatever happens, every one is killed at the end."""
-    started: list[ServerProcess] = []
-
-    def make(config: Path) -> ServerProcess:
-        sp = ServerProcess(config, tmp_path / f"server{len(started)}.log")
-        started.append(sp)
-        return sp
-
-    try:
-        yield make
-    finally:
-        for sp in started:
-            await sp.kill()
 
 
 async def all_messages(client: Client, room_id: str) -> list[dict]:

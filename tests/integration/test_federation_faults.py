@@ -1,6 +1,5 @@
 """Faults: a server that is down catches up in order, exactly once; a sender killed with
 events still queued delivers them after it restarts."""
-import asyncio
 import signal
 
 from aiohttp.test_utils import unused_port
