@@ -43,6 +43,12 @@ async def room_bodies(client, room_id: str) -> list[str]:
             if e["type"] == "m.room.message"]
 
 
+
+async def bodies_once_all_in(client, room_id: str, want) -> list[str] | None:
+    """The room's message bodies, once every one of ``want`` is among them (else None)."""
+    got = await room_bodies(client, room_id)
+    return got if set(want) <= set(got) else None
+
 async def restart(make_homeserver, handle, name: str):
     """Start a stopped server again on the same port and database."""
     import dataclasses

@@ -1,7 +1,8 @@
 """Three homeservers on loopback: remote joins, messages in one order, DMs, invites, kicks."""
 from urllib.parse import quote
 
-from tests.integration.federation_helpers import eventually, room_bodies, start_servers
+from tests.integration.federation_helpers import (bodies_once_all_in, eventually,
+                                                  room_bodies, start_servers)
 
 
 async def test_users_on_three_servers_share_a_room_in_one_order(make_homeserver):
@@ -20,16 +21,13 @@ async def test_users_on_three_servers_share_a_room_in_one_order(make_homeserver)
     orders = []
     for c in (alice, bob, carol):
         orders.append(await eventually(
-            lambda c=c: _if_complete(room_bodies(c, room), want)))
+            lambda c=c: bodies_once_all_in(c, room, want)))
     assert orders[0] == orders[1] == orders[2]
     assert orders[0].index("a1") < orders[0].index("a2")
     members = await bob.ok("GET", f"/rooms/{quote(room)}/joined_members")
     assert set(members["joined"]) == {alice.user_id, bob.user_id, carol.user_id}
 
 
-async def _if_complete(coro, want):
-    bodies = await coro
-    return bodies if want <= set(bodies) else None
 
 
 async def _membership(client, room_id, user_id):
@@ -52,8 +50,7 @@ async def test_direct_messages_between_servers(make_homeserver):
     await bob.send(dm, "psst, alice")
     await alice.send(dm, "hi bob")
     for c in (alice, bob):
-        assert await eventually(lambda c=c: _if_complete(room_bodies(c, dm),
-                                                         {"psst, alice", "hi bob"}))
+        assert await eventually(lambda c=c: bodies_once_all_in(c, dm, {"psst, alice", "hi bob"}))
     # The backchannel index: both users' m.direct list the room under the other user.
     a_direct = await alice.ok("GET", f"/user/{quote(alice.user_id)}/account_data/m.direct")
     b_direct = await bob.ok("GET", f"/user/{quote(bob.user_id)}/account_data/m.direct")
@@ -89,7 +86,7 @@ async def test_group_dm_and_remote_invite_then_reject(make_homeserver):
     await eventually(lambda: _invited(dave, room))
     await dave.join(room)
     await dave.send(room, "hello from C")
-    assert await eventually(lambda: _if_complete(room_bodies(bob, room), {"hello from C"}))
+    assert await eventually(lambda: bodies_once_all_in(bob, room, {"hello from C"}))
 
 
 async def _is(client, room, user, membership):
@@ -122,7 +119,7 @@ async def test_kick_and_ban_of_remote_users_apply_everywhere(make_homeserver):
     await carol.request("PUT", f"/rooms/{quote(room)}/send/m.room.message/x1",
                         {"msgtype": "m.text", "body": "let me in"})
     await alice.send(room, "after the ban")
-    assert await eventually(lambda: _if_complete(room_bodies(bob, room), {"after the ban"}))
+    assert await eventually(lambda: bodies_once_all_in(bob, room, {"after the ban"}))
     assert "let me in" not in await room_bodies(alice, room)
     await alice.ok("POST", f"/rooms/{quote(room)}/unban", {"user_id": carol.user_id})
     await eventually(lambda: _is(alice, room, carol.user_id, "leave"))
@@ -152,7 +149,7 @@ async def test_join_by_remote_alias_and_federated_public_rooms(make_homeserver):
     assert entry["name"] == "The Plaza" and entry["num_joined_members"] == 2
     # History from before the join is there for the newcomer.
     await alice.send(room, "later")
-    assert await eventually(lambda: _if_complete(room_bodies(bob, room), {"later"}))
+    assert await eventually(lambda: bodies_once_all_in(bob, room, {"later"}))
 
 
 async def test_redaction_by_a_remote_user_prunes_the_event_on_every_server(make_homeserver):
@@ -165,7 +162,7 @@ async def test_redaction_by_a_remote_user_prunes_the_event_on_every_server(make_
     await carol.join(room)
     oops = await bob.send(room, "wrong room, sorry")
     for c in (alice, carol):
-        await eventually(lambda c=c: _if_complete(room_bodies(c, room), {"wrong room, sorry"}))
+        await eventually(lambda c=c: bodies_once_all_in(c, room, {"wrong room, sorry"}))
     # Carol (no power) may not redact Bob's message; Bob may redact his own.
     status, err = await carol.request("PUT", f"/rooms/{quote(room)}/redact/{quote(oops)}/x", {})
     assert (status, err["errcode"]) == (403, "M_FORBIDDEN")

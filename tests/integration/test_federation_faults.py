@@ -4,7 +4,7 @@ import signal
 
 from aiohttp.test_utils import unused_port
 
-from tests.integration.federation_helpers import (eventually, restart, room_bodies,
+from tests.integration.federation_helpers import (bodies_once_all_in, eventually, restart,
                                                   start_process, start_servers)
 from tests.matrix_client import Client
 
@@ -18,7 +18,7 @@ async def test_stopped_server_receives_everything_it_missed_in_order(make_homese
     await bob.join(room)
     await carol.join(room)
     await alice.send(room, "before")
-    await eventually(lambda: _has(carol, room, ["before"]))
+    await eventually(lambda: bodies_once_all_in(carol, room, ["before"]))
 
     await hs["c"].server.close()  # C goes down; A and B keep talking
     sent = []
@@ -27,18 +27,15 @@ async def test_stopped_server_receives_everything_it_missed_in_order(make_homese
         body = f"{'a' if sender is alice else 'b'}{i}"
         await sender.send(room, body)
         sent.append(body)
-    order_on_a = await eventually(lambda: _has(alice, room, ["before"] + sent))
+    order_on_a = await eventually(lambda: bodies_once_all_in(alice, room, ["before"] + sent))
     assert hs["a"].hs.outbox.count(hs["c"].server_name) > 0  # waiting for C, not dropped
 
     hs["c"] = await restart(make_homeserver, hs["c"], "c")
-    order_on_c = await eventually(lambda: _has(carol, room, ["before"] + sent), timeout=20)
+    order_on_c = await eventually(lambda: bodies_once_all_in(carol, room, ["before"] + sent), timeout=20)
     assert order_on_c == order_on_a  # same order, each message exactly once
     assert await eventually(lambda: hs["a"].hs.outbox.count() == 0)
 
 
-async def _has(client, room, bodies):
-    got = await room_bodies(client, room)
-    return got if set(bodies) <= set(got) else None
 
 
 async def test_sender_killed_with_queued_events_delivers_after_restart(make_homeserver, tmp_path,
@@ -63,7 +60,7 @@ async def test_sender_killed_with_queued_events_delivers_after_restart(make_home
         proc.wait(10)
         proc = start_process(tmp_path, "a", port_a, servers)
         b = await restart(make_homeserver, b, "b")
-        got = await eventually(lambda: _has(bob, room, sent), timeout=20)
+        got = await eventually(lambda: bodies_once_all_in(bob, room, sent), timeout=20)
         assert [x for x in got if x in sent] == sent  # in order, exactly once
     finally:
         proc.kill()
