@@ -139,9 +139,6 @@ class MatrixApi:
     async def state_event(self, room_id: str, etype: str, state_key: str = "") -> dict:
         return await self.call("GET", ["rooms", room_id, "state", etype, state_key])
 
-    async def resolve_alias(self, alias: str) -> str:
-        return (await self.call("GET", ["directory", "room", alias]))["room_id"]
-
     async def messages(self, room_id: str, from_token: str | None, direction: str = "b",
                        limit: int = 100, to_token: str | None = None) -> dict:
         return await self.call("GET", ["rooms", room_id, "messages"], query={

@@ -10,13 +10,12 @@ EDUs (typing, who is talking) are kept in memory only: losing one is harmless.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
 from collections import defaultdict
-
-from homeserver.storage.database import Database
+from collections.abc import Iterable
+from typing import Protocol
 
 from .client import FederationClient, RemoteServerError
 
@@ -24,41 +23,20 @@ log = logging.getLogger(__name__)
 MAX_PDUS, MAX_EDUS = 50, 100
 
 
-class OutboxStore:
-    def __init__(self, db: Database):
-        self.db = db
+class Outbox(Protocol):
+    """Where the queue keeps PDUs until their destination took them (a durable store)."""
 
-    def enqueue(self, destinations, pdu: dict) -> None:
-        raw = json.dumps(pdu, ensure_ascii=False, separators=(",", ":"))
-        now = int(time.time() * 1000)
-        with self.db.transaction() as c:
-            c.executemany(
-                "INSERT INTO federation_outbox (destination, kind, json, created_ts)"
-                " VALUES (?, 'pdu', ?, ?)", [(d, raw, now) for d in destinations])
+    def enqueue(self, destinations: Iterable[str], pdu: dict) -> None: ...
 
-    def pending(self, destination: str, limit: int = MAX_PDUS) -> list[tuple[int, dict]]:
-        return [(i, json.loads(j)) for i, j in self.db.execute(
-            "SELECT id, json FROM federation_outbox WHERE destination = ? ORDER BY id LIMIT ?",
-            (destination, limit))]
+    def pending(self, destination: str, limit: int = MAX_PDUS) -> list[tuple[int, dict]]: ...
 
-    def delete_upto(self, destination: str, last_id: int) -> None:
-        with self.db.transaction() as c:
-            c.execute("DELETE FROM federation_outbox WHERE destination = ? AND id <= ?",
-                      (destination, last_id))
+    def delete_upto(self, destination: str, last_id: int) -> None: ...
 
-    def destinations(self) -> list[str]:
-        return [r[0] for r in self.db.execute(
-            "SELECT DISTINCT destination FROM federation_outbox")]
-
-    def count(self, destination: str | None = None) -> int:
-        if destination is None:
-            return self.db.execute("SELECT COUNT(*) FROM federation_outbox").fetchone()[0]
-        return self.db.execute("SELECT COUNT(*) FROM federation_outbox WHERE destination = ?",
-                               (destination,)).fetchone()[0]
+    def destinations(self) -> list[str]: ...
 
 
 class OutboundQueue:
-    def __init__(self, server_name: str, store: OutboxStore, client: FederationClient,
+    def __init__(self, server_name: str, store: Outbox, client: FederationClient,
                  retry_base_s: float = 0.5, retry_max_s: float = 300.0,
                  rng: random.Random | None = None):
         self.server_name = server_name
@@ -73,7 +51,6 @@ class OutboundQueue:
         self._failures: dict[str, int] = defaultdict(int)
         self._edu_txn = 0
         self._stopping = False
-        self.sent_transactions = 0
 
     def start(self) -> None:
         """Catch up: resume delivery to every destination with queued PDUs."""
@@ -154,7 +131,6 @@ class OutboundQueue:
                     pass
                 continue
             self._failures[dest] = 0
-            self.sent_transactions += 1
             if pdus:
                 self.store.delete_upto(dest, pdus[-1][0])
             for event_id, result in (resp.get("pdus") or {}).items():

@@ -1,4 +1,9 @@
-"""The one place where the server is wired together: ``make_app(config)``."""
+"""The one place where the server is wired together: ``make_app(config)``.
+
+``Homeserver`` builds every object with its dependencies in the order below, stores first, then
+the federation protocol objects, then the handlers, then the SFU; the listeners that let one
+subsystem react to another's events are connected at the end, here and nowhere else.
+"""
 from __future__ import annotations
 
 import logging
@@ -7,32 +12,35 @@ from pathlib import Path
 from aiohttp import web
 
 from federation.client import FederationClient
-from federation.handler import FederationHandler, TransactionStore
 from federation.keyring import KeyCacheStore, Keyring
-from federation.queue import OutboundQueue, OutboxStore
-from federation.servlets import FederationServlets
+from federation.queue import OutboundQueue
 from federation.signing import SigningKey
+from media.cluster import SFUCluster
+from media.sfu import SFU
 
 from .api.accounts import AccountServlets
+from .api.audio import AudioServlets, MediaServlets
+from .api.federation import FederationServlets
 from .api.http import ACCOUNTS, matrix_errors
 from .api.rooms import RoomServlets
 from .config import Config
 from .handlers.accounts import AccountHandler, PasswordHasher
-from media.cluster import SFUCluster
-from media.sfu import SFU
-
-from .api.audio import AudioServlets, MediaServlets
 from .handlers.audio import AudioRoomHandler, NoticeSender
 from .handlers.directory import DirectoryHandler
-from .handlers.media import MediaHandler
 from .handlers.events import EventFactory
+from .handlers.federation import FederationHandler
+from .handlers.media import MediaHandler
+from .handlers.membership import MembershipHandler
 from .handlers.notifier import Notifier
 from .handlers.ratelimit import RateLimiter
+from .handlers.remote import RemoteQueries
 from .handlers.rooms import RoomHandler
+from .handlers.sfu_hooks import SFUHooks
 from .handlers.sync import SyncHandler
-from .stage import check_stage_event
+from .stage import StageRules
 from .storage.database import Database
 from .storage.events import AccountDataStore, EventStore, FilterStore, StreamCounter
+from .storage.federation import OutboxStore, TransactionStore
 from .storage.users import KeyStore, UserStore
 
 log = logging.getLogger(__name__)
@@ -54,7 +62,9 @@ class Homeserver:
     """Holds the wired components, so tests and the CLI can reach them."""
 
     def __init__(self, config: Config, db: Database | None = None):
+        name = config.server_name
         self.config = config
+        # storage
         self.db = db or Database(config.database.path)
         self.users = UserStore(self.db)
         self.keys = KeyStore(self.db)
@@ -63,65 +73,51 @@ class Homeserver:
         self.events = EventStore(self.db, self.stream)
         self.account_data = AccountDataStore(self.db, self.stream)
         self.filters = FilterStore(self.db)
+        self.outbox = OutboxStore(self.db)
         self.notifier = Notifier()
-        self.accounts = AccountHandler(
-            config.server_name, self.users, PasswordHasher(n=config.limits.password_scrypt_n),
-            config.registration.open, config.registration.shared_secret)
-        self.factory = EventFactory(config.server_name, self.signing_key,
-                                    config.limits.max_event_bytes)
-        self.rooms = RoomHandler(config.server_name, self.events, self.users, self.account_data,
-                                 self.factory, self.notifier, (check_stage_event,))
-        self.sync = SyncHandler(self.events, self.account_data, self.stream, self.rooms,
-                                self.notifier, config.limits.sync_timeline_limit)
-        self.directory = DirectoryHandler(config.server_name, self.events, self.rooms)
-        self.accounts.profile_listeners.append(self._profile_changed)
 
+        # the federation protocol: outbound HTTP, keys, the durable outbound queue
         fed = config.federation
         self.federation_client = FederationClient(
-            config.server_name, self.signing_key, fed.servers, fed.ip_range_whitelist,
+            name, self.signing_key, fed.servers, fed.ip_range_whitelist,
             fed.verify_certificates, fed.request_timeout_seconds)
-        self.keyring = Keyring(config.server_name, self.signing_key, self.keys.old_keys(),
+        self.keyring = Keyring(name, self.signing_key, self.keys.old_keys(),
                                KeyCacheStore(self.db), self.federation_client)
-        self.outbox = OutboxStore(self.db)
-        self.queue = OutboundQueue(config.server_name, self.outbox, self.federation_client,
+        self.queue = OutboundQueue(name, self.outbox, self.federation_client,
                                    fed.retry_base_seconds, fed.retry_max_seconds)
-        self.federation = FederationHandler(
-            config.server_name, self.signing_key, self.rooms, self.events, self.users,
-            self.keyring, self.federation_client, self.queue, TransactionStore(self.db))
-        self.rooms.federation = self.federation
-        self.directory.federation = self.federation
-        self.accounts.federation = self.federation
+        self.remote = RemoteQueries(self.federation_client)
 
-        self.notices = NoticeSender(config.server_name, self.rooms, self.users, self.account_data)
+        # handlers: accounts, rooms (under the stage's rules), sync, directory, federation
+        self.accounts = AccountHandler(
+            name, self.users, PasswordHasher(n=config.limits.password_scrypt_n),
+            config.registration.open, config.registration.shared_secret, self.remote)
+        self.factory = EventFactory(name, self.signing_key, config.limits.max_event_bytes)
+        self.rooms = RoomHandler(name, self.events, self.users, self.account_data,
+                                 self.factory, self.notifier, StageRules(), self.queue)
+        self.sync = SyncHandler(self.events, self.account_data, self.stream, self.rooms,
+                                self.notifier, config.limits.sync_timeline_limit)
+        self.directory = DirectoryHandler(name, self.events, self.rooms, self.remote)
+        self.federation = FederationHandler(
+            name, self.signing_key, self.rooms, self.events, self.users,
+            self.keyring, self.federation_client, self.queue, TransactionStore(self.db))
+        self.membership = MembershipHandler(self.rooms, self.federation, self.remote)
+
+        # audio rooms: the hallway and notices, then the SFU and the sessions it serves
+        self.notices = NoticeSender(name, self.rooms, self.users, self.account_data)
         self.audio = AudioRoomHandler(
-            config.server_name, self.events, self.rooms, self.directory, self.notices,
+            name, self.events, self.rooms, self.directory, self.notices, self.remote,
             lambda: set(config.federation.servers) | self.events.joined_servers(),
             config.audio.hallway_refresh_seconds)
-        self.audio.federation = self.federation
+        self.sfu = make_sfu(config, SFUHooks(self.rooms, self.federation_client))
+        self.media = MediaHandler(name, self.events, self.rooms, self.sfu)
 
-        m = config.media
-        self.media = MediaHandler(config.server_name, self.events, self.rooms, self.audio, None)
-        sfu_args = dict(server_name=config.server_name,
-                        relay_signaller=self.media.relay_signaller,
-                        stage_policy=self.media.may_publish)
-        udp = tuple(m.udp_port_range) if m.udp_port_range else None
-        if m.workers or m.worker_hosts:
-            # Forwarding on every core (or other hosts): same interface, worker processes.
-            self.sfu = SFUCluster(m.audio_slots, m.public_ip, udp,
-                                  workers=list(m.worker_hosts) or m.workers,
-                                  secret=m.worker_secret, **sfu_args)
-        else:
-            self.sfu = SFU(m.audio_slots, m.public_ip, udp, **sfu_args)
-        self.media.sfu = self.sfu
-        self.media.federation = self.federation
-
-    def _profile_changed(self, user_id: str) -> None:
-        # A new display name is announced in every room the user is in, as Synapse does.
-        profile = self.accounts.get_profile(user_id)
-        for room_id, membership, _ in self.events.rooms_for_user(user_id):
-            if membership == "join":
-                self.rooms.send_event(room_id, user_id, "m.room.member",
-                                      {"membership": "join", **profile}, user_id)
+        # who reacts to what
+        self.rooms.event_listeners.append(self.federation.on_event_appended)  # relay, in order
+        self.rooms.event_listeners.append(self.audio.on_event)  # stage changes, live notices
+        self.directory.summary_extenders.append(self.audio.summary_fields)
+        self.audio.stage_changed_listeners.append(self.media.on_stage_changed)
+        self.audio.room_ended_listeners.append(self.media.on_room_ended)
+        self.accounts.profile_listeners.append(self.rooms.announce_profile)
 
     async def start(self) -> None:
         if isinstance(self.sfu, SFUCluster):
@@ -133,6 +129,20 @@ class Homeserver:
         await self.queue.stop()
         await self.federation_client.close()
         self.db.close()
+
+
+def make_sfu(config: Config, hooks: SFUHooks) -> SFU | SFUCluster:
+    m = config.media
+    udp = (m.udp_port_range[0], m.udp_port_range[1]) if m.udp_port_range else None
+    if m.workers or m.worker_hosts:
+        # Forwarding on every core (or other hosts): same interface, worker processes.
+        return SFUCluster(m.audio_slots, m.public_ip, udp,
+                          workers=list(m.worker_hosts) or m.workers, secret=m.worker_secret,
+                          server_name=config.server_name,
+                          relay_signaller=hooks.relay_signaller,
+                          stage_policy=hooks.may_publish)
+    return SFU(m.audio_slots, m.public_ip, udp, server_name=config.server_name,
+               relay_signaller=hooks.relay_signaller, stage_policy=hooks.may_publish)
 
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -159,7 +169,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     accounts = AccountServlets(
         config, hs.accounts, hs.account_data, hs.filters, hs.notifier,
         RateLimiter(config.ratelimit.login), RateLimiter(config.ratelimit.register))
-    rooms = RoomServlets(config, hs.rooms, hs.sync, hs.directory, hs.filters)
+    rooms = RoomServlets(config, hs.rooms, hs.membership, hs.sync, hs.directory, hs.filters)
     federation = FederationServlets(config.server_name, hs.federation, hs.keyring, hs.queue,
                                     hs.accounts, hs.directory, config.limits.max_request_bytes)
     app.add_routes(accounts.routes())

@@ -100,7 +100,6 @@ class Config:
     federation: FederationConfig = FederationConfig()
     media: MediaConfig = MediaConfig()
     audio: AudioConfig = AudioConfig()
-    public_baseurl: str | None = None
 
     def __post_init__(self) -> None:
         _validate(self)

@@ -3,11 +3,13 @@
 Pure functions over plain dicts, no I/O, so every server (and every test) applies the same rules.
 They follow Matrix's authorization rules for the subset our room version ``org.audiorooms.1``
 uses; the host orders the room, so rules are checked against the host's current state rather
-than resolved across forks. Audio-stage rules plug in through ``extra_checks``.
+than resolved across forks. What a kind of room adds (the audio stage) plugs in as a
+``RoomPolicy``, built by ``make_app``; this module imports none of them.
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 StateMap = Mapping[tuple[str, str], dict]
 
@@ -20,6 +22,16 @@ MEMBERSHIPS = ("join", "invite", "leave", "ban", "knock")
 
 class AuthError(Exception):
     """The event is not allowed; the message says why (shown to the user as M_FORBIDDEN)."""
+
+
+class RoomPolicy(Protocol):
+    """The rules a kind of room adds to the generic ones (see ``stage.StageRules``)."""
+
+    def check(self, event: dict, state: StateMap) -> None:
+        """Raise AuthError if the event breaks this policy's rules; silent otherwise."""
+
+    def membership_level(self, state: StateMap, user_id: str, level: int) -> int:
+        """The power level ``user_id`` kicks and bans with (``level`` from power levels)."""
 
 
 def _content(state: StateMap, key: tuple[str, str]) -> dict:
@@ -58,8 +70,10 @@ def membership_of(state: StateMap, user_id: str) -> str:
 
 
 def check_event(event: dict, state: StateMap,
-                extra_checks: tuple[Callable[[dict, StateMap], None], ...] = ()) -> None:
-    """Raise AuthError unless ``event`` may follow ``state``."""
+                extra_checks: Sequence[Callable[[dict, StateMap], None]] = (),
+                policy: RoomPolicy | None = None) -> None:
+    """Raise AuthError unless ``event`` may follow ``state``: the generic rules, then each of
+    ``extra_checks``, then the policy's own checks."""
     etype = event["type"]
     sender = event["sender"]
     if etype == "m.room.create":
@@ -71,7 +85,7 @@ def check_event(event: dict, state: StateMap,
     if ("m.room.create", "") not in state:
         raise AuthError("no such room")
     if etype == "m.room.member":
-        _check_membership(event, state)
+        _check_membership(event, state, policy)
     else:
         if membership_of(state, sender) != "join":
             raise AuthError(f"{sender} is not in the room")
@@ -88,6 +102,8 @@ def check_event(event: dict, state: StateMap,
             _check_power_levels(event, state, pl)
     for check in extra_checks:
         check(event, state)
+    if policy is not None:
+        policy.check(event, state)
 
 
 # Our audio-stage state events are keyed by the *target* user and set by moderators; their own
@@ -95,16 +111,13 @@ def check_event(event: dict, state: StateMap,
 _STATE_FOR_OTHERS = {"org.audiorooms.role", "org.audiorooms.hand"}
 
 
-def _membership_level(pl: dict, state: StateMap, user_id: str) -> int:
-    """In audio rooms a stage moderator may remove and ban like a Matrix moderator (50)."""
+def _membership_level(pl: dict, state: StateMap, user_id: str,
+                      policy: RoomPolicy | None) -> int:
     level = user_level(pl, user_id)
-    from . import stage  # late: stage builds on this module
-    if stage.is_audio_room(state) and user_id in stage.moderators(state):
-        level = max(level, 50)
-    return level
+    return policy.membership_level(state, user_id, level) if policy is not None else level
 
 
-def _check_membership(event: dict, state: StateMap) -> None:
+def _check_membership(event: dict, state: StateMap, policy: RoomPolicy | None) -> None:
     sender = event["sender"]
     target = event.get("state_key")
     membership = (event.get("content") or {}).get("membership")
@@ -145,8 +158,8 @@ def _check_membership(event: dict, state: StateMap) -> None:
             return
         if sender_m != "join":
             raise AuthError("you are not in the room")
-        sender_level = _membership_level(pl, state, sender)
-        target_level = _membership_level(pl, state, target)
+        sender_level = _membership_level(pl, state, sender, policy)
+        target_level = _membership_level(pl, state, target, policy)
         if target_m == "ban" and sender_level < _int(pl.get("ban"), 50):
             raise AuthError("you do not have power to unban")
         # Matrix's rule applies to unbans too: kick level, and outranking the target.
@@ -157,8 +170,8 @@ def _check_membership(event: dict, state: StateMap) -> None:
     if membership == "ban":
         if sender_m != "join":
             raise AuthError("you are not in the room")
-        sender_level = _membership_level(pl, state, sender)
-        target_level = _membership_level(pl, state, target)
+        sender_level = _membership_level(pl, state, sender, policy)
+        target_level = _membership_level(pl, state, target, policy)
         if sender_level < _int(pl.get("ban"), 50) or target_level >= sender_level:
             raise AuthError("you do not have power to ban this user")
         return

@@ -91,8 +91,21 @@ def live_state(state: StateMap) -> dict:
     return ev["content"] if ev else {"live": True}  # created without a schedule: live now
 
 
+class StageRules:
+    """The audio stage as a ``rules.RoomPolicy``: its events' rules, and moderators who may
+    remove and ban like a Matrix moderator (50) even without that power level."""
+
+    def check(self, event: dict, state: StateMap) -> None:
+        check_stage_event(event, state)
+
+    def membership_level(self, state: StateMap, user_id: str, level: int) -> int:
+        if level < 50 and is_audio_room(state) and user_id in moderators(state):
+            return 50
+        return level
+
+
 def check_stage_event(event: dict, state: StateMap) -> None:
-    """An extra rule for rules.check_event; silent for events it does not govern."""
+    """The stage's rule for rules.check_event; silent for events it does not govern."""
     etype = event["type"]
     if etype not in STAGE_EVENT_TYPES or not is_audio_room(state):
         return

@@ -11,7 +11,7 @@ from ..errors import (BadJson, Forbidden, InvalidParam, MatrixError, NotFound)
 from ..handlers.accounts import USER_ID, AccountHandler
 from ..handlers.ratelimit import RateLimiter
 from ..storage.events import AccountDataStore, FilterStore
-from .http import json_response, read_json, read_optional_json, requester
+from .http import json_response, read_json, requester
 
 C = "/_matrix/client/{v:(r0|v3)}"
 SMALL = 65536
@@ -132,17 +132,11 @@ class AccountServlets:
             raise InvalidParam(f"{user_id!r} is not a valid user ID")
         return user_id
 
-    async def _profile(self, user_id: str) -> dict:
-        fed = getattr(self.accounts, "federation", None)
-        if fed is not None and not user_id.endswith(":" + self.accounts.server_name):
-            return await fed.query_remote_profile(user_id)
-        return self.accounts.get_profile(user_id)
-
     async def get_profile(self, request):
-        return json_response(await self._profile(self._user_param(request)))
+        return json_response(await self.accounts.get_any_profile(self._user_param(request)))
 
     async def get_profile_field(self, request):
-        profile = await self._profile(self._user_param(request))
+        profile = await self.accounts.get_any_profile(self._user_param(request))
         field = request.match_info["field"]
         if field not in profile:
             raise NotFound(f"No {field} set for this user")
@@ -156,8 +150,6 @@ class AccountServlets:
         if field not in body:
             raise MatrixError(f"{field} is required", "M_MISSING_PARAM", 400)
         self.accounts.set_profile_field(req, user_id, field, body[field])
-        for listener in self.accounts.profile_listeners:
-            listener(user_id)
         return json_response({})
 
     def _own(self, request):

@@ -6,9 +6,10 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from ..config import Config
-from ..errors import BadJson, InvalidParam, MatrixError
-from ..handlers.directory import DirectoryHandler
+from ..errors import InvalidParam
+from ..handlers.directory import DirectoryHandler, PublicRoomsQuery
 from ..handlers.events import client_event
+from ..handlers.membership import MembershipHandler
 from ..handlers.rooms import RoomHandler
 from ..handlers.sync import SyncHandler, timeline_limit_from_filter
 from ..storage.events import FilterStore
@@ -24,10 +25,11 @@ PUBLIC_ROOM_KEYS = ("avatar_url", "canonical_alias", "guest_can_join", "join_rul
 
 
 class RoomServlets:
-    def __init__(self, config: Config, rooms: RoomHandler, sync: SyncHandler,
-                 directory: DirectoryHandler, filters: FilterStore):
+    def __init__(self, config: Config, rooms: RoomHandler, membership: MembershipHandler,
+                 sync: SyncHandler, directory: DirectoryHandler, filters: FilterStore):
         self.config = config
         self.rooms = rooms
+        self.membership = membership
         self.sync_handler = sync
         self.directory = directory
         self.filters = filters
@@ -41,7 +43,7 @@ class RoomServlets:
             web.post(R + "/join", self.join),
             web.post(R + "/leave", self.leave),
             web.post(R + "/forget", self.forget),
-            web.post(R + "/{action:(invite|kick|ban|unban)}", self.membership),
+            web.post(R + "/{action:(invite|kick|ban|unban)}", self.change_membership),
             web.put(R + "/send/{type}/{txn_id}", self.send),
             web.put(R + "/redact/{event_id}/{txn_id}", self.redact),
             web.get(R + "/state", self.get_state),
@@ -71,36 +73,32 @@ class RoomServlets:
     async def create_room(self, request):
         req = requester(request)
         body = await read_json(request, self.config.limits.max_request_bytes, canonical=True)
-        return json_response(await self.rooms.create_room_async(req, body))
+        return json_response(await self.membership.create_room(req, body))
 
     async def join(self, request):
         req = requester(request)
         await read_optional_json(request, SMALL)
         target = request.match_info.get("room") or request.match_info["room_id"]
-        room_id = await self.rooms.join_async(req, unquote(target), request.query.getall(
+        room_id = await self.membership.join(req, unquote(target), request.query.getall(
             "server_name", []) + request.query.getall("via", []))
         return json_response({"room_id": room_id})
 
     async def leave(self, request):
         req = requester(request)
         await read_optional_json(request, SMALL)
-        await self.rooms.leave_async(req, request.match_info["room_id"])
+        await self.membership.leave(req, request.match_info["room_id"])
         return json_response({})
 
     async def forget(self, request):
-        # Nothing is hidden per user yet, so forgetting a room you left changes nothing; but
-        # the spec refuses it while you are still in the room, and so do we.
         req = requester(request)
-        m = self.rooms.store.membership(request.match_info["room_id"], req.user_id)
-        if m and m[0] in ("join", "invite"):
-            raise MatrixError("You are still in this room; leave it first", "M_UNKNOWN", 400)
+        self.rooms.forget(req, request.match_info["room_id"])
         return json_response({})
 
-    async def membership(self, request):
+    async def change_membership(self, request):
         req = requester(request)
         body = await read_json(request, SMALL)
-        await self.rooms.set_membership_async(req, request.match_info["room_id"], body,
-                                              request.match_info["action"])
+        await self.membership.set_membership(req, request.match_info["room_id"], body,
+                                             request.match_info["action"])
         return json_response({})
 
     async def send(self, request):
@@ -177,8 +175,7 @@ class RoomServlets:
 
     async def joined_rooms(self, request):
         req = requester(request)
-        rooms = [r for r, m, _ in self.rooms.store.rooms_for_user(req.user_id) if m == "join"]
-        return json_response({"joined_rooms": rooms})
+        return json_response({"joined_rooms": self.rooms.joined_rooms(req)})
 
     async def sync(self, request):
         req = requester(request)
@@ -220,20 +217,9 @@ class RoomServlets:
         return json_response({})
 
     async def public_rooms(self, request):
-        if request.method == "POST":
-            body = await read_json(request, SMALL)
-        else:
-            body = {}
-        limit = body.get("limit", int_param(request, "limit"))
-        since = body.get("since", request.query.get("since"))
-        server = body.get("server") or request.query.get("server")
-        filt = body.get("filter") or {}
-        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):
-            raise BadJson("limit must be an integer")
-        if not isinstance(filt, dict):
-            raise BadJson("filter must be an object")
-        search = filt.get("generic_search_term")
-        result = await self.directory.public_rooms_async(limit, since, search, server)
+        body = await read_json(request, SMALL) if request.method == "POST" else {}
+        q = PublicRoomsQuery.parse(body, request.query)
+        result = await self.directory.public_rooms_async(q.limit, q.since, q.search, q.server)
         result["chunk"] = [{k: e[k] for k in PUBLIC_ROOM_KEYS if k in e}
                            for e in result.get("chunk", []) if isinstance(e, dict)]
         return json_response(result)

@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from ..errors import (Forbidden, InvalidParam, InvalidUsername, MatrixError, MissingParam,
                       NotFound, UnknownToken, UserInUse)
 from ..storage.users import UserStore
+from .remote import RemoteQueries
 
 LOCALPART = re.compile(r"^[a-z0-9._=\-/+]+$")
 USER_ID = re.compile(r"^@[^:\s]+:[A-Za-z0-9.\-\[\]:]+$")
@@ -65,7 +67,8 @@ def hash_token(token: str) -> bytes:
 
 class AccountHandler:
     def __init__(self, server_name: str, users: UserStore, hasher: PasswordHasher,
-                 registration_open: bool, shared_secret: str | None):
+                 registration_open: bool, shared_secret: str | None,
+                 remote: RemoteQueries | None = None):
         self.server_name = server_name
         self.users = users
         self.hasher = hasher
@@ -73,7 +76,9 @@ class AccountHandler:
         self.shared_secret = shared_secret
         self._tokens: dict[bytes, Requester] = {}  # hot cache; DB is the truth
         self._nonces: dict[str, float] = {}
-        self.profile_listeners: list = []
+        self.remote = remote  # profiles of other servers' users (None: local users only)
+        # Told the user ID after a profile change (make_app: announce it in the user's rooms).
+        self.profile_listeners: list[Callable[[str], None]] = []
 
     # identifiers ---------------------------------------------------------------------------
 
@@ -225,3 +230,11 @@ class AccountHandler:
         if value is not None and (not isinstance(value, str) or len(value) > 256):
             raise InvalidParam(f"{field} must be a string of at most 256 characters")
         self.users.set_profile_field(user_id, field, value)
+        for listener in self.profile_listeners:
+            listener(user_id)
+
+    async def get_any_profile(self, user_id: str) -> dict:
+        """A profile of ours, or asked of the user's server."""
+        if self.remote is not None and not user_id.endswith(":" + self.server_name):
+            return await self.remote.query_remote_profile(user_id)
+        return self.get_profile(user_id)

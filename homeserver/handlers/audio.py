@@ -16,6 +16,7 @@ from ..errors import InvalidParam
 from ..storage.events import EventStore
 from .accounts import Requester
 from .directory import DirectoryHandler
+from .remote import RemoteQueries
 from .rooms import RoomHandler
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,9 @@ CLUB_LIVE = "org.audiorooms.club_live"  # in a club (space), keyed by the audio 
 
 class AudioRoomHandler:
     def __init__(self, server_name: str, store: EventStore, rooms: RoomHandler,
-                 directory: DirectoryHandler, notices: "NoticeSender",
-                 known_servers: Callable[[], set[str]], refresh_seconds: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic):
+                 directory: DirectoryHandler, notices: NoticeSender,
+                 remote: RemoteQueries | None, known_servers: Callable[[], set[str]],
+                 refresh_seconds: float = 30.0, clock: Callable[[], float] = time.monotonic):
         self.server_name = server_name
         self.store = store
         self.rooms = rooms
@@ -36,12 +37,11 @@ class AudioRoomHandler:
         self.known_servers = known_servers
         self.refresh_seconds = refresh_seconds
         self.clock = clock
-        self.federation = None
+        self.remote = remote
         self._remote: dict[str, tuple[float, list[dict]]] = {}  # server -> (fetched, entries)
+        # make_app connects the SFU's handler here.
         self.room_ended_listeners: list[Callable[[str], None]] = []
         self.stage_changed_listeners: list[Callable[[str, dict], None]] = []
-        directory.summary_extenders.append(self.summary_fields)
-        rooms.event_listeners.append(self.on_event)
 
     # summaries -----------------------------------------------------------------------------
 
@@ -107,11 +107,11 @@ class AudioRoomHandler:
         cached = self._remote.get(server)
         if cached and not refresh and self.clock() - cached[0] < self.refresh_seconds:
             return cached[1]
-        if self.federation is None:
+        if self.remote is None:
             return []
         try:
             answer = await asyncio.wait_for(
-                self.federation.remote_public_rooms(server, 500, None, None), 5)
+                self.remote.remote_public_rooms(server, 500, None, None), 5)
             entries = [e for e in answer.get("chunk", [])
                        if isinstance(e, dict) and NS + "live" in e
                        and isinstance(e.get(NS + "listener_count"), int)

@@ -1,20 +1,61 @@
 """Room aliases and the public room directory."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
 from .. import rules
 from ..errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
 from ..storage.events import EventStore
 from .accounts import Requester
+from .remote import RemoteQueries
 from .rooms import ALIAS, ROOM_ID, RoomHandler
 
 
+@dataclass(frozen=True)
+class PublicRoomsQuery:
+    """A publicRooms request, client or federation, GET (query) or POST (body): one parser."""
+    limit: int | None = None
+    since: str | None = None
+    search: str | None = None
+    server: str | None = None
+
+    @classmethod
+    def parse(cls, body: dict, query: Mapping[str, str]) -> PublicRoomsQuery:
+        limit: Any = body.get("limit")
+        if limit is None and query.get("limit") is not None:
+            try:
+                limit = int(query["limit"])
+            except ValueError:
+                raise InvalidParam("'limit' must be an integer") from None
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):
+            raise BadJson("limit must be an integer")
+        since = body.get("since", query.get("since"))
+        if since is not None and not isinstance(since, str):
+            raise InvalidParam("since is not a valid pagination token")
+        filt = body.get("filter") or {}
+        if not isinstance(filt, dict):
+            raise BadJson("filter must be an object")
+        search = filt.get("generic_search_term")
+        if search is not None and not isinstance(search, str):
+            raise BadJson("filter.generic_search_term must be a string")
+        server = body.get("server") or query.get("server")
+        if server is not None and not isinstance(server, str):
+            raise InvalidParam("server must be a server name")
+        return cls(limit, since, search, server or None)
+
+
 class DirectoryHandler:
-    def __init__(self, server_name: str, store: EventStore, rooms: RoomHandler):
+    def __init__(self, server_name: str, store: EventStore, rooms: RoomHandler,
+                 remote: RemoteQueries | None = None):
         self.server_name = server_name
         self.store = store
         self.rooms = rooms
-        # Each adds fields to a room's directory entry (the audio stage adds live/counts).
-        self.summary_extenders: list = []
+        self.remote = remote  # None: a server that answers for its own rooms only
+        # Each adds fields to a room's directory entry (the audio stage adds live/counts);
+        # make_app connects them.
+        self.summary_extenders: list[Callable[[str, Any], dict]] = []
 
     def _check_alias(self, alias: str, local: bool = True) -> None:
         if not ALIAS.match(alias) or len(alias) > 255:
@@ -124,18 +165,16 @@ class DirectoryHandler:
             out["prev_batch"] = str(max(0, offset - (limit or offset)))
         return out
 
-    federation = None  # the FederationHandler, when federation is wired in
-
     async def get_alias_async(self, alias: str) -> dict:
-        if self.federation is not None and ALIAS.match(alias) and \
+        if self.remote is not None and ALIAS.match(alias) and \
                 not alias.endswith(":" + self.server_name):
-            room_id = await self.federation.resolve_remote_alias(alias)
+            room_id = await self.remote.resolve_remote_alias(alias)
             return {"room_id": room_id, "servers": [room_id.split(":", 1)[1]]}
         return self.get_alias(alias)
 
     async def public_rooms_async(self, limit, since, search, server) -> dict:
         if server and server != self.server_name:
-            if self.federation is None:
+            if self.remote is None:
                 raise NotFound(f"Cannot reach the directory of {server}")
-            return await self.federation.remote_public_rooms(server, limit, since, search)
+            return await self.remote.remote_public_rooms(server, limit, since, search)
         return self.public_rooms(limit, since, search)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from urllib.parse import quote
+
+from federation.pdus import server_of
 
 from .. import stage
-from ..errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
+from ..errors import BadJson, Forbidden, InvalidParam, NotFound
 from ..storage.events import EventStore
 from .accounts import Requester
-from .audio import AudioRoomHandler
 from .rooms import RoomHandler
 
 log = logging.getLogger(__name__)
@@ -24,19 +24,12 @@ MAX_SDP = 65536
 
 class MediaHandler:
     def __init__(self, server_name: str, store: EventStore, rooms: RoomHandler,
-                 audio: AudioRoomHandler, sfu):
+                 sfu):
         self.server_name = server_name
         self.store = store
         self.rooms = rooms
         self.sfu = sfu
-        self.federation = None
         self._sessions: dict[str, tuple[str, str]] = {}  # session_id -> (room_id, user_id)
-        audio.stage_changed_listeners.append(self.on_stage_changed)
-        audio.room_ended_listeners.append(self.on_room_ended)
-
-    # policy the SFU consults for users it has not been told about (e.g. relayed speakers)
-    def may_publish(self, room_id: str, user_id: str) -> bool:
-        return stage.may_publish(self.rooms.state_view(room_id), user_id)
 
     def _audio_room(self, room_id: str):
         view = self.rooms.state_view(room_id)
@@ -108,7 +101,7 @@ class MediaHandler:
                 del self._sessions[sid]
                 asyncio.ensure_future(self.sfu.close_session(room_id, sid))
         if not self.rooms.is_host(room_id) and not any(
-                u.endswith(":" + self.server_name) for u in self.store.room_members(room_id)):
+                server_of(u) == self.server_name for u in self.store.room_members(room_id)):
             # Our last member left a remote room: stop relaying it.
             asyncio.ensure_future(self.sfu.close_room(room_id))
 
@@ -118,16 +111,7 @@ class MediaHandler:
                 del self._sessions[sid]
         asyncio.ensure_future(self.sfu.close_room(room_id))
 
-    # cascade ------------------------------------------------------------------------------
-
-    async def relay_signaller(self, room_id: str, host: str, offer_sdp: str) -> str:
-        """Remote side: ask the host's SFU for a relay of this room (X-Matrix signed)."""
-        answer = await self.federation.client.request(
-            host, "POST", "/_matrix/federation/unstable/org.audiorooms/media/"
-            f"{quote(room_id, safe='')}/relay", {"type": "offer", "sdp": offer_sdp})
-        if not isinstance(answer.get("sdp"), str):
-            raise MatrixError(f"{host} answered the relay without SDP", "M_UNKNOWN", 502)
-        return answer["sdp"]
+    # cascade: the host's side (the remote side is SFUHooks.relay_signaller) ---------------
 
     async def accept_relay(self, origin: str, room_id: str, body: dict) -> dict:
         """Host side: a server with members in our room wants the room's audio."""
@@ -137,7 +121,7 @@ class MediaHandler:
         if not self.rooms.is_host(room_id):
             raise NotFound(f"{self.server_name} does not host {room_id}")
         view = self._audio_room(room_id)
-        if not any(u.endswith(":" + origin) for u in self.store.room_members(room_id)):
+        if not any(server_of(u) == origin for u in self.store.room_members(room_id)):
             raise Forbidden(f"{origin} has no members in {room_id}")
         if not stage.live_state(view).get("live"):
             raise Forbidden("This room is not live", "ORG.AUDIOROOMS_NOT_LIVE")

@@ -13,7 +13,6 @@ from collections import defaultdict
 class Notifier:
     def __init__(self):
         self._waiters: dict[str, set[asyncio.Future]] = defaultdict(set)
-        self.listeners = []  # callables(user_ids) for other subsystems (e.g. federation, media)
 
     def notify_users(self, user_ids) -> None:
         for uid in user_ids:

@@ -11,13 +11,15 @@ import secrets
 from collections.abc import Mapping
 from typing import Callable
 
+from federation.pdus import host_of, to_pdu
+from federation.queue import OutboundQueue
+from federation.signing import redact_event
+
 from .. import rules, stage
-from ..errors import (BadJson, Forbidden, InvalidParam, MatrixError, NotFound, RoomInUse)
+from ..errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound, RoomInUse
 from ..storage.events import AccountDataStore, EventStore
 from ..storage.users import UserStore
 from .accounts import USER_ID, Requester
-from federation.signing import redact_event
-
 from .events import ROOM_VERSION, EventFactory, auth_event_ids, client_event, stripped_state
 from .notifier import Notifier
 
@@ -63,20 +65,20 @@ def require_str(body: dict, key: str, optional: bool = False) -> str | None:
 class RoomHandler:
     def __init__(self, server_name: str, store: EventStore, users: UserStore,
                  account_data: AccountDataStore, factory: EventFactory, notifier: Notifier,
-                 extra_checks: tuple[Callable, ...] = ()):
+                 policy: rules.RoomPolicy | None = None, outbound: OutboundQueue | None = None):
         self.server_name = server_name
         self.store = store
         self.users = users
         self.account_data = account_data
         self.factory = factory
         self.notifier = notifier
-        self.extra_checks = extra_checks
-        # Called with (event, stream_ordering) after each event is committed (federation,
-        # the stage, the SFU hook in here).
+        self.policy = policy
+        # Our users' events in rooms hosted elsewhere go to the host through this queue
+        # (None: a server without federation, which hosts every room it has).
+        self.outbound = outbound
+        # Called with (event, stream_ordering) after each event is committed; make_app connects
+        # federation's relaying, the stage and the SFU here.
         self.event_listeners: list[Callable[[dict, int], None]] = []
-        # Set by federation: sends an event of a room hosted elsewhere to its host.
-        self.forward_to_host: Callable[[dict], None] | None = None
-        self.federation = None  # the FederationHandler, when federation is wired in
 
     # appending events ----------------------------------------------------------------------
 
@@ -110,7 +112,7 @@ class RoomHandler:
 
     def check_rules(self, event: dict) -> None:
         try:
-            rules.check_event(event, self.state_view(event["room_id"]), self.extra_checks)
+            rules.check_event(event, self.state_view(event["room_id"]), policy=self.policy)
         except rules.AuthError as e:
             raise Forbidden(str(e))
 
@@ -122,13 +124,13 @@ class RoomHandler:
                      checked: bool = False) -> dict:
         """Append the event if we order this room; otherwise hand it to the host, which
         appends it and sends it back to us in the room's order."""
-        if self.is_host(event["room_id"]) or self.forward_to_host is None:
+        if self.is_host(event["room_id"]) or self.outbound is None:
             return self.append_event(event, txn, checked=checked)
         if not checked:
             self.check_rules(event)
         if txn:
             self.store.record_txn(*txn, event["event_id"])
-        self.forward_to_host(event)
+        self.outbound.send_pdu([host_of(event["room_id"])], to_pdu(event))
         return event
 
     def append_event(self, event: dict, txn: tuple[str, str, str] | None = None,
@@ -145,7 +147,7 @@ class RoomHandler:
         stream = self.store.persist_event(event, txn, outlier=outlier)
         if event["type"] == "m.room.redaction":
             self._apply_redaction(event)
-        self._announce(event, stream)
+        self.announce(event, stream)
         return event
 
     def may_redact(self, room_id: str, sender: str, target: dict | None) -> bool:
@@ -170,7 +172,7 @@ class RoomHandler:
 
     def redact(self, req: Requester, room_id: str, event_id: str, txn_id: str,
                body: dict) -> str:
-        self._known_room(room_id)
+        self.known_room(room_id)
         reason = body.get("reason")
         if reason is not None and not isinstance(reason, str):
             raise BadJson("reason must be a string")
@@ -188,7 +190,7 @@ class RoomHandler:
         return self.send_event(room_id, req.user_id, "m.room.redaction", content,
                                txn=(req.user_id, req.device_id, txn_key))["event_id"]
 
-    def _announce(self, event: dict, stream: int) -> None:
+    def announce(self, event: dict, stream: int) -> None:
         users = set(self.store.room_members(event["room_id"], ("join", "invite")))
         if event["type"] == "m.room.member":
             users.add(event["state_key"])
@@ -197,21 +199,6 @@ class RoomHandler:
             listener(event, stream)
 
     # creating rooms ------------------------------------------------------------------------
-
-    async def create_room_async(self, req: Requester, body: dict) -> dict:
-        """createRoom, then the invites that need the invitees' servers to countersign."""
-        remote: list[str] = []
-        result = self.create_room(req, body, remote)
-        content = {"membership": "invite", **({"is_direct": True} if body.get("is_direct")
-                                               else {})}
-        for uid in remote:
-            await self.invite_remote(req, result["room_id"], uid, content)
-        return result
-
-    async def invite_remote(self, req: Requester, room_id: str, user_id: str,
-                            content: dict) -> None:
-        event = self.prepare_event(room_id, req.user_id, "m.room.member", content, user_id)
-        self.commit_event(await self.federation.invite_remote(event))
 
     def create_room(self, req: Requester, body: dict, remote_invites: list | None = None) -> dict:
         """POST /createRoom: validate everything first, so a bad request creates nothing."""
@@ -268,7 +255,7 @@ class RoomHandler:
         plan: list[tuple[str, dict, str]] = []
         send = lambda t, c, k="": plan.append((t, c, k))  # noqa: E731
         send("m.room.create", {**creation, "room_version": version})
-        send("m.room.member", {"membership": "join", **self._profile(me)}, me)
+        send("m.room.member", {"membership": "join", **self.profile_of(me)}, me)
         users = {me: 100}
         if preset == "trusted_private_chat":
             users.update({u: 100 for u in invites})
@@ -324,7 +311,7 @@ class RoomHandler:
                      "state_key": state_key, "prev_events": ["$planned"] if state else [],
                      "depth": depth, "origin_server_ts": 0}
             try:
-                rules.check_event(draft, state, self.extra_checks)
+                rules.check_event(draft, state, policy=self.policy)
             except rules.AuthError as e:
                 raise Forbidden(str(e))
             # Build it too (IDs of the real length), so an event over the size limit is
@@ -336,7 +323,7 @@ class RoomHandler:
                                    etype, sender, state_key, content, ids))
             state[(etype, state_key)] = draft
 
-    def _profile(self, user_id: str) -> dict:
+    def profile_of(self, user_id: str) -> dict:
         row = self.users.get_user(user_id)
         if row is None:
             return {}
@@ -352,7 +339,26 @@ class RoomHandler:
                               "M_UNKNOWN", 502)
 
     def remote_invites_supported(self) -> bool:
-        return self.federation is not None
+        return self.outbound is not None
+
+    def announce_profile(self, user_id: str) -> None:
+        """A new display name or avatar is announced in every room the user is in, as Synapse
+        does, so every member's client shows it."""
+        profile = self.profile_of(user_id)
+        for room_id, membership, _ in self.store.rooms_for_user(user_id):
+            if membership == "join":
+                self.send_event(room_id, user_id, "m.room.member",
+                                {"membership": "join", **profile}, user_id)
+
+    def forget(self, req: Requester, room_id: str) -> None:
+        # Nothing is hidden per user yet, so forgetting a room you left changes nothing; but
+        # the spec refuses it while you are still in the room, and so do we.
+        m = self.store.membership(room_id, req.user_id)
+        if m and m[0] in ("join", "invite"):
+            raise MatrixError("You are still in this room; leave it first", "M_UNKNOWN", 400)
+
+    def joined_rooms(self, req: Requester) -> list[str]:
+        return [r for r, m, _ in self.store.rooms_for_user(req.user_id) if m == "join"]
 
     def is_local_user(self, user_id: str) -> bool:
         return user_id.split(":", 1)[-1] == self.server_name
@@ -388,19 +394,19 @@ class RoomHandler:
             return room_id  # already in: joining again is a no-op, as in Synapse
         invite = self.store.state_event(room_id, "m.room.member", req.user_id)
         self.send_event(room_id, req.user_id, "m.room.member",
-                        {"membership": "join", **self._profile(req.user_id)}, req.user_id)
+                        {"membership": "join", **self.profile_of(req.user_id)}, req.user_id)
         if invite and invite["content"].get("is_direct"):
             self.add_direct_room(req.user_id, invite["sender"], room_id)
         return room_id
 
     def leave(self, req: Requester, room_id: str) -> None:
-        self._known_room(room_id)
+        self.known_room(room_id)
         self.send_event(room_id, req.user_id, "m.room.member", {"membership": "leave"},
                         req.user_id)
 
     def set_membership(self, req: Requester, room_id: str, body: dict, membership: str) -> None:
         """invite / kick (leave for another) / ban / unban (leave from ban)."""
-        self._known_room(room_id)
+        self.known_room(room_id)
         target = require_str(body, "user_id")
         if not USER_ID.match(target):
             raise InvalidParam(f"{target!r} is not a valid user ID")
@@ -421,7 +427,7 @@ class RoomHandler:
         content = {"membership": membership, **({"reason": reason} if reason else {})}
         self.send_event(room_id, req.user_id, "m.room.member", content, target)
 
-    def _known_room(self, room_id: str) -> None:
+    def known_room(self, room_id: str) -> None:
         if not ROOM_ID.match(room_id):
             raise InvalidParam(f"{room_id!r} is not a room ID")
         if not self.store.current_state_ids(room_id):
@@ -431,7 +437,7 @@ class RoomHandler:
 
     def send_message(self, req: Requester, room_id: str, etype: str, txn_id: str,
                      content: dict) -> str:
-        self._known_room(room_id)
+        self.known_room(room_id)
         # Scoped like the request path (as Synapse does): the same txnId in another room or
         # for another event type is a different request, not a retry.
         txn_key = f"{room_id}/{etype}/{txn_id}"
@@ -446,7 +452,7 @@ class RoomHandler:
 
     def put_state(self, req: Requester, room_id: str, etype: str, state_key: str,
                   content: dict) -> str:
-        self._known_room(room_id)
+        self.known_room(room_id)
         if etype == "m.room.member":
             raise Forbidden("use the membership endpoints to change membership")
         if etype == "m.room.create":
@@ -461,7 +467,7 @@ class RoomHandler:
     def visible_upto(self, req: Requester, room_id: str) -> int | None:
         """The newest stream position the user may read in the room: None means all of it
         (joined); otherwise up to when they left. Raises if they never could read it."""
-        self._known_room(room_id)
+        self.known_room(room_id)
         m = self.store.membership(room_id, req.user_id)
         if m is None or m[0] == "invite":
             raise Forbidden("You are not a member of this room")
@@ -491,41 +497,3 @@ class RoomHandler:
         out = [stripped_state(view[k]) for k in keys if k in view]
         out.append(stripped_state(invite_event))
         return out
-
-    # async entry points: federation replaces these paths for rooms hosted elsewhere ---------
-
-    async def join_async(self, req: Requester, target: str, servers: list[str]) -> str:
-        fed = self.federation
-        if fed is not None and target.startswith("#") and not self.is_local_user(target):
-            room_id = await fed.resolve_remote_alias(target)
-        else:
-            room_id = self.resolve_room(target)
-        if fed is None or self.is_host(room_id):
-            return self.join(req, room_id)
-        current = self.store.membership(room_id, req.user_id)
-        if current and current[0] == "join":
-            return room_id
-        invite = self.store.state_event(room_id, "m.room.member", req.user_id)
-        await fed.join_remote(req, room_id, self._profile(req.user_id))
-        if invite and invite["content"].get("membership") == "invite" and \
-                invite["content"].get("is_direct"):
-            self.add_direct_room(req.user_id, invite["sender"], room_id)
-        return room_id
-
-    async def leave_async(self, req: Requester, room_id: str) -> None:
-        if self.federation is not None and not self.is_host(room_id) and \
-                self.store.get_room(room_id) is None:
-            # Only an invite is known here: reject it through the host.
-            await self.federation.reject_invite(req, room_id)
-            return
-        self.leave(req, room_id)
-
-    async def set_membership_async(self, req: Requester, room_id: str, body: dict,
-                                   action: str) -> None:
-        target = body.get("user_id")
-        if action == "invite" and self.federation is not None and isinstance(target, str) \
-                and USER_ID.match(target) and not self.is_local_user(target):
-            self._known_room(room_id)
-            await self.invite_remote(req, room_id, target, {"membership": "invite"})
-            return
-        self.set_membership(req, room_id, body, action)

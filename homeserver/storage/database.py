@@ -12,8 +12,6 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import sqlite_utils
-
 from .migrations import MIGRATIONS
 
 
@@ -24,7 +22,6 @@ class Database:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves so one request is one transaction.
         self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.db = sqlite_utils.Database(self.conn)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
@@ -48,11 +45,6 @@ class Database:
                     "INSERT INTO schema_migrations (version, applied_ts) VALUES (?, ?)",
                     (version, int(time.time() * 1000)),
                 )
-
-    @property
-    def schema_version(self) -> int:
-        row = self.conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
-        return row[0] or 0
 
     @contextmanager
     def transaction(self):

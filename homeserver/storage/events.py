@@ -240,9 +240,6 @@ class EventStore:
             out[(t, k)] = e
         return out
 
-    def current_state(self, room_id: str) -> dict[tuple[str, str], dict]:
-        return {k: self.get_event(e) for k, e in self.current_state_ids(room_id).items()}
-
     def state_event(self, room_id: str, etype: str, state_key: str = "") -> dict | None:
         eid = self.current_state_ids(room_id).get((etype, state_key))
         return self.get_event(eid) if eid else None

@@ -25,7 +25,18 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's screenshots are refreshed only when asked (AUDIOROOMS_SCREENSHOTS=1, or a folder
+# in AUDIOROOMS_SCREENSHOTS_DIR); otherwise they are taken into a temporary folder, so the phone
+# layouts are still exercised and a test run leaves the work tree clean.
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def screenshots_dir() -> Path:
+    if os.environ.get("AUDIOROOMS_SCREENSHOTS_DIR"):
+        return Path(os.environ["AUDIOROOMS_SCREENSHOTS_DIR"])
+    if os.environ.get("AUDIOROOMS_SCREENSHOTS") == "1":
+        return DOCS_SCREENSHOTS
+    return Path(tempfile.gettempdir()) / "audiorooms-screenshots"
 
 
 def _unavailable(reason: str):
@@ -83,12 +94,13 @@ class UserPage:
         await self.page.goto(f"{self.base_url}/{route}")
 
     async def screenshot(self, name: str, viewport: dict | None = None) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        folder = screenshots_dir()
+        folder.mkdir(parents=True, exist_ok=True)
         before = self.page.viewport_size
         if viewport and viewport != before:
             await self.page.set_viewport_size(viewport)
             await self.page.wait_for_timeout(250)  # layout and fonts settle
-        path = SCREENSHOTS / f"{name}.png"
+        path = folder / f"{name}.png"
         await self.page.screenshot(path=str(path), animations="disabled", caret="hide")
         if viewport and viewport != before:
             await self.page.set_viewport_size(before)

@@ -3,7 +3,8 @@
 A moderator on A starts a room; a listener on B finds it in B's hallway and joins with one
 click; raises a hand; is invited to speak; unmutes, and B's fake microphone is *heard* on A
 (received audio energy in A's WebRTC stats, through B's SFU relaying up to A's); the moderator
-mutes them and the energy stops; a DM from B reaches A. Screenshots go to docs/screenshots/.
+mutes them and the energy stops; a DM from B reaches A. Screenshots go to docs/screenshots/
+when AUDIOROOMS_SCREENSHOTS=1 (see conftest.screenshots_dir).
 """
 from __future__ import annotations
 

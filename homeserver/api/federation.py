@@ -7,16 +7,16 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from homeserver.api.http import int_param, json_response, read_json
-from homeserver.errors import BadJson, MatrixError, NotFound
-from homeserver.handlers.accounts import AccountHandler
-from homeserver.handlers.directory import DirectoryHandler
+from federation.exceptions import SignatureError, XMatrixError
+from federation.keyring import Keyring
+from federation.queue import OutboundQueue
+from federation.xmatrix import XMatrixAuth, verify_request
 
-from .exceptions import SignatureError, XMatrixError
-from .handler import FederationHandler
-from .keyring import Keyring
-from .queue import OutboundQueue
-from .xmatrix import XMatrixAuth, verify_request
+from ..errors import BadJson, MatrixError, NotFound
+from ..handlers.accounts import AccountHandler
+from ..handlers.directory import DirectoryHandler, PublicRoomsQuery
+from ..handlers.federation import FederationHandler
+from .http import int_param, json_response, read_json
 
 F1 = "/_matrix/federation/v1"
 F2 = "/_matrix/federation/v2"
@@ -188,11 +188,5 @@ class FederationServlets:
 
     async def public_rooms(self, request):
         _, body = await self.authenticate(request)
-        body = body or {}
-        limit = body.get("limit", int_param(request, "limit"))
-        since = body.get("since", request.query.get("since"))
-        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):
-            raise BadJson("limit must be an integer")
-        search = (body.get("filter") or {}).get("generic_search_term") \
-            if isinstance(body.get("filter"), dict) else None
-        return json_response(self.directory.public_rooms(limit, since, search))
+        q = PublicRoomsQuery.parse(body or {}, request.query)
+        return json_response(self.directory.public_rooms(q.limit, q.since, q.search))

@@ -3,46 +3,30 @@ and history) and the resident side (joining remote rooms, receiving invites, app
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from urllib.parse import quote
 
-from homeserver.errors import (BadJson, Forbidden, MatrixError, NotFound)
-from homeserver.handlers.accounts import Requester
-from homeserver.handlers.events import ROOM_VERSION, auth_event_ids
-from homeserver.handlers.rooms import RoomHandler
-from homeserver.storage.database import Database
-from homeserver.storage.events import EventStore
-from homeserver.storage.users import UserStore
+from federation.canonical_json import MAX_SAFE_INTEGER
+from federation.client import FederationClient, RemoteServerError
+from federation.keyring import Keyring
+from federation.pdus import PDUError, host_of, server_of, to_pdu, verify_pdu
+from federation.queue import MAX_EDUS, MAX_PDUS, OutboundQueue
+from federation.signing import (SigningKey, add_content_hash, compute_event_id, redact_event,
+                                sign_event)
 
-from .canonical_json import MAX_SAFE_INTEGER
-from .client import FederationClient, RemoteServerError
-from .keyring import Keyring
-from .pdus import PDUError, host_of, server_of, to_pdu, verify_pdu
-from .queue import MAX_EDUS, MAX_PDUS, OutboundQueue
-from .signing import (SigningKey, add_content_hash, compute_event_id, redact_event,
-                      sign_event)
+from ..errors import BadJson, Forbidden, MatrixError, NotFound
+from ..storage.events import EventStore
+from ..storage.federation import TransactionStore
+from ..storage.users import UserStore
+from .accounts import Requester
+from .events import ROOM_VERSION, auth_event_ids
+from .remote import remote_error
+from .rooms import RoomHandler
 
 log = logging.getLogger(__name__)
 HISTORY_ON_JOIN = 50
 JOIN_RELAY_WAIT = 10.0  # seconds a resident's join waits for the host to relay it back
-
-
-class TransactionStore:
-    def __init__(self, db: Database):
-        self.db = db
-
-    def get(self, origin: str, txn_id: str) -> dict | None:
-        row = self.db.execute("SELECT response FROM received_transactions WHERE origin = ?"
-                              " AND txn_id = ?", (origin, txn_id)).fetchone()
-        return json.loads(row[0]) if row else None
-
-    def put(self, origin: str, txn_id: str, response: dict) -> None:
-        with self.db.transaction() as c:
-            c.execute("INSERT OR REPLACE INTO received_transactions (origin, txn_id, response,"
-                      " received_ts) VALUES (?,?,?,?)",
-                      (origin, txn_id, json.dumps(response), int(time.time() * 1000)))
 
 
 class FederationHandler:
@@ -62,8 +46,6 @@ class FederationHandler:
         self._join_locks: dict[str, asyncio.Lock] = {}
         self._awaited: dict[str, asyncio.Future] = {}  # our joins' IDs, until relayed back
         self._txn_locks: dict[tuple[str, str], asyncio.Lock] = {}
-        rooms.forward_to_host = self.forward_to_host
-        rooms.event_listeners.append(self.on_event_appended)
 
     # who is in a room ----------------------------------------------------------------------
 
@@ -77,10 +59,6 @@ class FederationHandler:
             raise Forbidden(f"{origin} has no users in {room_id}")
 
     # outbound ------------------------------------------------------------------------------
-
-    def forward_to_host(self, event: dict) -> None:
-        """Our user's event in a room hosted elsewhere: queue it (durably) for the host."""
-        self.queue.send_pdu([host_of(event["room_id"])], to_pdu(event))
 
     def on_event_appended(self, event: dict, stream: int) -> None:
         """The host relays every appended event, in order, to every server in the room
@@ -274,7 +252,7 @@ class FederationHandler:
                           unsigned={"invite_room_state": stripped
                                     if isinstance(stripped, list) else []})
             stream = self.store.persist_event(stored, outlier=True)
-            self.rooms._announce(stored, stream)
+            self.rooms.announce(stored, stream)
         return {"event": signed}
 
     async def invite_remote(self, event: dict) -> dict:
@@ -317,49 +295,7 @@ class FederationHandler:
         event["event_id"] = compute_event_id(event)
         self.queue.send_pdu([host_of(room_id)], to_pdu(event))
         stream = self.store.persist_event(event, outlier=True)
-        self.rooms._announce(event, stream)
-
-    # queries to other servers --------------------------------------------------------------
-
-    async def resolve_remote_alias(self, alias: str) -> str:
-        server = server_of(alias)
-        try:
-            answer = await self.client.request(server, "GET", "/_matrix/federation/v1/query/"
-                                               "directory", query={"room_alias": alias})
-        except RemoteServerError as e:
-            raise _remote_error(e, f"Could not resolve {alias}")
-        room_id = answer.get("room_id")
-        if not isinstance(room_id, str) or not room_id.startswith("!"):
-            raise MatrixError(f"{server} answered without a room ID", "M_UNKNOWN", 502)
-        return room_id
-
-    async def query_remote_profile(self, user_id: str) -> dict:
-        try:
-            answer = await self.client.request(server_of(user_id), "GET",
-                                               "/_matrix/federation/v1/query/profile",
-                                               query={"user_id": user_id})
-        except RemoteServerError as e:
-            raise _remote_error(e, f"Could not get the profile of {user_id}")
-        return {k: v for k, v in answer.items()
-                if k in ("displayname", "avatar_url") and isinstance(v, str)}
-
-    async def remote_public_rooms(self, server: str, limit, since, search) -> dict:
-        query = {}
-        if limit is not None:
-            query["limit"] = str(limit)
-        if since:
-            query["since"] = since
-        try:
-            if search:
-                body = {"filter": {"generic_search_term": search}, **(
-                    {"limit": limit} if limit is not None else {}),
-                    **({"since": since} if since else {})}
-                return await self.client.request(server, "POST",
-                                                 "/_matrix/federation/v1/publicRooms", body)
-            return await self.client.request(server, "GET",
-                                             "/_matrix/federation/v1/publicRooms", query=query)
-        except RemoteServerError as e:
-            raise _remote_error(e, f"Could not read the directory of {server}")
+        self.rooms.announce(event, stream)
 
     # resident: joining a remote room -------------------------------------------------------
 
@@ -370,7 +306,7 @@ class FederationHandler:
         try:
             made = await self.client.request(host, "GET", path, query={"ver": [ROOM_VERSION]})
         except RemoteServerError as e:
-            raise _remote_error(e, f"Could not join {room_id} via {host}")
+            raise remote_error(e, f"Could not join {room_id} via {host}")
         tmpl = made.get("event")
         if not isinstance(tmpl, dict) or tmpl.get("room_id") != room_id or \
                 tmpl.get("state_key") != user or tmpl.get("sender") != user or \
@@ -410,7 +346,7 @@ class FederationHandler:
                     for p in history.get("pdus", [])]
             self._store_joined_room(room_id, state, past, dict(event, event_id=event_id))
         except RemoteServerError as e:
-            raise _remote_error(e, f"Could not join {room_id} via {host}")
+            raise remote_error(e, f"Could not join {room_id} via {host}")
         except PDUError as e:
             raise MatrixError(f"{host} sent an invalid room state: {e}", "M_UNKNOWN", 502)
         finally:
@@ -439,7 +375,7 @@ class FederationHandler:
                                       query={"omit_members": "true"})
             await asyncio.wait_for(relayed, JOIN_RELAY_WAIT)
         except RemoteServerError as e:
-            raise _remote_error(e, f"Could not join {room_id} via {host}")
+            raise remote_error(e, f"Could not join {room_id} via {host}")
         except asyncio.TimeoutError:  # the host took the join; it shows here once relayed
             log.warning("join %s to %s not relayed back within %s s", event_id, room_id,
                         JOIN_RELAY_WAIT)
@@ -460,8 +396,3 @@ class FederationHandler:
         if not self.store.has_event(join["event_id"]):
             self.rooms.append_event(join, checked=True)
 
-
-def _remote_error(e: RemoteServerError, prefix: str) -> MatrixError:
-    if e.status in (403, 404) and e.body.get("errcode"):
-        return MatrixError(f"{prefix}: {e.body.get('error')}", e.body["errcode"], e.status)
-    return MatrixError(f"{prefix}: {e}", "M_UNKNOWN", 502)

@@ -1,0 +1,72 @@
+"""Membership that may cross servers: create with remote invites, join, leave, invite.
+
+The seam between the rooms and the room federation (as Synapse's ``RoomMemberHandler``): a room
+we host is changed through ``RoomHandler`` alone; a room hosted elsewhere, or a user on another
+server, goes through ``FederationHandler`` (make_join/send_join, v2 invites, rejecting an invite
+through its host). Neither of those two knows this class, so neither needs the other wired in
+after construction.
+"""
+from __future__ import annotations
+
+from .accounts import USER_ID, Requester
+from .federation import FederationHandler
+from .remote import RemoteQueries
+from .rooms import RoomHandler
+
+
+class MembershipHandler:
+    def __init__(self, rooms: RoomHandler, federation: FederationHandler,
+                 remote: RemoteQueries):
+        self.rooms = rooms
+        self.federation = federation
+        self.remote = remote
+
+    async def create_room(self, req: Requester, body: dict) -> dict:
+        """createRoom, then the invites that need the invitees' servers to countersign."""
+        remote: list[str] = []
+        result = self.rooms.create_room(req, body, remote)
+        content = {"membership": "invite", **({"is_direct": True} if body.get("is_direct")
+                                               else {})}
+        for uid in remote:
+            await self.invite_remote(req, result["room_id"], uid, content)
+        return result
+
+    async def invite_remote(self, req: Requester, room_id: str, user_id: str,
+                            content: dict) -> None:
+        event = self.rooms.prepare_event(room_id, req.user_id, "m.room.member", content, user_id)
+        self.rooms.commit_event(await self.federation.invite_remote(event))
+
+    async def join(self, req: Requester, target: str, servers: list[str]) -> str:
+        rooms = self.rooms
+        if target.startswith("#") and not rooms.is_local_user(target):
+            room_id = await self.remote.resolve_remote_alias(target)
+        else:
+            room_id = rooms.resolve_room(target)
+        if rooms.is_host(room_id):
+            return rooms.join(req, room_id)
+        current = rooms.store.membership(room_id, req.user_id)
+        if current and current[0] == "join":
+            return room_id
+        invite = rooms.store.state_event(room_id, "m.room.member", req.user_id)
+        await self.federation.join_remote(req, room_id, rooms.profile_of(req.user_id))
+        if invite and invite["content"].get("membership") == "invite" and \
+                invite["content"].get("is_direct"):
+            rooms.add_direct_room(req.user_id, invite["sender"], room_id)
+        return room_id
+
+    async def leave(self, req: Requester, room_id: str) -> None:
+        if not self.rooms.is_host(room_id) and self.rooms.store.get_room(room_id) is None:
+            # Only an invite is known here: reject it through the host.
+            await self.federation.reject_invite(req, room_id)
+            return
+        self.rooms.leave(req, room_id)
+
+    async def set_membership(self, req: Requester, room_id: str, body: dict,
+                             action: str) -> None:
+        target = body.get("user_id")
+        if action == "invite" and isinstance(target, str) and USER_ID.match(target) \
+                and not self.rooms.is_local_user(target):
+            self.rooms.known_room(room_id)
+            await self.invite_remote(req, room_id, target, {"membership": "invite"})
+            return
+        self.rooms.set_membership(req, room_id, body, action)

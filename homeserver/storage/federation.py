@@ -1,0 +1,60 @@
+"""Federation's tables: the outbound queue's outbox and the transactions we answered."""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+
+from federation.queue import MAX_PDUS
+
+from .database import Database
+
+
+class TransactionStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def get(self, origin: str, txn_id: str) -> dict | None:
+        row = self.db.execute("SELECT response FROM received_transactions WHERE origin = ?"
+                              " AND txn_id = ?", (origin, txn_id)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put(self, origin: str, txn_id: str, response: dict) -> None:
+        with self.db.transaction() as c:
+            c.execute("INSERT OR REPLACE INTO received_transactions (origin, txn_id, response,"
+                      " received_ts) VALUES (?,?,?,?)",
+                      (origin, txn_id, json.dumps(response), int(time.time() * 1000)))
+
+
+
+class OutboxStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def enqueue(self, destinations: Iterable[str], pdu: dict) -> None:
+        raw = json.dumps(pdu, ensure_ascii=False, separators=(",", ":"))
+        now = int(time.time() * 1000)
+        with self.db.transaction() as c:
+            c.executemany(
+                "INSERT INTO federation_outbox (destination, kind, json, created_ts)"
+                " VALUES (?, 'pdu', ?, ?)", [(d, raw, now) for d in destinations])
+
+    def pending(self, destination: str, limit: int = MAX_PDUS) -> list[tuple[int, dict]]:
+        return [(i, json.loads(j)) for i, j in self.db.execute(
+            "SELECT id, json FROM federation_outbox WHERE destination = ? ORDER BY id LIMIT ?",
+            (destination, limit))]
+
+    def delete_upto(self, destination: str, last_id: int) -> None:
+        with self.db.transaction() as c:
+            c.execute("DELETE FROM federation_outbox WHERE destination = ? AND id <= ?",
+                      (destination, last_id))
+
+    def destinations(self) -> list[str]:
+        return [r[0] for r in self.db.execute(
+            "SELECT DISTINCT destination FROM federation_outbox")]
+
+    def count(self, destination: str | None = None) -> int:
+        if destination is None:
+            return self.db.execute("SELECT COUNT(*) FROM federation_outbox").fetchone()[0]
+        return self.db.execute("SELECT COUNT(*) FROM federation_outbox WHERE destination = ?",
+                               (destination,)).fetchone()[0]
