@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import json
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -126,7 +126,7 @@ class AppserviceServer:
         try:
             return json.loads(raw)
         except (ValueError, UnicodeDecodeError):
-            raise ValueError("the body is not valid JSON")
+            raise ValueError("the body is not valid JSON") from None
 
     async def transaction(self, request: web.Request) -> web.Response:
         if (denied := self._auth(request)) is not None:

@@ -64,7 +64,8 @@ def room_creators(create_event: dict | None) -> tuple[set[str], bool]:
         return set(), False
     content = create_event.get("content") or {}
     version = str(content.get("room_version", "1"))
-    creators = {create_event.get("sender"), content.get("creator")} - {None}
+    creators = {u for u in (create_event.get("sender"), content.get("creator"))
+                if isinstance(u, str)}
     if version in LEGACY_ROOM_VERSIONS:
         return creators, False
     extra = content.get("additional_creators")

@@ -94,7 +94,7 @@ class BridgeConfig:
     def __post_init__(self) -> None:
         _validate(self)
 
-    def with_tokens(self, as_token: str, hs_token: str) -> "BridgeConfig":
+    def with_tokens(self, as_token: str, hs_token: str) -> BridgeConfig:
         return dataclasses.replace(self, appservice=dataclasses.replace(
             self.appservice, as_token=as_token, hs_token=hs_token))
 

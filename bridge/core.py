@@ -13,17 +13,27 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import TypeVar
 
 from .appservice import AppserviceServer, TransientError
 from .backoff import backoff_delay
 from .commands import CommandError, parse_command
 from .config import BridgeConfig
-from .formatting import (audio_to_matrix, content_size, edit_target, join_link, matrix_to_audio,
-                         notice, redaction_target, too_large_text)
+from .formatting import (
+    audio_to_matrix,
+    content_size,
+    edit_target,
+    join_link,
+    matrix_to_audio,
+    notice,
+    redaction_target,
+    too_large_text,
+)
+from .links import Linker, LinkError, txn_for
 from .matrix import MatrixApi, MatrixError
 from .registration import namer_for
-from .links import LinkError, Linker, txn_for
 from .stage import apply_event
 from .store import BridgeStore, Link
 
@@ -72,7 +82,7 @@ class Bridge:
         self.links = Linker(config, store, matrix, audio)
 
     @classmethod
-    def from_config(cls, config: BridgeConfig) -> "Bridge":
+    def from_config(cls, config: BridgeConfig) -> Bridge:
         store = BridgeStore(config.bridge.database)
         matrix = MatrixApi(config.matrix.homeserver_url, config.appservice.as_token,
                            user_id=namer_for(config).bot_user_id)
@@ -161,8 +171,9 @@ class Bridge:
                     raise
                 log.info("stored access token refused (%s); logging in again", e)
         self.audio.access_token = None
+        password = cfg.password or ""
         resp = await self._retrying("logging in to the audio homeserver", lambda: self.audio.login(
-            cfg.user_id, cfg.password, "audiorooms Matrix bridge"))
+            cfg.user_id, password, "audiorooms Matrix bridge"))
         self.audio.access_token = resp["access_token"]
         # Keep the token (and so the device): transaction IDs are per device, which is what
         # makes a resend after a restart a no-op.
@@ -358,8 +369,8 @@ class Bridge:
         if not self.audio_ready.is_set():
             try:
                 await asyncio.wait_for(self.audio_ready.wait(), 5)
-            except asyncio.TimeoutError:
-                raise TransientError("not yet connected to the audio homeserver")
+            except TimeoutError:
+                raise TransientError("not yet connected to the audio homeserver") from None
         for ev in events:
             try:
                 await self._handle_matrix_event(ev)
@@ -422,9 +433,9 @@ class Bridge:
                 await self.matrix.join(room)
                 self.store.mark_handled(ev["event_id"])
                 await self.matrix.send(room, "m.room.message", notice(
-                    "Hello! " + self._help_text()), txn_for("hello", ev["event_id"]))
-            elif membership in ("leave", "ban") and self.store.link_for_matrix(room):
-                link = self.store.link_for_matrix(room)
+                    "Hello! " + self.links.help_text()), txn_for("hello", ev["event_id"]))
+            elif membership in ("leave", "ban") and \
+                    (link := self.store.link_for_matrix(room)) is not None:
                 log.warning("bot removed from %s: unlinking it from %s", room, link.audio_room)
                 self.store.remove_link(room)
             return
@@ -483,8 +494,9 @@ class Bridge:
             self.store.mark_handled(eid)
             return
         reason = (ev.get("content") or {}).get("reason")
+        audio_event = m.audio_event
         audio_id = await self._retrying("redacting in the audio room", lambda: self._audio_redact(
-            link.audio_room, m.audio_event, txn_for("redact", eid),
+            link.audio_room, audio_event, txn_for("redact", eid),
             reason if isinstance(reason, str) else None), attempts=3)
         self.store.add_mapping(eid, audio_id, link.matrix_room, link.audio_room, "redaction",
                                ev["sender"])
@@ -512,11 +524,10 @@ class Bridge:
             if existing is not None:
                 continue
             try:
-                await self._retrying(f"joining {lc.matrix_room}",
-                                     lambda: self.matrix.join(lc.matrix_room))
-                await self._retrying(f"linking {lc.matrix_room}",
-                                     lambda: self.links.link(lc.matrix_room, lc.audio_room, None,
-                                                       "config"))
+                room, target = lc.matrix_room, lc.audio_room
+                await self._retrying(f"joining {room}", partial(self.matrix.join, room))
+                await self._retrying(f"linking {room}",
+                                     partial(self.links.link, room, target, None, "config"))
             except (LinkError, MatrixError) as e:
                 log.error("configured link %s <-> %s not made: %s", lc.matrix_room,
                           lc.audio_room, e)

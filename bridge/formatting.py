@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import json
-from typing import Callable
+from collections.abc import Callable
 
 SENDER_KEY = "org.audiorooms.bridge.sender"
 HTML = "org.matrix.custom.html"
@@ -95,15 +95,15 @@ def _convert(content: dict, lookup: Lookup, make: Callable[[dict], dict | None])
         if "formatted_body" in inner:
             out["formatted_body"] = "* " + inner["formatted_body"]
         return out
-    out = make(content)
-    if out is None:
+    plain = make(content)
+    if plain is None:
         return None
     reply = relation(content).get("m.in_reply_to")
     if isinstance(reply, dict) and isinstance(reply.get("event_id"), str):
         mapped = lookup(reply["event_id"])
         if mapped is not None:
-            out["m.relates_to"] = {"m.in_reply_to": {"event_id": mapped}}
-    return out
+            plain["m.relates_to"] = {"m.in_reply_to": {"event_id": mapped}}
+    return plain
 
 
 def matrix_to_audio(content: dict, sender: str, displayname: str,

@@ -36,7 +36,7 @@ class Linker:
 
     # commands -------------------------------------------------------------------------------
 
-    def _help_text(self) -> str:
+    def help_text(self) -> str:
         return HELP.format(p=self.opts.command_prefix, level=self.opts.link_power_level)
 
     async def reply(self, ev: dict, text: str, link: str | None = None) -> None:
@@ -57,9 +57,9 @@ class Linker:
         link_url = None
         try:
             if cmd.name == "help":
-                text = self._help_text()
+                text = self.help_text()
             elif cmd.name == "link":
-                text, link_url = await self.link(room, cmd.arg, sender, "command")
+                text, link_url = await self.link(room, cmd.arg or "", sender, "command")
             elif cmd.name == "unlink":
                 text = await self.unlink(room)
             else:
@@ -94,11 +94,11 @@ class Linker:
             if e.status == 0:
                 raise  # our homeserver is unreachable: retried later
             if e.status == 404:
-                raise LinkError(f"Cannot link: the audio room {target} does not exist.")
+                raise LinkError(f"Cannot link: the audio room {target} does not exist.") from e
             if e.status == 403:
                 raise LinkError(f"Cannot link: the bridge ({self.audio_user}) may not join "
-                                f"{target} ({e.error}). Invite it there first.")
-            raise LinkError(f"Cannot link {target}: {e.error or e.errcode}")
+                                f"{target} ({e.error}). Invite it there first.") from e
+            raise LinkError(f"Cannot link {target}: {e.error or e.errcode}") from e
         other = self.store.link_for_audio(audio_room)
         if other is not None:
             raise LinkError(f"Cannot link: {target} is already linked to another Matrix "
@@ -139,6 +139,6 @@ class Linker:
         try:
             snap = snapshot_from_state(await self.audio.state(link.audio_room))
         except MatrixError as e:
-            raise LinkError(f"Cannot reach the audio room right now ({e.errcode}).")
+            raise LinkError(f"Cannot reach the audio room right now ({e.errcode}).") from e
         return (status_text(snap, frozenset({self.audio_user})),
                 join_link(self.cfg.audiorooms.join_base, link.audio_room))

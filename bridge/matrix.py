@@ -8,7 +8,6 @@ later may help (network errors, 5xx, 429).
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
@@ -70,7 +69,7 @@ class MatrixApi:
                 text = await resp.text()
             finally:
                 resp.release()
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+        except (TimeoutError, aiohttp.ClientError, OSError) as e:
             raise MatrixError(0, "M_CONNECTION", f"{type(e).__name__}: {e}", what) from e
         try:
             data = json.loads(text) if text else {}

@@ -35,7 +35,7 @@ class Snapshot:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Snapshot":
+    def from_dict(cls, data: dict) -> Snapshot:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
 
@@ -68,7 +68,8 @@ def apply_event(snap: Snapshot, event: dict, ignore: frozenset = frozenset()
     """The snapshot after ``event`` and the notice it causes. ``ignore``: users (the bridge
     bot) whose stage changes are not announced."""
     etype, key = event.get("type"), event.get("state_key")
-    content = event.get("content") if isinstance(event.get("content"), dict) else {}
+    raw = event.get("content")
+    content: dict = raw if isinstance(raw, dict) else {}
     if key is None:
         return snap, None
     new = _copy(snap)

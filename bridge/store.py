@@ -115,7 +115,8 @@ class BridgeStore:
             "SELECT * FROM links WHERE audio_room = ?", (room_id,)).fetchone())
 
     def links(self) -> list[Link]:
-        return [self._link(r) for r in self.conn.execute("SELECT * FROM links")]
+        return [link for r in self.conn.execute("SELECT * FROM links")
+                if (link := self._link(r)) is not None]
 
     def add_link(self, matrix_room: str, audio_room: str, creator: str | None, source: str,
                  join_event: str | None, snapshot: Snapshot) -> None:

@@ -105,7 +105,7 @@ class OutboundQueue:
             if not pdus and not edus:
                 try:
                     await asyncio.wait_for(wakeup.wait(), 60)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     if not self.store.pending(dest) and not self._edus.get(dest):
                         self._workers.pop(dest, None)
                         return
@@ -127,7 +127,7 @@ class OutboundQueue:
                 log.info("delivery to %s failed (%s); retry in %.1fs", dest, e, delay)
                 try:
                     await asyncio.wait_for(wakeup.wait(), delay)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 continue
             self._failures[dest] = 0

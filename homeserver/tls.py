@@ -20,7 +20,7 @@ def write_self_signed_cert(directory: Path, host: str) -> tuple[Path, Path]:
     except ValueError:
         sans.append(x509.DNSName(host))
     sans.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(days=1))

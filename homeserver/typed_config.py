@@ -42,7 +42,7 @@ def build_dataclass(cls: type[T], data: dict, error_cls: type[Exception],
     starting with the key's path (``prefix`` is prepended: ``"media."`` for a nested section).
     """
     hints = typing.get_type_hints(cls)
-    fields = dataclasses.fields(cls)
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]  # T is a dataclass type
     names = {f.name for f in fields}
     for key in data:
         if key not in names:
@@ -73,7 +73,7 @@ def _convert(tp: Any, value: Any, path: str, error_cls: type[Exception]) -> Any:
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise error_cls(f"{path}: must be a mapping")
-        return build_dataclass(tp, value, error_cls, path + ".")
+        return build_dataclass(typing.cast(type, tp), value, error_cls, path + ".")
     if origin is list:
         if not isinstance(value, list):
             raise error_cls(f"{path}: must be a list")

@@ -7,7 +7,7 @@ import secrets
 from aiohttp import web
 
 from ..config import Config
-from ..errors import (BadJson, Forbidden, InvalidParam, MatrixError, NotFound)
+from ..errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
 from ..handlers.accounts import USER_ID, AccountHandler
 from ..handlers.ratelimit import RateLimiter
 from ..storage.events import AccountDataStore, FilterStore

@@ -18,8 +18,16 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from ..errors import (Forbidden, InvalidParam, InvalidUsername, MatrixError, MissingParam,
-                      NotFound, UnknownToken, UserInUse)
+from ..errors import (
+    Forbidden,
+    InvalidParam,
+    InvalidUsername,
+    MatrixError,
+    MissingParam,
+    NotFound,
+    UnknownToken,
+    UserInUse,
+)
 from ..storage.users import UserStore
 from .remote import RemoteQueries
 
@@ -178,7 +186,7 @@ class AccountHandler:
         try:
             user_id = self.parse_login_user(user)
         except InvalidUsername:
-            raise Forbidden("Invalid username or password")
+            raise Forbidden("Invalid username or password") from None
         row = self.users.get_user(user_id)
         # Hash even for unknown users so timing does not reveal which accounts exist.
         ok = await self.hasher.verify(password, row["password_hash"] if row else

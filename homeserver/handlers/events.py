@@ -6,7 +6,7 @@ the reference hash, so the same event can later be sent over federation and veri
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from federation.canonical_json import MAX_SAFE_INTEGER, encode_canonical_json
 from federation.signing import SigningKey, add_content_hash, compute_event_id, sign_event
@@ -62,7 +62,7 @@ def auth_event_ids(etype: str, sender: str, state_key: str | None, content: dict
     """The state events that authorise a new event (Matrix's auth events selection)."""
     keys = [("m.room.create", ""), ("m.room.power_levels", ""), ("m.room.member", sender)]
     if etype == "m.room.member":
-        keys.append(("m.room.member", state_key))
+        keys.append(("m.room.member", state_key or ""))
         if content.get("membership") in ("join", "invite"):
             keys.append(("m.room.join_rules", ""))
     seen, out = set(), []

@@ -29,7 +29,7 @@ class Notifier:
         try:
             await asyncio.wait_for(fut, timeout_s)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
         finally:
             ws = self._waiters.get(user_id)

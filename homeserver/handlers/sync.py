@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 from ..errors import InvalidParam, NotFound
 from ..storage.events import AccountDataStore, EventStore, StreamCounter
@@ -27,7 +28,7 @@ def parse_token(token: str | None, what: str = "since") -> int | None:
     try:
         pos = int(raw)
     except ValueError:
-        raise InvalidParam(f"'{what}' is not a valid pagination token")
+        raise InvalidParam(f"'{what}' is not a valid pagination token") from None
     if pos < 0:
         raise InvalidParam(f"'{what}' is not a valid pagination token")
     return pos
@@ -40,12 +41,12 @@ def make_token(pos: int) -> str:
 def timeline_limit_from_filter(filter_param: str | None, default: int,
                                saved: dict | None = None) -> int:
     """Honour room.timeline.limit from an inline JSON filter or a saved one."""
-    filt = saved
+    filt: Any = saved
     if filter_param and filter_param.startswith("{"):
         try:
             filt = json.loads(filter_param)
         except ValueError:
-            raise InvalidParam("filter is not valid JSON")
+            raise InvalidParam("filter is not valid JSON") from None
     try:
         limit = filt["room"]["timeline"]["limit"]
     except (TypeError, KeyError):
@@ -97,8 +98,9 @@ class SyncHandler:
                     join[room_id] = room
             elif membership == "invite" and (new_membership or full_state):
                 ev = self.store.state_event(room_id, "m.room.member", req.user_id)
-                invite[room_id] = {"invite_state": {
-                    "events": self.rooms.invite_state(room_id, ev)}}
+                if ev is not None:
+                    invite[room_id] = {"invite_state": {
+                        "events": self.rooms.invite_state(room_id, ev)}}
             elif membership in ("leave", "ban") and since is not None and new_membership:
                 leave[room_id] = self._left_room(room_id, since, mstream, limit)
         global_ad = changed.get("", [])
@@ -116,7 +118,8 @@ class SyncHandler:
     def _joined_room(self, req: Requester, room_id: str, since: int | None, full: bool,
                      limit: int, pos: int, room_ad: list[dict]) -> dict | None:
         latest = self.store.latest_event(room_id)
-        if not full and (latest is None or latest[2] <= since) and not room_ad:
+        if not full and (latest is None or (since is not None and latest[2] <= since)) \
+                and not room_ad:
             return None
         after = None if full else since
         rows = self.store.room_events(room_id, after=after, upto=pos, limit=limit + 1,

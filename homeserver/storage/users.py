@@ -31,7 +31,8 @@ class UserStore:
             " WHERE user_id = ?", (user_id,)).fetchone()
         if row is None:
             return None
-        return dict(zip(("user_id", "password_hash", "displayname", "avatar_url", "is_admin"), row))
+        return dict(zip(("user_id", "password_hash", "displayname", "avatar_url", "is_admin"), row,
+                        strict=True))
 
     def user_exists(self, user_id: str) -> bool:
         return self.db.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone() \
