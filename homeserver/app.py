@@ -24,6 +24,7 @@ from .api.federation import FederationServlets
 from .api.http import ACCOUNTS, matrix_errors
 from .api.rooms import RoomServlets
 from .config import Config
+from .handlers.account_data import AccountDataHandler
 from .handlers.accounts import AccountHandler, PasswordHasher
 from .handlers.audio import AudioRoomHandler, NoticeSender
 from .handlers.directory import DirectoryHandler
@@ -167,7 +168,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app[HOMESERVER] = hs
     app[ACCOUNTS] = hs.accounts
     accounts = AccountServlets(
-        config, hs.accounts, hs.account_data, hs.filters, hs.notifier,
+        config, hs.accounts, AccountDataHandler(hs.account_data, hs.filters, hs.notifier),
         RateLimiter(config.ratelimit.login), RateLimiter(config.ratelimit.register))
     rooms = RoomServlets(config, hs.rooms, hs.membership, hs.sync, hs.directory, hs.filters)
     federation = FederationServlets(config.server_name, hs.federation, hs.keyring, hs.queue,

@@ -78,5 +78,17 @@ class LimitExceeded(MatrixError):
         super().__init__("Too many requests", retry_after_ms=retry_after_ms)
 
 
+class AuthRequired(MatrixError):
+    """User-interactive auth: the 401 answer names the flows that complete the request."""
+    status = 401
+
+    def __init__(self, flows: list[dict], session: str):
+        super().__init__("User-interactive authentication required")
+        self.flows, self.session = flows, session
+
+    def to_dict(self) -> dict:
+        return {"flows": self.flows, "params": {}, "session": self.session}
+
+
 class Unrecognized(MatrixError):
     status, errcode = 404, "M_UNRECOGNIZED"

@@ -2,15 +2,13 @@
 and Synapse's shared-secret admin registration."""
 from __future__ import annotations
 
-import secrets
-
 from aiohttp import web
 
 from ..config import Config
-from ..errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
+from ..errors import InvalidParam, MatrixError, NotFound
+from ..handlers.account_data import AccountDataHandler
 from ..handlers.accounts import USER_ID, AccountHandler
 from ..handlers.ratelimit import RateLimiter
-from ..storage.events import AccountDataStore, FilterStore
 from .http import json_response, read_json, requester
 
 C = "/_matrix/client/{v:(r0|v3)}"
@@ -18,14 +16,12 @@ SMALL = 65536
 
 
 class AccountServlets:
-    def __init__(self, config: Config, accounts: AccountHandler, account_data: AccountDataStore,
-                 filters: FilterStore, notifier, login_limiter: RateLimiter,
+    def __init__(self, config: Config, accounts: AccountHandler,
+                 account_data: AccountDataHandler, login_limiter: RateLimiter,
                  register_limiter: RateLimiter):
         self.config = config
         self.accounts = accounts
         self.account_data = account_data
-        self.filters = filters
-        self.notifier = notifier
         self.login_limiter = login_limiter
         self.register_limiter = register_limiter
 
@@ -86,33 +82,11 @@ class AccountServlets:
         return json_response({})
 
     async def register(self, request):
-        if request.query.get("kind", "user") == "guest":
-            raise Forbidden("Guest access is disabled", "M_GUEST_ACCESS_FORBIDDEN")
-        self.register_limiter.check(request.remote or "?")
+        kind = request.query.get("kind", "user")
+        if kind != "guest":  # refused at once below, without costing the client a slot
+            self.register_limiter.check(request.remote or "?")
         body = await read_json(request, SMALL)
-        if not self.accounts.registration_open:
-            raise Forbidden("Registration has been disabled")
-        auth = body.get("auth")
-        if not isinstance(auth, dict) or auth.get("type") != "m.login.dummy":
-            # User-interactive auth: tell the client which flow completes registration.
-            return json_response({"flows": [{"stages": ["m.login.dummy"]}], "params": {},
-                                  "session": (auth or {}).get("session")
-                                  if isinstance(auth, dict) and auth.get("session")
-                                  else secrets.token_urlsafe(12)}, 401)
-        username = body.get("username")
-        password = body.get("password")
-        if username is not None and not isinstance(username, str):
-            raise BadJson("username must be a string")
-        if not isinstance(password, str) or not password:
-            raise MatrixError("password is required", "M_MISSING_PARAM", 400)
-        device_id = body.get("device_id")
-        if device_id is not None and not isinstance(device_id, str):
-            raise BadJson("device_id must be a string")
-        inhibit = body.get("inhibit_login", False)
-        if not isinstance(inhibit, bool):
-            raise BadJson("inhibit_login must be a boolean")
-        result = await self.accounts.register(username, password, device_id, inhibit)
-        return json_response(result)
+        return json_response(await self.accounts.register_request(kind, body))
 
     async def register_available(self, request):
         username = request.query.get("username")
@@ -152,43 +126,30 @@ class AccountServlets:
         self.accounts.set_profile_field(req, user_id, field, body[field])
         return json_response({})
 
-    def _own(self, request):
-        req = requester(request)
-        if self._user_param(request) != req.user_id:
-            raise Forbidden("You cannot access another user's account data")
-        return req
-
     async def get_account_data(self, request):
-        req = self._own(request)
-        content = self.account_data.get(req.user_id, request.match_info.get("room_id", ""),
-                                        request.match_info["type"])
-        if content is None:
-            raise NotFound("Account data not found")
-        return json_response(content)
+        req = requester(request)
+        return json_response(self.account_data.get(
+            req, self._user_param(request), request.match_info.get("room_id", ""),
+            request.match_info["type"]))
 
     async def put_account_data(self, request):
-        req = self._own(request)
+        req = requester(request)
+        user_id = self._user_param(request)
         body = await read_json(request, self.config.limits.max_event_bytes)
-        etype = request.match_info["type"]
-        if etype == "m.direct" and not all(
-                isinstance(v, list) and all(isinstance(r, str) for r in v)
-                for v in body.values()):
-            raise BadJson("m.direct maps user IDs to lists of room IDs")
-        self.account_data.set(req.user_id, request.match_info.get("room_id", ""), etype, body)
-        self.notifier.notify_users([req.user_id])
+        self.account_data.put(req, user_id, request.match_info.get("room_id", ""),
+                              request.match_info["type"], body)
         return json_response({})
 
     async def post_filter(self, request):
-        req = self._own(request)
+        req = requester(request)
+        user_id = self._user_param(request)
         body = await read_json(request, SMALL)
-        return json_response({"filter_id": self.filters.add(req.user_id, body)})
+        return json_response({"filter_id": self.account_data.add_filter(req, user_id, body)})
 
     async def get_filter(self, request):
-        req = self._own(request)
-        filt = self.filters.get(req.user_id, request.match_info["filter_id"])
-        if filt is None:
-            raise NotFound("No such filter")
-        return json_response(filt)
+        req = requester(request)
+        return json_response(self.account_data.get_filter(
+            req, self._user_param(request), request.match_info["filter_id"]))
 
     async def admin_nonce(self, request):
         return json_response({"nonce": self.accounts.new_nonce()})

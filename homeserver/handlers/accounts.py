@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from ..errors import (
+    AuthRequired,
+    BadJson,
     Forbidden,
     InvalidParam,
     InvalidUsername,
@@ -107,6 +109,33 @@ class AccountHandler:
         return self.user_id_for(user)
 
     # registration --------------------------------------------------------------------------
+
+    async def register_request(self, kind: str, body: dict) -> dict:
+        """POST /register: the dummy-auth flow when registration is open."""
+        if kind == "guest":
+            raise Forbidden("Guest access is disabled", "M_GUEST_ACCESS_FORBIDDEN")
+        if not self.registration_open:
+            raise Forbidden("Registration has been disabled")
+        auth = body.get("auth")
+        if not isinstance(auth, dict) or auth.get("type") != "m.login.dummy":
+            # User-interactive auth: tell the client which flow completes registration.
+            session = auth.get("session") if isinstance(auth, dict) else None
+            raise AuthRequired([{"stages": ["m.login.dummy"]}],
+                               session if isinstance(session, str) and session
+                               else secrets.token_urlsafe(12))
+        username = body.get("username")
+        password = body.get("password")
+        if username is not None and not isinstance(username, str):
+            raise BadJson("username must be a string")
+        if not isinstance(password, str) or not password:
+            raise MissingParam("password is required")
+        device_id = body.get("device_id")
+        if device_id is not None and not isinstance(device_id, str):
+            raise BadJson("device_id must be a string")
+        inhibit = body.get("inhibit_login", False)
+        if not isinstance(inhibit, bool):
+            raise BadJson("inhibit_login must be a boolean")
+        return await self.register(username, password, device_id, inhibit)
 
     async def register(self, username: str | None, password: str | None,
                        device_id: str | None = None, inhibit_login: bool = False,
