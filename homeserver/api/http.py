@@ -3,13 +3,22 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import overload
 
 from aiohttp import web
 
 from federation.canonical_json import check_canonical
 from federation.exceptions import CanonicalJSONError
 
-from ..errors import (BadJson, MatrixError, MissingToken, NotJson, TooLarge, Unrecognized)
+from ..errors import (
+    BadJson,
+    InvalidParam,
+    MatrixError,
+    MissingToken,
+    NotJson,
+    TooLarge,
+    Unrecognized,
+)
 from ..handlers.accounts import AccountHandler, Requester
 
 log = logging.getLogger(__name__)
@@ -127,6 +136,14 @@ def requester(request: web.Request) -> Requester:
     return request.app[ACCOUNTS].authenticate(token)
 
 
+@overload
+def int_param(request: web.Request, name: str, default: int) -> int: ...
+
+
+@overload
+def int_param(request: web.Request, name: str, default: None = None) -> int | None: ...
+
+
 def int_param(request: web.Request, name: str, default: int | None = None) -> int | None:
     raw = request.query.get(name)
     if raw is None:
@@ -134,5 +151,4 @@ def int_param(request: web.Request, name: str, default: int | None = None) -> in
     try:
         return int(raw)
     except ValueError:
-        from ..errors import InvalidParam
-        raise InvalidParam(f"'{name}' must be an integer")
+        raise InvalidParam(f"'{name}' must be an integer") from None
