@@ -5,6 +5,8 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from federation.servername import is_valid_server_name
+
 from ..config import Config
 from ..errors import BadJson, InvalidParam, MatrixError
 from ..handlers.directory import DirectoryHandler
@@ -227,6 +229,8 @@ class RoomServlets:
         limit = body.get("limit", int_param(request, "limit"))
         since = body.get("since", request.query.get("since"))
         server = body.get("server") or request.query.get("server")
+        if server is not None and not is_valid_server_name(server):
+            raise InvalidParam("server is not a valid server name")
         filt = body.get("filter") or {}
         if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):
             raise BadJson("limit must be an integer")
