@@ -200,7 +200,7 @@ class FederationClient:
             if raw is None:
                 return None
             data = json.loads(raw)
-        except (TimeoutError, aiohttp.ClientError, ValueError, OSError) as e:
+        except (TimeoutError, aiohttp.ClientError, ValueError, RecursionError, OSError) as e:
             log.debug("no usable .well-known for %s: %s", host, e)
             return None
         delegated = data.get("m.server") if isinstance(data, dict) else None
@@ -256,7 +256,7 @@ class FederationClient:
                                             resp.status)
                 try:
                     answer = json.loads(raw) if raw else {}
-                except ValueError:
+                except (ValueError, RecursionError):
                     if resp.status == 200:
                         raise RemoteServerError(f"{destination} answered 200 without JSON",
                                                 resp.status) from None
