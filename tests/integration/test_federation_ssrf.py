@@ -5,13 +5,23 @@ import asyncio
 import ipaddress
 import json
 import os
+import ssl
 import time
+from urllib.parse import quote
 
+import aiohttp
 import pytest
+import yarl
 from aiohttp import web
 from aiohttp.test_utils import TestServer, unused_port
 
-from federation.client import BlockedAddress, FederationClient, RemoteServerError
+from federation.client import (
+    BlockedAddress,
+    FederationClient,
+    InvalidDestination,
+    RefusedAddressError,
+    RemoteServerError,
+)
 from federation.signing import SigningKey, sign_json
 from federation.xmatrix import sign_request
 
@@ -148,6 +158,188 @@ async def still_serving(hs) -> None:
         assert (await resp.json())["server_name"] == hs.server_name
     async with hs.session.get(hs.url + "/_matrix/client/versions") as resp:
         assert resp.status == 200
+
+
+# -- names that are not server names ------------------------------------------------------------
+#
+# Before the fix, "127.0.0.3:PORT/" (or "#x", "?") was not taken for an IP literal, so it went to
+# .well-known discovery: https://127.0.0.3:PORT/... was dialled, and aiohttp does not consult
+# the guarded resolver for an IP-literal host. Every vector must now refuse such a name before
+# any connection, even when the canary's address is whitelisted; the control (the same vector
+# with the valid name "127.0.0.3:PORT") is refused by the address guard, or dialled when the
+# address is whitelisted.
+
+WEIRD = {"slash": "{}/", "fragment": "{}#x", "query": "{}?"}
+NAMES = {**WEIRD, "valid": "{}"}
+
+
+async def notary_post(a, name: str) -> tuple[int, dict]:
+    async with a.session.post(a.url + "/_matrix/key/v2/query",
+                              json={"server_keys": {name: {}}}) as resp:
+        return resp.status, await resp.json()
+
+
+async def notary_get(a, name: str) -> tuple[int, dict]:
+    url = yarl.URL(a.url + "/_matrix/key/v2/query/" + quote(name, safe=""), encoded=True)
+    async with a.session.get(url) as resp:
+        return resp.status, await resp.json()
+
+
+async def xmatrix_origin(a, name: str) -> tuple[int, dict]:
+    path = "/_matrix/federation/v1/version"
+    auth = sign_request(SigningKey.generate(), "GET", path, name, a.server_name)
+    async with a.session.get(a.url + path, headers={"Authorization": auth}) as resp:
+        return resp.status, await resp.json()
+
+
+async def public_rooms(a, name: str) -> tuple[int, dict]:
+    alice = await a.user("alice")
+    return await alice.request("GET", "/publicRooms", params={"server": name})
+
+
+async def public_rooms_post(a, name: str) -> tuple[int, dict]:
+    alice = await a.user("alice")
+    return await alice.request("POST", "/publicRooms", {"server": name, "limit": 5})
+
+
+# vector: (send, answer to a name that is not a server name, answer to the valid name)
+VECTORS = {
+    "notary-body": (notary_post, (400, "M_BAD_JSON"), (200, None)),
+    "notary-path": (notary_get, (400, "M_INVALID_PARAM"), (200, None)),
+    "x-matrix-origin": (xmatrix_origin, (401, "M_UNAUTHORIZED"), (401, "M_UNAUTHORIZED")),
+    "public-rooms-server": (public_rooms, (400, "M_INVALID_PARAM"), (502, "M_UNKNOWN")),
+    "public-rooms-server-in-body": (public_rooms_post, (400, "M_INVALID_PARAM"),
+                                    (502, "M_UNKNOWN")),
+}
+
+
+@pytest.mark.parametrize("whitelisted", [False, True], ids=["default", "canary-whitelisted"])
+@pytest.mark.parametrize("kind", list(NAMES))
+@pytest.mark.parametrize("vector", list(VECTORS))
+async def test_server_name_vectors(make_homeserver, canary, vector, kind, whitelisted):
+    a = await make_homeserver("a")
+    if whitelisted:
+        allow_canary(a)
+    send, refused, answered = VECTORS[vector]
+    name = NAMES[kind].format(f"{CANARY_HOST}:{canary.port}")
+    status, body = await send(a, name)
+    if kind in WEIRD:  # the attack: refused as a name, whatever the whitelist says
+        assert canary.connections == 0, (status, body)
+        assert (status, body.get("errcode")) == refused, body
+        assert "server name" in body["error"] or "origin" in body["error"], body
+    else:  # the control: a server name, then the address guard decides
+        assert (status, body.get("errcode") if status != 200 else None) == answered, body
+        if status == 200:
+            assert body == {"server_keys": []}, body  # unreachable: left out
+        if whitelisted:
+            assert canary.connections >= 1  # the vector does reach the network
+        else:
+            assert canary.connections == 0
+            if vector.startswith("public-rooms"):
+                assert "may not dial" in body["error"], body
+    await still_serving(a)
+
+
+# -- .well-known -----------------------------------------------------------------------------
+
+class WellKnown:
+    """An HTTPS server answering /.well-known/matrix/server for the name "localhost" (A's
+    discovery is pointed at its port instead of 443)."""
+
+    def __init__(self, tmp_path):
+        from homeserver.tls import write_self_signed_cert
+        cert, key = write_self_signed_cert(tmp_path, "127.0.0.1")
+        self.ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.ssl.load_cert_chain(cert, key)
+        self.answer: web.Response = web.json_response({})
+        self.hits = 0
+        app = web.Application()
+        app.router.add_get("/.well-known/matrix/server", self.serve)
+        self.server = TestServer(app, host="127.0.0.1", port=unused_port())
+
+    async def serve(self, request):
+        self.hits += 1
+        return self.answer
+
+
+@pytest.fixture
+async def well_known(tmp_path):
+    wk = WellKnown(tmp_path)
+    await wk.server.start_server(ssl=wk.ssl)
+    yield wk
+    await wk.server.close()
+
+
+def well_known_answers(canary: Canary) -> dict:
+    target = f"{CANARY_HOST}:{canary.port}"
+    return {
+        "redirect-to-http": web.Response(status=302, headers={
+            "Location": f"http://{target}/.well-known/matrix/server"}),
+        "redirect-permanent": web.Response(status=308, headers={
+            "Location": f"http://{target}/"}),
+        "m.server-not-a-server-name": web.json_response({"m.server": target + "/"}),
+        "m.server-in-a-body-over-64KiB": web.json_response(
+            {"m.server": target, "padding": "x" * 70_000}),
+        "m.server": web.json_response({"m.server": target}),  # the control
+    }
+
+
+@pytest.mark.parametrize("whitelisted", [False, True], ids=["default", "canary-whitelisted"])
+@pytest.mark.parametrize("answer", ["redirect-to-http", "redirect-permanent",
+                                    "m.server-not-a-server-name",
+                                    "m.server-in-a-body-over-64KiB", "m.server"])
+async def test_well_known_cannot_lead_anywhere(make_homeserver, canary, well_known, answer,
+                                               whitelisted):
+    """A notary query for "localhost" makes A discover it through .well-known. Whatever
+    .well-known answers, A dials only a server name the guard allows: redirects are not
+    followed, an m.server that is not a server name or sits in an oversized body is ignored;
+    the control (a plain m.server pointing at the canary) is dialled only when whitelisted."""
+    a = await make_homeserver("a")
+    a.hs.federation_client.well_known_port = well_known.server.port
+    if whitelisted:
+        allow_canary(a)
+    well_known.answer = well_known_answers(canary)[answer]
+    status, body = await notary_post(a, "localhost")
+    assert status == 200 and body == {"server_keys": []}, body
+    assert well_known.hits == 1  # discovery did ask .well-known
+    if answer == "m.server" and whitelisted:
+        assert canary.connections >= 1
+    else:
+        assert canary.connections == 0
+    await still_serving(a)
+
+
+async def test_every_socket_is_guarded_even_for_ip_literal_hosts(canary):
+    """aiohttp skips the resolver for an IP-literal host; the socket factory does not."""
+    fc = client(["127.0.0.1/32"])
+    try:
+        with pytest.raises(aiohttp.ClientConnectorError) as e:
+            await fc.session.get(f"http://{CANARY_HOST}:{canary.port}/")
+        assert isinstance(e.value.os_error, RefusedAddressError)
+        assert canary.connections == 0
+        fc.policy.whitelist.append(ipaddress.ip_network(CANARY_HOST + "/32"))  # control
+        with pytest.raises(aiohttp.ClientError):
+            await fc.session.get(f"http://{CANARY_HOST}:{canary.port}/")
+        assert canary.connections >= 1  # aiohttp retries a GET once on a closed connection
+    finally:
+        await fc.close()
+
+
+@pytest.mark.parametrize("name", ["127.0.0.3:{port}/", "127.0.0.3:{port}#x", "127.0.0.3:{port}?",
+                                  "localhost:{port}/x", "evil.example/../127.0.0.3:{port}"])
+async def test_client_refuses_non_server_names_before_any_network_activity(canary, name):
+    fc = client([CANARY_HOST + "/32"], {"127.0.0.3:1/": f"http://{CANARY_HOST}:{canary.port}"})
+    try:
+        with pytest.raises(InvalidDestination, match="not a valid server name"):
+            await fc.request(name.format(port=canary.port), "GET", "/_matrix/key/v2/server",
+                             signed=False)
+        with pytest.raises(InvalidDestination):
+            await fc.base_url(name.format(port=canary.port))
+        with pytest.raises(InvalidDestination):  # even one the servers map names
+            await fc.request("127.0.0.3:1/", "GET", "/_matrix/key/v2/server", signed=False)
+    finally:
+        await fc.close()
+    assert canary.connections == 0
 
 
 # -- key response amplification ------------------------------------------------------------------
