@@ -342,6 +342,33 @@ async def test_client_refuses_non_server_names_before_any_network_activity(canar
     assert canary.connections == 0
 
 
+async def test_notary_fan_out_is_bounded(make_homeserver, canary):
+    """One unauthenticated notary query may make A contact at most 20 servers, for at most
+    32 key IDs each; the controls at the limits are answered (the names are in a blocked
+    range, so nothing is dialled)."""
+    a = await make_homeserver("a")
+    blocked = [f"10.0.0.{i}:8448" for i in range(1, 22)]
+    for wanted, error in (({n: {} for n in blocked}, "at most 20"),
+                          ({blocked[0]: {f"ed25519:k{i}": {} for i in range(33)}},
+                           "at most 32")):
+        async with a.session.post(a.url + "/_matrix/key/v2/query",
+                                  json={"server_keys": wanted}) as resp:
+            body = await resp.json()
+            assert resp.status == 400 and body["errcode"] == "M_BAD_JSON", body
+            assert error in body["error"], body
+    for wanted in ({n: {} for n in blocked[:20]},
+                   {blocked[0]: {f"ed25519:k{i}": {} for i in range(32)}},
+                   {f"{CANARY_HOST}:{canary.port}": {}, a.server_name: {}}):
+        async with a.session.post(a.url + "/_matrix/key/v2/query",
+                                  json={"server_keys": wanted}) as resp:
+            body = await resp.json()
+            assert resp.status == 200, body
+            assert [k["server_name"] for k in body["server_keys"]] == \
+                ([a.server_name] if a.server_name in wanted else []), body
+    assert canary.connections == 0
+    await still_serving(a)
+
+
 # -- key response amplification ------------------------------------------------------------------
 
 class KeyPublisher:
