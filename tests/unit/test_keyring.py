@@ -41,10 +41,14 @@ def now_ms() -> int:
 
 def test_a_response_is_encoded_once_however_many_keys_sign_it(monkeypatch):
     body = response(MAX_KEYS_PER_RESPONSE)
-    calls = []
+    calls: list[dict] = []
     real = federation.signing._signing_bytes
-    monkeypatch.setattr(federation.signing, "_signing_bytes",
-                        lambda obj: calls.append(1) or real(obj))
+
+    def counting(obj: dict) -> bytes:
+        calls.append(obj)
+        return real(obj)
+
+    monkeypatch.setattr(federation.signing, "_signing_bytes", counting)
     checked = check_key_response(SERVER, body, now_ms())
     assert len(checked.keys) == MAX_KEYS_PER_RESPONSE
     assert len(calls) == 1
@@ -86,7 +90,7 @@ def test_a_response_is_stored_once_per_server(tmp_path):
     assert db.execute("SELECT COUNT(*) FROM remote_server_key_responses").fetchone()[0] == 1
     assert db.execute("SELECT COUNT(*) FROM remote_server_keys WHERE key_json IS NOT NULL"
                       ).fetchone()[0] == 0
-    assert store.response_json(SERVER)["server_name"] == SERVER
+    assert (store.response_json(SERVER) or {})["server_name"] == SERVER
 
 
 def test_migration_3_keeps_the_newest_response_once(tmp_path, monkeypatch):
@@ -121,5 +125,6 @@ def test_notary_requests_are_bounded(wanted, error):
 
 
 def test_notary_request_at_the_limits():
-    wanted = {f"s{i}.example": {f"ed25519:k{j}": {} for j in range(32)} for i in range(20)}
+    wanted: dict[str, dict] = {f"s{i}.example": {f"ed25519:k{j}": {} for j in range(32)}
+                               for i in range(20)}
     assert check_notary_request(wanted) is wanted
