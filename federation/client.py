@@ -2,14 +2,19 @@
 
 Discovery follows the Matrix spec's order, minus SRV records: the ``federation.servers`` map;
 an IP literal (with or without port) dialled directly; a hostname with a port dialled directly;
-otherwise ``https://<host>/.well-known/matrix/server`` and then port 8448. Every address a
-request would reach is checked against the private/loopback ranges, which are refused unless
+otherwise ``https://<host>/.well-known/matrix/server`` and then port 8448.
+
+A destination must be a server name (federation/servername.py) or nothing is sent. Every
+connection this client opens, ``.well-known`` included, goes through the address guard: names
+are resolved by a resolver that drops refused addresses, and the socket factory checks the very
+address each socket is about to connect to (aiohttp does not call the resolver for an IP-literal
+host, so the resolver alone would not see those). Private and loopback ranges are refused unless
 ``federation.ip_range_whitelist`` allows them, so a user cannot make the server probe its own
-network by naming a server.
+network by naming a server. Discovery follows no redirects, reads at most 64 KiB for at most
+10 s, and takes ``m.server`` only if it is itself a server name.
 """
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import json
 import logging
@@ -17,7 +22,8 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 import yarl
@@ -25,6 +31,7 @@ from aiohttp.abc import AbstractResolver
 
 from .canonical_json import encode_canonical_json
 from .exceptions import FederationError
+from .servername import InvalidServerName, parse_server_name
 from .signing import SigningKey
 from .xmatrix import sign_request
 
@@ -33,7 +40,15 @@ log = logging.getLogger(__name__)
 BLOCKED_NETWORKS = [ipaddress.ip_network(n) for n in (
     "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
     "169.254.0.0/16", "0.0.0.0/8", "192.0.0.0/24", "198.18.0.0/15", "224.0.0.0/4",
-    "240.0.0.0/4", "::1/128", "::/128", "fe80::/10", "fc00::/7", "ff00::/8", "::ffff:0:0/96")]
+    "240.0.0.0/4", "::1/128", "::/128", "fe80::/10", "fc00::/7", "ff00::/8", "::ffff:0:0/96",
+    # IPv4-compatible, NAT64 and site-local IPv6 can all lead back to the ranges above.
+    "::/96", "64:ff9b::/96", "64:ff9b:1::/48", "fec0::/10", "192.88.99.0/24")]
+
+WELL_KNOWN_MAX_BYTES = 64 * 1024
+WELL_KNOWN_TIMEOUT_S = 10.0
+RESPONSE_MAX_BYTES = 16 * 1024 * 1024
+DISCOVERY_CACHE_S = 3600.0
+DISCOVERY_CACHE_MAX = 10_000
 
 
 class RemoteServerError(FederationError):
@@ -49,15 +64,12 @@ class BlockedAddress(RemoteServerError):
     pass
 
 
-def split_server_name(name: str) -> tuple[str, int | None]:
-    """'example.org:8448' -> ('example.org', 8448); '[::1]:80' -> ('::1', 80)."""
-    if name.startswith("["):
-        host, _, rest = name[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") else None
-    host, sep, port = name.rpartition(":")
-    if sep and port.isdigit() and ":" not in host:
-        return host, int(port)
-    return name, None
+class InvalidDestination(RemoteServerError):
+    """The destination is not a server name: refused before any network activity."""
+
+
+class RefusedAddressError(OSError):
+    """Raised by the socket factory for an address the policy refuses."""
 
 
 def ip_literal(host: str) -> ipaddress._BaseAddress | None:
@@ -72,10 +84,22 @@ class AddressPolicy:
         self.whitelist = [ipaddress.ip_network(n, strict=False) for n in whitelist]
 
     def allowed(self, ip: str) -> bool:
-        addr = ipaddress.ip_address(ip.split("%")[0])
+        try:
+            addr = ipaddress.ip_address(ip.split("%")[0])
+        except ValueError:
+            return False
         if any(addr in n for n in self.whitelist):
             return True
         return not any(addr in n for n in BLOCKED_NETWORKS)
+
+    def socket_factory(self, addr_info: tuple) -> socket.socket:
+        """aiohttp's socket_factory: called with the exact address about to be connected to,
+        for every connection, whether the host was a name or an IP literal."""
+        family, type_, proto, _, address = addr_info
+        if not self.allowed(str(address[0])):
+            raise RefusedAddressError(
+                f"federation may not dial {address[0]} (not in ip_range_whitelist)")
+        return socket.socket(family=family, type=type_, proto=proto)
 
 
 class GuardedResolver(AbstractResolver):
@@ -90,7 +114,8 @@ class GuardedResolver(AbstractResolver):
         results = [r for r in await self.inner.resolve(host, port, family)
                    if self.policy.allowed(r["host"])]
         if not results:
-            raise OSError(f"{host} resolves only to addresses federation may not dial")
+            raise RefusedAddressError(
+                f"{host} resolves only to addresses federation may not dial")
         return results
 
     async def close(self):
@@ -116,6 +141,8 @@ class FederationClient:
         self.timeout = aiohttp.ClientTimeout(total=timeout_s, connect=10)
         self._session: aiohttp.ClientSession | None = None
         self._discovered: dict[str, _Cached] = {}
+        # Where discovery looks for .well-known: 443 as the spec says; tests point it elsewhere.
+        self.well_known_port: int | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -124,7 +151,8 @@ class FederationClient:
             if not self.verify_certificates:
                 ctx = False
             connector = aiohttp.TCPConnector(resolver=GuardedResolver(self.policy), ssl=ctx,
-                                             limit_per_host=8)
+                                             limit_per_host=8,
+                                             socket_factory=self.policy.socket_factory)
             self._session = aiohttp.ClientSession(connector=connector, timeout=self.timeout)
         return self._session
 
@@ -135,6 +163,10 @@ class FederationClient:
     # discovery -----------------------------------------------------------------------------
 
     async def base_url(self, destination: str) -> str:
+        try:
+            name = parse_server_name(destination)
+        except InvalidServerName as e:
+            raise InvalidDestination(f"refusing to contact {destination!r}: {e}") from None
         if destination in self.servers:
             url = self.servers[destination].rstrip("/")
             self._check_url(url)
@@ -142,30 +174,42 @@ class FederationClient:
         cached = self._discovered.get(destination)
         if cached and cached.expires > time.monotonic():
             return cached.base_url
-        host, port = split_server_name(destination)
-        if ip_literal(host) is not None or port is not None:
-            url = f"https://{_bracket(host)}:{port or 8448}"
+        if name.is_ip or name.port is not None:
+            url = f"https://{name.url_host}:{name.port or 8448}"
         else:
-            url = await self._well_known(host) or f"https://{host}:8448"
+            url = await self._well_known(name.host) or f"https://{name.host}:8448"
         self._check_url(url)
-        self._discovered[destination] = _Cached(url, destination, time.monotonic() + 3600)
+        if len(self._discovered) >= DISCOVERY_CACHE_MAX:  # names come from strangers: bound it
+            self._discovered.pop(next(iter(self._discovered)))
+        self._discovered[destination] = _Cached(url, destination,
+                                                time.monotonic() + DISCOVERY_CACHE_S)
         return url
 
     async def _well_known(self, host: str) -> str | None:
+        """The delegated base URL from ``https://host/.well-known/matrix/server``, or None.
+        No redirects are followed (a redirect could point anywhere, plain HTTP included), the
+        body and time are bounded, and ``m.server`` must be a server name."""
+        port = f":{self.well_known_port}" if self.well_known_port else ""
         try:
-            async with self.session.get(f"https://{host}/.well-known/matrix/server",
-                                        allow_redirects=True,
-                                        timeout=aiohttp.ClientTimeout(total=10)) as resp:
+            async with self.session.get(
+                    f"https://{host}{port}/.well-known/matrix/server", allow_redirects=False,
+                    timeout=aiohttp.ClientTimeout(total=WELL_KNOWN_TIMEOUT_S)) as resp:
                 if resp.status != 200:
                     return None
-                data = json.loads(await resp.content.read(65536))
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, OSError):
+                raw = await _read_capped(resp, WELL_KNOWN_MAX_BYTES)
+            if raw is None:
+                return None
+            data = json.loads(raw)
+        except (TimeoutError, aiohttp.ClientError, ValueError, RecursionError, OSError) as e:
+            log.debug("no usable .well-known for %s: %s", host, e)
             return None
         delegated = data.get("m.server") if isinstance(data, dict) else None
-        if not isinstance(delegated, str) or not delegated:
+        try:
+            name = parse_server_name(delegated)
+        except InvalidServerName as e:
+            log.info(".well-known of %s: ignoring m.server: %s", host, e)
             return None
-        dhost, dport = split_server_name(delegated)
-        return f"https://{_bracket(dhost)}:{dport or 8448}"
+        return f"https://{name.url_host}:{name.port or 8448}"
 
     def _check_url(self, url: str) -> None:
         host = urlsplit(url).hostname or ""
@@ -176,13 +220,19 @@ class FederationClient:
 
     async def request(self, destination: str, method: str, path: str, body=None,
                       query: dict | None = None, signed: bool = True,
-                      timeout_s: float | None = None) -> dict:
-        """Send a signed request; return the JSON answer or raise RemoteServerError."""
+                      timeout_s: float | None = None,
+                      max_bytes: int = RESPONSE_MAX_BYTES) -> Any:
+        """Send a signed request; return the JSON answer or raise RemoteServerError (an
+        answer over ``max_bytes`` is one). A destination that is not a server name is refused
+        (InvalidDestination) before anything is resolved or sent."""
+        try:
+            parse_server_name(destination)
+        except InvalidServerName as e:
+            raise InvalidDestination(f"refusing to contact {destination!r}: {e}") from None
         if destination == self.server_name:
             raise RemoteServerError("refusing to send a federation request to ourselves")
         uri = path
         if query:
-            from urllib.parse import urlencode
             uri += "?" + urlencode(query, doseq=True)
         headers = {}
         data = None
@@ -194,31 +244,22 @@ class FederationClient:
                                                     self.server_name, destination, body)
         try:
             base = await self.base_url(destination)
-            kwargs = {}
-            if timeout_s is not None:
-                kwargs["timeout"] = aiohttp.ClientTimeout(total=timeout_s)
+            timeout = self.timeout if timeout_s is None else \
+                aiohttp.ClientTimeout(total=timeout_s)
             # encoded=True: the URI must reach the server byte for byte as it was signed.
             url = yarl.URL(base + uri, encoded=True)
             async with self.session.request(method, url, data=data, headers=headers,
-                                            allow_redirects=False, **kwargs) as resp:
-                # read(n) returns what is buffered, not n bytes: loop until EOF, or a large
-                # answer (send_join's state of a big room) is cut short and parsed as {}.
-                buf, limit = bytearray(), 16 * 1024 * 1024
-                while len(buf) <= limit:
-                    chunk = await resp.content.read(limit + 1 - len(buf))
-                    if not chunk:
-                        break
-                    buf += chunk
-                raw = bytes(buf)
-                if len(raw) > limit:
-                    raise RemoteServerError(f"{destination} answered over {limit} bytes",
+                                            allow_redirects=False, timeout=timeout) as resp:
+                raw = await _read_capped(resp, max_bytes)
+                if raw is None:
+                    raise RemoteServerError(f"{destination} answered over {max_bytes} bytes",
                                             resp.status)
                 try:
                     answer = json.loads(raw) if raw else {}
-                except ValueError:
+                except (ValueError, RecursionError):
                     if resp.status == 200:
                         raise RemoteServerError(f"{destination} answered 200 without JSON",
-                                                resp.status)
+                                                resp.status) from None
                     answer = {}
                 if resp.status != 200:
                     msg = answer.get("error") if isinstance(answer, dict) else None
@@ -228,9 +269,22 @@ class FederationClient:
                 return answer
         except RemoteServerError:
             raise
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
-            raise RemoteServerError(f"cannot reach {destination}: {e or type(e).__name__}")
+        except (TimeoutError, aiohttp.ClientError, OSError) as e:
+            cause = getattr(e, "os_error", e)
+            if isinstance(cause, RefusedAddressError):
+                raise BlockedAddress(f"cannot reach {destination}: {cause}") from None
+            raise RemoteServerError(
+                f"cannot reach {destination}: {e or type(e).__name__}") from None
 
 
-def _bracket(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
+async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The whole body, or None if it is over ``limit`` bytes (reading stops there)."""
+    # read(n) returns what is buffered, not n bytes: loop until EOF, or a large answer
+    # (send_join's state of a big room) is cut short and parsed as {}.
+    buf = bytearray()
+    while len(buf) <= limit:
+        chunk = await resp.content.read(limit + 1 - len(buf))
+        if not chunk:
+            break
+        buf += chunk
+    return None if len(buf) > limit else bytes(buf)

@@ -4,53 +4,136 @@ A remote key response must be signed by the keys it lists (``server_name`` must 
 asked). A cached key is trusted until its ``valid_until_ts``, capped at 7 days after we fetched
 it, as the spec requires; past that it is fetched again. Keys a server has retired
 (``old_verify_keys``) still verify what was signed before they expired.
+
+Anyone can make us fetch a server's keys (a request signed with a key ID we do not know, a
+notary query), so a key response must cost little whatever it holds: it is read up to 64 KiB,
+lists at most 32 keys, is verified once (encoded once, each listed key checked against that
+encoding) in a worker thread, and is stored once per server. Fetches of one server are shared
+and at most one per ``REFETCH_INTERVAL_S``; a notary query names at most 20 servers.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from typing import Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
 
-from homeserver.storage.database import Database
-
+from .canonical_json import encode_canonical_json
 from .client import FederationClient, RemoteServerError
-from .exceptions import SignatureError
-from .signing import SigningKey, VerifyKey, sign_json, verify_signed_json
+from .exceptions import CanonicalJSONError, SignatureError
+from .servername import InvalidServerName, parse_server_name
+from .signing import SigningKey, VerifyKey, sign_json, verify_signed_json_keys
 
 SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000
 OWN_KEY_VALIDITY_MS = 24 * 3600 * 1000
 REFETCH_INTERVAL_S = 5.0  # a burst of requests naming an unknown key triggers one fetch
+MAX_KEYS_PER_RESPONSE = 32  # verify_keys and old_verify_keys together
+MAX_KEY_RESPONSE_BYTES = 64 * 1024  # as read from the wire, and as canonical JSON
+MAX_SIGNATURES_TRIED = 32  # key IDs of one server tried when verifying a signed object
+NOTARY_MAX_SERVERS = 20
+NOTARY_MAX_KEY_IDS = 32  # per server
+_LAST_FETCH_MAX = 10_000  # servers remembered for the refetch limit (names come from strangers)
 
 
-class KeyCacheStore:
-    def __init__(self, db: Database):
-        self.db = db
+class NotaryRequestError(ValueError):
+    """A notary query asks for too much or names something that is not a server."""
+
+
+@dataclass(frozen=True)
+class CheckedKeyResponse:
+    """A key response whose signatures verified: its keys, and the response to store."""
+    server: str
+    keys: list[tuple[str, str, int, int | None]]  # (key_id, key, valid_until_ts, expired_ts)
+    valid_until_ts: int  # capped
+    response_json: str
+
+
+class KeyCache(Protocol):
+    """Where verified remote keys are kept (a durable store handed in by the server)."""
 
     def get(self, server: str, key_id: str) -> tuple[str, int, int | None] | None:
-        return self.db.execute(
-            "SELECT verify_key, valid_until_ts, expired_ts FROM remote_server_keys"
-            " WHERE server_name = ? AND key_id = ?", (server, key_id)).fetchone()
+        """(verify_key, valid_until_ts, expired_ts) of one key, or None."""
 
-    def put(self, server: str, key_id: str, verify_key: str, valid_until_ts: int,
-            expired_ts: int | None, key_json: str) -> None:
-        with self.db.transaction() as c:
-            c.execute(
-                "INSERT OR REPLACE INTO remote_server_keys (server_name, key_id, verify_key,"
-                " valid_until_ts, expired_ts, fetched_ts, key_json) VALUES (?,?,?,?,?,?,?)",
-                (server, key_id, verify_key, valid_until_ts, expired_ts,
-                 int(time.time() * 1000), key_json))
+    def put_response(self, checked: CheckedKeyResponse) -> None:
+        """Keep a verified response's keys, and the response itself once."""
 
     def response_json(self, server: str) -> dict | None:
-        row = self.db.execute(
-            "SELECT key_json FROM remote_server_keys WHERE server_name = ? AND key_json IS NOT"
-            " NULL ORDER BY fetched_ts DESC LIMIT 1", (server,)).fetchone()
-        return json.loads(row[0]) if row else None
+        """The newest verified response of ``server``, for the notary."""
+
+
+def check_key_response(server: str, resp: object, now_ms: int) -> CheckedKeyResponse:
+    """Verify a /key/v2/server answer: for ``server``, at most MAX_KEYS_PER_RESPONSE keys and
+    MAX_KEY_RESPONSE_BYTES, signed by every key it lists. Encodes the response once and
+    checks each signature against that one encoding. Pure and thread-safe (CPU-bound: run it
+    off the event loop); SignatureError if anything is wrong."""
+    if not isinstance(resp, dict) or resp.get("server_name") != server:
+        raise SignatureError(f"key response is not for {server}")
+    verify_keys = resp.get("verify_keys")
+    old_keys = resp.get("old_verify_keys", {})
+    valid_until = resp.get("valid_until_ts")
+    if not isinstance(verify_keys, dict) or not verify_keys or not isinstance(old_keys, dict) \
+            or not isinstance(valid_until, int) or isinstance(valid_until, bool):
+        raise SignatureError(f"malformed key response from {server}")
+    if len(verify_keys) + len(old_keys) > MAX_KEYS_PER_RESPONSE:
+        raise SignatureError(
+            f"key response from {server} lists {len(verify_keys) + len(old_keys)} keys;"
+            f" at most {MAX_KEYS_PER_RESPONSE} are accepted")
+    try:
+        size = len(encode_canonical_json(resp))
+    except CanonicalJSONError as e:
+        raise SignatureError(f"key response from {server} is not canonical JSON: {e}") from None
+    if size > MAX_KEY_RESPONSE_BYTES:
+        raise SignatureError(f"key response from {server} is {size} bytes;"
+                             f" at most {MAX_KEY_RESPONSE_BYTES} are accepted")
+    parsed = []
+    for key_id, data in verify_keys.items():
+        try:
+            parsed.append(VerifyKey.from_base64(key_id, data["key"]))
+        except (KeyError, TypeError, ValueError):
+            raise SignatureError(f"malformed key {key_id} from {server}") from None
+    verify_signed_json_keys(resp, server, parsed)  # every listed key signed it
+    capped = min(valid_until, now_ms + SEVEN_DAYS_MS)
+    keys: list[tuple[str, str, int, int | None]] = [
+        (vk.key_id, vk.public_base64, capped, None) for vk in parsed]
+    for key_id, data in old_keys.items():
+        try:
+            vk = VerifyKey.from_base64(key_id, data["key"])
+            expired = int(data["expired_ts"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        keys.append((key_id, vk.public_base64, expired, expired))
+    return CheckedKeyResponse(server, keys, capped, json.dumps(resp))
+
+
+def check_notary_request(wanted: object) -> dict[str, dict]:
+    """The ``server_keys`` of a notary query, checked: at most NOTARY_MAX_SERVERS server
+    names, each mapped to at most NOTARY_MAX_KEY_IDS key IDs with optional criteria."""
+    if not isinstance(wanted, dict):
+        raise NotaryRequestError("server_keys must be an object")
+    if len(wanted) > NOTARY_MAX_SERVERS:
+        raise NotaryRequestError(f"server_keys names {len(wanted)} servers; at most"
+                                 f" {NOTARY_MAX_SERVERS} may be asked for at once")
+    for server, criteria in wanted.items():
+        try:
+            parse_server_name(server)
+        except InvalidServerName as e:
+            raise NotaryRequestError(f"server_keys: {e}") from None
+        if not isinstance(criteria, dict) or not all(
+                isinstance(c, dict) and isinstance(c.get("minimum_valid_until_ts", 0), int)
+                for c in criteria.values()):
+            raise NotaryRequestError(
+                "server_keys maps each server to {key_id: {minimum_valid_until_ts}}")
+        if len(criteria) > NOTARY_MAX_KEY_IDS:
+            raise NotaryRequestError(f"server_keys asks for {len(criteria)} keys of {server};"
+                                     f" at most {NOTARY_MAX_KEY_IDS} per server")
+    return wanted
 
 
 class Keyring:
     def __init__(self, server_name: str, signing_key: SigningKey, old_keys: list[tuple],
-                 cache: KeyCacheStore, client: FederationClient,
+                 cache: KeyCache, client: FederationClient,
                  clock: Callable[[], float] = time.time):
         self.server_name = server_name
         self.signing_key = signing_key
@@ -97,23 +180,34 @@ class Keyring:
         found = self._lookup(server, key_id, at)
         if found is not None:
             return found
-        inflight = self._inflight.get(server)
-        if inflight is None and self.clock() - self._last_fetch.get(server, -1e9) \
-                >= REFETCH_INTERVAL_S:
-            self._last_fetch[server] = self.clock()
-            inflight = asyncio.ensure_future(self.fetch_server_keys(server))
-            self._inflight[server] = inflight
-            inflight.add_done_callback(lambda _: self._inflight.pop(server, None))
-        if inflight is not None:
-            # Everyone waiting for this server shares one fetch.
-            try:
-                await asyncio.shield(inflight)
-            except SignatureError:
-                pass
+        try:
+            fetched = await self._refresh(server)
+        except SignatureError as e:
+            raise SignatureError(f"no valid key {key_id} known for {server}: {e}") from None
+        if fetched:
             found = self._lookup(server, key_id, at)
             if found is not None:
                 return found
         raise SignatureError(f"no valid key {key_id} known for {server}")
+
+    async def _refresh(self, server: str) -> bool:
+        """Fetch ``server``'s keys, unless they were fetched less than REFETCH_INTERVAL_S ago
+        (then False). Everyone waiting for one server shares one fetch; SignatureError if it
+        failed."""
+        inflight = self._inflight.get(server)
+        if inflight is None:
+            now = self.clock()
+            if now - self._last_fetch.get(server, -1e9) < REFETCH_INTERVAL_S:
+                return False
+            if len(self._last_fetch) >= _LAST_FETCH_MAX:
+                self._last_fetch = {s: t for s, t in self._last_fetch.items()
+                                    if now - t < REFETCH_INTERVAL_S}
+            self._last_fetch[server] = now
+            inflight = asyncio.ensure_future(self.fetch_server_keys(server))
+            self._inflight[server] = inflight
+            inflight.add_done_callback(lambda _: self._inflight.pop(server, None))
+        await asyncio.shield(inflight)
+        return True
 
     def _lookup(self, server: str, key_id: str, at: int) -> VerifyKey | None:
         memo = self._memo.get((server, key_id))
@@ -131,41 +225,22 @@ class Keyring:
     async def fetch_server_keys(self, server: str) -> dict:
         try:
             resp = await self.client.request(server, "GET", "/_matrix/key/v2/server",
-                                             signed=False, timeout_s=15)
+                                             signed=False, timeout_s=15,
+                                             max_bytes=MAX_KEY_RESPONSE_BYTES)
         except RemoteServerError as e:
-            raise SignatureError(f"cannot fetch keys of {server}: {e}")
-        self.store_key_response(server, resp)
+            raise SignatureError(f"cannot fetch keys of {server}: {e}") from None
+        checked = await asyncio.to_thread(check_key_response, server, resp, self.now_ms())
+        self._store_checked(checked)
         return resp
 
     def store_key_response(self, server: str, resp: dict) -> None:
         """Verify a /key/v2/server answer (self-signed, right server) and cache its keys."""
-        if not isinstance(resp, dict) or resp.get("server_name") != server:
-            raise SignatureError(f"key response is not for {server}")
-        verify_keys = resp.get("verify_keys")
-        valid_until = resp.get("valid_until_ts")
-        if not isinstance(verify_keys, dict) or not verify_keys or not isinstance(valid_until, int):
-            raise SignatureError(f"malformed key response from {server}")
-        parsed = {}
-        for key_id, data in verify_keys.items():
-            try:
-                parsed[key_id] = VerifyKey.from_base64(key_id, data["key"])
-            except (KeyError, TypeError, ValueError):
-                raise SignatureError(f"malformed key {key_id} from {server}")
-        for vk in parsed.values():  # every listed key must have signed the response
-            verify_signed_json(resp, server, vk)
-        capped = min(valid_until, self.now_ms() + SEVEN_DAYS_MS)
-        raw = json.dumps(resp)
-        for key_id, vk in parsed.items():
-            self.cache.put(server, key_id, vk.public_base64, capped, None, raw)
-            self._memo.pop((server, key_id), None)
-        for key_id, data in (resp.get("old_verify_keys") or {}).items():
-            try:
-                vk = VerifyKey.from_base64(key_id, data["key"])
-                expired = int(data["expired_ts"])
-            except (KeyError, TypeError, ValueError):
-                continue
-            self.cache.put(server, key_id, vk.public_base64, expired, expired, raw)
-            self._memo.pop((server, key_id), None)
+        self._store_checked(check_key_response(server, resp, self.now_ms()))
+
+    def _store_checked(self, checked: CheckedKeyResponse) -> None:
+        self.cache.put_response(checked)
+        for key_id, *_ in checked.keys:
+            self._memo.pop((checked.server, key_id), None)
 
     async def verify_json_from(self, obj: dict, server: str, at_ms: int | None = None) -> None:
         """Check ``obj`` carries a valid signature of ``server`` (any one of its keys)."""
@@ -173,12 +248,11 @@ class Keyring:
         if not isinstance(sigs, dict) or not sigs:
             raise SignatureError(f"not signed by {server}")
         errors = []
-        for key_id in sigs:
-            if not key_id.startswith("ed25519:"):
-                continue
+        key_ids = [k for k in sigs if isinstance(k, str) and k.startswith("ed25519:")]
+        for key_id in key_ids[:MAX_SIGNATURES_TRIED]:
             try:
                 vk = await self.get_verify_key(server, key_id, at_ms)
-                verify_signed_json(obj, server, vk)
+                verify_signed_json_keys(obj, server, [vk])
                 return
             except SignatureError as e:
                 errors.append(str(e))
@@ -186,23 +260,27 @@ class Keyring:
 
     # notary --------------------------------------------------------------------------------
 
-    async def notary_query(self, wanted: dict[str, dict]) -> list[dict]:
-        """POST /_matrix/key/v2/query: each server's key response, countersigned by us."""
-        out = []
-        for server, key_ids in wanted.items():
-            if not isinstance(server, str):
-                continue
-            if server == self.server_name:
-                out.append(self.own_key_response())
-                continue
+    async def notary_query(self, wanted: object) -> list[dict]:
+        """POST /_matrix/key/v2/query: each server's key response, countersigned by us.
+        NotaryRequestError if ``wanted`` asks for too much (see check_notary_request); the
+        servers are asked concurrently."""
+        checked = check_notary_request(wanted)
+        answers = await asyncio.gather(*(self._notarise(server, key_ids)
+                                         for server, key_ids in checked.items()))
+        return [a for a in answers if a is not None]
+
+    async def _notarise(self, server: str, key_ids: dict) -> dict | None:
+        if server == self.server_name:
+            return self.own_key_response()
+        resp = self.cache.response_json(server)
+        min_valid = max([(v or {}).get("minimum_valid_until_ts", 0)
+                         for v in key_ids.values() if isinstance(v, dict)] or [0])
+        if resp is None or resp.get("valid_until_ts", 0) < max(min_valid, self.now_ms()):
+            try:
+                await self._refresh(server)  # at most one fetch per interval, shared
+            except SignatureError:
+                return None  # the spec: servers we cannot reach are left out
             resp = self.cache.response_json(server)
-            min_valid = max([(v or {}).get("minimum_valid_until_ts", 0)
-                             for v in (key_ids or {}).values()
-                             if isinstance(v, dict)] or [0])
-            if resp is None or resp.get("valid_until_ts", 0) < max(min_valid, self.now_ms()):
-                try:
-                    resp = await self.fetch_server_keys(server)
-                except SignatureError:
-                    continue  # the spec: servers we cannot reach are left out
-            out.append(sign_json(resp, self.server_name, self.signing_key))
-        return out
+            if resp is None:
+                return None
+        return sign_json(resp, self.server_name, self.signing_key)

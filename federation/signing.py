@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import secrets
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -185,31 +186,44 @@ def signature_key_ids(obj: dict[str, Any], signing_name: str) -> list[str]:
 
 def verify_signed_json(obj: dict[str, Any], signing_name: str, verify_key: VerifyKey) -> None:
     """Raise SignatureError unless `signing_name` signed `obj` with `verify_key`."""
+    verify_signed_json_keys(obj, signing_name, [verify_key])
+
+
+def verify_signed_json_keys(
+    obj: dict[str, Any], signing_name: str, verify_keys: Iterable[VerifyKey]
+) -> None:
+    """Raise SignatureError unless `signing_name` signed `obj` with every one of
+    `verify_keys`. The object is encoded once, however many keys there are."""
     sigs = obj.get("signatures")
     if not isinstance(sigs, dict):
         raise SignatureError("object has no signatures")
     server_sigs = sigs.get(signing_name)
     if not isinstance(server_sigs, dict):
         raise SignatureError(f"missing signatures for server {signing_name}")
-    sig_b64 = server_sigs.get(verify_key.key_id)
-    if sig_b64 is None:
-        raise SignatureError(f"missing signature for server {signing_name} key {verify_key.key_id}")
-    try:
-        sig = decode_base64(sig_b64)
-    except ValueError as exc:
-        raise SignatureError(
-            f"bad base64 in signature for server {signing_name} key {verify_key.key_id}: {exc}"
-        ) from None
-    try:
-        data = _signing_bytes(obj)
-    except CanonicalJSONError as exc:
-        raise SignatureError(f"object is not canonical JSON: {exc}") from exc
-    try:
-        verify_key.verify(sig, data)
-    except SignatureError:
-        raise SignatureError(
-            f"invalid signature for server {signing_name} key {verify_key.key_id}"
-        ) from None
+    data: bytes | None = None
+    for verify_key in verify_keys:
+        sig_b64 = server_sigs.get(verify_key.key_id)
+        if sig_b64 is None:
+            raise SignatureError(
+                f"missing signature for server {signing_name} key {verify_key.key_id}")
+        try:
+            sig = decode_base64(sig_b64)
+        except ValueError as exc:
+            raise SignatureError(
+                f"bad base64 in signature for server {signing_name} key {verify_key.key_id}: "
+                f"{exc}"
+            ) from None
+        if data is None:
+            try:
+                data = _signing_bytes(obj)
+            except CanonicalJSONError as exc:
+                raise SignatureError(f"object is not canonical JSON: {exc}") from exc
+        try:
+            verify_key.verify(sig, data)
+        except SignatureError:
+            raise SignatureError(
+                f"invalid signature for server {signing_name} key {verify_key.key_id}"
+            ) from None
 
 
 # -- events: hashes, redaction, ids, signatures ----------------------------------------------------

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from federation.exceptions import SignatureError, XMatrixError
+from federation.servername import InvalidServerName, parse_server_name
 from federation.signing import SigningKey, VerifyKey, sign_json, verify_signed_json
 
 SCHEME = "X-Matrix"
@@ -76,6 +77,19 @@ class XMatrixAuth:
             destination=params.get("destination"),
         )
 
+    def check_server_names(self) -> XMatrixAuth:
+        """Raise XMatrixError unless ``origin`` (and ``destination``, if given) are server
+        names. A server must check this before it acts on the origin at all (fetching its
+        keys contacts it), so a header cannot make it dial ``host:port/path`` or the like."""
+        for param, value in (("origin", self.origin), ("destination", self.destination)):
+            if value is None:
+                continue
+            try:
+                parse_server_name(value)
+            except InvalidServerName as e:
+                raise XMatrixError(f"invalid {param}: {e}") from None
+        return self
+
     def __str__(self) -> str:
         # Per the spec's advice to senders: one space after the scheme, lower-case names.
         parts = [f"origin={_quote(self.origin)}"]
@@ -84,6 +98,12 @@ class XMatrixAuth:
         parts.append(f"key={_quote(self.key)}")
         parts.append(f"sig={_quote(self.sig)}")
         return f"{SCHEME} " + ",".join(parts)
+
+
+def parse_authorization(header_value: str) -> XMatrixAuth:
+    """Parse an incoming request's Authorization header: the syntax (``XMatrixAuth.parse``)
+    and then the server names in it. XMatrixError if either is wrong."""
+    return XMatrixAuth.parse(header_value).check_server_names()
 
 
 def request_json(
@@ -119,6 +139,10 @@ def verify_request(
     content: Any = None,
 ) -> None:
     """Raise SignatureError unless `auth` signs this request; `destination` is our own name."""
+    try:
+        auth.check_server_names()
+    except XMatrixError as e:
+        raise SignatureError(str(e)) from None
     if auth.destination is not None and auth.destination != destination:
         raise SignatureError(
             f"request is addressed to {auth.destination!r}, not {destination!r}"

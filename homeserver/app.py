@@ -12,7 +12,7 @@ from pathlib import Path
 from aiohttp import web
 
 from federation.client import FederationClient
-from federation.keyring import KeyCacheStore, Keyring
+from federation.keyring import Keyring
 from federation.queue import OutboundQueue
 from federation.signing import SigningKey
 from media.cluster import SFUCluster
@@ -41,7 +41,7 @@ from .handlers.sync import SyncHandler
 from .stage import StageRules
 from .storage.database import Database
 from .storage.events import AccountDataStore, EventStore, FilterStore, StreamCounter
-from .storage.federation import OutboxStore, TransactionStore
+from .storage.federation import KeyCacheStore, OutboxStore, TransactionStore
 from .storage.users import KeyStore, UserStore
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from federation.servername import is_valid_server_name
 
 from .typed_config import build_dataclass, load_yaml
 
@@ -105,12 +106,8 @@ class Config:
         _validate(self)
 
 
-_SERVER_NAME = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]+)(:[0-9]{1,5})?$")
-
-
 def _validate(cfg: Config) -> None:
-    m = _SERVER_NAME.match(cfg.server_name)
-    if not m or (m.group(2) and not 0 < int(m.group(2)[1:]) <= 65535):
+    if not is_valid_server_name(cfg.server_name):
         raise ConfigError(f"server_name: {cfg.server_name!r} is not a valid Matrix server name")
     if not cfg.listeners:
         raise ConfigError("listeners: at least one listener is required")
@@ -134,8 +131,12 @@ def _validate(cfg: Config) -> None:
         try:
             ipaddress.ip_network(net, strict=False)
         except ValueError:
-            raise ConfigError(f"federation.ip_range_whitelist: {net!r} is not a CIDR range")
+            raise ConfigError(
+                f"federation.ip_range_whitelist: {net!r} is not a CIDR range") from None
     for name, url in cfg.federation.servers.items():
+        if not is_valid_server_name(name):
+            raise ConfigError(f"federation.servers.{name}: {name!r} is not a valid Matrix"
+                              " server name")
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"federation.servers.{name}: {url!r} must be an http(s) URL")
     if cfg.limits.max_event_bytes < 1024:

@@ -5,6 +5,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from federation.servername import is_valid_server_name
+
 from .. import rules
 from ..errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
 from ..storage.events import EventStore
@@ -41,8 +43,9 @@ class PublicRoomsQuery:
         if search is not None and not isinstance(search, str):
             raise BadJson("filter.generic_search_term must be a string")
         server = body.get("server") or query.get("server")
-        if server is not None and not isinstance(server, str):
-            raise InvalidParam("server must be a server name")
+        if server is not None and not (isinstance(server, str) and is_valid_server_name(server)):
+            # Checked before anything is dialled: the name becomes a URL (SSRF guard).
+            raise InvalidParam("server is not a valid server name")
         return cls(limit, since, search, server or None)
 
 

@@ -46,6 +46,11 @@ class Database:
                     (version, int(time.time() * 1000)),
                 )
 
+    @property
+    def schema_version(self) -> int:
+        row = self.conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+        return row[0] or 0
+
     @contextmanager
     def transaction(self):
         """One atomic unit; nested uses join the outer transaction."""

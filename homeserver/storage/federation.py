@@ -1,10 +1,12 @@
-"""Federation's tables: the outbound queue's outbox and the transactions we answered."""
+"""Federation's tables: remote servers' keys, the outbound queue's outbox and the
+transactions we answered."""
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Iterable
 
+from federation.keyring import CheckedKeyResponse
 from federation.queue import MAX_PDUS
 
 from .database import Database
@@ -58,3 +60,33 @@ class OutboxStore:
             return self.db.execute("SELECT COUNT(*) FROM federation_outbox").fetchone()[0]
         return self.db.execute("SELECT COUNT(*) FROM federation_outbox WHERE destination = ?",
                                (destination,)).fetchone()[0]
+
+
+class KeyCacheStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def get(self, server: str, key_id: str) -> tuple[str, int, int | None] | None:
+        return self.db.execute(
+            "SELECT verify_key, valid_until_ts, expired_ts FROM remote_server_keys"
+            " WHERE server_name = ? AND key_id = ?", (server, key_id)).fetchone()
+
+    def put_response(self, checked: CheckedKeyResponse) -> None:
+        """Store a verified response: one row per key, and the response itself once."""
+        now = int(time.time() * 1000)
+        with self.db.transaction() as c:
+            c.executemany(
+                "INSERT OR REPLACE INTO remote_server_keys (server_name, key_id, verify_key,"
+                " valid_until_ts, expired_ts, fetched_ts, key_json) VALUES (?,?,?,?,?,?,NULL)",
+                [(checked.server, key_id, key, valid_until, expired, now)
+                 for key_id, key, valid_until, expired in checked.keys])
+            c.execute(
+                "INSERT OR REPLACE INTO remote_server_key_responses (server_name,"
+                " response_json, valid_until_ts, fetched_ts) VALUES (?,?,?,?)",
+                (checked.server, checked.response_json, checked.valid_until_ts, now))
+
+    def response_json(self, server: str) -> dict | None:
+        row = self.db.execute(
+            "SELECT response_json FROM remote_server_key_responses WHERE server_name = ?",
+            (server,)).fetchone()
+        return json.loads(row[0]) if row else None

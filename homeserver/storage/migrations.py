@@ -117,4 +117,20 @@ CREATE TABLE federation_outbox (
 );
 CREATE INDEX federation_outbox_dest ON federation_outbox(destination, id)
 """),
+    # A remote server's key response is stored once per server, not once per key it lists
+    # (a response listing many keys was stored that many times). Keeps the newest response of
+    # each server; the per-key rows keep only the keys.
+    (3, """
+CREATE TABLE remote_server_key_responses (
+    server_name TEXT PRIMARY KEY,
+    response_json TEXT NOT NULL,
+    valid_until_ts INTEGER NOT NULL,
+    fetched_ts INTEGER NOT NULL
+);
+INSERT OR REPLACE INTO remote_server_key_responses
+    (server_name, response_json, valid_until_ts, fetched_ts)
+    SELECT server_name, key_json, valid_until_ts, fetched_ts FROM remote_server_keys
+    WHERE key_json IS NOT NULL AND expired_ts IS NULL ORDER BY fetched_ts;
+UPDATE remote_server_keys SET key_json = NULL
+"""),
 ]

@@ -619,6 +619,22 @@ CASES = [
          400, "M_BAD_JSON"),
     Case("key-query-array-body", req("POST", "/_matrix/key/v2/query", [], auth=None), 400,
          "M_BAD_JSON"),
+    # Names that are not server names would become URLs with a path, query or fragment.
+    Case("key-query-name-with-path",
+         req("POST", "/_matrix/key/v2/query", lambda w: {"server_keys": {w.E + "/": {}}},
+             auth=None), 400, "M_BAD_JSON", error="not a valid server name"),
+    Case("key-query-path-name-with-fragment",
+         req("GET", lambda w: f"/_matrix/key/v2/query/{q(w.E + '#x')}", auth=None), 400,
+         "M_INVALID_PARAM", error="not a valid server name"),
+    Case("key-query-21-servers",
+         req("POST", "/_matrix/key/v2/query",
+             {"server_keys": {f"s{i}.example.org": {} for i in range(21)}}, auth=None),
+         400, "M_BAD_JSON", error="at most 20"),
+    Case("origin-with-fragment", version_req(origin=lambda w: w.B + "#x",
+                                             key=lambda w: w.b_key), 401,
+         "M_UNAUTHORIZED", error="origin"),
+    Case("destination-with-path", version_req(destination=lambda w: w.A + "/x"), 401,
+         "M_UNAUTHORIZED", error="destination"),
 ]
 
 

@@ -5,8 +5,7 @@ import dataclasses
 
 import pytest
 
-from homeserver.config import (Config, ConfigError, config_from_dict, config_to_dict,
-                               load_config)
+from homeserver.config import Config, ConfigError, config_from_dict, config_to_dict, load_config
 
 BASE = {"server_name": "example.org"}
 
@@ -196,3 +195,22 @@ def test_load_config_file(tmp_path):
     path.write_text("server_name: example.org\nregistration:\n  open: true\n")
     cfg = load_config(path)
     assert isinstance(cfg, Config) and cfg.registration.open is True
+
+
+@pytest.mark.parametrize("name", [
+    "b.example:8448/", "b.example#x", "b.example?", "127.0.0.3:8448/", "https://b.example",
+    "b.example:0", "[::1", "b example", "",
+])
+def test_servers_keys_must_be_server_names(name):
+    """federation.servers maps server names to URLs: a key that is not a server name (it
+    could never be a destination) is a config error naming the key."""
+    with pytest.raises(ConfigError) as e:
+        config_from_dict(with_("federation.servers", {name: "https://b.example:8448"}))
+    assert str(e.value).startswith(f"federation.servers.{name}:"), str(e.value)
+    assert "not a valid Matrix server name" in str(e.value)
+
+
+def test_servers_keys_that_are_server_names():
+    servers = {"b.example": "https://b", "127.0.0.1:8008": "http://127.0.0.1:8008",
+               "[::1]:8448": "https://[::1]:8448"}
+    assert config_from_dict(with_("federation.servers", servers)).federation.servers == servers
