@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .. import stage
 from ..errors import InvalidParam
 from ..storage.events import EventStore
+from . import hallway_schema as schema
 from .accounts import Requester
 from .directory import DirectoryHandler
 from .remote import RemoteQueries
@@ -94,7 +95,7 @@ class AudioRoomHandler:
         try:
             offset = int(since) if since else 0
         except ValueError:
-            raise InvalidParam("since is not a valid hallway token")
+            raise InvalidParam("since is not a valid hallway token") from None
         if offset < 0 or limit < 1:
             raise InvalidParam("since must be >= 0 and limit >= 1")
         page = live[offset:offset + limit]
@@ -111,12 +112,10 @@ class AudioRoomHandler:
             return []
         try:
             answer = await asyncio.wait_for(
-                self.remote.remote_public_rooms(server, 500, None, None), 5)
-            entries = [e for e in answer.get("chunk", [])
-                       if isinstance(e, dict) and NS + "live" in e
-                       and isinstance(e.get(NS + "listener_count"), int)
-                       and e.get(NS + "host") == server]
-        except Exception as e:  # an unreachable server keeps its last list until it is back
+                self.remote.remote_public_rooms(server, schema.MAX_ENTRIES, None, None), 5)
+            # Each entry checked field by field: a bad one is dropped, not served or cached.
+            entries = schema.hallway_entries(answer, server)
+        except Exception as e:  # unreachable or no directory answer: keep the last good list
             log.info("hallway: cannot refresh %s: %s", server, e)
             return cached[1] if cached else []
         self._remote[server] = (self.clock(), entries)
@@ -145,8 +144,8 @@ class AudioRoomHandler:
         if now_live and before.get("live") is not True and "prev_content" in unsigned:
             asyncio.get_running_loop().call_soon(self._announce_live, event)
         if not now_live and before.get("live") is True:
-            for listener in self.room_ended_listeners:
-                listener(event["room_id"])
+            for ended in self.room_ended_listeners:
+                ended(event["room_id"])
 
     def _room_name(self, view, room_id: str) -> str:
         return (view.get(("m.room.name", "")) or {}).get("content", {}).get("name") or room_id

@@ -8,6 +8,7 @@ from typing import Any
 from .. import rules
 from ..errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
 from ..storage.events import EventStore
+from . import hallway_schema as schema
 from .accounts import Requester
 from .remote import RemoteQueries
 from .rooms import ALIAS, ROOM_ID, RoomHandler
@@ -154,7 +155,7 @@ class DirectoryHandler:
         try:
             offset = int(since) if since else 0
         except ValueError:
-            raise InvalidParam("since is not a valid pagination token")
+            raise InvalidParam("since is not a valid pagination token") from None
         if offset < 0:
             raise InvalidParam("since is not a valid pagination token")
         end = total if limit is None else offset + max(0, limit)
@@ -176,5 +177,10 @@ class DirectoryHandler:
         if server and server != self.server_name:
             if self.remote is None:
                 raise NotFound(f"Cannot reach the directory of {server}")
-            return await self.remote.remote_public_rooms(server, limit, since, search)
+            answer = await self.remote.remote_public_rooms(server, limit, since, search)
+            try:  # entries checked one by one: what our clients get is well-formed
+                return schema.public_rooms_answer(answer)
+            except schema.Invalid as e:
+                raise MatrixError(f"{server} sent an unusable directory: {e}", "M_UNKNOWN",
+                                  502) from None
         return self.public_rooms(limit, since, search)
