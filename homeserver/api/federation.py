@@ -9,6 +9,7 @@ from aiohttp import web
 
 from federation.exceptions import SignatureError, XMatrixError
 from federation.keyring import Keyring
+from federation.pdus import server_of
 from federation.queue import OutboundQueue
 from federation.xmatrix import XMatrixAuth, verify_request
 
@@ -74,7 +75,7 @@ class FederationServlets:
         try:
             auth = XMatrixAuth.parse(header)
         except XMatrixError as e:
-            raise Unauthorized(f"Malformed X-Matrix header: {e}")
+            raise Unauthorized(f"Malformed X-Matrix header: {e}") from None
         if auth.destination is not None and auth.destination != self.server_name:
             raise Unauthorized(f"This request is for {auth.destination}, not for us")
         if not SERVER_NAME.match(auth.origin) or auth.origin == self.server_name:
@@ -86,7 +87,7 @@ class FederationServlets:
             key = await self.keyring.get_verify_key(auth.origin, auth.key)
             verify_request(auth, key, request.method, request.raw_path, self.server_name, body)
         except (SignatureError, ValueError) as e:
-            raise Unauthorized(f"Invalid signature: {e}")
+            raise Unauthorized(f"Invalid signature: {e}") from None
         self.queue.wake(auth.origin)  # it is up: deliver what we hold for it now
         return auth.origin, body
 
@@ -169,7 +170,7 @@ class FederationServlets:
     async def query_profile(self, request):
         await self.authenticate(request)
         user_id = request.query.get("user_id", "")
-        if not user_id.endswith(":" + self.server_name):
+        if server_of(user_id) != self.server_name:
             raise NotFound("That user is not on this server")
         profile = self.accounts.get_profile(user_id)
         field = request.query.get("field")

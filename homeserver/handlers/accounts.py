@@ -18,8 +18,18 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from ..errors import (Forbidden, InvalidParam, InvalidUsername, MatrixError, MissingParam,
-                      NotFound, UnknownToken, UserInUse)
+from federation.pdus import server_of
+
+from ..errors import (
+    Forbidden,
+    InvalidParam,
+    InvalidUsername,
+    MatrixError,
+    MissingParam,
+    NotFound,
+    UnknownToken,
+    UserInUse,
+)
 from ..storage.users import UserStore
 from .remote import RemoteQueries
 
@@ -93,7 +103,7 @@ class AccountHandler:
 
     def parse_login_user(self, user: str) -> str:
         if user.startswith("@"):
-            if not user.endswith(":" + self.server_name):
+            if server_of(user) != self.server_name:
                 raise Forbidden("Invalid username or password")
             return user
         return self.user_id_for(user)
@@ -178,7 +188,7 @@ class AccountHandler:
         try:
             user_id = self.parse_login_user(user)
         except InvalidUsername:
-            raise Forbidden("Invalid username or password")
+            raise Forbidden("Invalid username or password") from None
         row = self.users.get_user(user_id)
         # Hash even for unknown users so timing does not reveal which accounts exist.
         ok = await self.hasher.verify(password, row["password_hash"] if row else
@@ -235,6 +245,6 @@ class AccountHandler:
 
     async def get_any_profile(self, user_id: str) -> dict:
         """A profile of ours, or asked of the user's server."""
-        if self.remote is not None and not user_id.endswith(":" + self.server_name):
+        if self.remote is not None and server_of(user_id) != self.server_name:
             return await self.remote.query_remote_profile(user_id)
         return self.get_profile(user_id)

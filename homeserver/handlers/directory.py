@@ -5,6 +5,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from federation.pdus import server_of
+
 from .. import rules
 from ..errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
 from ..storage.events import EventStore
@@ -61,7 +63,7 @@ class DirectoryHandler:
     def _check_alias(self, alias: str, local: bool = True) -> None:
         if not ALIAS.match(alias) or len(alias) > 255:
             raise InvalidParam(f"{alias!r} is not a valid room alias")
-        if local and not alias.endswith(":" + self.server_name):
+        if local and server_of(alias) != self.server_name:
             raise InvalidParam("Room alias must be on this server")
 
     def create_alias(self, req: Requester, alias: str, room_id) -> None:
@@ -168,9 +170,9 @@ class DirectoryHandler:
 
     async def get_alias_async(self, alias: str) -> dict:
         if self.remote is not None and ALIAS.match(alias) and \
-                not alias.endswith(":" + self.server_name):
+                server_of(alias) != self.server_name:
             room_id = await self.remote.resolve_remote_alias(alias)
-            return {"room_id": room_id, "servers": [room_id.split(":", 1)[1]]}
+            return {"room_id": room_id, "servers": [server_of(room_id)]}
         return self.get_alias(alias)
 
     async def public_rooms_async(self, limit, since, search, server) -> dict:
