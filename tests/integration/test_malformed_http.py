@@ -55,7 +55,9 @@ def test_filter_logs_each_peer_once_a_minute_and_counts_the_rest():
     now = [1000.0]
     f = MalformedHttpFilter(clock=lambda: now[0])
 
-    def record(peer: str, exc: BaseException | None = BadHttpMessage("bad")) -> logging.LogRecord:
+    garbage = BadHttpMessage("bad")
+
+    def record(peer: str, exc: BaseException | None = garbage) -> logging.LogRecord:
         return logging.LogRecord("aiohttp.server", logging.ERROR, __file__, 1,
                                  "Error handling request from %s", (peer,),
                                  (type(exc), exc, None) if exc else None)
