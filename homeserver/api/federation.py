@@ -139,7 +139,7 @@ class FederationServlets:
         async with self.handler.inbound.slot(claimed_origin(request)):
             origin, body = await self.authenticate(request, TXN_LIMIT)
             return json_response(await self.handler.on_transaction(
-                origin, request.match_info["txn_id"], body))
+                origin, request.match_info["txn_id"], body or {}))
 
     async def make_join(self, request):
         origin, _ = await self.authenticate(request)
