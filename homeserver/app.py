@@ -22,6 +22,7 @@ from .api.accounts import AccountServlets
 from .api.audio import AudioServlets, MediaServlets
 from .api.federation import FederationServlets
 from .api.http import ACCOUNTS, matrix_errors
+from .api.log_filters import install_malformed_http_filter
 from .api.rooms import RoomServlets
 from .config import Config
 from .handlers.account_data import AccountDataHandler
@@ -162,6 +163,7 @@ def add_web_client(app: web.Application) -> None:
 
 def make_app(config: Config, db: Database | None = None) -> web.Application:
     hs = Homeserver(config, db)
+    install_malformed_http_filter()  # garbage from peers: a WARNING a minute, no traceback
     app = web.Application(middlewares=[matrix_errors],
                           client_max_size=max(config.limits.max_request_bytes,
                                               config.limits.max_event_bytes) + 1024)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from federation.pdus import server_of
+
 from ..errors import (
     AuthRequired,
     BadJson,
@@ -103,7 +105,7 @@ class AccountHandler:
 
     def parse_login_user(self, user: str) -> str:
         if user.startswith("@"):
-            if not user.endswith(":" + self.server_name):
+            if server_of(user) != self.server_name:
                 raise Forbidden("Invalid username or password")
             return user
         return self.user_id_for(user)
@@ -272,6 +274,6 @@ class AccountHandler:
 
     async def get_any_profile(self, user_id: str) -> dict:
         """A profile of ours, or asked of the user's server."""
-        if self.remote is not None and not user_id.endswith(":" + self.server_name):
+        if self.remote is not None and server_of(user_id) != self.server_name:
             return await self.remote.query_remote_profile(user_id)
         return self.get_profile(user_id)

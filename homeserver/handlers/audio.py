@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
+
+from federation.pdus import server_of
 
 from .. import stage
 from ..errors import InvalidParam
 from ..storage.events import EventStore
+from . import hallway_schema as schema
 from .accounts import Requester
 from .directory import DirectoryHandler
 from .remote import RemoteQueries
@@ -22,6 +25,8 @@ from .rooms import RoomHandler
 log = logging.getLogger(__name__)
 NS = "org.audiorooms."
 CLUB_LIVE = "org.audiorooms.club_live"  # in a club (space), keyed by the audio room's ID
+NOTICE_NAME_MAX = 80  # characters of a room's name in a notice
+NAME_REFRESH_S = 2.0  # a club notice may refresh a host's directory at most this often
 
 
 class AudioRoomHandler:
@@ -39,6 +44,7 @@ class AudioRoomHandler:
         self.clock = clock
         self.remote = remote
         self._remote: dict[str, tuple[float, list[dict]]] = {}  # server -> (fetched, entries)
+        self._tasks: set[asyncio.Task] = set()
         # make_app connects the SFU's handler here.
         self.room_ended_listeners: list[Callable[[str], None]] = []
         self.stage_changed_listeners: list[Callable[[str, dict], None]] = []
@@ -57,7 +63,7 @@ class AudioRoomHandler:
         live_ev = view.get((stage.LIVE, ""))
         out = {
             NS + "live": live.get("live", False),
-            NS + "host": room_id.split(":", 1)[1],
+            NS + "host": server_of(room_id),
             NS + "speakers": [{"user_id": u, "displayname": self._name(view, u),
                                "moderator": u in mods} for u in on_stage],
             NS + "speaker_count": len(on_stage),
@@ -94,7 +100,7 @@ class AudioRoomHandler:
         try:
             offset = int(since) if since else 0
         except ValueError:
-            raise InvalidParam("since is not a valid hallway token")
+            raise InvalidParam("since is not a valid hallway token") from None
         if offset < 0 or limit < 1:
             raise InvalidParam("since must be >= 0 and limit >= 1")
         page = live[offset:offset + limit]
@@ -111,12 +117,10 @@ class AudioRoomHandler:
             return []
         try:
             answer = await asyncio.wait_for(
-                self.remote.remote_public_rooms(server, 500, None, None), 5)
-            entries = [e for e in answer.get("chunk", [])
-                       if isinstance(e, dict) and NS + "live" in e
-                       and isinstance(e.get(NS + "listener_count"), int)
-                       and e.get(NS + "host") == server]
-        except Exception as e:  # an unreachable server keeps its last list until it is back
+                self.remote.remote_public_rooms(server, schema.MAX_ENTRIES, None, None), 5)
+            # Each entry checked field by field: a bad one is dropped, not served or cached.
+            entries = schema.hallway_entries(answer, server)
+        except Exception as e:  # unreachable or no directory answer: keep the last good list
             log.info("hallway: cannot refresh %s: %s", server, e)
             return cached[1] if cached else []
         self._remote[server] = (self.clock(), entries)
@@ -145,23 +149,26 @@ class AudioRoomHandler:
         if now_live and before.get("live") is not True and "prev_content" in unsigned:
             asyncio.get_running_loop().call_soon(self._announce_live, event)
         if not now_live and before.get("live") is True:
-            for listener in self.room_ended_listeners:
-                listener(event["room_id"])
+            for ended in self.room_ended_listeners:
+                ended(event["room_id"])
 
-    def _room_name(self, view, room_id: str) -> str:
-        return (view.get(("m.room.name", "")) or {}).get("content", {}).get("name") or room_id
+    @staticmethod
+    def _room_name(view) -> str | None:
+        """The room's name from its state, as data for a notice: cleaned and bounded."""
+        name = (view.get(("m.room.name", "")) or {}).get("content", {}).get("name")
+        return _notice_name(name)
 
     def _announce_live(self, event: dict) -> None:
         """RSVP'd users on this server hear that the room went live; the server of whoever
         started it tells the room's clubs, whose members may be on servers not in the room."""
         room_id = event["room_id"]
         view = self.rooms.state_view(room_id)
-        name = self._room_name(view, room_id)
+        name = self._room_name(view)
         rsvps = {k[1] for k, ev in view.items() if k[0] == stage.RSVP
                  and ev["content"].get("going") is True}
         self._notify_local(rsvps, name, room_id)
         sender = event["sender"]
-        if not sender.endswith(":" + self.server_name):
+        if server_of(sender) != self.server_name:
             return
         for (etype, space_id) in list(view):
             if etype != "m.space.parent":
@@ -170,23 +177,64 @@ class AudioRoomHandler:
                 continue
             try:
                 self.rooms.send_event(space_id, sender, CLUB_LIVE,
-                                      {"live": True, "name": name}, room_id)
+                                      {"live": True, "name": name or room_id}, room_id)
             except Exception as e:  # e.g. no power in the club: the room still went live
                 log.info("cannot announce %s in club %s: %s", room_id, space_id, e)
 
     def _notify_club(self, event: dict) -> None:
+        task = asyncio.ensure_future(self._club_notice(event))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _club_notice(self, event: dict) -> None:
+        """A club says one of its rooms went live. Whoever posted it chose the event's content,
+        so the notice's words are ours: the room's name comes from the room's own state if we
+        hold it, else from its host's directory entry (checked), else there is none."""
         room_id = event["state_key"]
+        if not isinstance(room_id, str) or not schema.ROOM_ID.match(room_id):
+            return
         in_room = set(self.store.room_members(room_id))
         members = set(self.store.room_members(event["room_id"])) - in_room - {event["sender"]}
-        self._notify_local(members, event["content"].get("name") or room_id, room_id)
+        if not any(server_of(u) == self.server_name for u in members):
+            return
+        try:
+            name = await self._trusted_room_name(room_id)
+        except Exception as e:  # the notice goes out without a name
+            log.info("no name for %s: %s", room_id, e)
+            name = None
+        self._notify_local(members, name, room_id)
 
-    def _notify_local(self, users, name: str, room_id: str) -> None:
-        for user_id in sorted(u for u in users if u.endswith(":" + self.server_name)):
+    async def _trusted_room_name(self, room_id: str) -> str | None:
+        if self.store.current_state_ids(room_id):
+            return self._room_name(self.rooms.state_view(room_id))
+        host = schema.room_server(room_id)
+        if host == self.server_name or host not in self.known_servers():
+            return None
+        for refresh in (False, True):
+            entry = next((e for e in await self._remote_entries(host, refresh)
+                          if e["room_id"] == room_id), None)
+            if entry is not None:
+                return _notice_name(entry.get("name"))
+            fetched = self._remote.get(host, (0.0, []))[0]
+            if self.clock() - fetched < NAME_REFRESH_S:
+                break  # asked just now: do not let a club make us ask again and again
+        return None
+
+    def _notify_local(self, users, name: str | None, room_id: str) -> None:
+        # A fixed template; the name is data (also a field of its own), never the message.
+        what = name if name else "An audio room"
+        extra = {NS + "room_id": room_id, **({NS + "room_name": name} if name else {})}
+        for user_id in sorted(u for u in users if server_of(u) == self.server_name):
             try:
-                self.notices.send(user_id, f"🎙 {name} is live now. Join: {room_id}",
-                                  {NS + "room_id": room_id})
+                self.notices.send(user_id, f"🎙 {what} is live now. Join: {room_id}", extra)
             except Exception:
                 log.exception("could not notify %s that %s went live", user_id, room_id)
+
+
+def _notice_name(name) -> str | None:
+    if not isinstance(name, str):
+        return None
+    return schema.clean_text(name, NOTICE_NAME_MAX) or None
 
 
 class NoticeSender:

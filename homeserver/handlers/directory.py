@@ -5,11 +5,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from federation.pdus import server_of
 from federation.servername import is_valid_server_name
 
 from .. import rules
 from ..errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
 from ..storage.events import EventStore
+from . import hallway_schema as schema
 from .accounts import Requester
 from .remote import RemoteQueries
 from .rooms import ALIAS, ROOM_ID, RoomHandler
@@ -63,7 +65,7 @@ class DirectoryHandler:
     def _check_alias(self, alias: str, local: bool = True) -> None:
         if not ALIAS.match(alias) or len(alias) > 255:
             raise InvalidParam(f"{alias!r} is not a valid room alias")
-        if local and not alias.endswith(":" + self.server_name):
+        if local and server_of(alias) != self.server_name:
             raise InvalidParam("Room alias must be on this server")
 
     def create_alias(self, req: Requester, alias: str, room_id) -> None:
@@ -157,7 +159,7 @@ class DirectoryHandler:
         try:
             offset = int(since) if since else 0
         except ValueError:
-            raise InvalidParam("since is not a valid pagination token")
+            raise InvalidParam("since is not a valid pagination token") from None
         if offset < 0:
             raise InvalidParam("since is not a valid pagination token")
         end = total if limit is None else offset + max(0, limit)
@@ -170,14 +172,19 @@ class DirectoryHandler:
 
     async def get_alias_async(self, alias: str) -> dict:
         if self.remote is not None and ALIAS.match(alias) and \
-                not alias.endswith(":" + self.server_name):
+                server_of(alias) != self.server_name:
             room_id = await self.remote.resolve_remote_alias(alias)
-            return {"room_id": room_id, "servers": [room_id.split(":", 1)[1]]}
+            return {"room_id": room_id, "servers": [server_of(room_id)]}
         return self.get_alias(alias)
 
     async def public_rooms_async(self, limit, since, search, server) -> dict:
         if server and server != self.server_name:
             if self.remote is None:
                 raise NotFound(f"Cannot reach the directory of {server}")
-            return await self.remote.remote_public_rooms(server, limit, since, search)
+            answer = await self.remote.remote_public_rooms(server, limit, since, search)
+            try:  # entries checked one by one: what our clients get is well-formed
+                return schema.public_rooms_answer(answer)
+            except schema.Invalid as e:
+                raise MatrixError(f"{server} sent an unusable directory: {e}", "M_UNKNOWN",
+                                  502) from None
         return self.public_rooms(limit, since, search)

@@ -21,6 +21,7 @@ from ..storage.federation import TransactionStore
 from ..storage.users import UserStore
 from .accounts import Requester
 from .events import ROOM_VERSION, auth_event_ids
+from .inbound_limit import InboundGate
 from .remote import remote_error
 from .rooms import RoomHandler
 
@@ -46,6 +47,7 @@ class FederationHandler:
         self._join_locks: dict[str, asyncio.Lock] = {}
         self._awaited: dict[str, asyncio.Future] = {}  # our joins' IDs, until relayed back
         self._txn_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self.inbound = InboundGate()  # how many transactions are worked on at once
 
     # who is in a room ----------------------------------------------------------------------
 
@@ -96,6 +98,7 @@ class FederationHandler:
                 for pdu in pdus:
                     event_id, error = await self.receive_pdu(origin, pdu)
                     results[event_id] = {"error": error} if error else {}
+                    await asyncio.sleep(0)  # one PDU at a time: clients are served between
                 response = {"pdus": results}
                 self.txns.put(origin, txn_id, response)
                 return response

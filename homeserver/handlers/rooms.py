@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
-from typing import Callable
+from collections.abc import Callable, Mapping
 
-from federation.pdus import host_of, to_pdu
+from federation.pdus import host_of, server_of, to_pdu
 from federation.queue import OutboundQueue
 from federation.signing import redact_event
 
@@ -114,11 +113,11 @@ class RoomHandler:
         try:
             rules.check_event(event, self.state_view(event["room_id"]), policy=self.policy)
         except rules.AuthError as e:
-            raise Forbidden(str(e))
+            raise Forbidden(str(e)) from None
 
     def is_host(self, room_id: str) -> bool:
         """Room version org.audiorooms.1: the server named in the room ID orders the room."""
-        return room_id.split(":", 1)[-1] == self.server_name
+        return server_of(room_id) == self.server_name
 
     def commit_event(self, event: dict, txn: tuple[str, str, str] | None = None,
                      checked: bool = False) -> dict:
@@ -313,7 +312,7 @@ class RoomHandler:
             try:
                 rules.check_event(draft, state, policy=self.policy)
             except rules.AuthError as e:
-                raise Forbidden(str(e))
+                raise Forbidden(str(e)) from None
             # Build it too (IDs of the real length), so an event over the size limit is
             # refused here rather than halfway through creating the room.
             ids = {k: "$" + str(i).zfill(43) for i, k in enumerate(state)}
@@ -332,9 +331,9 @@ class RoomHandler:
     def _check_invitee(self, user_id: str) -> None:
         if not USER_ID.match(user_id) or len(user_id) > 255:
             raise InvalidParam(f"{user_id!r} is not a valid user ID")
-        if user_id.endswith(":" + self.server_name) and not self.users.user_exists(user_id):
+        if self.is_local_user(user_id) and not self.users.user_exists(user_id):
             raise NotFound(f"Unknown user {user_id}")
-        if not user_id.endswith(":" + self.server_name) and not self.remote_invites_supported():
+        if not self.is_local_user(user_id) and not self.remote_invites_supported():
             raise MatrixError(f"cannot invite {user_id}: federation is not available",
                               "M_UNKNOWN", 502)
 
@@ -361,7 +360,8 @@ class RoomHandler:
         return [r for r, m, _ in self.store.rooms_for_user(req.user_id) if m == "join"]
 
     def is_local_user(self, user_id: str) -> bool:
-        return user_id.split(":", 1)[-1] == self.server_name
+        """Exactly our server (not one whose name ends like ours)."""
+        return server_of(user_id) == self.server_name
 
     def add_direct_room(self, user_id: str, other: str, room_id: str) -> None:
         """Record a DM in the user's m.direct account data (the backchannel's index)."""
