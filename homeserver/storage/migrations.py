@@ -117,4 +117,10 @@ CREATE TABLE federation_outbox (
 );
 CREATE INDEX federation_outbox_dest ON federation_outbox(destination, id)
 """),
+    # The room's host's order of each event (homeserver/ordering.py): on the host its own
+    # stream_ordering, on a resident what the host said. NULL for events stored before.
+    (3, """
+ALTER TABLE events ADD COLUMN room_order INTEGER;
+CREATE INDEX events_room_order ON events(room_id, room_order)
+"""),
 ]
