@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
-from typing import Callable
+from collections.abc import Callable, Mapping
 
 from federation.pdus import host_of, to_pdu
 from federation.queue import OutboundQueue
@@ -114,7 +113,7 @@ class RoomHandler:
         try:
             rules.check_event(event, self.state_view(event["room_id"]), policy=self.policy)
         except rules.AuthError as e:
-            raise Forbidden(str(e))
+            raise Forbidden(str(e)) from e
 
     def is_host(self, room_id: str) -> bool:
         """Room version org.audiorooms.1: the server named in the room ID orders the room."""
@@ -134,8 +133,11 @@ class RoomHandler:
         return event
 
     def append_event(self, event: dict, txn: tuple[str, str, str] | None = None,
-                     checked: bool = False, outlier: bool = False) -> dict:
-        """Append a built event (ours or a verified remote one) to the room's order."""
+                     checked: bool = False, outlier: bool = False,
+                     order: int | None = None) -> dict:
+        """Append a built event (ours or a verified remote one) to the room's order: in a
+        room we host, our stream position becomes its order; in a room hosted elsewhere,
+        ``order`` is what the host said (see homeserver/ordering.py)."""
         if not checked:
             self.check_rules(event)
         state_key = event.get("state_key")
@@ -144,7 +146,9 @@ class RoomHandler:
             if prev is not None:
                 event["unsigned"] = {"prev_content": prev["content"],
                                      "replaces_state": prev["event_id"]}
-        stream = self.store.persist_event(event, txn, outlier=outlier)
+        host = self.is_host(event["room_id"])
+        stream = self.store.persist_event(event, txn, outlier=outlier,
+                                          order=None if host else order, we_order=host)
         if event["type"] == "m.room.redaction":
             self._apply_redaction(event)
         self.announce(event, stream)
@@ -313,7 +317,7 @@ class RoomHandler:
             try:
                 rules.check_event(draft, state, policy=self.policy)
             except rules.AuthError as e:
-                raise Forbidden(str(e))
+                raise Forbidden(str(e)) from e
             # Build it too (IDs of the real length), so an event over the size limit is
             # refused here rather than halfway through creating the room.
             ids = {k: "$" + str(i).zfill(43) for i, k in enumerate(state)}
