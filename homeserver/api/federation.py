@@ -16,6 +16,7 @@ from ..errors import BadJson, MatrixError, NotFound
 from ..handlers.accounts import AccountHandler
 from ..handlers.directory import DirectoryHandler, PublicRoomsQuery
 from ..handlers.federation import FederationHandler
+from ..handlers.room_host import RoomHost
 from .http import int_param, json_response, read_json
 
 F1 = "/_matrix/federation/v1"
@@ -29,11 +30,12 @@ class Unauthorized(MatrixError):
 
 
 class FederationServlets:
-    def __init__(self, server_name: str, handler: FederationHandler, keyring: Keyring,
-                 queue: OutboundQueue, accounts: AccountHandler, directory: DirectoryHandler,
-                 max_body: int = 1048576):
+    def __init__(self, server_name: str, handler: FederationHandler, host: RoomHost,
+                 keyring: Keyring, queue: OutboundQueue, accounts: AccountHandler,
+                 directory: DirectoryHandler, max_body: int = 1048576):
         self.server_name = server_name
         self.handler = handler
+        self.host = host
         self.keyring = keyring
         self.queue = queue
         self.accounts = accounts
@@ -74,7 +76,7 @@ class FederationServlets:
         try:
             auth = XMatrixAuth.parse(header)
         except XMatrixError as e:
-            raise Unauthorized(f"Malformed X-Matrix header: {e}")
+            raise Unauthorized(f"Malformed X-Matrix header: {e}") from e
         if auth.destination is not None and auth.destination != self.server_name:
             raise Unauthorized(f"This request is for {auth.destination}, not for us")
         if not SERVER_NAME.match(auth.origin) or auth.origin == self.server_name:
@@ -86,7 +88,7 @@ class FederationServlets:
             key = await self.keyring.get_verify_key(auth.origin, auth.key)
             verify_request(auth, key, request.method, request.raw_path, self.server_name, body)
         except (SignatureError, ValueError) as e:
-            raise Unauthorized(f"Invalid signature: {e}")
+            raise Unauthorized(f"Invalid signature: {e}") from e
         self.queue.wake(auth.origin)  # it is up: deliver what we hold for it now
         return auth.origin, body
 
@@ -129,13 +131,13 @@ class FederationServlets:
     async def make_join(self, request):
         origin, _ = await self.authenticate(request)
         versions = request.query.getall("ver", [])
-        return json_response(self.handler.make_join(
+        return json_response(self.host.make_join(
             origin, unquote(request.match_info["room_id"]),
             unquote(request.match_info["user_id"]), versions))
 
     async def send_join(self, request):
         origin, body = await self.authenticate(request)
-        return json_response(await self.handler.send_join(
+        return json_response(await self.host.send_join(
             origin, unquote(request.match_info["room_id"]),
             unquote(request.match_info["event_id"]), body,
             omit_members=request.query.get("omit_members", "").lower() == "true"))
@@ -148,19 +150,19 @@ class FederationServlets:
 
     async def state(self, request):
         origin, _ = await self.authenticate(request)
-        return json_response(self.handler.room_state(origin, request.match_info["room_id"]))
+        return json_response(self.host.room_state(origin, request.match_info["room_id"]))
 
     async def state_ids(self, request):
         origin, _ = await self.authenticate(request)
-        return json_response(self.handler.room_state_ids(origin, request.match_info["room_id"]))
+        return json_response(self.host.room_state_ids(origin, request.match_info["room_id"]))
 
     async def event(self, request):
         origin, _ = await self.authenticate(request)
-        return json_response(self.handler.get_event(origin, request.match_info["event_id"]))
+        return json_response(self.host.get_event(origin, request.match_info["event_id"]))
 
     async def backfill(self, request):
         origin, _ = await self.authenticate(request)
-        return json_response(self.handler.backfill(
+        return json_response(self.host.backfill(
             origin, request.match_info["room_id"], request.query.getall("v", []),
             int_param(request, "limit", 20)))
 
