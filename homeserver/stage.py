@@ -32,7 +32,7 @@ StateMap = Mapping[tuple[str, str], dict]
 
 def is_audio_room(state: StateMap) -> bool:
     create = state.get(("m.room.create", ""))
-    return bool(create) and create["content"].get("type") == AUDIO_ROOM
+    return create is not None and create["content"].get("type") == AUDIO_ROOM
 
 
 def _order(ev: dict) -> tuple[int, int, int]:

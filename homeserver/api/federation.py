@@ -126,7 +126,7 @@ class FederationServlets:
     async def send_transaction(self, request):
         origin, body = await self.authenticate(request, TXN_LIMIT)
         return json_response(await self.handler.on_transaction(
-            origin, request.match_info["txn_id"], body))
+            origin, request.match_info["txn_id"], body or {}))
 
     async def make_join(self, request):
         origin, _ = await self.authenticate(request)
@@ -146,7 +146,7 @@ class FederationServlets:
         origin, body = await self.authenticate(request)
         return json_response(await self.handler.on_invite(
             origin, unquote(request.match_info["room_id"]),
-            unquote(request.match_info["event_id"]), body))
+            unquote(request.match_info["event_id"]), body or {}))
 
     async def state(self, request):
         origin, _ = await self.authenticate(request)
@@ -162,9 +162,10 @@ class FederationServlets:
 
     async def backfill(self, request):
         origin, _ = await self.authenticate(request)
+        limit = int_param(request, "limit", 20)
         return json_response(self.host.backfill(
             origin, request.match_info["room_id"], request.query.getall("v", []),
-            int_param(request, "limit", 20)))
+            20 if limit is None else limit))
 
     # queries -------------------------------------------------------------------------------
 

@@ -231,8 +231,8 @@ class RoomHost:
     def backfill(self, origin: str, room_id: str, event_ids: list[str], limit: int) -> dict:
         """Events up to and including ``event_ids``, oldest first (the room's order)."""
         self.require_server_in_room(origin, room_id)
-        positions = [self.store.stream_ordering_of(e) for e in event_ids]
-        positions = [p for p in positions if p is not None]
+        found = [self.store.stream_ordering_of(e) for e in event_ids]
+        positions = [p for p in found if p is not None]
         if not positions:
             raise NotFound("none of those events is known")
         rows = self.store.room_events(room_id, upto=max(positions),
