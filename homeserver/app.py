@@ -36,6 +36,7 @@ from .handlers.membership import MembershipHandler
 from .handlers.notifier import Notifier
 from .handlers.ratelimit import RateLimiter
 from .handlers.remote import RemoteQueries
+from .handlers.room_host import RoomHost
 from .handlers.rooms import RoomHandler
 from .handlers.sfu_hooks import SFUHooks
 from .handlers.sync import SyncHandler
@@ -99,8 +100,9 @@ class Homeserver:
         self.sync = SyncHandler(self.events, self.account_data, self.stream, self.rooms,
                                 self.notifier, config.limits.sync_timeline_limit)
         self.directory = DirectoryHandler(name, self.events, self.rooms, self.remote)
+        self.room_host = RoomHost(name, self.rooms, self.events, self.keyring)
         self.federation = FederationHandler(
-            name, self.signing_key, self.rooms, self.events, self.users,
+            name, self.signing_key, self.rooms, self.room_host, self.events, self.users,
             self.keyring, self.federation_client, self.queue, TransactionStore(self.db))
         self.membership = MembershipHandler(self.rooms, self.federation, self.remote)
 
@@ -173,8 +175,9 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
         config, hs.accounts, AccountDataHandler(hs.account_data, hs.filters, hs.notifier),
         RateLimiter(config.ratelimit.login), RateLimiter(config.ratelimit.register))
     rooms = RoomServlets(config, hs.rooms, hs.membership, hs.sync, hs.directory, hs.filters)
-    federation = FederationServlets(config.server_name, hs.federation, hs.keyring, hs.queue,
-                                    hs.accounts, hs.directory, config.limits.max_request_bytes)
+    federation = FederationServlets(config.server_name, hs.federation, hs.room_host,
+                                    hs.keyring, hs.queue, hs.accounts, hs.directory,
+                                    config.limits.max_request_bytes)
     app.add_routes(accounts.routes())
     app.add_routes(rooms.routes())
     app.add_routes(federation.routes())

@@ -7,11 +7,15 @@ user a moderator muted: the host refuses such an event and every other server wo
 Moderation survives the last moderator leaving without anyone having to sign for it: when no
 joined member holds the moderator role, the longest-standing speaker (or, with no speakers,
 the longest-standing member) *is* the moderator, derived from state by every server alike.
+"Longest-standing" is the room's host's order (homeserver/ordering.py), which every server
+knows alike; never ``depth`` or ``origin_server_ts``, which the sender writes itself and could
+set to whatever puts it first.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
+from .ordering import order_of
 from .rules import AuthError, membership_of
 
 AUDIO_ROOM = "org.audiorooms.audio"
@@ -28,11 +32,22 @@ StateMap = Mapping[tuple[str, str], dict]
 
 def is_audio_room(state: StateMap) -> bool:
     create = state.get(("m.room.create", ""))
-    return bool(create) and create["content"].get("type") == AUDIO_ROOM
+    return create is not None and create["content"].get("type") == AUDIO_ROOM
 
 
-def _order(ev: dict) -> tuple[int, int]:
-    return (ev.get("depth", 0), ev.get("origin_server_ts", 0))
+def _order(ev: dict) -> tuple[int, int, int]:
+    """Where ``ev`` stands in the room's order. An event the host ordered has its place there;
+    one without an order (stored before orders were kept) comes after all of those, so the
+    sender's own ``depth`` and timestamp only ever rank such events among themselves and can
+    never put anyone ahead of a member the host ordered."""
+    order = order_of(ev)
+    if order is not None:
+        return (0, order, 0)
+    return (1, _int(ev.get("depth")), _int(ev.get("origin_server_ts")))
+
+
+def _int(v) -> int:
+    return v if isinstance(v, int) and not isinstance(v, bool) else 0
 
 
 def role_of(state: StateMap, user_id: str) -> dict:

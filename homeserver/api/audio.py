@@ -1,11 +1,11 @@
 """Unstable audio-room endpoints under /_matrix/client/unstable/org.audiorooms."""
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from aiohttp import web
 
 from ..handlers.audio import AudioRoomHandler
-from urllib.parse import unquote
-
 from .http import int_param, json_response, read_json, requester
 
 U = "/_matrix/client/unstable/org.audiorooms"

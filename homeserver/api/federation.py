@@ -17,6 +17,7 @@ from ..errors import BadJson, InvalidParam, MatrixError, NotFound
 from ..handlers.accounts import AccountHandler
 from ..handlers.directory import DirectoryHandler, PublicRoomsQuery
 from ..handlers.federation import FederationHandler
+from ..handlers.room_host import RoomHost
 from .http import int_param, json_response, read_json
 
 F1 = "/_matrix/federation/v1"
@@ -37,11 +38,12 @@ def claimed_origin(request: web.Request) -> str:
 
 
 class FederationServlets:
-    def __init__(self, server_name: str, handler: FederationHandler, keyring: Keyring,
-                 queue: OutboundQueue, accounts: AccountHandler, directory: DirectoryHandler,
-                 max_body: int = 1048576):
+    def __init__(self, server_name: str, handler: FederationHandler, host: RoomHost,
+                 keyring: Keyring, queue: OutboundQueue, accounts: AccountHandler,
+                 directory: DirectoryHandler, max_body: int = 1048576):
         self.server_name = server_name
         self.handler = handler
+        self.host = host
         self.keyring = keyring
         self.queue = queue
         self.accounts = accounts
@@ -141,13 +143,13 @@ class FederationServlets:
     async def make_join(self, request):
         origin, _ = await self.authenticate(request)
         versions = request.query.getall("ver", [])
-        return json_response(self.handler.make_join(
+        return json_response(self.host.make_join(
             origin, unquote(request.match_info["room_id"]),
             unquote(request.match_info["user_id"]), versions))
 
     async def send_join(self, request):
         origin, body = await self.authenticate(request)
-        return json_response(await self.handler.send_join(
+        return json_response(await self.host.send_join(
             origin, unquote(request.match_info["room_id"]),
             unquote(request.match_info["event_id"]), body,
             omit_members=request.query.get("omit_members", "").lower() == "true"))
@@ -156,25 +158,26 @@ class FederationServlets:
         origin, body = await self.authenticate(request)
         return json_response(await self.handler.on_invite(
             origin, unquote(request.match_info["room_id"]),
-            unquote(request.match_info["event_id"]), body))
+            unquote(request.match_info["event_id"]), body or {}))
 
     async def state(self, request):
         origin, _ = await self.authenticate(request)
-        return json_response(self.handler.room_state(origin, request.match_info["room_id"]))
+        return json_response(self.host.room_state(origin, request.match_info["room_id"]))
 
     async def state_ids(self, request):
         origin, _ = await self.authenticate(request)
-        return json_response(self.handler.room_state_ids(origin, request.match_info["room_id"]))
+        return json_response(self.host.room_state_ids(origin, request.match_info["room_id"]))
 
     async def event(self, request):
         origin, _ = await self.authenticate(request)
-        return json_response(self.handler.get_event(origin, request.match_info["event_id"]))
+        return json_response(self.host.get_event(origin, request.match_info["event_id"]))
 
     async def backfill(self, request):
         origin, _ = await self.authenticate(request)
-        return json_response(self.handler.backfill(
+        limit = int_param(request, "limit", 20)
+        return json_response(self.host.backfill(
             origin, request.match_info["room_id"], request.query.getall("v", []),
-            int_param(request, "limit", 20)))
+            20 if limit is None else limit))
 
     # queries -------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""Rooms across servers: the host side (ordering, relaying, make_join/send_join, serving state
-and history) and the resident side (joining remote rooms, receiving invites, applying PDUs)."""
+"""Rooms across servers: transactions, relaying what the host appends, and the resident side
+(joining remote rooms, receiving invites, applying what the host relays in its order). What only
+the host does (checking remote events, joins, serving the room) is in ``room_host``."""
 from __future__ import annotations
 
 import asyncio
@@ -12,17 +13,24 @@ from federation.client import FederationClient, RemoteServerError
 from federation.keyring import Keyring
 from federation.pdus import PDUError, host_of, server_of, to_pdu, verify_pdu
 from federation.queue import MAX_EDUS, MAX_PDUS, OutboundQueue
-from federation.signing import (SigningKey, add_content_hash, compute_event_id, redact_event,
-                                sign_event)
+from federation.signing import (
+    SigningKey,
+    add_content_hash,
+    compute_event_id,
+    redact_event,
+    sign_event,
+)
 
 from ..errors import BadJson, Forbidden, MatrixError, NotFound
+from ..ordering import ORDER, OrderError, order_from_host, order_of, with_order
 from ..storage.events import EventStore
 from ..storage.federation import TransactionStore
 from ..storage.users import UserStore
 from .accounts import Requester
-from .events import ROOM_VERSION, auth_event_ids
+from .events import ROOM_VERSION
 from .inbound_limit import InboundGate
 from .remote import remote_error
+from .room_host import RoomHost, served
 from .rooms import RoomHandler
 
 log = logging.getLogger(__name__)
@@ -32,18 +40,19 @@ JOIN_RELAY_WAIT = 10.0  # seconds a resident's join waits for the host to relay 
 
 class FederationHandler:
     def __init__(self, server_name: str, signing_key: SigningKey, rooms: RoomHandler,
-                 store: EventStore, users: UserStore, keyring: Keyring,
+                 host: RoomHost, store: EventStore, users: UserStore, keyring: Keyring,
                  client: FederationClient, queue: OutboundQueue, txns: TransactionStore):
         self.server_name = server_name
         self.signing_key = signing_key
         self.rooms = rooms
+        self.host = host
         self.store = store
         self.users = users
         self.keyring = keyring
         self.client = client
         self.queue = queue
         self.txns = txns
-        self._joining: dict[str, list[tuple[str, dict]]] = {}
+        self._joining: dict[str, list[tuple[dict, int | None]]] = {}
         self._join_locks: dict[str, asyncio.Lock] = {}
         self._awaited: dict[str, asyncio.Future] = {}  # our joins' IDs, until relayed back
         self._txn_locks: dict[tuple[str, str], asyncio.Lock] = {}
@@ -52,13 +61,7 @@ class FederationHandler:
     # who is in a room ----------------------------------------------------------------------
 
     def servers_in_room(self, room_id: str) -> set[str]:
-        return self.store.room_servers(room_id)
-
-    def require_server_in_room(self, origin: str, room_id: str) -> None:
-        if not self.store.current_state_ids(room_id):
-            raise NotFound(f"Unknown room {room_id}")
-        if origin not in self.servers_in_room(room_id):
-            raise Forbidden(f"{origin} has no users in {room_id}")
+        return self.host.servers_in_room(room_id)
 
     # outbound ------------------------------------------------------------------------------
 
@@ -75,8 +78,8 @@ class FederationHandler:
         if event["type"] == "m.room.member":
             dests.add(server_of(event["state_key"]))
         dests.discard(self.server_name)
-        if dests:
-            self.queue.send_pdu(dests, to_pdu(event))
+        if dests:  # with its place in our order, which residents rank members by
+            self.queue.send_pdu(dests, served(event))
 
     # inbound transactions ------------------------------------------------------------------
 
@@ -117,114 +120,47 @@ class FederationHandler:
                 eid = "$invalid"
             return eid, str(e)
         room_id = event["room_id"]
-        if origin != host_of(room_id) and not self.rooms.is_host(room_id):
-            # org.audiorooms.1: a resident takes a room's events only from its host, in order.
-            return event["event_id"], f"only the room's host {host_of(room_id)} sends its events"
+        order = None
+        if not self.rooms.is_host(room_id):
+            if origin != host_of(room_id):
+                # org.audiorooms.1: a resident takes a room's events only from its host, in
+                # order, and with the host's place for each in that order.
+                return event["event_id"], \
+                    f"only the room's host {host_of(room_id)} sends its events"
+            try:  # a missing order is refused once we know the room is ours to apply
+                order = order_from_host(pdu, required=False)
+            except OrderError as e:
+                return event["event_id"], str(e)
         if room_id in self._joining:  # our join is in flight: apply once we have the state
-            self._joining[room_id].append((origin, event))
+            self._joining[room_id].append((event, order))
             return event["event_id"], None
         try:
-            self.apply_event(event)
+            self.apply_event(event, order)
         except (MatrixError, PDUError) as e:
             return event["event_id"], getattr(e, "message", str(e))
         return event["event_id"], None
 
-    def apply_event(self, event: dict) -> None:
+    def apply_event(self, event: dict, order: int | None = None) -> None:
+        """Append a verified event: into the order of a room we host (checked as the host
+        checks), or, in a room hosted elsewhere, at the host's ``order`` for it."""
         if self.store.has_event(event["event_id"]):
             return  # already applied (a retry, or our own event relayed back)
         room_id = event["room_id"]
         if not self.store.current_state_ids(room_id):
             raise PDUError(f"unknown room {room_id}")
-        if not self.rooms.is_host(room_id) and self.store.get_room(room_id) is None:
+        if self.rooms.is_host(room_id):
+            self.host.append_remote(event)
+            return
+        if self.store.get_room(room_id) is None:
             raise PDUError(f"we are not in {room_id}")
-        self.rooms.append_event(event)
-
-    # host: joins ---------------------------------------------------------------------------
-
-    def make_join(self, origin: str, room_id: str, user_id: str, versions: list[str]) -> dict:
-        if server_of(user_id) != origin:
-            raise Forbidden(f"{origin} cannot make a join for {user_id}")
-        if not self.rooms.is_host(room_id) or not self.store.current_state_ids(room_id):
-            raise NotFound(f"{self.server_name} does not host {room_id}")
-        if ROOM_VERSION not in versions:
-            raise MatrixError(f"this room's version {ROOM_VERSION} is not supported by you",
-                              "M_INCOMPATIBLE_ROOM_VERSION", 400, room_version=ROOM_VERSION)
-        latest = self.store.latest_event(room_id)
-        template = {"room_id": room_id, "sender": user_id, "type": "m.room.member",
-                    "state_key": user_id, "content": {"membership": "join"},
-                    "origin_server_ts": int(time.time() * 1000),
-                    "depth": min(latest[1] + 1, MAX_SAFE_INTEGER),
-                    "prev_events": [latest[0]]}
-        self.rooms.check_rules(template)
-        template["auth_events"] = auth_event_ids("m.room.member", user_id, user_id,
-                                                 template["content"],
-                                                 self.store.current_state_ids(room_id))
-        return {"room_version": ROOM_VERSION, "event": template}
-
-    async def send_join(self, origin: str, room_id: str, event_id: str, pdu,
-                        omit_members: bool = False) -> dict:
-        if not isinstance(pdu, dict):
-            raise BadJson("send_join body must be the join event")
-        if pdu.get("room_id") != room_id:
-            raise BadJson("the event's room_id does not match the path")
-        if pdu.get("type") != "m.room.member" or \
-                (pdu.get("content") or {}).get("membership") != "join":
-            raise BadJson("send_join needs an m.room.member join event")
-        if pdu.get("state_key") != pdu.get("sender"):
-            raise BadJson("a join's state_key must be its sender")
-        if server_of(str(pdu.get("sender"))) != origin:
-            raise Forbidden(f"{origin} cannot send a join for {pdu.get('sender')}")
-        if not self.rooms.is_host(room_id) or not self.store.current_state_ids(room_id):
-            raise NotFound(f"{self.server_name} does not host {room_id}")
-        try:
-            event = await verify_pdu(pdu, origin, self.keyring, self.server_name)
-        except PDUError as e:
-            raise Forbidden(str(e))
-        if event["event_id"] != event_id:
-            raise BadJson("the event ID in the path does not match the event")
-        view = self.rooms.state_view(room_id)
-        # omit_members (the spec's partial-state join): a server already in the room needs no
-        # copy of every member event; in a big audience they are nearly all of the state.
-        state_before = [to_pdu(view[k]) for k in view
-                        if not (omit_members and k[0] == "m.room.member")]
-        if not self.store.has_event(event_id):
-            self.rooms.append_event(event)
-        auth = [to_pdu(e) for e in self.store.get_events(event["auth_events"])]
-        return {"origin": self.server_name, "event": to_pdu(event), "state": state_before,
-                "auth_chain": auth, "members_omitted": omit_members,
-                "servers_in_room": sorted(self.servers_in_room(room_id))}
-
-    # host: reading the room ----------------------------------------------------------------
-
-    def room_state(self, origin: str, room_id: str) -> dict:
-        self.require_server_in_room(origin, room_id)
-        state = [to_pdu(e) for e in self.rooms.state_view(room_id).values()]
-        return {"pdus": state, "auth_chain": []}
-
-    def room_state_ids(self, origin: str, room_id: str) -> dict:
-        self.require_server_in_room(origin, room_id)
-        return {"pdu_ids": list(self.store.current_state_ids(room_id).values()),
-                "auth_chain_ids": []}
-
-    def get_event(self, origin: str, event_id: str) -> dict:
-        ev = self.store.get_event(event_id)
-        if ev is None:
-            raise NotFound("Event not found")
-        self.require_server_in_room(origin, ev["room_id"])
-        return {"origin": self.server_name, "origin_server_ts": int(time.time() * 1000),
-                "pdus": [to_pdu(ev)]}
-
-    def backfill(self, origin: str, room_id: str, event_ids: list[str], limit: int) -> dict:
-        """Events up to and including ``event_ids``, oldest first (the room's order)."""
-        self.require_server_in_room(origin, room_id)
-        positions = [self.store.stream_ordering_of(e) for e in event_ids]
-        positions = [p for p in positions if p is not None]
-        if not positions:
-            raise NotFound("none of those events is known")
-        rows = self.store.room_events(room_id, upto=max(positions),
-                                      limit=max(1, min(limit, 100)), backwards=True)
-        return {"origin": self.server_name, "origin_server_ts": int(time.time() * 1000),
-                "pdus": [to_pdu(ev) for _, ev in reversed(rows)]}
+        if order is None:
+            raise PDUError(f"the host gave the event no {ORDER}")
+        last = self.store.last_room_order(room_id)
+        if last is not None and order <= last:
+            # The host's order only grows; an event placed before what we have is not one
+            # the host relayed in its order.
+            raise PDUError(f"the host's order {order} of the event is not after {last}")
+        self.rooms.append_event(event, order=order)
 
     # resident: invites ---------------------------------------------------------------------
 
@@ -242,10 +178,14 @@ class FederationHandler:
             raise Forbidden("the invitee is not on this server")
         if not self.users.user_exists(target):
             raise NotFound(f"Unknown user {target}")
+        sender = pdu.get("sender")
+        if not isinstance(sender, str) or server_of(sender) != origin:
+            raise Forbidden(f"{origin} may not send an invite from {sender}")
+        self._check_inviting_server(origin, room_id)
         try:
             event = await verify_pdu(pdu, origin, self.keyring, self.server_name)
         except PDUError as e:
-            raise Forbidden(str(e))
+            raise Forbidden(str(e)) from e
         if event["event_id"] != event_id:
             raise BadJson("the event ID in the path does not match the event")
         signed = sign_event(to_pdu(event), self.server_name, self.signing_key)
@@ -258,6 +198,18 @@ class FederationHandler:
             self.rooms.announce(stored, stream)
         return {"event": signed}
 
+    def _check_inviting_server(self, origin: str, room_id: str) -> None:
+        """An invite comes from the room's host, or from a server we know is in the room; and
+        a room ID of our own namespace is a room we have, or no room at all (else the invite
+        could be neither accepted nor rejected: we would be the host to ask)."""
+        known = bool(self.store.current_state_ids(room_id))
+        if host_of(room_id) == self.server_name and not known:
+            raise NotFound(f"Unknown room {room_id}")
+        if origin == host_of(room_id) and host_of(room_id) != self.server_name:
+            return
+        if not known or origin not in self.servers_in_room(room_id):
+            raise Forbidden(f"{origin} is neither the host of {room_id} nor in the room")
+
     async def invite_remote(self, event: dict) -> dict:
         """Ask the invitee's server to countersign our invite (v2 invite)."""
         target_server = server_of(event["state_key"])
@@ -269,7 +221,7 @@ class FederationHandler:
             resp = await self.client.request(target_server, "PUT", path, body)
         except RemoteServerError as e:
             raise MatrixError(f"Could not invite {event['state_key']}: {e}",
-                              "M_UNKNOWN", 502 if e.status is None else 403)
+                              "M_UNKNOWN", 502 if e.status is None else 403) from e
         signed = resp.get("event")
         if not isinstance(signed, dict):
             raise MatrixError("the invitee's server answered without the event", "M_UNKNOWN", 502)
@@ -277,7 +229,7 @@ class FederationHandler:
             await self.keyring.verify_json_from(redact_event(signed), target_server)
         except Exception as e:
             raise MatrixError(f"the invitee's server did not sign the invite: {e}",
-                              "M_UNKNOWN", 502)
+                              "M_UNKNOWN", 502) from e
         merged = dict(event)
         merged["signatures"] = {**event["signatures"], target_server:
                                 signed["signatures"][target_server]}
@@ -309,7 +261,7 @@ class FederationHandler:
         try:
             made = await self.client.request(host, "GET", path, query={"ver": [ROOM_VERSION]})
         except RemoteServerError as e:
-            raise remote_error(e, f"Could not join {room_id} via {host}")
+            raise remote_error(e, f"Could not join {room_id} via {host}") from e
         tmpl = made.get("event")
         if not isinstance(tmpl, dict) or tmpl.get("room_id") != room_id or \
                 tmpl.get("state_key") != user or tmpl.get("sender") != user or \
@@ -343,22 +295,28 @@ class FederationHandler:
             history = await self.client.request(
                 host, "GET", f"/_matrix/federation/v1/backfill/{quote(room_id, safe='')}",
                 query={"v": event_id, "limit": str(HISTORY_ON_JOIN)})
-            state = [await verify_pdu(p, host, self.keyring, self.server_name)
-                     for p in sent.get("state", [])]
-            past = [await verify_pdu(p, host, self.keyring, self.server_name)
-                    for p in history.get("pdus", [])]
-            self._store_joined_room(room_id, state, past, dict(event, event_id=event_id))
+            state = [await self._from_host(p, host) for p in _pdu_list(sent, "state")]
+            past = [await self._from_host(p, host) for p in _pdu_list(history, "pdus")]
+            join_order = order_from_host(sent.get("event"))
+            self._store_joined_room(room_id, state, past, dict(event, event_id=event_id),
+                                    join_order)
         except RemoteServerError as e:
-            raise remote_error(e, f"Could not join {room_id} via {host}")
-        except PDUError as e:
-            raise MatrixError(f"{host} sent an invalid room state: {e}", "M_UNKNOWN", 502)
+            raise remote_error(e, f"Could not join {room_id} via {host}") from e
+        except (PDUError, OrderError) as e:
+            raise MatrixError(f"{host} sent an invalid room state: {e}", "M_UNKNOWN", 502) from e
         finally:
             buffered = self._joining.pop(room_id, [])
-        for _, ev in buffered:  # what the host relayed while we were joining
+        for ev, order in buffered:  # what the host relayed while we were joining
             try:
-                self.apply_event(ev)
+                self.apply_event(ev, order)
             except (MatrixError, PDUError) as e:
                 log.warning("dropping relayed %s after join: %s", ev["event_id"], e)
+
+    async def _from_host(self, pdu, host: str) -> dict:
+        """A verified event of the host's room state or history, with the host's order of it
+        (events the host stored before it kept orders have none)."""
+        event = await verify_pdu(pdu, host, self.keyring, self.server_name)
+        return with_order(event, order_from_host(pdu, required=False))
 
     def _resident(self, room_id: str) -> bool:
         """We are in the room (a user of ours is joined), so the host relays its events to us
@@ -378,15 +336,15 @@ class FederationHandler:
                                       query={"omit_members": "true"})
             await asyncio.wait_for(relayed, JOIN_RELAY_WAIT)
         except RemoteServerError as e:
-            raise remote_error(e, f"Could not join {room_id} via {host}")
-        except asyncio.TimeoutError:  # the host took the join; it shows here once relayed
+            raise remote_error(e, f"Could not join {room_id} via {host}") from e
+        except TimeoutError:  # the host took the join; it shows here once relayed
             log.warning("join %s to %s not relayed back within %s s", event_id, room_id,
                         JOIN_RELAY_WAIT)
         finally:
             self._awaited.pop(event_id, None)
 
     def _store_joined_room(self, room_id: str, state: list[dict], past: list[dict],
-                           join: dict) -> None:
+                           join: dict, join_order: int | None) -> None:
         create = next((e for e in state if e["type"] == "m.room.create"), None)
         if create is None:
             raise PDUError("the room state has no m.room.create")
@@ -394,8 +352,14 @@ class FederationHandler:
                               create["sender"], False, create["content"].get("type"))
         for ev in past:  # recent history, in the host's order, before our join
             if ev["event_id"] != join["event_id"] and not self.store.has_event(ev["event_id"]):
-                self.store.persist_event(ev, update_state=False)
+                self.store.persist_event(ev, update_state=False, order=order_of(ev))
         self.store.replace_current_state(room_id, state)
         if not self.store.has_event(join["event_id"]):
-            self.rooms.append_event(join, checked=True)
+            self.rooms.append_event(join, checked=True, order=join_order)
 
+
+def _pdu_list(answer, key: str) -> list:
+    pdus = answer.get(key, []) if isinstance(answer, dict) else None
+    if not isinstance(pdus, list):
+        raise PDUError(f"the host's answer has no list of {key}")
+    return pdus

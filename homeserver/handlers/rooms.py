@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from federation.pdus import host_of, server_of, to_pdu
 from federation.queue import OutboundQueue
@@ -133,8 +134,11 @@ class RoomHandler:
         return event
 
     def append_event(self, event: dict, txn: tuple[str, str, str] | None = None,
-                     checked: bool = False, outlier: bool = False) -> dict:
-        """Append a built event (ours or a verified remote one) to the room's order."""
+                     checked: bool = False, outlier: bool = False,
+                     order: int | None = None) -> dict:
+        """Append a built event (ours or a verified remote one) to the room's order: in a
+        room we host, our stream position becomes its order; in a room hosted elsewhere,
+        ``order`` is what the host said (see homeserver/ordering.py)."""
         if not checked:
             self.check_rules(event)
         state_key = event.get("state_key")
@@ -143,7 +147,9 @@ class RoomHandler:
             if prev is not None:
                 event["unsigned"] = {"prev_content": prev["content"],
                                      "replaces_state": prev["event_id"]}
-        stream = self.store.persist_event(event, txn, outlier=outlier)
+        host = self.is_host(event["room_id"])
+        stream = self.store.persist_event(event, txn, outlier=outlier,
+                                          order=None if host else order, we_order=host)
         if event["type"] == "m.room.redaction":
             self._apply_redaction(event)
         self.announce(event, stream)
@@ -162,7 +168,7 @@ class RoomHandler:
         # Room version 11: the redaction is accepted into the room, but its target is pruned
         # only if the sender may redact it; every server decides the same from the same state.
         target = self.store.get_event(event["content"].get("redacts") or "")
-        if not self.may_redact(event["room_id"], event["sender"], target):
+        if target is None or not self.may_redact(event["room_id"], event["sender"], target):
             return
         pruned = redact_event(target)
         pruned["event_id"] = target["event_id"]
@@ -258,7 +264,7 @@ class RoomHandler:
         users = {me: 100}
         if preset == "trusted_private_chat":
             users.update({u: 100 for u in invites})
-        pl = {
+        pl: dict[str, Any] = {
             "users": users, "users_default": 0, "events_default": 0, "state_default": 50,
             "ban": 50, "kick": 50, "redact": 50, "invite": 50 if preset == "public_chat" else 0,
             "events": {"m.room.name": 50, "m.room.power_levels": 100,
@@ -407,7 +413,7 @@ class RoomHandler:
     def set_membership(self, req: Requester, room_id: str, body: dict, membership: str) -> None:
         """invite / kick (leave for another) / ban / unban (leave from ban)."""
         self.known_room(room_id)
-        target = require_str(body, "user_id")
+        target = require_str(body, "user_id") or ""  # never None: not optional
         if not USER_ID.match(target):
             raise InvalidParam(f"{target!r} is not a valid user ID")
         reason = body.get("reason")

@@ -11,7 +11,16 @@ import json
 import time
 from collections import OrderedDict
 
+from ..ordering import order_of, with_order
 from .database import Database
+
+
+def _set_order(event: dict, order: int | None) -> dict:
+    """Put the room order into the event dict itself (it is what the caches hold)."""
+    ordered = with_order(event, order)
+    event.pop("unsigned", None)
+    event.update(ordered)
+    return event
 
 
 class StreamCounter:
@@ -55,7 +64,8 @@ class EventStore:
             " WHERE room_id = ?", (room_id,)).fetchone()
         if row is None:
             return None
-        return dict(zip(("room_id", "room_version", "creator", "is_public", "room_type"), row))
+        return dict(zip(("room_id", "room_version", "creator", "is_public", "room_type"), row,
+                        strict=True))
 
     def set_room_public(self, room_id: str, is_public: bool) -> None:
         with self.db.transaction() as c:
@@ -68,25 +78,32 @@ class EventStore:
     # events --------------------------------------------------------------------------------
 
     def persist_event(self, event: dict, txn: tuple[str, str, str] | None = None, *,
-                      outlier: bool = False, update_state: bool = True) -> int:
+                      outlier: bool = False, update_state: bool = True,
+                      order: int | None = None, we_order: bool = False) -> int:
         """Append one event to its room, update state and membership; commit. Returns its
         stream ordering.
 
         An ``outlier`` is stored (and may update state) but is not part of the timeline: state
         received when joining a remote room, or an invite to a room we are not in yet.
         ``update_state=False`` appends history (backfill) without rewinding current state.
+        The event's place in the room's order (homeserver/ordering.py) is its stream ordering
+        if ``we_order`` (we host the room), else ``order`` as the host gave it (None: unknown).
+        The event dict gets it in ``unsigned``, as every event read back from here does.
         """
         stream = self.stream.next()
+        room_order = stream if we_order else order
         room_id = event["room_id"]
         state_key = event.get("state_key")
+        _set_order(event, room_order)
         with self.db.transaction() as c:
             c.execute(
                 "INSERT INTO events (stream_ordering, event_id, room_id, type, state_key, sender,"
-                " depth, origin_server_ts, txn_id, json, outlier)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " depth, origin_server_ts, txn_id, json, outlier, room_order)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (stream, event["event_id"], room_id, event["type"], state_key, event["sender"],
                  event["depth"], event["origin_server_ts"], txn[2] if txn else None,
-                 json.dumps(event, ensure_ascii=False, separators=(",", ":")), int(outlier)))
+                 json.dumps(event, ensure_ascii=False, separators=(",", ":")), int(outlier),
+                 room_order))
             if state_key is not None and update_state:
                 c.execute(
                     "INSERT OR REPLACE INTO current_state (room_id, type, state_key, event_id)"
@@ -113,11 +130,13 @@ class EventStore:
 
     def replace_current_state(self, room_id: str, state: list[dict]) -> None:
         """Adopt a room's state as received when joining it over federation: unknown events
-        are stored as outliers, and current state and memberships become exactly ``state``."""
+        are stored as outliers (each with the order its ``unsigned`` carries, which the caller
+        took from the host), and current state and memberships become exactly ``state``."""
         with self.db.transaction() as c:
             for ev in state:
                 if not self.has_event(ev["event_id"]):
-                    self.persist_event(ev, outlier=True, update_state=False)
+                    self.persist_event(ev, outlier=True, update_state=False,
+                                       order=order_of(ev))
             c.execute("DELETE FROM current_state WHERE room_id = ?", (room_id,))
             c.execute("DELETE FROM memberships WHERE room_id = ?", (room_id,))
             for ev in state:
@@ -140,8 +159,11 @@ class EventStore:
             c.execute("UPDATE events SET json = ? WHERE event_id = ?",
                       (json.dumps(redacted, ensure_ascii=False, separators=(",", ":")),
                        target_id))
+            row = c.execute("SELECT room_order FROM events WHERE event_id = ?",
+                            (target_id,)).fetchone()
         if target_id in self._events:
-            self._events[target_id] = redacted
+            # A redacted event keeps its place in the room's order.
+            self._events[target_id] = _set_order(redacted, row[0] if row else None)
 
     def has_event(self, event_id: str) -> bool:
         return event_id in self._events or self.db.execute(
@@ -161,10 +183,11 @@ class EventStore:
         ev = self._events.get(event_id)
         if ev is not None:
             return ev
-        row = self.db.execute("SELECT json FROM events WHERE event_id = ?", (event_id,)).fetchone()
+        row = self.db.execute("SELECT json, room_order FROM events WHERE event_id = ?",
+                              (event_id,)).fetchone()
         if row is None:
             return None
-        ev = json.loads(row[0])
+        ev = _set_order(json.loads(row[0]), row[1])  # the column is what counts
         self._remember(ev)
         return ev
 
@@ -202,7 +225,8 @@ class EventStore:
     def room_events(self, room_id: str, *, after: int | None = None, upto: int | None = None,
                     limit: int = 100, backwards: bool = False) -> list[tuple[int, dict]]:
         """Events with after < stream_ordering <= upto, oldest first unless backwards."""
-        sql = "SELECT stream_ordering, json FROM events WHERE room_id = ? AND outlier = 0"
+        sql = ("SELECT stream_ordering, json, room_order FROM events WHERE room_id = ?"
+               " AND outlier = 0")
         params: list = [room_id]
         if after is not None:
             sql += " AND stream_ordering > ?"
@@ -213,10 +237,14 @@ class EventStore:
         sql += f" ORDER BY stream_ordering {'DESC' if backwards else 'ASC'} LIMIT ?"
         params.append(limit)
         out = []
-        for stream, raw in self.db.execute(sql, params):
-            ev = json.loads(raw)
-            out.append((stream, ev))
+        for stream, raw, order in self.db.execute(sql, params):
+            out.append((stream, _set_order(json.loads(raw), order)))
         return out
+
+    def last_room_order(self, room_id: str) -> int | None:
+        """The highest host order of the room's events we have (None: none has one)."""
+        return self.db.execute("SELECT MAX(room_order) FROM events WHERE room_id = ?",
+                               (room_id,)).fetchone()[0]
 
     # state ---------------------------------------------------------------------------------
 

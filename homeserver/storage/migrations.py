@@ -133,4 +133,10 @@ INSERT OR REPLACE INTO remote_server_key_responses
     WHERE key_json IS NOT NULL AND expired_ts IS NULL ORDER BY fetched_ts;
 UPDATE remote_server_keys SET key_json = NULL
 """),
+    # The room's host's order of each event (homeserver/ordering.py): on the host its own
+    # stream_ordering, on a resident what the host said. NULL for events stored before.
+    (4, """
+ALTER TABLE events ADD COLUMN room_order INTEGER;
+CREATE INDEX events_room_order ON events(room_id, room_order)
+"""),
 ]

@@ -19,8 +19,9 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
@@ -30,8 +31,14 @@ import yarl
 from aiohttp import web
 from aiohttp.test_utils import TestServer, unused_port
 
-from federation.signing import (SigningKey, add_content_hash, compute_event_id, encode_base64,
-                                sign_event, sign_json)
+from federation.signing import (
+    SigningKey,
+    add_content_hash,
+    compute_event_id,
+    encode_base64,
+    sign_event,
+    sign_json,
+)
 from federation.xmatrix import XMatrixAuth, sign_request
 from homeserver.app import make_app
 from tests.conftest import ServerHandle, homeserver_config
@@ -374,12 +381,15 @@ def _applied_once(body: str, in_b_room: bool = False) -> Check:
 
 
 async def _check_depth_limit(w: World, before: dict, after: dict, resp: Any) -> None:
-    await _applied_once("deep")(w, before, after, resp)
+    # The host assigns depth (one more than the event's prev_events), so the deep event is
+    # refused and nothing changes; A's own next events and join templates follow the room.
+    await _unchanged(w, before, after, resp)
+    depth = w.a.hs.events.latest_event(w.room)[1]
     await w.alice.send(w.room, "after the deep one")  # A can still build events...
-    assert w.a.hs.events.latest_event(w.room)[1] == 2**53 - 1
+    assert w.a.hs.events.latest_event(w.room)[1] == depth + 1 < 2**53 - 1
     status, made = await w.fed(  # ...and join templates
         "GET", f"{F1}/make_join/{q(w.room)}/{q('@newbie:' + w.B)}?ver=org.audiorooms.1")
-    assert status == 200 and made["event"]["depth"] == 2**53 - 1, made
+    assert status == 200 and made["event"]["depth"] == depth + 2, made
 
 
 async def _bad_hash(w: World):
@@ -531,19 +541,24 @@ CASES = [
     Case("pdu-second-create",
          txn_of(lambda w: w.pdu("m.room.create", {"room_version": "org.audiorooms.1"},
                                 state_key="")), 200, pdu_error="already exists"),
-    # Depth 2**53-1 is valid, so the event is taken; the events after it must not overflow
-    # (depth 2**53 is not canonical JSON) and leave A unable to order its own room.
+    # Depth 2**53-1 is a valid integer, but not the depth the host assigns after the event's
+    # prev_events: refused, so the events after it cannot overflow (depth 2**53 is not
+    # canonical JSON) and A can still order its own room.
     Case("pdu-depth-at-the-integer-limit",
          txn_of(lambda w: w.pdu(content={"msgtype": "m.text", "body": "deep"},
-                                depth=2**53 - 1)), 200, check=_check_depth_limit),
+                                depth=2**53 - 1)), 200, pdu_error="depth",
+         check=_check_depth_limit),
     # B's room, where A is resident: only B, the host, may hand A its events, even those of a
     # member on another server (E), which must go through B to be ordered.
     Case("pdu-bypassing-the-host",
          txn_of(lambda w: w.pdu(sender=w.mallory, room=w.b_room), origin=lambda w: w.E),
          200, pdu_error="host"),
+    # (The host puts its place for the event in the room's order in ``unsigned``, as B does;
+    # the number is taken from B's own counter so that B's later events still come after it.)
     Case("control-same-event-relayed-by-the-host",  # not hostile: what the rule must allow
-         txn_of(lambda w: w.pdu(content={"msgtype": "m.text", "body": "via B"},
-                                sender=w.mallory, room=w.b_room)),
+         txn_of(lambda w: {**w.pdu(content={"msgtype": "m.text", "body": "via B"},
+                                   sender=w.mallory, room=w.b_room),
+                           "unsigned": {"org.audiorooms.order": w.b.hs.stream.next()}}),
          200, check=_applied_once("via B", in_b_room=True)),
     # -- joins ------------------------------------------------------------------------------
     Case("make-join-for-user-of-another-server",

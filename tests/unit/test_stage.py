@@ -6,10 +6,29 @@ import itertools
 
 import pytest
 
+from homeserver.ordering import (
+    ORDER,
+    OrderError,
+    order_from_host,
+    order_of,
+    pdu_with_order,
+    with_order,
+)
 from homeserver.rules import AuthError, check_event
-from homeserver.stage import (AUDIO_ROOM, HAND, LIVE, ROLE, RSVP, check_stage_event,
-                              is_audio_room, live_state, may_publish, moderators, role_of,
-                              stage_members)
+from homeserver.stage import (
+    AUDIO_ROOM,
+    HAND,
+    LIVE,
+    ROLE,
+    RSVP,
+    check_stage_event,
+    is_audio_room,
+    live_state,
+    may_publish,
+    moderators,
+    role_of,
+    stage_members,
+)
 
 MOD, SPK, LIS, OUT = "@mod:a", "@spk:b", "@lis:b", "@out:c"
 _depth = itertools.count(1)
@@ -42,20 +61,20 @@ class Room:
         self.state[(event["type"], event["state_key"])] = event
         return event
 
-    def join(self, *users: str) -> "Room":
+    def join(self, *users: str) -> Room:
         for u in users:
             self.put(ev("m.room.member", u, {"membership": "join"}, u))
         return self
 
-    def leave(self, user: str, membership: str = "leave", by: str | None = None) -> "Room":
+    def leave(self, user: str, membership: str = "leave", by: str | None = None) -> Room:
         self.put(ev("m.room.member", by or user, {"membership": membership}, user))
         return self
 
-    def role(self, user: str, role: str, muted: bool = False, by: str = MOD) -> "Room":
+    def role(self, user: str, role: str, muted: bool = False, by: str = MOD) -> Room:
         self.put(ev(ROLE, by, {"role": role, "muted": muted}, user))
         return self
 
-    def hand(self, user: str, raised: bool, by: str | None = None) -> "Room":
+    def hand(self, user: str, raised: bool, by: str | None = None) -> Room:
         self.put(ev(HAND, by or user, {"raised": raised}, user))
         return self
 
@@ -431,3 +450,109 @@ def test_through_check_event():
         check_event(ev(RSVP, MOD, {"going": True}, LIS), r.state, checks)
     with pytest.raises(AuthError, match="only moderators"):
         check_event(ev(LIVE, LIS, {"live": False}), r.state, checks)
+
+
+# -- the host's order, not the sender's depth or clock ----------------------------------------
+
+class HostRoom(Room):
+    """A room as its host stores it: every event gets the host's next position in its order
+    (``unsigned["org.audiorooms.order"]``), whatever depth or timestamp the sender wrote."""
+
+    def __init__(self, *args, **kw):
+        self.position = 100
+        super().__init__(*args, **kw)
+
+    def put(self, event: dict) -> dict:
+        self.position += 7  # the host's stream is shared with other rooms: gaps are normal
+        return super().put(with_order(event, self.position))
+
+
+def test_order_ranks_before_depth_and_timestamp():
+    r = HostRoom().join("@local:a")
+    # A remote join claiming to be the room's very first event, with the oldest clock.
+    r.put(ev("m.room.member", "@evil:e", {"membership": "join"}, "@evil:e", depth=1, ts=0))
+    assert stage_members(r.state)["listener"] == ["@local:a", "@evil:e"]
+    r.leave(MOD)
+    assert moderators(r.state) == ["@local:a"]
+
+
+def test_profile_update_with_early_depth_does_not_move_a_member_up():
+    r = HostRoom().join("@first:a", "@evil:e")
+    r.put(ev("m.room.member", "@evil:e", {"membership": "join", "displayname": "x"},
+             "@evil:e", depth=1, ts=0))
+    r.leave(MOD)
+    assert moderators(r.state) == ["@first:a"]
+    assert stage_members(r.state)["listener"] == ["@first:a", "@evil:e"]
+
+
+def test_speakers_ranked_by_the_order_of_their_role_events():
+    r = HostRoom().join("@s1:a", "@s2:e")
+    r.role("@s1:a", "speaker")
+    r.put(ev(ROLE, MOD, {"role": "speaker", "muted": False}, "@s2:e", depth=1, ts=0))
+    r.leave(MOD)
+    assert stage_members(r.state)["speaker"] == ["@s1:a", "@s2:e"]
+    assert moderators(r.state) == ["@s1:a"]
+
+
+def test_events_without_an_order_rank_after_ordered_ones():
+    r = HostRoom().join("@ordered:a")
+    # Stored before orders were kept (or never ordered): depth 1 cannot put it first.
+    r.state[("m.room.member", "@old:x")] = ev("m.room.member", "@old:x",
+                                              {"membership": "join"}, "@old:x", depth=1)
+    r.leave(MOD)
+    assert stage_members(r.state)["listener"] == ["@ordered:a", "@old:x"]
+    assert moderators(r.state) == ["@ordered:a"]
+
+
+def test_same_order_same_answer_whatever_else_differs():
+    """A resident has the host's order, not the host's stream positions for anything else:
+    the answer depends on the order alone, so host and resident derive the same moderator."""
+    host = HostRoom().join("@a:a", "@b:e", "@c:e")
+    host.leave(MOD)
+    resident = {k: dict(e, origin_server_ts=999 - i, depth=1)
+                for i, (k, e) in enumerate(host.state.items())}
+    assert moderators(resident) == moderators(host.state) == ["@a:a"]
+    assert stage_members(resident) == stage_members(host.state)
+
+
+def test_junk_order_is_no_order():
+    r = HostRoom().join("@a:a")
+    bad = ev("m.room.member", "@b:e", {"membership": "join"}, "@b:e", depth=1)
+    for junk in (True, 0, -5, 1.5, "1", 2**53, None, [1]):
+        bad["unsigned"] = {ORDER: junk}
+        r.state[("m.room.member", "@b:e")] = bad
+        assert order_of(bad) is None
+        assert stage_members(r.state)["listener"] == ["@a:a", "@b:e"], junk
+
+
+@pytest.mark.parametrize("value,ok", [
+    (1, True), (2**53 - 1, True), (0, False), (-1, False), (2**53, False), (True, False),
+    (1.0, False), ("5", False), ([5], False), (None, False)])
+def test_order_from_host_validates(value, ok):
+    pdu = {"type": "m.room.message", "unsigned": {ORDER: value}}
+    if ok:
+        assert order_from_host(pdu) == value
+    else:
+        with pytest.raises(OrderError):
+            order_from_host(pdu)
+
+
+def test_order_from_host_missing():
+    with pytest.raises(OrderError):
+        order_from_host({"type": "x"})
+    with pytest.raises(OrderError):
+        order_from_host({"type": "x", "unsigned": "junk"})
+    assert order_from_host({"type": "x"}, required=False) is None
+    with pytest.raises(OrderError):  # present but junk is refused even when optional
+        order_from_host({"type": "x", "unsigned": {ORDER: "1"}}, required=False)
+
+
+def test_with_order_and_pdu_with_order():
+    ev_ = {"type": "x", "unsigned": {"prev_content": {"a": 1}, ORDER: 3}}
+    assert with_order(ev_, 9)["unsigned"] == {"prev_content": {"a": 1}, ORDER: 9}
+    assert with_order(ev_, None)["unsigned"] == {"prev_content": {"a": 1}}
+    assert "unsigned" not in with_order({"type": "x", "unsigned": {ORDER: 3}}, None)
+    assert ev_["unsigned"][ORDER] == 3  # a copy: the original is untouched
+    # What the host sends carries its order and nothing else unsigned.
+    assert pdu_with_order(ev_, 9)["unsigned"] == {ORDER: 9}
+    assert "unsigned" not in pdu_with_order(ev_, None)
