@@ -12,15 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .errors import SdpError
 from .rtp import AUDIO_LEVEL_URI, MID_URI
 
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 REVERSE = {"sendrecv": "sendrecv", "sendonly": "recvonly", "recvonly": "sendonly",
            "inactive": "inactive"}
-
-
-class SdpError(ValueError):
-    """The offer or answer cannot be used (malformed, no BUNDLE, no Opus...)."""
 
 
 @dataclass

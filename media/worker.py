@@ -18,8 +18,8 @@ import os
 import sys
 
 from . import rpc
-from .sdp import SdpError
-from .sfu import SFU, MediaError
+from .errors import MediaError, kind_of
+from .sfu import SFU
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,8 @@ class Worker:
 
     async def _call(self, method: str, p: dict):
         sfu = self.sfu
+        if sfu is None:
+            raise rpc.RemoteError("Unavailable", "say hello first")
         try:
             if method == "room":
                 self.hosts[p["room_id"]] = p.get("host")
@@ -113,10 +115,8 @@ class Worker:
                 await sfu.close()
                 self.done.set()
                 return None
-        except SdpError as e:
-            raise rpc.RemoteError("SdpError", str(e))
-        except MediaError as e:
-            raise rpc.RemoteError("MediaError", str(e))
+        except MediaError as e:  # rebuilt on the front's side (cluster.py)
+            raise rpc.RemoteError(kind_of(e), str(e)) from None
         raise rpc.RemoteError("NotImplemented", method)
 
 
