@@ -48,15 +48,16 @@ def host_of(room_id: str) -> str | None:
 
 
 async def _gather(tp: PeerTransport) -> None:
-    """ICE candidates for a new connection; a typed error when there is no socket for it."""
+    """ICE candidates for a new connection; ``CapacityExceeded`` when there is no socket for
+    it, ``Unavailable`` when there is no address to bind."""
     try:
         await tp.gather()
-    except ConnectionError as e:  # no local address at all
+    except MediaError:
         await tp.close()
-        raise Unavailable(f"no network for audio: {e}") from e
-    except OSError as e:  # no free port in media.udp_port_range, or out of sockets
+        raise
+    except OSError as e:  # out of sockets
         await tp.close()
-        raise CapacityExceeded(f"no room for another audio connection: {e}") from e
+        raise CapacityExceeded(f"no UDP socket: {e}") from e
     except BaseException:
         await tp.close()
         raise

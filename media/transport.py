@@ -36,6 +36,7 @@ from aiortc.rtcdtlstransport import (RTCCertificate, RTCDtlsFingerprint, RTCDtls
 from pylibsrtp import _binding as _srtp
 
 from . import sdp, stun
+from .errors import CapacityExceeded, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class _Connection(aioice.Connection):
     def __init__(self, options: IceOptions, **kwargs):
         super().__init__(use_ipv6=False, **kwargs)
         self._options = options
+        self.bind_errors: list[OSError] = []
 
     async def get_component_candidates(self, component: int, addresses: list[str],
                                        timeout: int = 5) -> list[aioice.Candidate]:
@@ -104,6 +106,7 @@ class _Connection(aioice.Connection):
                                                   address, self._options.port_range)
             except OSError as e:
                 log.warning("ICE: cannot bind %s: %s", address, e)
+                self.bind_errors.append(e)
                 continue
             sock = transport.get_extra_info("socket")
             if sock is not None:
@@ -229,7 +232,9 @@ class PeerTransport:
     async def gather(self) -> None:
         await self.connection.gather_candidates()
         if not self.connection.local_candidates:
-            raise ConnectionError("no local address to gather ICE candidates on")
+            if self.connection.bind_errors:  # the port range is used up, or the sockets
+                raise CapacityExceeded(f"no UDP socket: {self.connection.bind_errors[-1]}")
+            raise Unavailable("no local address to gather ICE candidates on")
 
     def local(self, setup: str, session_id: int = 1) -> sdp.LocalTransport:
         fps = [(f.algorithm, f.value) for f in self.certificate.getFingerprints()

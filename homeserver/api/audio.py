@@ -1,11 +1,11 @@
 """Unstable audio-room endpoints under /_matrix/client/unstable/org.audiorooms."""
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from aiohttp import web
 
 from ..handlers.audio import AudioRoomHandler
-from urllib.parse import unquote
-
 from .http import int_param, json_response, read_json, requester
 
 U = "/_matrix/client/unstable/org.audiorooms"
@@ -21,8 +21,9 @@ class AudioServlets:
     async def hallway(self, request):
         requester(request)
         q = request.query
+        limit = int_param(request, "limit")
         return json_response(await self.audio.hallway(
-            int_param(request, "limit", 20), q.get("since"), q.get("club"),
+            20 if limit is None else limit, q.get("since"), q.get("club"),
             q.get("refresh") == "true"))
 
 

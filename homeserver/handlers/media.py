@@ -11,6 +11,10 @@ import asyncio
 import logging
 from urllib.parse import quote
 
+from federation.handler import FederationHandler
+from media.api import AudioSFU
+from media.errors import CapacityExceeded, MediaError, SdpError
+
 from .. import stage
 from ..errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
 from ..storage.events import EventStore
@@ -22,17 +26,36 @@ log = logging.getLogger(__name__)
 MAX_SDP = 65536
 
 
+def _matrix_error(e: MediaError) -> MatrixError:
+    """What the SFU refused, as the client (or the relaying server) is told."""
+    if isinstance(e, SdpError):
+        return BadJson(f"unusable offer: {e}")
+    if isinstance(e, CapacityExceeded):
+        return MatrixError(f"No room for another audio connection now: {e}", "M_UNKNOWN", 503)
+    return MatrixError(f"Audio is unavailable now: {e}", "M_UNKNOWN", 503)
+
+
 class MediaHandler:
     def __init__(self, server_name: str, store: EventStore, rooms: RoomHandler,
-                 audio: AudioRoomHandler, sfu):
+                 audio: AudioRoomHandler, sfu: AudioSFU | None):
         self.server_name = server_name
         self.store = store
         self.rooms = rooms
-        self.sfu = sfu
-        self.federation = None
+        self._sfu = sfu
+        self.federation: FederationHandler | None = None  # set by make_app, like sfu
         self._sessions: dict[str, tuple[str, str]] = {}  # session_id -> (room_id, user_id)
         audio.stage_changed_listeners.append(self.on_stage_changed)
         audio.room_ended_listeners.append(self.on_room_ended)
+
+    @property
+    def sfu(self) -> AudioSFU:
+        if self._sfu is None:
+            raise MatrixError("Audio is not set up on this server", "M_UNKNOWN", 503)
+        return self._sfu
+
+    @sfu.setter
+    def sfu(self, sfu: AudioSFU) -> None:  # make_app makes the SFU after this handler
+        self._sfu = sfu
 
     # policy the SFU consults for users it has not been told about (e.g. relayed speakers)
     def may_publish(self, room_id: str, user_id: str) -> bool:
@@ -63,8 +86,10 @@ class MediaHandler:
         try:
             session_id, answer = await self.sfu.open_session(
                 room_id, req.user_id, offer, stage.may_publish(view, req.user_id))
+        except MediaError as e:
+            raise _matrix_error(e) from e
         except ValueError as e:  # an offer the SFU cannot use
-            raise BadJson(f"unusable offer: {e}")
+            raise BadJson(f"unusable offer: {e}") from e
         self._sessions[session_id] = (room_id, req.user_id)
         return {"type": "answer", "sdp": answer, "session_id": session_id}
 
@@ -73,13 +98,19 @@ class MediaHandler:
         if owner is None or owner != (room_id, req.user_id):
             raise NotFound("No such audio session")
         del self._sessions[session_id]
-        await self.sfu.close_session(room_id, session_id)
+        try:
+            await self.sfu.close_session(room_id, session_id)
+        except MediaError as e:
+            raise _matrix_error(e) from e
 
     async def speakers(self, req: Requester, room_id: str) -> dict:
         view = self._audio_room(room_id)
         if (self.store.membership(room_id, req.user_id) or ("",))[0] != "join":
             raise Forbidden("You are not in this room")
-        out = await self.sfu.get_speakers(room_id)
+        try:
+            out = await self.sfu.get_speakers(room_id)
+        except MediaError as e:
+            raise _matrix_error(e) from e
         for slot in out.get("slots", []):
             ev = view.get(("m.room.member", slot.get("user_id") or ""))
             if ev and isinstance(ev["content"].get("displayname"), str):
@@ -122,6 +153,8 @@ class MediaHandler:
 
     async def relay_signaller(self, room_id: str, host: str, offer_sdp: str) -> str:
         """Remote side: ask the host's SFU for a relay of this room (X-Matrix signed)."""
+        if self.federation is None:
+            raise MatrixError("Federation is not set up on this server", "M_UNKNOWN", 503)
         answer = await self.federation.client.request(
             host, "POST", "/_matrix/federation/unstable/org.audiorooms/media/"
             f"{quote(room_id, safe='')}/relay", {"type": "offer", "sdp": offer_sdp})
@@ -143,6 +176,8 @@ class MediaHandler:
             raise Forbidden("This room is not live", "ORG.AUDIOROOMS_NOT_LIVE")
         try:
             relay_id, answer = await self.sfu.open_relay(room_id, origin, offer)
+        except MediaError as e:
+            raise _matrix_error(e) from e
         except ValueError as e:
-            raise BadJson(f"unusable offer: {e}")
+            raise BadJson(f"unusable offer: {e}") from e
         return {"type": "answer", "sdp": answer, "relay_id": relay_id}
