@@ -123,7 +123,7 @@ class SFUCluster:
             if w.process is not None:
                 try:
                     await asyncio.wait_for(w.process.wait(), 10)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     w.process.kill()
         self.workers = []
         if self._refresher is not None:

@@ -12,7 +12,7 @@ membership changes).
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from . import arsl, rtp
 from .cascade import RelayPeer, Uplink

@@ -34,7 +34,7 @@ class Candidate:
     tcptype: str | None = None
 
     @classmethod
-    def parse(cls, value: str) -> "Candidate":
+    def parse(cls, value: str) -> Candidate:
         if value.startswith("candidate:"):
             value = value[len("candidate:"):]
         bits = value.split()
@@ -117,7 +117,7 @@ class SessionDescription:
     setup: str | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "SessionDescription":
+    def parse(cls, text: str) -> SessionDescription:
         if not isinstance(text, str) or not text.strip():
             raise SdpError("empty SDP")
         desc = cls()
@@ -279,7 +279,8 @@ class OfferPlan:
         return next((s for s in self.sections if s.mic), None)
 
 
-def _transport(desc: SessionDescription, m: MediaSection, bundled: list[MediaSection]) -> TransportParams:
+def _transport(desc: SessionDescription, m: MediaSection,
+               bundled: list[MediaSection]) -> TransportParams:
     ufrag, pwd, fps, setup = desc.transport_of(m)
     if not ufrag or not pwd:
         raise SdpError("the offer has no ICE credentials")
@@ -432,7 +433,7 @@ def write_answer(offer_sdp: str, plan: OfferPlan, local: LocalTransport,
     desc = SessionDescription.parse(offer_sdp)
     lines = _session_header(local, plan.bundle)
     port, addr = _default_address(local)
-    for p, m in zip(plan.sections, desc.media):
+    for p, m in zip(plan.sections, desc.media, strict=False):
         if not p.accepted:
             lines.append(f"m={m.kind} 0 {m.proto} {' '.join(m.formats) or '0'}")
             lines.append("c=IN IP4 0.0.0.0")

@@ -25,14 +25,18 @@ import os
 import random
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import aioice
 import pylibsrtp
 from aioice.candidate import candidate_foundation, candidate_priority
-from aiortc.rtcdtlstransport import (RTCCertificate, RTCDtlsFingerprint, RTCDtlsParameters,
-                                     RTCDtlsTransport)
+from aiortc.rtcdtlstransport import (
+    RTCCertificate,
+    RTCDtlsFingerprint,
+    RTCDtlsParameters,
+    RTCDtlsTransport,
+)
 from pylibsrtp import _binding as _srtp
 
 from . import sdp, stun
@@ -241,7 +245,8 @@ class PeerTransport:
                if f.algorithm == "sha-256"]
         return sdp.LocalTransport(
             ice_ufrag=self.connection.local_username, ice_pwd=self.connection.local_password,
-            fingerprints=fps, candidates=[_from_aioice(c) for c in self.connection.local_candidates],
+            fingerprints=fps,
+            candidates=[_from_aioice(c) for c in self.connection.local_candidates],
             setup=setup, session_id=session_id)
 
     def start(self, remote: sdp.TransportParams, dtls_role: str) -> asyncio.Task:
@@ -266,7 +271,7 @@ class PeerTransport:
                 self.options.connect_timeout)
             if self.dtls.state != "connected":
                 raise ConnectionError(f"DTLS {self.dtls.state}")
-        except (asyncio.TimeoutError, ConnectionError, OSError) as e:
+        except (TimeoutError, ConnectionError, OSError) as e:
             log.info("transport failed: %r", e)
             await self._fail()
             return
