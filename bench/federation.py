@@ -46,8 +46,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common  # noqa: E402
-from bench.common import (CLIENT, HttpError, Node, federate, fmt, log, pct, r1,  # noqa: E402
-                          run_bench)
+from bench.common import CLIENT, HttpError, Node, federate, fmt, log, pct, r1, run_bench  # noqa: E402
 from federation.client import FederationClient  # noqa: E402
 from federation.signing import SigningKey  # noqa: E402
 from homeserver.handlers.events import EventFactory  # noqa: E402
@@ -135,7 +134,7 @@ async def load_phase(session, senders, room_id, run_id, syncers, messages: int,
         for j in range(messages):
             try:
                 await send_message(session, user, room_id, run_id, "load", i, j, sent)
-            except (HttpError, aiohttp.ClientError, asyncio.TimeoutError) as e:
+            except (TimeoutError, HttpError, aiohttp.ClientError) as e:
                 errors += 1
                 log(f"send failed: {e}")
 
@@ -203,7 +202,7 @@ async def txn_burst(fed: FederationClient, factory: EventFactory, a: Node, c_use
     while time.monotonic() < deadline:
         try:
             chunk = (await call(session, "GET", url, c_user["access_token"]))["chunk"]
-        except (HttpError, aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, HttpError, aiohttp.ClientError):
             chunk = []
         if chunk and chunk[0].get("content", {}).get("body") == last_body:
             relayed_s = round(time.monotonic() - t0, 3)
