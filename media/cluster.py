@@ -100,6 +100,7 @@ class SFUCluster:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "media.worker", "--listen", "127.0.0.1:0",
             "--exit-with-front", stdout=asyncio.subprocess.PIPE, env=env)
+        assert proc.stdout is not None  # stdout=PIPE
         line = await asyncio.wait_for(proc.stdout.readline(), 30)
         port = json.loads(line)["port"]
         peer = await rpc.connect("127.0.0.1", port)

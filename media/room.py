@@ -259,15 +259,15 @@ class Room:
             for u in users:
                 src = self.sources.get(u)
                 if src is None or src.origin == relay.origin:
-                    out = relay.outs.get(u)
-                    if out is not None:
-                        out.attach(None)
+                    stream = relay.outs.get(u)
+                    if stream is not None:
+                        stream.attach(None)
                     continue
-                out = relay.outs.get(u)
-                if out is None:
-                    out = relay.outs[u] = OutStream(relay.tp, relay.pt, relay.level_id)
+                stream = relay.outs.get(u)
+                if stream is None:
+                    stream = relay.outs[u] = OutStream(relay.tp, relay.pt, relay.level_id)
                     relay.send_map(self.clock())
-                self._attach(out, u, subs)
+                self._attach(stream, u, subs)
             for u in [u for u in relay.outs if u not in users]:
                 relay.outs[u].attach(None)
                 if self.sources.get(u) is None:
@@ -278,11 +278,11 @@ class Room:
             for u, src in self.sources.items():
                 if src.origin == self.host or not src.allowed:
                     continue
-                out = up.outs.get(u)
-                if out is None:
-                    out = up.outs[u] = OutStream(up.tp, up.pt, up.level_id)
+                stream = up.outs.get(u)
+                if stream is None:
+                    stream = up.outs[u] = OutStream(up.tp, up.pt, up.level_id)
                     up.send_map(self.clock())
-                self._attach(out, u, subs)
+                self._attach(stream, u, subs)
         for src in self.sources.values():
             subscribe(src, subs.get(id(src), []))
 

@@ -272,7 +272,8 @@ class OfferPlan:
 
     @property
     def slots(self) -> list[SectionPlan]:
-        return sorted((s for s in self.sections if s.slot is not None), key=lambda s: s.slot)
+        return sorted((s for s in self.sections if s.slot is not None),
+                      key=lambda s: -1 if s.slot is None else s.slot)
 
     @property
     def mic(self) -> SectionPlan | None:
@@ -308,7 +309,7 @@ def _bundled(desc: SessionDescription) -> list[MediaSection]:
         sections = [m for m in desc.media if m.mid in mids and (m.port != 0 or m.bundle_only)]
         if not sections:
             raise SdpError("the BUNDLE group names no media section")
-        sections.sort(key=lambda m: mids.index(m.mid))
+        sections.sort(key=lambda m: mids.index(m.mid or ""))  # every one is in mids
         return sections
     live = [m for m in desc.media if m.port != 0]
     if len(live) == 1:
@@ -372,7 +373,7 @@ def parse_answer(sdp: str) -> OfferPlan:
         opus = m.opus() if m.kind == "audio" else None
         plan = SectionPlan(index=i, mid=m.mid, kind=m.kind,
                            accepted=m.port != 0 and opus is not None, direction=m.direction)
-        if plan.accepted:
+        if plan.accepted and opus is not None:
             plan.payload_type = opus.payload_type
             plan.fmtp = opus.fmtp
             plan.audio_level_id = m.extmap.get(AUDIO_LEVEL_URI)

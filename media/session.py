@@ -34,7 +34,9 @@ class Session:
         self.connected_at: float | None = None
 
     def open_slots(self, tp: PeerTransport) -> None:
-        self.slots = [OutStream(tp, p.payload_type, p.audio_level_id) for p in self.plan.slots]
+        # (plan_offer gives every section it accepts a payload type)
+        self.slots = [OutStream(tp, p.payload_type or 0, p.audio_level_id)
+                      for p in self.plan.slots]
 
     def describe(self) -> dict:
         return {"session_id": self.id, "user_id": self.user_id, "connected": self.connected,

@@ -171,7 +171,8 @@ class _DtlsTransport(RTCDtlsTransport):
 
     def __init__(self, ice: _IceShim, certificate: RTCCertificate,
                  on_rtp: Callable[[bytes], None], on_rtcp: Callable[[bytes], None]):
-        super().__init__(ice, [certificate])
+        # the shim is what RTCDtlsTransport uses of an RTCIceTransport (duck-typed)
+        super().__init__(ice, [certificate])  # type: ignore[arg-type]
         self._on_rtp = on_rtp
         self._on_rtcp = on_rtcp
 
@@ -215,7 +216,7 @@ class PeerTransport:
         self.dtls = _DtlsTransport(_IceShim(self.connection), certificate, on_rtp, on_rtcp)
         self.dtls.on("statechange", self._dtls_state)
         self._on_state = on_state
-        self._rx = None
+        self._rx: pylibsrtp.Session | None = None
         self.state = "new"
         self._task: asyncio.Task | None = None
         # fast path, set once connected
@@ -323,7 +324,7 @@ class PeerTransport:
             conn._query_consent_task = None
         self._rx = self.dtls._rx_srtp
         self._local_creds = stun.Credentials(conn.local_password)
-        self._remote_creds = stun.Credentials(conn.remote_password)
+        self._remote_creds = stun.Credentials(conn.remote_password or "")
         self._username_in = f"{conn.local_username}:{conn.remote_username}".encode()
         self._username_out = f"{conn.remote_username}:{conn.local_username}"
         self._tie_breaker = conn._tie_breaker
@@ -351,7 +352,8 @@ class PeerTransport:
             except Exception:
                 log.exception("packet handler failed")
             return
-        if data and data[0] < 2 and addr[:2] == self.addr[:2] and self._stun(data, addr):
+        if data and data[0] < 2 and self.addr is not None and addr[:2] == self.addr[:2] \
+                and self._stun(data, addr):
             return
         self._aioice_received(data, addr)
 
@@ -374,8 +376,11 @@ class PeerTransport:
         return False
 
     def _send_raw(self, data: bytes) -> None:
+        sendto = self.sock_sendto
+        if sendto is None:
+            return
         try:
-            self.sock_sendto(data, self.addr)
+            sendto(data, self.addr)
         except OSError:
             pass
 
@@ -426,25 +431,21 @@ class PeerTransport:
 
     def send(self, packet: bytes) -> None:
         """Protect and send one RTP packet now (drops it if not connected)."""
-        protect = self.protect
-        if protect is None:
-            return
-        data = protect(packet)
-        try:
-            self.sock_sendto(data, self.addr)
-        except BlockingIOError:
-            self._transport.sendto(data, self.addr)
-        except OSError:
-            pass
+        self._send(self.protect, packet)
 
     def send_rtcp(self, packet: bytes) -> None:
-        if self.protect is None:
-            return
-        data = self.protect_rtcp(packet)
+        self._send(self.protect_rtcp, packet)
+
+    def _send(self, protect: Callable[[bytes], bytes] | None, packet: bytes) -> None:
+        sendto = self.sock_sendto
+        if protect is None or sendto is None:
+            return  # not connected
+        data = protect(packet)
         try:
-            self.sock_sendto(data, self.addr)
+            sendto(data, self.addr)
         except BlockingIOError:
-            self._transport.sendto(data, self.addr)
+            if self._transport is not None:
+                self._transport.sendto(data, self.addr)
         except OSError:
             pass
 

@@ -18,7 +18,7 @@ import os
 import sys
 
 from . import rpc
-from .errors import MediaError, kind_of
+from .errors import MediaError, Unavailable, kind_of
 from .sfu import SFU
 
 log = logging.getLogger(__name__)
@@ -55,9 +55,14 @@ class Worker:
         if peer is self.front and self.exit_with_front:
             self.done.set()
 
+    def _front(self) -> rpc.RpcPeer:
+        if self.front is None:
+            raise Unavailable("no cluster front has said hello")
+        return self.front
+
     def _make_sfu(self, p: dict) -> SFU:
         def relay_signaller(room_id, host, offer):
-            return self.front.call("relay_signal", room_id=room_id, host=host, offer=offer)
+            return self._front().call("relay_signal", room_id=room_id, host=host, offer=offer)
 
         def stage_policy(room_id, user_id):
             # unknown users are refused until the front answers (one round trip)
@@ -74,7 +79,7 @@ class Worker:
 
     async def _ask_stage(self, room_id: str, user_id: str) -> None:
         try:
-            allowed = await self.front.call("stage_policy", room_id=room_id, user_id=user_id)
+            allowed = await self._front().call("stage_policy", room_id=room_id, user_id=user_id)
         except Exception:
             return
         if allowed and self.sfu is not None:
