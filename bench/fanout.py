@@ -81,6 +81,12 @@ def cpu_seconds(pid: int, tree: bool = True) -> float:
     return total
 
 
+def started_pid(p: mp.process.BaseProcess) -> int:
+    if p.pid is None:
+        raise RuntimeError(f"{p.name} has not started")
+    return p.pid
+
+
 def machine_ticks() -> list[int]:
     with open("/proc/stat") as f:
         return [int(x) for x in f.readline().split()[1:]]
@@ -111,13 +117,15 @@ async def _serve(kind: str, port: int, slots: int, ready, workers: int = 0,
     from aiohttp import web
 
     if kind == "ours":
+        from media.cluster import SFUCluster
+        from media.sfu import SFU
+
+        sfu: SFU | SFUCluster
         if workers:
-            from media.cluster import SFUCluster
             sfu = SFUCluster(audio_slots=slots, workers=workers,
                              sessions_per_worker=per_worker)
             await sfu.start()
         else:
-            from media.sfu import SFU
             sfu = SFU(audio_slots=slots)
 
         async def join(request):
@@ -152,8 +160,9 @@ async def _serve(kind: str, port: int, slots: int, ready, workers: int = 0,
 
         async def stats(request):
             out = await sfu.get_stats()
-            rooms = sfu.rooms.values() if not workers else []
-            queues = [s.tp.connection._queue.qsize() for r in rooms for s in r.sessions.values()]
+            rooms = sfu.rooms.values() if isinstance(sfu, SFU) else []
+            queues = [s.tp.connection._queue.qsize() for r in rooms for s in r.sessions.values()
+                      if s.tp is not None]
             out["max_queue"] = max(queues, default=0)
             out["max_loop_lag_ms"] = round(lag["max"] * 1000, 1)
             out["gc_max_ms"] = round(gcstat["max_ms"], 1)
@@ -236,6 +245,7 @@ def run_system(kind: str, listeners: int, speakers: int, duration: float, procs:
     ctx = mp.get_context("spawn")
     tmp = tempfile.mkdtemp(prefix=f"fanout-{kind}-")
     server_proc = janus = None
+    pid: int | None
     children = []
     try:
         port = free_port()
@@ -255,6 +265,8 @@ def run_system(kind: str, listeners: int, speakers: int, duration: float, procs:
                 raise RuntimeError("SFU did not start")
             server = f"http://127.0.0.1:{port}"
             pid = server_proc.pid
+        if pid is None:
+            raise RuntimeError("the SFU process has no pid")
         log(f"{kind}: SFU pid {pid} at {server}")
         feeds = []
         spk_conns = []
@@ -296,13 +308,13 @@ def run_system(kind: str, listeners: int, speakers: int, duration: float, procs:
         time.sleep(max(0.0, t0 - time.time()))
         cpu0 = cpu_seconds(pid)
         machine0 = machine_ticks()
-        others0 = {p.pid: cpu_seconds(p.pid) for p in children}
+        others0 = {p.pid: cpu_seconds(started_pid(p)) for p in children}
         time.sleep(max(0.0, t1 - time.time()))
         cpu1 = cpu_seconds(pid)
         machine = machine_share(machine0, machine_ticks())
         load = os.getloadavg()[0]
         sfu_stats = asyncio.run(get_json(server + "/stats")) if kind == "ours" else {}
-        others = {p.pid: cpu_seconds(p.pid) - others0[p.pid] for p in children}
+        others = {p.pid: cpu_seconds(started_pid(p)) - others0[p.pid] for p in children}
         time.sleep(0.5)
         for c in spk_conns + lis_conns:
             c.send(("report",))

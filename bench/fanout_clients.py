@@ -147,7 +147,7 @@ async def _speaker(conn, kind: str, server: str, index: int, count: int) -> None
     seq = 1000 * (index + 1)
     ts = 12345
     t_next = time.monotonic()
-    window = None
+    window: tuple[float, float] | None = None
     stop = asyncio.Event()
 
     async def control():
@@ -158,6 +158,7 @@ async def _speaker(conn, kind: str, server: str, index: int, count: int) -> None
             if msg[0] == "window":
                 window = (msg[1], msg[2])
             elif msg[0] == "report":
+                assert window is not None  # the orchestrator sends "window" first
                 t0, t1 = window
                 conn.send(("report", {
                     "sent": sum(1 for t in sends if t0 <= t < t1),
@@ -309,7 +310,7 @@ class Sweeper:
             for proto in protos:
                 tr = getattr(proto, "transport", None)
                 sock = getattr(tr, "_sock", None)
-                if sock is None or sock.fileno() in self.entries:
+                if tr is None or sock is None or sock.fileno() in self.entries:
                     continue
                 sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
                 tr.pause_reading()
@@ -377,8 +378,9 @@ async def _join_one(kind: str, http, server: str, user: str, streams: int, feeds
                 pc.addTransceiver("audio", direction="recvonly")
             await pc.setLocalDescription(await pc.createOffer())
             _hook_pc(pc, counter)
-            answer = await signal_offer(kind, http, server, user, pc.localDescription.sdp, False)
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+            answer_sdp = await signal_offer(kind, http, server, user, pc.localDescription.sdp,
+                                            False)
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
             _hook_pc(pc, counter)
     except Exception:
         await pc.close()

@@ -216,8 +216,8 @@ async def txn_burst(fed: FederationClient, factory: EventFactory, a: Node, c_use
             "wall_s": round(wall, 3),
             "txns_per_s": round(done / wall, 1) if wall else None,
             "pdus_per_s": round(done * pdus_per_txn / wall, 1) if wall else None,
-            "txn_p50_ms": pct(latencies, 50) and round(pct(latencies, 50), 1),
-            "txn_p95_ms": pct(latencies, 95) and round(pct(latencies, 95), 1),
+            "txn_p50_ms": r1(pct(latencies, 50)),
+            "txn_p95_ms": r1(pct(latencies, 95)),
             "refused_pdus": len(refused), "all_relayed_to_c_s": relayed_s}
 
 
@@ -240,8 +240,9 @@ async def run(args) -> dict:
                 n.start(n.configure(federate(peers, request_timeout_seconds=10.0)))
             for n in nodes.values():
                 await n.wait_ready(session)
-            log(f"3 servers up in {time.monotonic() - t0:.1f} s: "
-                + ", ".join(f"{k}={n.server_name} (pid {n.proc.pid})" for k, n in nodes.items()))
+            pids = ", ".join(f"{k}={n.server_name} (pid {n.proc.pid if n.proc else None})"
+                             for k, n in nodes.items())
+            log(f"3 servers up in {time.monotonic() - t0:.1f} s: {pids}")
             a, b, c = nodes["A"], nodes["B"], nodes["C"]
 
             t0 = time.monotonic()

@@ -95,7 +95,7 @@ async def run_workload(base_url: str, shared_secret: str, senders: int = 10, mes
             while len(seen[k]) < expected_per_syncer:
                 incremental = since is not None
                 q = {"filter": SYNC_FILTER, "timeout": "30000" if incremental else "0"}
-                if incremental:
+                if since is not None:
                     q["since"] = since
                 try:
                     body = await call(session, "GET", api + "/sync?" + urllib.parse.urlencode(q),

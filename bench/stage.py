@@ -89,6 +89,8 @@ class ProfiledNode(Node):
         self.spy: subprocess.Popen | None = None
 
     def start_profiler(self, out: Path) -> None:
+        if self.proc is None:
+            raise RuntimeError(f"{self.label} is not running")
         self.spy = subprocess.Popen(
             ["py-spy", "record", "--format", "raw", "--rate", "100", "-o", str(out),
              "--pid", str(self.proc.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
