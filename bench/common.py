@@ -1,8 +1,8 @@
 """What the benchmarks share: HTTP calls, figures, and our homeserver as a subprocess.
 
-Imported by bench/federation.py, bench/stage.py and bench/messages.py (each puts the repository
-root on sys.path first, so they still run as `python bench/X.py`). Only aiohttp and the
-standard library at import time; PyYAML is imported when a Node writes its config.
+Imported by bench/federation.py, bench/stage.py, bench/messages.py and bench/fanout.py (each
+puts the repository root on sys.path first, so they still run as `python bench/X.py`). Only
+aiohttp and the standard library at import time; PyYAML is imported when a Node writes its config.
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Awaitable, Callable
 
 import aiohttp
 
@@ -48,9 +48,13 @@ def r1(v: float | None) -> float | None:
     return None if v is None else round(v, 1)
 
 
-def fmt(v, missing: str = "-") -> str:
-    """A figure for a table: floats as %g, None as `missing`."""
-    return missing if v is None else f"{v:g}" if isinstance(v, float) else str(v)
+def fmt(v, missing: str = "-", digits: int | None = None) -> str:
+    """A figure for a table: floats as %g (or with `digits` decimals), None as `missing`."""
+    if v is None:
+        return missing
+    if isinstance(v, float):
+        return f"{v:g}" if digits is None else f"{v:.{digits}f}"
+    return str(v)
 
 
 class HttpError(Exception):
@@ -172,7 +176,7 @@ class Node:
             try:
                 await call(session, "GET", self.base_url + "/_matrix/client/versions", timeout=2)
                 return
-            except (HttpError, aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, HttpError, aiohttp.ClientError):
                 await asyncio.sleep(0.1)
         raise RuntimeError(f"{self.label} did not answer within {timeout} s:\n" + self.log_tail())
 
@@ -207,7 +211,7 @@ def run_bench(run: Callable[..., Awaitable[dict]], args, print_table: Callable[[
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         res = asyncio.run(asyncio.wait_for(run(args), args.max_time))
-    except asyncio.TimeoutError:
+    except TimeoutError:
         print(f"gave up after --max-time {args.max_time} s", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -247,7 +251,7 @@ class SyncPoller:
             try:
                 body = await call(self.session, "GET", api + "/sync?" + urllib.parse.urlencode(q),
                                   self.user["access_token"], timeout=self.request_timeout)
-            except (HttpError, aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, HttpError, aiohttp.ClientError):
                 self.errors += 1
                 await asyncio.sleep(0.2)
                 continue
@@ -270,6 +274,6 @@ class SyncPoller:
             self.changed.clear()
             try:
                 await asyncio.wait_for(self.changed.wait(), left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return False
         return True

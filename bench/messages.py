@@ -35,8 +35,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (CLIENT, HttpError, Node, call, fmt, log, pct, r1,  # noqa: E402
-                          register_user)
+from bench.common import CLIENT, HttpError, Node, call, fmt, log, pct, r1, register_user  # noqa: E402
 
 # The default sync timeline limit (10 in Synapse) would make busy rooms "limited" and
 # drop messages from /sync; ask for plenty so every message is seen.
@@ -96,12 +95,12 @@ async def run_workload(base_url: str, shared_secret: str, senders: int = 10, mes
             while len(seen[k]) < expected_per_syncer:
                 incremental = since is not None
                 q = {"filter": SYNC_FILTER, "timeout": "30000" if incremental else "0"}
-                if incremental:
+                if since is not None:
                     q["since"] = since
                 try:
                     body = await call(session, "GET", api + "/sync?" + urllib.parse.urlencode(q),
                                       tok, timeout=60)
-                except (HttpError, aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, HttpError, aiohttp.ClientError):
                     stats["sync_errors"] += 1
                     await asyncio.sleep(0.5)
                     continue
@@ -126,7 +125,7 @@ async def run_workload(base_url: str, shared_secret: str, senders: int = 10, mes
         try:
             try:
                 await asyncio.wait_for(asyncio.gather(*(e.wait() for e in ready)), 60)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise RuntimeError("syncers' initial /sync did not succeed within 60 s") from None
 
             # ---- senders: sequential PUTs each, all senders at once
@@ -139,7 +138,8 @@ async def run_workload(base_url: str, shared_secret: str, senders: int = 10, mes
                     url = f"{api}/rooms/{room}/send/m.room.message/{run_id}-{i}-{j}"
                     for _attempt in range(5):  # a 429 is retried (same txnId), then given up
                         start = time.monotonic()
-                        body = {"msgtype": "m.text", "body": f"bench {run_id} {i}:{j} t={start:.6f}"}
+                        body = {"msgtype": "m.text",
+                                "body": f"bench {run_id} {i}:{j} t={start:.6f}"}
                         try:
                             await call(session, "PUT", url, tokens[i], body, timeout=30)
                             send_ms.append((time.monotonic() - start) * 1000)
@@ -150,7 +150,7 @@ async def run_workload(base_url: str, shared_secret: str, senders: int = 10, mes
                                 break
                             errors["rate_limited"] += 1
                             await asyncio.sleep(min(e.retry_after_ms or 1000, 5000) / 1000)
-                        except (aiohttp.ClientError, asyncio.TimeoutError):
+                        except (TimeoutError, aiohttp.ClientError):
                             errors["send_errors"] += 1
                             break
 
@@ -160,7 +160,7 @@ async def run_workload(base_url: str, shared_secret: str, senders: int = 10, mes
             log(f"[{label}] sent {len(send_ms)} messages in {wall:.2f} s; waiting for delivery")
             try:
                 await asyncio.wait_for(all_done.wait(), delivery_timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log(f"[{label}] delivery incomplete after {delivery_timeout:.0f} s")
         finally:
             for t in sync_tasks:
@@ -302,7 +302,7 @@ def main() -> int:
     if args.compare:
         try:
             res = asyncio.run(asyncio.wait_for(compare(args), args.max_time))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             print(f"gave up after --max-time {args.max_time} s", file=sys.stderr)
             return 2
         if args.json:
@@ -323,7 +323,7 @@ def main() -> int:
             run_workload(args.base_url, args.shared_secret, args.senders, args.messages,
                          args.rooms, args.syncers, args.label, args.delivery_timeout,
                          log=log), args.max_time))
-    except asyncio.TimeoutError:
+    except TimeoutError:
         print(f"gave up after --max-time {args.max_time} s", file=sys.stderr)
         return 2
     if args.json:

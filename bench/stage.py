@@ -47,8 +47,20 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common  # noqa: E402
-from bench.common import (CLIENT, REPO_ROOT, HttpError, Node, call, federate,  # noqa: E402
-                          fmt, log, pct, r1, register, run_bench)
+from bench.common import (  # noqa: E402
+    CLIENT,
+    REPO_ROOT,
+    HttpError,
+    Node,
+    call,
+    federate,
+    fmt,
+    log,
+    pct,
+    r1,
+    register,
+    run_bench,
+)
 
 SECRET = "bench-stage-secret"
 ROLE, HAND = "org.audiorooms.role", "org.audiorooms.hand"
@@ -77,6 +89,8 @@ class ProfiledNode(Node):
         self.spy: subprocess.Popen | None = None
 
     def start_profiler(self, out: Path) -> None:
+        if self.proc is None:
+            raise RuntimeError(f"{self.label} is not running")
         self.spy = subprocess.Popen(
             ["py-spy", "record", "--format", "raw", "--rate", "100", "-o", str(out),
              "--pid", str(self.proc.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -139,7 +153,7 @@ async def join_phase(session, listeners: list[dict], room_id: str, concurrency: 
             try:
                 await call(session, "POST", f"{u['node'].base_url}{CLIENT}/join/{q(room_id)}",
                            u["access_token"], {}, timeout=120)
-            except (HttpError, aiohttp.ClientError, asyncio.TimeoutError) as e:
+            except (TimeoutError, HttpError, aiohttp.ClientError) as e:
                 errors.append(f"{u['user_id']}: {e!r}"[:300])
                 continue
             now = time.monotonic()
@@ -180,7 +194,7 @@ async def converge(session, watchers: dict[str, dict], room_id: str, want: int, 
         while time.monotonic() < deadline:
             try:
                 last = len((await call(session, "GET", url, user["access_token"]))["joined"])
-            except (HttpError, aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, HttpError, aiohttp.ClientError):
                 pass
             if last >= want:
                 out[label] = round(time.monotonic() - t0, 2)
@@ -218,7 +232,7 @@ async def hands_phase(session, raisers: list[dict], room_id: str, watchers: dict
         t = time.monotonic()
         try:
             eid = await put_state(session, u, room_id, HAND, u["user_id"], {"raised": True})
-        except (HttpError, aiohttp.ClientError, asyncio.TimeoutError) as e:
+        except (TimeoutError, HttpError, aiohttp.ClientError) as e:
             errors += 1
             log(f"hand raise failed: {e}")
             return

@@ -15,6 +15,7 @@ from federation.client import FederationClient
 from federation.keyring import Keyring
 from federation.queue import OutboundQueue
 from federation.signing import SigningKey
+from media.api import AudioSFU
 from media.cluster import SFUCluster
 from media.sfu import SFU
 
@@ -135,7 +136,7 @@ class Homeserver:
         self.db.close()
 
 
-def make_sfu(config: Config, hooks: SFUHooks) -> SFU | SFUCluster:
+def make_sfu(config: Config, hooks: SFUHooks) -> AudioSFU:
     m = config.media
     udp = (m.udp_port_range[0], m.udp_port_range[1]) if m.udp_port_range else None
     if m.workers or m.worker_hosts:

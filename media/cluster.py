@@ -22,11 +22,12 @@ import os
 import secrets
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import rpc
-from .sdp import SdpError
-from .sfu import MediaError, RelaySignaller, StagePolicy, _host_of
+from .errors import Unavailable, from_kind
+from .sfu import RelaySignaller, StagePolicy, host_of
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class SFUCluster:
         self.host_addresses = host_addresses
         self.relay_timeout = relay_timeout
         self.sessions_per_worker = sessions_per_worker
-        self.room_host = room_host or _host_of
+        self.room_host = room_host or host_of
         self.workers: list[_Worker] = []
         self.primary: dict[str, _Worker] = {}
         self.placed: dict[str, tuple[_Worker, str]] = {}  # session/relay id -> (worker, room)
@@ -99,6 +100,7 @@ class SFUCluster:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "media.worker", "--listen", "127.0.0.1:0",
             "--exit-with-front", stdout=asyncio.subprocess.PIPE, env=env)
+        assert proc.stdout is not None  # stdout=PIPE
         line = await asyncio.wait_for(proc.stdout.readline(), 30)
         port = json.loads(line)["port"]
         peer = await rpc.connect("127.0.0.1", port)
@@ -122,7 +124,7 @@ class SFUCluster:
             if w.process is not None:
                 try:
                     await asyncio.wait_for(w.process.wait(), 10)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     w.process.kill()
         self.workers = []
         if self._refresher is not None:
@@ -170,7 +172,7 @@ class SFUCluster:
         primary) in ``room_id``, told about the room if it is new to it."""
         await self.start()
         if not self.workers:
-            raise MediaError("no SFU workers")
+            raise Unavailable("no SFU workers")
         primary = self.primary.get(room_id)
         if primary is None:
             primary = min(self.workers, key=lambda w: w.sessions)
@@ -184,7 +186,7 @@ class SFUCluster:
                 host = chosen.name if self._hosted_here(room_id) else self.room_host(room_id)
             else:
                 host = primary.name
-            await chosen.peer.call("room", room_id=room_id, host=host,
+            await _call(chosen, "room", room_id=room_id, host=host,
                                    may_send=self.may_send.get(room_id, {}))
             chosen.rooms.add(room_id)
         return chosen
@@ -195,16 +197,13 @@ class SFUCluster:
                            may_send: bool) -> tuple[str, str]:
         self.may_send.setdefault(room_id, {})[user_id] = bool(may_send)
         w = await self._place(room_id)
-        try:
-            sid, answer = await w.peer.call("open_session", room_id=room_id, user_id=user_id,
-                                            offer=offer_sdp, may_send=bool(may_send))
-        except rpc.RemoteError as e:
-            raise _local(e) from None
+        sid, answer = await _call(w, "open_session", room_id=room_id, user_id=user_id,
+                                  offer=offer_sdp, may_send=bool(may_send))
         w.sessions += 1
         self.placed[sid] = (w, room_id)
         for other in self.workers:  # the stage is the same everywhere
             if other is not w and room_id in other.rooms:
-                await other.peer.call("set_may_send", room_id=room_id, user_id=user_id,
+                await _call(other, "set_may_send", room_id=room_id, user_id=user_id,
                                       may_send=bool(may_send))
         return sid, answer
 
@@ -213,7 +212,7 @@ class SFUCluster:
         if w is None:
             return
         w.sessions = max(0, w.sessions - 1)
-        await w.peer.call("close_session", room_id=room_id, session_id=session_id)
+        await _call(w, "close_session", room_id=room_id, session_id=session_id)
 
     def set_may_send(self, room_id: str, user_id: str, may_send: bool) -> None:
         self.may_send.setdefault(room_id, {})[user_id] = bool(may_send)
@@ -228,7 +227,7 @@ class SFUCluster:
         w = self.primary.get(room_id)
         if w is None:
             return {"slots": [], "talking": []}
-        out = self._speakers[room_id] = await w.peer.call("speakers", room_id=room_id)
+        out = self._speakers[room_id] = await _call(w, "speakers", room_id=room_id)
         return out
 
     def speakers(self, room_id: str) -> dict:
@@ -243,14 +242,14 @@ class SFUCluster:
         out = []
         for w in self.workers:
             if room_id in w.rooms:
-                for s in await w.peer.call("sessions", room_id=room_id):
+                for s in await _call(w, "sessions", room_id=room_id):
                     out.append(dict(s, worker=w.name))
         return out
 
     async def close_room(self, room_id: str) -> None:
         for w in self.workers:
             if room_id in w.rooms:
-                await w.peer.call("close_room", room_id=room_id)
+                await _call(w, "close_room", room_id=room_id)
                 w.rooms.discard(room_id)
         self.primary.pop(room_id, None)
         self.may_send.pop(room_id, None)
@@ -265,30 +264,32 @@ class SFUCluster:
                          offer_sdp: str) -> tuple[str, str]:
         """Another server's relay: to the room's primary worker."""
         w = await self._place(room_id, relay=True)
-        try:
-            rid, answer = await w.peer.call("open_relay", room_id=room_id, origin=origin_server,
-                                            offer=offer_sdp)
-        except rpc.RemoteError as e:
-            raise _local(e) from None
+        rid, answer = await _call(w, "open_relay", room_id=room_id, origin=origin_server,
+                                  offer=offer_sdp)
         self.placed[rid] = (w, room_id)
         return rid, answer
 
     async def close_relay(self, room_id: str, relay_id: str) -> None:
         w, _room = self.placed.pop(relay_id, (None, None))
         if w is not None:
-            await w.peer.call("close_relay", room_id=room_id, relay_id=relay_id)
+            await _call(w, "close_relay", room_id=room_id, relay_id=relay_id)
 
     async def get_stats(self) -> dict:
-        per = {w.name: await w.peer.call("stats") for w in self.workers}
+        per = {w.name: await _call(w, "stats") for w in self.workers}
         total = {k: sum(s[k] for s in per.values()) for k in
                  ("received", "forwarded", "dropped", "sessions", "relays")}
         return dict(total, workers=per)
 
 
-def _local(e: rpc.RemoteError) -> Exception:
-    if e.kind == "SdpError":
-        return SdpError(e.message)
-    return MediaError(e.message)
+async def _call(w: _Worker, method: str, **params: Any) -> Any:
+    """One call to a worker; its failures as the SFU's errors (``errors.py``): the worker's
+    own (an unusable offer...) as they are, a lost worker as ``Unavailable``."""
+    try:
+        return await w.peer.call(method, **params)
+    except rpc.RemoteError as e:
+        raise from_kind(e.kind, e.message) from None
+    except ConnectionError as e:
+        raise Unavailable(f"SFU worker {w.name} is gone") from e
 
 
 def _split(port_range, n: int) -> list:

@@ -190,7 +190,7 @@ class RtpPacket:
     padding_size: int = 0
 
     @classmethod
-    def parse(cls, data: bytes) -> "RtpPacket":
+    def parse(cls, data: bytes) -> RtpPacket:
         if len(data) < 12:
             raise ValueError("RTP packet is shorter than 12 bytes")
         b0, b1, seq, ts, ssrc = _HDR.unpack_from(data, 0)
@@ -272,7 +272,7 @@ class ReportBlock:
     dlsr: int = 0
 
     @classmethod
-    def parse(cls, data: bytes, pos: int = 0) -> "ReportBlock":
+    def parse(cls, data: bytes, pos: int = 0) -> ReportBlock:
         ssrc, fraction, lost, highest, jitter, lsr, dlsr = _REPORT_BLOCK.unpack_from(data, pos)
         lost_i = int.from_bytes(lost, "big", signed=True)
         return cls(ssrc, fraction, lost_i, highest, jitter, lsr, dlsr)
@@ -301,7 +301,7 @@ class RtcpSenderReport:
     packet_type = RTCP_SR
 
     @classmethod
-    def parse(cls, count: int, body: bytes) -> "RtcpSenderReport":
+    def parse(cls, count: int, body: bytes) -> RtcpSenderReport:
         if len(body) < 24 + 24 * count:
             raise ValueError("RTCP SR is truncated")
         ssrc = _U32.unpack_from(body, 0)[0]
@@ -324,7 +324,7 @@ class RtcpReceiverReport:
     packet_type = RTCP_RR
 
     @classmethod
-    def parse(cls, count: int, body: bytes) -> "RtcpReceiverReport":
+    def parse(cls, count: int, body: bytes) -> RtcpReceiverReport:
         if len(body) < 4 + 24 * count:
             raise ValueError("RTCP RR is truncated")
         ssrc = _U32.unpack_from(body, 0)[0]
@@ -341,7 +341,7 @@ class RtcpSdes:
     packet_type = RTCP_SDES
 
     @classmethod
-    def parse(cls, count: int, body: bytes) -> "RtcpSdes":
+    def parse(cls, count: int, body: bytes) -> RtcpSdes:
         chunks = []
         pos = 0
         for _ in range(count):
@@ -384,7 +384,7 @@ class RtcpBye:
     packet_type = RTCP_BYE
 
     @classmethod
-    def parse(cls, count: int, body: bytes) -> "RtcpBye":
+    def parse(cls, count: int, body: bytes) -> RtcpBye:
         if len(body) < 4 * count:
             raise ValueError("RTCP BYE is truncated")
         sources = [_U32.unpack_from(body, 4 * i)[0] for i in range(count)]
@@ -413,7 +413,7 @@ class RtcpApp:
     packet_type = RTCP_APP
 
     @classmethod
-    def parse(cls, count: int, body: bytes) -> "RtcpApp":
+    def parse(cls, count: int, body: bytes) -> RtcpApp:
         if len(body) < 8:
             raise ValueError("RTCP APP is truncated")
         return cls(_U32.unpack_from(body, 0)[0], bytes(body[4:8]), bytes(body[8:]), count)
@@ -436,7 +436,7 @@ class RtcpFeedback:
     fci: bytes = b""
 
     @classmethod
-    def parse(cls, packet_type: int, fmt: int, body: bytes) -> "RtcpFeedback":
+    def parse(cls, packet_type: int, fmt: int, body: bytes) -> RtcpFeedback:
         if len(body) < 8:
             raise ValueError("RTCP feedback is truncated")
         ssrc, media_ssrc = struct.unpack_from("!II", body, 0)
@@ -459,7 +459,7 @@ class RtcpFeedback:
         return out
 
     @classmethod
-    def nack(cls, ssrc: int, media_ssrc: int, lost: list[int]) -> "RtcpFeedback":
+    def nack(cls, ssrc: int, media_ssrc: int, lost: list[int]) -> RtcpFeedback:
         fci = bytearray()
         pending = sorted(set(x & 0xFFFF for x in lost))
         while pending:

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .errors import SdpError
 from .rtp import AUDIO_LEVEL_URI, MID_URI
 
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 REVERSE = {"sendrecv": "sendrecv", "sendonly": "recvonly", "recvonly": "sendonly",
            "inactive": "inactive"}
-
-
-class SdpError(ValueError):
-    """The offer or answer cannot be used (malformed, no BUNDLE, no Opus...)."""
 
 
 @dataclass
@@ -37,7 +34,7 @@ class Candidate:
     tcptype: str | None = None
 
     @classmethod
-    def parse(cls, value: str) -> "Candidate":
+    def parse(cls, value: str) -> Candidate:
         if value.startswith("candidate:"):
             value = value[len("candidate:"):]
         bits = value.split()
@@ -120,7 +117,7 @@ class SessionDescription:
     setup: str | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "SessionDescription":
+    def parse(cls, text: str) -> SessionDescription:
         if not isinstance(text, str) or not text.strip():
             raise SdpError("empty SDP")
         desc = cls()
@@ -275,14 +272,16 @@ class OfferPlan:
 
     @property
     def slots(self) -> list[SectionPlan]:
-        return sorted((s for s in self.sections if s.slot is not None), key=lambda s: s.slot)
+        return sorted((s for s in self.sections if s.slot is not None),
+                      key=lambda s: -1 if s.slot is None else s.slot)
 
     @property
     def mic(self) -> SectionPlan | None:
         return next((s for s in self.sections if s.mic), None)
 
 
-def _transport(desc: SessionDescription, m: MediaSection, bundled: list[MediaSection]) -> TransportParams:
+def _transport(desc: SessionDescription, m: MediaSection,
+               bundled: list[MediaSection]) -> TransportParams:
     ufrag, pwd, fps, setup = desc.transport_of(m)
     if not ufrag or not pwd:
         raise SdpError("the offer has no ICE credentials")
@@ -310,7 +309,7 @@ def _bundled(desc: SessionDescription) -> list[MediaSection]:
         sections = [m for m in desc.media if m.mid in mids and (m.port != 0 or m.bundle_only)]
         if not sections:
             raise SdpError("the BUNDLE group names no media section")
-        sections.sort(key=lambda m: mids.index(m.mid))
+        sections.sort(key=lambda m: mids.index(m.mid or ""))  # every one is in mids
         return sections
     live = [m for m in desc.media if m.port != 0]
     if len(live) == 1:
@@ -374,7 +373,7 @@ def parse_answer(sdp: str) -> OfferPlan:
         opus = m.opus() if m.kind == "audio" else None
         plan = SectionPlan(index=i, mid=m.mid, kind=m.kind,
                            accepted=m.port != 0 and opus is not None, direction=m.direction)
-        if plan.accepted:
+        if plan.accepted and opus is not None:
             plan.payload_type = opus.payload_type
             plan.fmtp = opus.fmtp
             plan.audio_level_id = m.extmap.get(AUDIO_LEVEL_URI)
@@ -435,7 +434,7 @@ def write_answer(offer_sdp: str, plan: OfferPlan, local: LocalTransport,
     desc = SessionDescription.parse(offer_sdp)
     lines = _session_header(local, plan.bundle)
     port, addr = _default_address(local)
-    for p, m in zip(plan.sections, desc.media):
+    for p, m in zip(plan.sections, desc.media, strict=False):
         if not p.accepted:
             lines.append(f"m={m.kind} 0 {m.proto} {' '.join(m.formats) or '0'}")
             lines.append("c=IN IP4 0.0.0.0")

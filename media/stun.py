@@ -97,7 +97,7 @@ def xor_address(addr: tuple[str, int], txid: bytes) -> bytes:
     port = addr[1] ^ (COOKIE >> 16)
     raw = ip.packed
     pad = _COOKIE_BYTES + txid
-    xored = bytes(a ^ b for a, b in zip(raw, pad))
+    xored = bytes(a ^ b for a, b in zip(raw, pad, strict=False))
     return struct.pack("!BBH", 0, 1 if ip.version == 4 else 2, port) + xored
 
 

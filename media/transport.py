@@ -25,17 +25,22 @@ import os
 import random
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import aioice
 import pylibsrtp
 from aioice.candidate import candidate_foundation, candidate_priority
-from aiortc.rtcdtlstransport import (RTCCertificate, RTCDtlsFingerprint, RTCDtlsParameters,
-                                     RTCDtlsTransport)
+from aiortc.rtcdtlstransport import (
+    RTCCertificate,
+    RTCDtlsFingerprint,
+    RTCDtlsParameters,
+    RTCDtlsTransport,
+)
 from pylibsrtp import _binding as _srtp
 
 from . import sdp, stun
+from .errors import CapacityExceeded, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +98,7 @@ class _Connection(aioice.Connection):
     def __init__(self, options: IceOptions, **kwargs):
         super().__init__(use_ipv6=False, **kwargs)
         self._options = options
+        self.bind_errors: list[OSError] = []
 
     async def get_component_candidates(self, component: int, addresses: list[str],
                                        timeout: int = 5) -> list[aioice.Candidate]:
@@ -104,6 +110,7 @@ class _Connection(aioice.Connection):
                                                   address, self._options.port_range)
             except OSError as e:
                 log.warning("ICE: cannot bind %s: %s", address, e)
+                self.bind_errors.append(e)
                 continue
             sock = transport.get_extra_info("socket")
             if sock is not None:
@@ -164,7 +171,8 @@ class _DtlsTransport(RTCDtlsTransport):
 
     def __init__(self, ice: _IceShim, certificate: RTCCertificate,
                  on_rtp: Callable[[bytes], None], on_rtcp: Callable[[bytes], None]):
-        super().__init__(ice, [certificate])
+        # the shim is what RTCDtlsTransport uses of an RTCIceTransport (duck-typed)
+        super().__init__(ice, [certificate])  # type: ignore[arg-type]
         self._on_rtp = on_rtp
         self._on_rtcp = on_rtcp
 
@@ -208,7 +216,7 @@ class PeerTransport:
         self.dtls = _DtlsTransport(_IceShim(self.connection), certificate, on_rtp, on_rtcp)
         self.dtls.on("statechange", self._dtls_state)
         self._on_state = on_state
-        self._rx = None
+        self._rx: pylibsrtp.Session | None = None
         self.state = "new"
         self._task: asyncio.Task | None = None
         # fast path, set once connected
@@ -229,14 +237,17 @@ class PeerTransport:
     async def gather(self) -> None:
         await self.connection.gather_candidates()
         if not self.connection.local_candidates:
-            raise ConnectionError("no local address to gather ICE candidates on")
+            if self.connection.bind_errors:  # the port range is used up, or the sockets
+                raise CapacityExceeded(f"no UDP socket: {self.connection.bind_errors[-1]}")
+            raise Unavailable("no local address to gather ICE candidates on")
 
     def local(self, setup: str, session_id: int = 1) -> sdp.LocalTransport:
         fps = [(f.algorithm, f.value) for f in self.certificate.getFingerprints()
                if f.algorithm == "sha-256"]
         return sdp.LocalTransport(
             ice_ufrag=self.connection.local_username, ice_pwd=self.connection.local_password,
-            fingerprints=fps, candidates=[_from_aioice(c) for c in self.connection.local_candidates],
+            fingerprints=fps,
+            candidates=[_from_aioice(c) for c in self.connection.local_candidates],
             setup=setup, session_id=session_id)
 
     def start(self, remote: sdp.TransportParams, dtls_role: str) -> asyncio.Task:
@@ -261,7 +272,7 @@ class PeerTransport:
                 self.options.connect_timeout)
             if self.dtls.state != "connected":
                 raise ConnectionError(f"DTLS {self.dtls.state}")
-        except (asyncio.TimeoutError, ConnectionError, OSError) as e:
+        except (TimeoutError, ConnectionError, OSError) as e:
             log.info("transport failed: %r", e)
             await self._fail()
             return
@@ -313,7 +324,7 @@ class PeerTransport:
             conn._query_consent_task = None
         self._rx = self.dtls._rx_srtp
         self._local_creds = stun.Credentials(conn.local_password)
-        self._remote_creds = stun.Credentials(conn.remote_password)
+        self._remote_creds = stun.Credentials(conn.remote_password or "")
         self._username_in = f"{conn.local_username}:{conn.remote_username}".encode()
         self._username_out = f"{conn.remote_username}:{conn.local_username}"
         self._tie_breaker = conn._tie_breaker
@@ -341,7 +352,8 @@ class PeerTransport:
             except Exception:
                 log.exception("packet handler failed")
             return
-        if data and data[0] < 2 and addr[:2] == self.addr[:2] and self._stun(data, addr):
+        if data and data[0] < 2 and self.addr is not None and addr[:2] == self.addr[:2] \
+                and self._stun(data, addr):
             return
         self._aioice_received(data, addr)
 
@@ -364,8 +376,11 @@ class PeerTransport:
         return False
 
     def _send_raw(self, data: bytes) -> None:
+        sendto = self.sock_sendto
+        if sendto is None:
+            return
         try:
-            self.sock_sendto(data, self.addr)
+            sendto(data, self.addr)
         except OSError:
             pass
 
@@ -416,25 +431,21 @@ class PeerTransport:
 
     def send(self, packet: bytes) -> None:
         """Protect and send one RTP packet now (drops it if not connected)."""
-        protect = self.protect
-        if protect is None:
-            return
-        data = protect(packet)
-        try:
-            self.sock_sendto(data, self.addr)
-        except BlockingIOError:
-            self._transport.sendto(data, self.addr)
-        except OSError:
-            pass
+        self._send(self.protect, packet)
 
     def send_rtcp(self, packet: bytes) -> None:
-        if self.protect is None:
-            return
-        data = self.protect_rtcp(packet)
+        self._send(self.protect_rtcp, packet)
+
+    def _send(self, protect: Callable[[bytes], bytes] | None, packet: bytes) -> None:
+        sendto = self.sock_sendto
+        if protect is None or sendto is None:
+            return  # not connected
+        data = protect(packet)
         try:
-            self.sock_sendto(data, self.addr)
+            sendto(data, self.addr)
         except BlockingIOError:
-            self._transport.sendto(data, self.addr)
+            if self._transport is not None:
+                self._transport.sendto(data, self.addr)
         except OSError:
             pass
 

@@ -18,8 +18,8 @@ import os
 import sys
 
 from . import rpc
-from .sdp import SdpError
-from .sfu import SFU, MediaError
+from .errors import MediaError, Unavailable, kind_of
+from .sfu import SFU
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +55,14 @@ class Worker:
         if peer is self.front and self.exit_with_front:
             self.done.set()
 
+    def _front(self) -> rpc.RpcPeer:
+        if self.front is None:
+            raise Unavailable("no cluster front has said hello")
+        return self.front
+
     def _make_sfu(self, p: dict) -> SFU:
         def relay_signaller(room_id, host, offer):
-            return self.front.call("relay_signal", room_id=room_id, host=host, offer=offer)
+            return self._front().call("relay_signal", room_id=room_id, host=host, offer=offer)
 
         def stage_policy(room_id, user_id):
             # unknown users are refused until the front answers (one round trip)
@@ -74,7 +79,7 @@ class Worker:
 
     async def _ask_stage(self, room_id: str, user_id: str) -> None:
         try:
-            allowed = await self.front.call("stage_policy", room_id=room_id, user_id=user_id)
+            allowed = await self._front().call("stage_policy", room_id=room_id, user_id=user_id)
         except Exception:
             return
         if allowed and self.sfu is not None:
@@ -82,6 +87,8 @@ class Worker:
 
     async def _call(self, method: str, p: dict):
         sfu = self.sfu
+        if sfu is None:
+            raise rpc.RemoteError("Unavailable", "say hello first")
         try:
             if method == "room":
                 self.hosts[p["room_id"]] = p.get("host")
@@ -113,10 +120,8 @@ class Worker:
                 await sfu.close()
                 self.done.set()
                 return None
-        except SdpError as e:
-            raise rpc.RemoteError("SdpError", str(e))
-        except MediaError as e:
-            raise rpc.RemoteError("MediaError", str(e))
+        except MediaError as e:  # rebuilt on the front's side (cluster.py)
+            raise rpc.RemoteError(kind_of(e), str(e)) from None
         raise rpc.RemoteError("NotImplemented", method)
 
 

@@ -21,8 +21,9 @@ class AudioServlets:
     async def hallway(self, request):
         requester(request)
         q = request.query
+        limit = int_param(request, "limit")
         return json_response(await self.audio.hallway(
-            int_param(request, "limit", 20), q.get("since"), q.get("club"),
+            20 if limit is None else limit, q.get("since"), q.get("club"),
             q.get("refresh") == "true"))
 
 

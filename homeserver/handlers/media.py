@@ -2,8 +2,8 @@
 
 This handler admits only joined members of a live audio room, tells the SFU who may publish
 whenever the stage changes (the SFU drops everyone else's packets), closes sessions of users who
-leave or are removed, closes the room's media when it ends, and signs the relay offers that
-cascade a remote room's audio from its host's SFU to ours.
+leave or are removed, closes the room's media when it ends, accepts the relays that cascade a
+room we host to other servers' SFUs, and turns the SFU's refusals into Matrix errors.
 """
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import asyncio
 import logging
 
 from federation.pdus import server_of
+from media.api import AudioSFU
+from media.errors import CapacityExceeded, MediaError, SdpError
 
 from .. import stage
-from ..errors import BadJson, Forbidden, InvalidParam, NotFound
+from ..errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
 from ..storage.events import EventStore
 from .accounts import Requester
 from .rooms import RoomHandler
@@ -22,9 +24,18 @@ log = logging.getLogger(__name__)
 MAX_SDP = 65536
 
 
+def _matrix_error(e: MediaError) -> MatrixError:
+    """What the SFU refused, as the client (or the relaying server) is told."""
+    if isinstance(e, SdpError):
+        return BadJson(f"unusable offer: {e}")
+    if isinstance(e, CapacityExceeded):
+        return MatrixError(f"No room for another audio connection now: {e}", "M_UNKNOWN", 503)
+    return MatrixError(f"Audio is unavailable now: {e}", "M_UNKNOWN", 503)
+
+
 class MediaHandler:
     def __init__(self, server_name: str, store: EventStore, rooms: RoomHandler,
-                 sfu):
+                 sfu: AudioSFU):
         self.server_name = server_name
         self.store = store
         self.rooms = rooms
@@ -56,8 +67,10 @@ class MediaHandler:
         try:
             session_id, answer = await self.sfu.open_session(
                 room_id, req.user_id, offer, stage.may_publish(view, req.user_id))
+        except MediaError as e:
+            raise _matrix_error(e) from e
         except ValueError as e:  # an offer the SFU cannot use
-            raise BadJson(f"unusable offer: {e}")
+            raise BadJson(f"unusable offer: {e}") from e
         self._sessions[session_id] = (room_id, req.user_id)
         return {"type": "answer", "sdp": answer, "session_id": session_id}
 
@@ -66,13 +79,19 @@ class MediaHandler:
         if owner is None or owner != (room_id, req.user_id):
             raise NotFound("No such audio session")
         del self._sessions[session_id]
-        await self.sfu.close_session(room_id, session_id)
+        try:
+            await self.sfu.close_session(room_id, session_id)
+        except MediaError as e:
+            raise _matrix_error(e) from e
 
     async def speakers(self, req: Requester, room_id: str) -> dict:
         view = self._audio_room(room_id)
         if (self.store.membership(room_id, req.user_id) or ("",))[0] != "join":
             raise Forbidden("You are not in this room")
-        out = await self.sfu.get_speakers(room_id)
+        try:
+            out = await self.sfu.get_speakers(room_id)
+        except MediaError as e:
+            raise _matrix_error(e) from e
         for slot in out.get("slots", []):
             ev = view.get(("m.room.member", slot.get("user_id") or ""))
             if ev and isinstance(ev["content"].get("displayname"), str):
@@ -127,6 +146,8 @@ class MediaHandler:
             raise Forbidden("This room is not live", "ORG.AUDIOROOMS_NOT_LIVE")
         try:
             relay_id, answer = await self.sfu.open_relay(room_id, origin, offer)
+        except MediaError as e:
+            raise _matrix_error(e) from e
         except ValueError as e:
-            raise BadJson(f"unusable offer: {e}")
+            raise BadJson(f"unusable offer: {e}") from e
         return {"type": "answer", "sdp": answer, "relay_id": relay_id}

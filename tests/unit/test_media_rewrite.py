@@ -22,9 +22,10 @@ def test_switching_source_is_seamless():
     # B has unrelated numbering; it starts 0.5 s after A's last packet
     b = feed(rw, "b", 40_000, 123, 0.18 + 0.5, 10)
     seqs = [s for s, _, _ in a + b]
-    assert all((y - x) & 0xFFFF == 1 for x, y in zip(seqs, seqs[1:]))  # no gap, wraps at 65535
+    # no gap, wraps at 65535
+    assert all((y - x) & 0xFFFF == 1 for x, y in zip(seqs, seqs[1:], strict=False))
     ts = [t for _, t, _ in a + b]
-    steps = [(y - x) & 0xFFFFFFFF for x, y in zip(ts, ts[1:])]
+    steps = [(y - x) & 0xFFFFFFFF for x, y in zip(ts, ts[1:], strict=False)]
     assert steps[:9] == [960] * 9 and steps[10:] == [960] * 9
     assert steps[9] == round(0.5 * 48000)  # the elapsed wall time, in samples
     assert [m for _, _, m in b] == [True] + [False] * 9  # the marker flags the new talkspurt
@@ -88,8 +89,8 @@ def test_attach_detach_gives_one_continuous_stream():
     rw.attach("b", *b.last())
     second = b.send(rw, 5)
     out = first + second
-    assert all((y[0] - x[0]) & 0xFFFF == 1 for x, y in zip(out, out[1:]))
-    steps = [(y[1] - x[1]) & 0xFFFFFFFF for x, y in zip(out, out[1:])]
+    assert all((y[0] - x[0]) & 0xFFFF == 1 for x, y in zip(out, out[1:], strict=False))
+    steps = [(y[1] - x[1]) & 0xFFFFFFFF for x, y in zip(out, out[1:], strict=False)]
     assert steps[:4] == [960] * 4 and steps[5:] == [960] * 4
     assert steps[4] == round(0.32 * 48000)  # b's next packet comes 0.32 s after a's last
     assert rw.current(*b.last())[:2] == second[-1]

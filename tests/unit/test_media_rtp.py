@@ -5,8 +5,17 @@ import pytest
 from aiortc import rtp as aiortc_rtp
 
 from media import rtp
-from media.rtp import (ReportBlock, RtcpApp, RtcpBye, RtcpFeedback, RtcpReceiverReport,
-                       RtcpSdes, RtcpSenderReport, RtpPacket, parse_rtcp)
+from media.rtp import (
+    ReportBlock,
+    RtcpApp,
+    RtcpBye,
+    RtcpFeedback,
+    RtcpReceiverReport,
+    RtcpSdes,
+    RtcpSenderReport,
+    RtpPacket,
+    parse_rtcp,
+)
 
 
 def test_rtp_round_trip_with_one_byte_extensions():

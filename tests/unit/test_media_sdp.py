@@ -124,7 +124,7 @@ def test_answer_to_chromium_offer():
     desc = SessionDescription.parse(answer)
     assert desc.bundle == [["0", "1", "2", "3"]]
     assert [m.direction for m in desc.media] == ["sendonly"] * 3 + ["inactive"]
-    for m, ssrc in zip(desc.media, (11, 22, 33)):
+    for m, ssrc in zip(desc.media, (11, 22, 33), strict=False):
         assert m.formats == ["111"] and m.codecs[111].name == "opus"
         assert m.extmap == {sdp.AUDIO_LEVEL_URI: 1, sdp.MID_URI: 4}
         assert m.ssrcs == [ssrc] and m.rtcp_mux and m.rtcp_rsize

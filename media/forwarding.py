@@ -1,0 +1,192 @@
+"""The forwarding core: incoming streams, outgoing streams, and the per-packet loop.
+
+A ``Source`` is one incoming Opus RTP stream (a local mic, or a speaker carried by a relay).
+An ``OutStream`` is one outgoing stream (a listener's audio slot, or a relay's per-speaker
+stream) with its own SSRC and numbering (``rewrite.SlotRewriter``); it is attached to at most
+one source at a time. ``forward`` sends one packet of a source to all its subscribers: the
+header is rewritten into each connection's libsrtp buffer, protected in place and sent from
+there. Nothing is decoded, nothing is queued, no task is switched per packet.
+"""
+from __future__ import annotations
+
+import random
+import struct
+
+from .rewrite import SlotRewriter
+from .transport import PeerTransport, _srtp
+
+_srtp_protect = _srtp.lib.srtp_protect
+_HDR = struct.Struct("!BBHII")
+_HDR_LEVEL = struct.Struct("!BBHIIHHBBH")  # + one-byte extension block with one audio level
+
+
+def new_ssrc() -> int:
+    return random.getrandbits(32) or 1
+
+
+def _rewriter() -> SlotRewriter:
+    return SlotRewriter(new_ssrc(), random.randrange(0x8000), random.getrandbits(32))
+
+
+class Counters:
+    """RTP packets, SFU-wide: received from mics and relays, refused by the stage gate, and
+    sent to subscribers."""
+    __slots__ = ("received", "dropped", "forwarded")
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.dropped = 0
+        self.forwarded = 0
+
+
+class Source:
+    """One incoming audio stream: a local mic, or a speaker carried by a relay."""
+    __slots__ = ("user_id", "origin", "allowed", "subs", "fast", "ssrc", "level_byte",
+                 "last_seq", "last_ts", "last_time", "packets", "octets", "received",
+                 "base_seq", "cycles", "expected_prior", "received_prior", "lsr", "lsr_time")
+
+    def __init__(self, user_id: str, origin: str | None, allowed: bool, data: bytes, now: float):
+        self.user_id = user_id
+        self.origin = origin  # None: a mic on this server; else the server it came from
+        self.allowed = allowed
+        self.subs: list[OutStream] = []
+        self.fast: list[tuple] = []  # the forwarding loop's view of subs
+        self.level_byte = 127
+        self.packets = 0  # forwarded to each subscriber (per-subscriber counts derive from it)
+        self.octets = 0
+        self.received = 0
+        self.lsr = 0
+        self.lsr_time: float | None = None
+        self.restart(data, now)
+
+    def restart(self, data: bytes, now: float) -> None:
+        """A new RTP stream (first packet, or a new SSRC): pretend its previous packet was
+        just forwarded, so subscribers attached now continue with this one."""
+        self.ssrc = int.from_bytes(data[8:12], "big")
+        seq = (data[2] << 8) | data[3]
+        self.last_seq = (seq - 1) & 0xFFFF
+        self.last_ts = (int.from_bytes(data[4:8], "big") - 960) & 0xFFFFFFFF
+        self.last_time = now - 0.02
+        self.base_seq = seq
+        self.cycles = 0
+        self.received = self.expected_prior = self.received_prior = 0
+
+    def lost(self) -> int:
+        """Packets missing from the stream so far (by sequence number)."""
+        if not self.received:
+            return 0
+        return max(0, self.cycles + self.last_seq - self.base_seq + 1 - self.received)
+
+
+class OutStream:
+    """One outgoing stream: a listener's slot or a relay's per-speaker stream."""
+    __slots__ = ("rw", "tp", "pt", "al_byte", "src", "user", "packets", "octets",
+                 "base_packets", "base_octets")
+
+    def __init__(self, tp: PeerTransport, pt: int, audio_level_id: int | None):
+        self.rw = _rewriter()
+        self.tp = tp
+        self.pt = pt
+        self.al_byte = (audio_level_id << 4) if audio_level_id else 0
+        self.src: Source | None = None
+        self.user: str | None = None
+        self.packets = 0  # sent while attached to earlier sources
+        self.octets = 0
+        self.base_packets = 0  # the current source's counters when it was attached
+        self.base_octets = 0
+
+    def attach(self, src: Source | None) -> None:
+        old = self.src
+        if old is src:
+            return
+        if old is not None:
+            self.rw.detach(old.last_seq, old.last_ts, old.last_time)
+            self.packets += old.packets - self.base_packets
+            self.octets += old.octets - self.base_octets
+        self.src = src
+        if src is not None:
+            self.rw.attach(src, src.last_seq, src.last_ts, src.last_time)
+            self.base_packets = src.packets
+            self.base_octets = src.octets
+
+    def counters(self) -> tuple[int, int]:
+        src = self.src
+        if src is None:
+            return self.packets, self.octets
+        return (self.packets + src.packets - self.base_packets,
+                self.octets + src.octets - self.base_octets)
+
+    def rtp_timestamp_at(self, now: float) -> int:
+        src = self.src
+        if src is None:
+            return self.rw.rtp_timestamp_at(now)
+        _seq, ts, t = self.rw.current(src.last_seq, src.last_ts, src.last_time)
+        return (ts + round((now - t) * 48000)) & 0xFFFFFFFF
+
+    def fast_entry(self) -> tuple | None:
+        f = self.tp.fast
+        if f is None:
+            return None
+        return (self.rw.seq_off, self.rw.ts_off, self.rw.ssrc, self.pt, self.al_byte) + f
+
+
+def subscribe(src: Source, subs: list[OutStream]) -> None:
+    """Make ``subs`` the source's subscribers (the hot path picks them up at its next packet)."""
+    src.subs = subs
+    src.fast = [e for e in (out.fast_entry() for out in subs) if e is not None]
+
+
+def forward(src: Source, data: bytes, seq: int) -> int:
+    """One pass over the source's subscribers: header rewritten into each connection's
+    libsrtp buffer, protected in place, sent from there. Returns how many were sent."""
+    fast = src.fast
+    if not fast:
+        return 0
+    b0 = data[0]
+    pos = 12 + 4 * (b0 & 0x0F)
+    if b0 & 0x10:
+        if len(data) < pos + 4:
+            return 0
+        pos += 4 + 4 * ((data[pos + 2] << 8) | data[pos + 3])
+    end = len(data) - data[-1] if b0 & 0x20 else len(data)
+    if pos > end or end - pos > 1200:
+        return 0
+    payload = data[pos:end]
+    size = end - pos
+    n_level = 20 + size
+    n_plain = 12 + size
+    ts = int.from_bytes(data[4:8], "big")
+    marker = data[1] & 0x80
+    level = src.level_byte
+    pack_level = _HDR_LEVEL.pack_into
+    pack = _HDR.pack_into
+    protect = _srtp_protect
+    sent = 0
+    for seq_off, ts_off, ssrc, pt, al, srtp, cdata, buf, lenp, mv, send, _s in fast:
+        if al:
+            pack_level(buf, 0, 0x90, marker | pt, (seq + seq_off) & 0xFFFF,
+                       (ts + ts_off) & 0xFFFFFFFF, ssrc, 0xBEDE, 1, al, level, 0)
+            buf[20:n_level] = payload
+            lenp[0] = n_level
+        else:
+            pack(buf, 0, 0x80, marker | pt, (seq + seq_off) & 0xFFFF,
+                 (ts + ts_off) & 0xFFFFFFFF, ssrc)
+            buf[12:n_plain] = payload
+            lenp[0] = n_plain
+        if protect(srtp, cdata, lenp):
+            continue
+        try:
+            send(mv[:lenp[0]])
+        except OSError:  # full socket buffer or closed connection: the packet is lost
+            continue
+        sent += 1
+    src.packets += 1
+    src.octets += size
+    return sent
+
+
+def assign(top: list[str | None], spare: str | None, listener: str | None,
+           n: int) -> list[str | None]:
+    """The speakers on a listener's ``n`` slots: the layout, with the spare in place of the
+    listener themself (nobody hears their own voice)."""
+    return [spare if u is not None and u == listener else u for u in top[:n]]
