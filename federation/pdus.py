@@ -67,7 +67,7 @@ async def verify_pdu(pdu, origin: str, keyring: Keyring, our_name: str) -> dict:
     try:
         size = len(encode_canonical_json(pdu))
     except CanonicalJSONError as e:
-        raise PDUError(f"PDU is not canonical JSON: {e}")
+        raise PDUError(f"PDU is not canonical JSON: {e}") from e
     if size > MAX_PDU_BYTES:
         raise PDUError(f"PDU is {size} bytes, over the {MAX_PDU_BYTES} byte limit")
     sender_server = server_of(pdu["sender"])
@@ -78,7 +78,7 @@ async def verify_pdu(pdu, origin: str, keyring: Keyring, our_name: str) -> dict:
         redacted = redact_event(pdu)
         await keyring.verify_json_from(redacted, sender_server, pdu["origin_server_ts"])
     except (SignatureError, ValueError) as e:
-        raise PDUError(f"bad signature from {sender_server}: {e}")
+        raise PDUError(f"bad signature from {sender_server}: {e}") from e
     if not check_content_hash(pdu):
         pdu = redacted  # spec: a hash mismatch is treated as a redaction
     event = dict(pdu)

@@ -61,7 +61,7 @@ async def serve(config: Config) -> None:
     await runner.setup()
     for lst in config.listeners:
         ctx = None
-        if lst.tls:
+        if lst.tls and lst.tls_certificate_path:  # the config requires both paths with tls
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ctx.load_cert_chain(lst.tls_certificate_path, lst.tls_private_key_path)
         site = web.TCPSite(runner, lst.bind_address, lst.port, ssl_context=ctx,

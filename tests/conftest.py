@@ -55,7 +55,7 @@ class ServerHandle:
     session: aiohttp.ClientSession
 
     @classmethod
-    def of(cls, config: Config, app, server, session, tls: bool = False) -> "ServerHandle":
+    def of(cls, config: Config, app, server, session, tls: bool = False) -> ServerHandle:
         port = config.listeners[0].port
         return cls(config.server_name, f"{'https' if tls else 'http'}://127.0.0.1:{port}",
                    config, app[HOMESERVER], server, session)

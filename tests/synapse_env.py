@@ -122,7 +122,7 @@ def write_self_signed_cert(cert_path: Path, key_path: Path) -> None:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name).issuer_name(name)
@@ -295,7 +295,7 @@ class SynapseServer:
 
     # -- lifecycle
 
-    def start(self, timeout: float = 60) -> "SynapseServer":
+    def start(self, timeout: float = 60) -> SynapseServer:
         venv = ensure_venv(self.venv)
         python = _venv_python(venv)
         self._write_files(python)
@@ -337,7 +337,7 @@ class SynapseServer:
         self.stop()
         self.start()
 
-    def __enter__(self) -> "SynapseServer":
+    def __enter__(self) -> SynapseServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

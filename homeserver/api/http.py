@@ -87,20 +87,20 @@ async def read_json(request: web.Request, limit: int, canonical: bool = False) -
     try:
         body = json.loads(raw, parse_constant=_reject_constant)  # NaN/Infinity are not JSON
     except RecursionError:  # valid JSON, nested deeper than the parser goes
-        raise BadJson("Request body is nested too deeply")
+        raise BadJson("Request body is nested too deeply") from None
     except ValueError:
-        raise NotJson("Request body is not valid JSON")
+        raise NotJson("Request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise BadJson("Request body must be a JSON object")
     try:
         check_canonical(body)
     except CanonicalJSONError as e:
         if canonical or "deep" in str(e):
-            raise BadJson(str(e))
+            raise BadJson(str(e)) from e
     try:  # a lone surrogate ("\ud800") parses but cannot be stored or sent as UTF-8
         json.dumps(body, ensure_ascii=False).encode()
     except UnicodeEncodeError:
-        raise BadJson("Request body contains a lone UTF-16 surrogate")
+        raise BadJson("Request body contains a lone UTF-16 surrogate") from None
     return body
 
 

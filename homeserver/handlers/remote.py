@@ -29,7 +29,7 @@ class RemoteQueries:
             answer = await self.client.request(server, "GET", "/_matrix/federation/v1/query/"
                                                "directory", query={"room_alias": alias})
         except RemoteServerError as e:
-            raise remote_error(e, f"Could not resolve {alias}")
+            raise remote_error(e, f"Could not resolve {alias}") from e
         room_id = answer.get("room_id")
         if not isinstance(room_id, str) or not room_id.startswith("!"):
             raise MatrixError(f"{server} answered without a room ID", "M_UNKNOWN", 502)
@@ -41,7 +41,7 @@ class RemoteQueries:
                                                "/_matrix/federation/v1/query/profile",
                                                query={"user_id": user_id})
         except RemoteServerError as e:
-            raise remote_error(e, f"Could not get the profile of {user_id}")
+            raise remote_error(e, f"Could not get the profile of {user_id}") from e
         return {k: v for k, v in answer.items()
                 if k in ("displayname", "avatar_url") and isinstance(v, str)}
 
@@ -61,4 +61,4 @@ class RemoteQueries:
             return await self.client.request(server, "GET",
                                              "/_matrix/federation/v1/publicRooms", query=query)
         except RemoteServerError as e:
-            raise remote_error(e, f"Could not read the directory of {server}")
+            raise remote_error(e, f"Could not read the directory of {server}") from e

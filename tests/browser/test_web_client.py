@@ -23,8 +23,16 @@ except ImportError:  # pragma: no cover - depends on the machine
     pytest.skip("Playwright is not installed (pip install playwright)", allow_module_level=True)
 
 from tests.browser.conftest import DESKTOP, PHONE
-from tests.browser.flows import (PASSWORD, create_room, person, room_id_from_url, sign_in,
-                                 sign_out, sign_up, wait_for_energy)
+from tests.browser.flows import (
+    PASSWORD,
+    create_room,
+    person,
+    room_id_from_url,
+    sign_in,
+    sign_out,
+    sign_up,
+    wait_for_energy,
+)
 from tests.integration.federation_helpers import start_servers
 
 AUDIO = {"type": "org.audiorooms.audio"}

@@ -45,8 +45,8 @@ class ServerProcess:
                 if b"ready at" in line:
                     self.ready_line = line.decode().strip()
                     return self.ready_line
-        except asyncio.TimeoutError:
-            raise AssertionError(f"server not ready in {READY_TIMEOUT}s: {self.log.read_text()}")
+        except TimeoutError:
+            raise AssertionError(f"server not ready in {READY_TIMEOUT}s: {self.log.read_text()}") from None
 
     async def kill(self) -> None:
         if self.proc is not None and self.proc.returncode is None:

@@ -27,8 +27,7 @@ from bridge.formatting import SENDER_KEY, redaction_target
 from bridge.ids import PuppetNamer
 from bridge.registration import registration_dict
 from tests.matrix_client import Client
-from tests.synapse_env import (SynapseServer, SynapseUnavailable, _http_json, ensure_venv,
-                               free_port)
+from tests.synapse_env import SynapseServer, SynapseUnavailable, _http_json, ensure_venv, free_port
 
 AUDIO = {"type": "org.audiorooms.audio"}
 WEB = "https://audio.example"

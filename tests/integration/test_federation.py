@@ -1,8 +1,12 @@
 """Three homeservers on loopback: remote joins, messages in one order, DMs, invites, kicks."""
 from urllib.parse import quote
 
-from tests.integration.federation_helpers import (bodies_once_all_in, eventually,
-                                                  room_bodies, start_servers)
+from tests.integration.federation_helpers import (
+    bodies_once_all_in,
+    eventually,
+    room_bodies,
+    start_servers,
+)
 
 
 async def test_users_on_three_servers_share_a_room_in_one_order(make_homeserver):

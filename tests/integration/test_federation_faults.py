@@ -4,8 +4,13 @@ import signal
 
 from aiohttp.test_utils import unused_port
 
-from tests.integration.federation_helpers import (bodies_once_all_in, eventually, restart,
-                                                  start_process, start_servers)
+from tests.integration.federation_helpers import (
+    bodies_once_all_in,
+    eventually,
+    restart,
+    start_process,
+    start_servers,
+)
 from tests.matrix_client import Client
 
 

@@ -48,7 +48,7 @@ async def test_hallway_lists_live_rooms_of_three_servers_with_counts_and_pages(m
     entries = await eventually(lambda: _call(full_list, ready), timeout=15)
     assert [e["name"] for e in entries] == ["A-big", "B-mid", "B-two", "C-small", "A-empty"]
     by_name = {e["name"]: e for e in entries}
-    for server, name, n in plan:
+    for server, name, _n in plan:
         e = by_name[name]
         assert e["org.audiorooms.host"] == hs[server].server_name
         assert e["topic"] == f"topic {name}"

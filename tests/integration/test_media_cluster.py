@@ -56,7 +56,7 @@ async def test_a_room_spans_workers_and_mute_reaches_every_one(clients):
         cluster.set_may_send(ROOM, "@speaker:a", False)
         muted = time.monotonic()
         await asyncio.sleep(0.5)
-        for c, i in zip(listeners, slots):
+        for c, i in zip(listeners, slots, strict=False):
             assert c.records[i].last_packet_time() - muted < 0.1
             assert c.records[1 - i].last_packet_time() > muted + 0.3  # 880 Hz goes on
     finally:

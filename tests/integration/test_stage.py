@@ -139,7 +139,7 @@ async def _rsvp_seen(client, room, user):
 
 async def _notice(client, since, room):
     s = await client.sync(since=since, timeout=1000)
-    for rid, r in s["rooms"]["join"].items():
+    for _rid, r in s["rooms"]["join"].items():
         for e in r["timeline"]["events"]:
             c = e["content"]
             if c.get("msgtype") == "m.notice" and c.get("org.audiorooms.room_id") == room:

@@ -32,8 +32,7 @@ from aiohttp.test_utils import unused_port
 
 from federation.exceptions import SignatureError
 from federation.xmatrix import XMatrixAuth, sign_request
-from tests.synapse_env import (SynapseServer, SynapseUnavailable, _http_json, ensure_venv,
-                               free_port)
+from tests.synapse_env import SynapseServer, SynapseUnavailable, _http_json, ensure_venv, free_port
 
 SYNAPSE_DISPLAYNAME = "Bob on Synapse"
 PROFILE = "/_matrix/federation/v1/query/profile"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import stat
 
 import pytest
@@ -11,12 +12,18 @@ import yaml
 
 from bridge.__main__ import main
 from bridge.backoff import backoff_delay
-from bridge.commands import (Command, CommandError, parse_command, permission_error,
-                             user_power)
+from bridge.commands import Command, CommandError, parse_command, permission_error, user_power
 from bridge.config import ConfigError, config_from_dict, load_config, resolve_tokens
 from bridge.core import events_after_join, txn_for
-from bridge.formatting import (SENDER_KEY, audio_to_matrix, content_size, join_link,
-                               matrix_to_audio, notice, redaction_target)
+from bridge.formatting import (
+    SENDER_KEY,
+    audio_to_matrix,
+    content_size,
+    join_link,
+    matrix_to_audio,
+    notice,
+    redaction_target,
+)
 from bridge.ids import PuppetNamer, escape_localpart, unescape_localpart
 from bridge.registration import registration_dict
 from bridge.stage import Snapshot, apply_event, snapshot_from_state, status_text
@@ -339,7 +346,7 @@ def test_store_survives_reopening(tmp_path):
     assert s.get("audio_since") == "s17"
     assert s.puppet_displayname("@audio_c:x") == (True, "C (audio)")
     assert s.puppet_in_room("@audio_c:x", "!m:x")
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.IntegrityError):
         s.add_link("!m2:x", "!a:y", None, "config", None, Snapshot())  # one link per room
     s.remove_link("!m:x")
     assert s.link_for_matrix("!m:x") is None and s.links() == []
