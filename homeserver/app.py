@@ -32,6 +32,7 @@ from .handlers.audio import AudioRoomHandler, NoticeSender
 from .handlers.directory import DirectoryHandler
 from .handlers.events import EventFactory
 from .handlers.federation import FederationHandler
+from .handlers.inbound_limit import InboundGate
 from .handlers.media import MediaHandler
 from .handlers.membership import MembershipHandler
 from .handlers.notifier import Notifier
@@ -178,7 +179,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     rooms = RoomServlets(config, hs.rooms, hs.membership, hs.sync, hs.directory, hs.filters)
     federation = FederationServlets(config.server_name, hs.federation, hs.room_host,
                                     hs.keyring, hs.queue, hs.accounts, hs.directory,
-                                    config.limits.max_request_bytes)
+                                    InboundGate(), config.limits.max_request_bytes)
     app.add_routes(accounts.routes())
     app.add_routes(rooms.routes())
     app.add_routes(federation.routes())

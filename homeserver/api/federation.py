@@ -17,6 +17,7 @@ from ..errors import BadJson, InvalidParam, MatrixError, NotFound
 from ..handlers.accounts import AccountHandler
 from ..handlers.directory import DirectoryHandler, PublicRoomsQuery
 from ..handlers.federation import FederationHandler
+from ..handlers.inbound_limit import InboundGate
 from ..handlers.room_host import RoomHost
 from .http import int_param, json_response, read_json
 
@@ -40,8 +41,9 @@ def claimed_origin(request: web.Request) -> str:
 class FederationServlets:
     def __init__(self, server_name: str, handler: FederationHandler, host: RoomHost,
                  keyring: Keyring, queue: OutboundQueue, accounts: AccountHandler,
-                 directory: DirectoryHandler, max_body: int = 1048576):
+                 directory: DirectoryHandler, inbound: InboundGate, max_body: int = 1048576):
         self.server_name = server_name
+        self.inbound = inbound  # how many transactions are worked on at once, per origin
         self.handler = handler
         self.host = host
         self.keyring = keyring
@@ -135,7 +137,7 @@ class FederationServlets:
         # A few transactions per origin at a time, the rest wait (before their bodies are
         # even parsed): a flood from one server cannot take every turn of the event loop.
         # The origin is the header's claim; a request that is not signed by it fails below.
-        async with self.handler.inbound.slot(claimed_origin(request)):
+        async with self.inbound.slot(claimed_origin(request)):
             origin, body = await self.authenticate(request, TXN_LIMIT)
             return json_response(await self.handler.on_transaction(
                 origin, request.match_info["txn_id"], body or {}))

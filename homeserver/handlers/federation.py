@@ -28,7 +28,6 @@ from ..storage.federation import TransactionStore
 from ..storage.users import UserStore
 from .accounts import Requester
 from .events import ROOM_VERSION
-from .inbound_limit import InboundGate
 from .remote import remote_error
 from .room_host import RoomHost, served
 from .rooms import RoomHandler
@@ -56,7 +55,6 @@ class FederationHandler:
         self._join_locks: dict[str, asyncio.Lock] = {}
         self._awaited: dict[str, asyncio.Future] = {}  # our joins' IDs, until relayed back
         self._txn_locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self.inbound = InboundGate()  # how many transactions are worked on at once
 
     # who is in a room ----------------------------------------------------------------------
 
