@@ -317,7 +317,12 @@ async def run(args) -> dict:
             newest = (await call(session, "GET", b.base_url + CLIENT + "/rooms/"
                                  + urllib.parse.quote(room_id) + "/messages?dir=b&limit=1",
                                  senders[0]["access_token"]))["chunk"][0]
-            prev = {"event_id": newest["event_id"], "depth": 10_000, "auth_events": auth}
+            # The host refuses a depth that is not one more than the prev_events' (a sender
+            # cannot claim a place in the room's order): start from the newest event's depth.
+            served = await fed.request(a.server_name, "GET", "/_matrix/federation/v1/event/"
+                                       + urllib.parse.quote(newest["event_id"], safe=""))
+            prev = {"event_id": newest["event_id"], "depth": served["pdus"][0]["depth"],
+                    "auth_events": auth}
             result["transactions"] = []
             for phase, txns, size in (("t1", args.txns, 1), ("t50", args.big_txns, 50)):
                 if txns <= 0:

@@ -90,3 +90,33 @@ def start_process(tmp_path, name: str, port: int, servers: dict, ready_timeout: 
             break
     proc.kill()
     raise AssertionError(f"homeserver {name} did not start")
+
+
+class ModuleServers:
+    """Homeservers (and other test servers) started once for a whole test module: tests/conftest.py's
+    ``make_homeserver`` fixture is per test, and these worlds hold many cases each."""
+
+    def __init__(self, tmp, session):
+        self.tmp, self.session = tmp, session
+        self.started: list = []  # TestServers, closed in reverse order
+
+    async def make_homeserver(self, name: str, port: int, **overrides):
+        from aiohttp.test_utils import TestServer
+
+        from homeserver.app import make_app
+        from tests.conftest import ServerHandle, homeserver_config
+        config = homeserver_config(self.tmp / name, port, **overrides)
+        app = make_app(config)
+        server = TestServer(app, host="127.0.0.1", port=port)
+        await server.start_server()
+        self.started.append(server)
+        return ServerHandle.of(config, app, server, self.session)
+
+    async def start(self, server) -> None:
+        """Start another TestServer (an evil peer, a canary) and close it with the rest."""
+        await server.start_server()
+        self.started.append(server)
+
+    async def close(self) -> None:
+        for server in reversed(self.started):
+            await server.close()

@@ -40,9 +40,7 @@ from federation.signing import (
     sign_json,
 )
 from federation.xmatrix import XMatrixAuth, sign_request
-from homeserver.app import make_app
-from tests.conftest import ServerHandle, homeserver_config
-from tests.integration.federation_helpers import eventually, start_servers
+from tests.integration.federation_helpers import ModuleServers, eventually, start_servers
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -262,24 +260,14 @@ class World:
 async def world(tmp_path_factory):
     """One world for all cases (they are many; each checks A against its own snapshot)."""
     tmp = tmp_path_factory.mktemp("hostile")
-    started: list[TestServer] = []
     async with aiohttp.ClientSession() as session:
-
-        async def make_homeserver(name: str, port: int, **overrides):
-            # tests/conftest.py's make_homeserver fixture, but module-scoped.
-            config = homeserver_config(tmp / name, port, **overrides)
-            app = make_app(config)
-            server = TestServer(app, host="127.0.0.1", port=port)
-            await server.start_server()
-            started.append(server)
-            return ServerHandle.of(config, app, server, session)
+        servers = ModuleServers(tmp, session)
 
         try:
-            hs = await start_servers(make_homeserver, names=("a", "b"))
+            hs = await start_servers(servers.make_homeserver, names=("a", "b"))
             a, b = hs["a"], hs["b"]
             evil = EvilServer(SigningKey.generate(b.hs.signing_key.version))  # B's key ID
-            await evil.server.start_server()
-            started.append(evil.server)
+            await servers.start(evil.server)
             for server in (a, b):  # what federation.servers would say: where E is
                 server.hs.federation_client.servers[evil.name] = evil.url
             alice = await a.user("alice")
@@ -295,8 +283,7 @@ async def world(tmp_path_factory):
             await eventually(lambda: w.joined_on_a(b_room, w.mallory))
             yield w
         finally:
-            for server in reversed(started):
-                await server.close()
+            await servers.close()
 
 
 # -- the cases ---------------------------------------------------------------------------------

@@ -18,11 +18,9 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
 
-from homeserver.app import make_app
-from tests.conftest import ServerHandle, homeserver_config
-from tests.integration.federation_helpers import eventually, start_servers
+from tests.conftest import ServerHandle
+from tests.integration.federation_helpers import ModuleServers, eventually, start_servers
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -69,19 +67,11 @@ class World:
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("notices")
-    started: list[TestServer] = []
     async with aiohttp.ClientSession() as session:
-
-        async def make_homeserver(name: str, port: int, **overrides):
-            config = homeserver_config(tmp / name, port, **overrides)
-            app = make_app(config)
-            server = TestServer(app, host="127.0.0.1", port=port)
-            await server.start_server()
-            started.append(server)
-            return ServerHandle.of(config, app, server, session)
+        servers = ModuleServers(tmp, session)
 
         try:
-            hs = await start_servers(make_homeserver, names=("a", "b"))
+            hs = await start_servers(servers.make_homeserver, names=("a", "b"))
             a, b = hs["a"], hs["b"]
             alice, carol, bob = await a.user("alice"), await a.user("carol"), await b.user("bob")
             club = await bob.create_room(preset="public_chat", name="Bob's club",
@@ -108,8 +98,7 @@ async def world(tmp_path_factory):
             await eventually(a_has_club_and_rooms)
             yield w
         finally:
-            for server in reversed(started):
-                await server.close()
+            await servers.close()
 
 
 # (id, room attribute, the name bob writes into the club event, what alice must read)

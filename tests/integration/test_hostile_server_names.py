@@ -16,11 +16,9 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
 
-from homeserver.app import make_app
-from tests.conftest import ServerHandle, homeserver_config
-from tests.integration.federation_helpers import eventually, start_servers
+from tests.conftest import ServerHandle
+from tests.integration.federation_helpers import ModuleServers, eventually, start_servers
 from tests.integration.keyed_server import KeyedServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -56,18 +54,10 @@ class World:
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("names")
-    started: list[TestServer] = []
     async with aiohttp.ClientSession() as session:
+        servers = ModuleServers(tmp, session)
 
-        async def make_homeserver(name: str, port: int, **overrides):
-            config = homeserver_config(tmp / name, port, **overrides)
-            app = make_app(config)
-            server = TestServer(app, host="127.0.0.1", port=port)
-            await server.start_server()
-            started.append(server)
-            return ServerHandle.of(config, app, server, session)
-
-        hs = await start_servers(make_homeserver, names=("a", "b"))
+        hs = await start_servers(servers.make_homeserver, names=("a", "b"))
         a, b = hs["a"], hs["b"]
         b_port = b.server_name.rsplit(":", 1)[1]
         evil = KeyedServer(name=b_port)  # "@bob:127.0.0.1:<b_port>".endswith(":<b_port>")
@@ -88,8 +78,7 @@ async def world(tmp_path_factory):
             yield World(a, b, evil, session, alice, bob, room)
         finally:
             await evil.close()
-            for server in reversed(started):
-                await server.close()
+            await servers.close()
 
 
 @pytest.mark.parametrize("attack", [False, True], ids=["control", "attack"])

@@ -19,13 +19,10 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
 
 from federation.signing import SigningKey, add_content_hash, compute_event_id, sign_event
 from homeserver import stage
-from homeserver.app import make_app
-from tests.conftest import ServerHandle, homeserver_config
-from tests.integration.federation_helpers import eventually, start_servers
+from tests.integration.federation_helpers import ModuleServers, eventually, start_servers
 from tests.integration.test_federation_hostile import F1, F2, EvilServer, World, q
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -165,23 +162,14 @@ class StageWorld(World):
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def sw(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hostile-stage")
-    started: list[TestServer] = []
     async with aiohttp.ClientSession() as session:
-
-        async def make_homeserver(name: str, port: int, **overrides):
-            config = homeserver_config(tmp / name, port, **overrides)
-            app = make_app(config)
-            server = TestServer(app, host="127.0.0.1", port=port)
-            await server.start_server()
-            started.append(server)
-            return ServerHandle.of(config, app, server, session)
+        servers = ModuleServers(tmp, session)
 
         try:
-            hs = await start_servers(make_homeserver, names=("a", "b"))
+            hs = await start_servers(servers.make_homeserver, names=("a", "b"))
             a, b = hs["a"], hs["b"]
             evil = EvilServer(SigningKey.generate(b.hs.signing_key.version))
-            await evil.server.start_server()
-            started.append(evil.server)
+            await servers.start(evil.server)
             for server in (a, b):
                 server.hs.federation_client.servers[evil.name] = evil.url
             alice, erin, bob = await a.user("alice"), await a.user("erin"), await b.user("bob")
@@ -191,8 +179,7 @@ async def sw(tmp_path_factory):
             await alice.join(w.b_room)
             yield w
         finally:
-            for server in reversed(started):
-                await server.close()
+            await servers.close()
 
 
 # -- (a) a join must be built from the host's template ----------------------------------------

@@ -29,16 +29,14 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
 
 from federation.pdus import to_pdu
 from federation.signing import add_content_hash, compute_event_id, sign_event
 from federation.xmatrix import sign_request
-from homeserver.app import make_app
 from homeserver.errors import Forbidden
 from homeserver.handlers.events import auth_event_ids
-from tests.conftest import ServerHandle, homeserver_config
-from tests.integration.federation_helpers import eventually, start_servers
+from tests.conftest import ServerHandle
+from tests.integration.federation_helpers import ModuleServers, eventually, start_servers
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -316,25 +314,15 @@ class World:
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("stage-permissions")
-    started: list[TestServer] = []
     async with aiohttp.ClientSession() as session:
+        servers = ModuleServers(tmp, session)
 
-        async def make_homeserver(name: str, port: int, **overrides):
-            # tests/conftest.py's make_homeserver fixture, but module-scoped (one pair for all cases).
-            config = homeserver_config(tmp / name, port, **overrides)
-            app = make_app(config)
-            server = TestServer(app, host="127.0.0.1", port=port)
-            await server.start_server()
-            started.append(server)
-            return ServerHandle.of(config, app, server, session)
-
-        hs = await start_servers(make_homeserver, names=("a", "b"))
+        hs = await start_servers(servers.make_homeserver, names=("a", "b"))
         clients = {name: await hs[label].user(name) for name, label in CAST.items()}
         try:
             yield World(hs, clients, session)
         finally:
-            for server in reversed(started):
-                await server.close()
+            await servers.close()
 
 
 # -- the table ---------------------------------------------------------------------------------
