@@ -28,6 +28,7 @@ from ..storage.federation import TransactionStore
 from ..storage.users import UserStore
 from .accounts import Requester
 from .events import ROOM_VERSION
+from .inbound_limit import LoopShare
 from .remote import remote_error
 from .room_host import RoomHost, served
 from .rooms import RoomHandler
@@ -55,6 +56,7 @@ class FederationHandler:
         self._join_locks: dict[str, asyncio.Lock] = {}
         self._awaited: dict[str, asyncio.Future] = {}  # our joins' IDs, until relayed back
         self._txn_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self.loop_share = LoopShare()  # how transactions take turns with everything else
 
     # who is in a room ----------------------------------------------------------------------
 
@@ -96,10 +98,11 @@ class FederationHandler:
                 if done is not None:
                     return done
                 results = {}
-                for pdu in pdus:
-                    event_id, error = await self.receive_pdu(origin, pdu)
-                    results[event_id] = {"error": error} if error else {}
-                    await asyncio.sleep(0)  # one PDU at a time: clients are served between
+                with self.loop_share.slices() as work:  # clients are served between slices
+                    for pdu in pdus:
+                        event_id, error = await self.receive_pdu(origin, pdu)
+                        results[event_id] = {"error": error} if error else {}
+                        await work.tick()
                 response = {"pdus": results}
                 self.txns.put(origin, txn_id, response)
                 return response
