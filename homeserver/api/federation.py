@@ -137,10 +137,10 @@ class FederationServlets:
         # A few transactions per origin at a time, the rest wait (before their bodies are
         # even parsed): a flood from one server cannot take every turn of the event loop.
         # The origin is the header's claim; a request that is not signed by it fails below.
-        async with self.inbound.slot(claimed_origin(request)):
+        async with self.inbound.slot(claimed_origin(request)) as work:
             origin, body = await self.authenticate(request, TXN_LIMIT)
             return json_response(await self.handler.on_transaction(
-                origin, request.match_info["txn_id"], body or {}))
+                origin, request.match_info["txn_id"], body or {}, work))
 
     async def make_join(self, request):
         origin, _ = await self.authenticate(request)

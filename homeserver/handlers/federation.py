@@ -28,7 +28,7 @@ from ..storage.federation import TransactionStore
 from ..storage.users import UserStore
 from .accounts import Requester
 from .events import ROOM_VERSION
-from .inbound_limit import LoopShare
+from .inbound_limit import TimeSlice
 from .remote import remote_error
 from .room_host import RoomHost, served
 from .rooms import RoomHandler
@@ -56,7 +56,6 @@ class FederationHandler:
         self._join_locks: dict[str, asyncio.Lock] = {}
         self._awaited: dict[str, asyncio.Future] = {}  # our joins' IDs, until relayed back
         self._txn_locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self.loop_share = LoopShare()  # how transactions take turns with everything else
 
     # who is in a room ----------------------------------------------------------------------
 
@@ -83,7 +82,10 @@ class FederationHandler:
 
     # inbound transactions ------------------------------------------------------------------
 
-    async def on_transaction(self, origin: str, txn_id: str, body: dict) -> dict:
+    async def on_transaction(self, origin: str, txn_id: str, body: dict,
+                             work: TimeSlice) -> dict:
+        """Apply a transaction's PDUs in order; ``work`` (its slot's, from the InboundGate)
+        says when to let the event loop serve others."""
         if body.get("origin", origin) != origin:
             raise Forbidden("transaction origin does not match the request's signer")
         pdus, edus = body.get("pdus", []), body.get("edus", [])
@@ -98,11 +100,10 @@ class FederationHandler:
                 if done is not None:
                     return done
                 results = {}
-                with self.loop_share.slices() as work:  # clients are served between slices
-                    for pdu in pdus:
-                        event_id, error = await self.receive_pdu(origin, pdu)
-                        results[event_id] = {"error": error} if error else {}
-                        await work.tick()
+                for pdu in pdus:
+                    event_id, error = await self.receive_pdu(origin, pdu)
+                    results[event_id] = {"error": error} if error else {}
+                    await work.tick()  # clients are served between slices of work
                 response = {"pdus": results}
                 self.txns.put(origin, txn_id, response)
                 return response
