@@ -1,6 +1,7 @@
 """Client latency while a remote server floods us with transactions.
 
-    python bench/federation_flood.py [--json] [--txns 100] [--pdus 50] [--max-time 300]
+    python bench/federation_flood.py [--json] [--txns 100] [--pdus 50] [--in-flight N]
+                                     [--max-time 300]
 
 Set-up (not measured): our homeserver A runs as a subprocess (`homeserver run`); this process
 plays a remote server S: it publishes an ed25519 key under S's name (A's `federation.servers`
@@ -10,9 +11,10 @@ send_join). Then --txns transactions of --pdus m.room.message PDUs each from S's
 beforehand.
 
 Measured: GET /_matrix/client/versions latency (a fresh request each time, one at a time) on
-an idle A, then while all the transactions are PUT to A at once; p50/p95 of both and their
-ratio. Also: how long A took to answer them all, that every answer was 200 with no per-PDU
-error, and that every PDU is in the room afterwards (read back through the client API).
+an idle A, then while all the transactions are PUT to A at once (or --in-flight at a time;
+`--in-flight 1` is an honest sender at full speed: one in flight, no backlog); p50/p95 of both
+and their ratio. Also: how long A took to answer them all, that every answer was 200 with no
+per-PDU error, and that every PDU is in the room afterwards (read back through the client API).
 `run_flood()` is what tests/integration/test_federation_flood.py runs.
 """
 from __future__ import annotations
@@ -143,8 +145,8 @@ async def room_bodies(session, base_url: str, token: str, room_id: str) -> list[
         since = page["end"]
 
 
-async def run_flood(workdir: Path, txns: int = 100, pdus: int = 50, idle_samples: int = 200
-                    ) -> dict:
+async def run_flood(workdir: Path, txns: int = 100, pdus: int = 50, idle_samples: int = 200,
+                    in_flight: int | None = None) -> dict:
     from bench.common import free_port
     sender = RemoteSender(free_port())
     await sender.start()
@@ -179,8 +181,10 @@ async def run_flood(workdir: Path, txns: int = 100, pdus: int = 50, idle_samples
             stop = asyncio.Event()
             measuring = asyncio.ensure_future(versions_latency(client, node.base_url, stop))
 
+            slots = asyncio.Semaphore(in_flight or len(batches))
+
             async def put(path, headers, data):
-                async with session.put(yarl.URL(node.base_url + path, encoded=True),
+                async with slots, session.put(yarl.URL(node.base_url + path, encoded=True),
                                        data=data, headers=headers,
                                        timeout=aiohttp.ClientTimeout(total=300)) as resp:
                     return resp.status, await resp.json(content_type=None)
@@ -201,7 +205,7 @@ async def run_flood(workdir: Path, txns: int = 100, pdus: int = 50, idle_samples
         node.stop()
         await sender.close()
     return {
-        "txns": txns, "pdus_per_txn": pdus, "flood_s": round(flood_s, 2),
+        "txns": txns, "pdus_per_txn": pdus, "in_flight": in_flight, "flood_s": round(flood_s, 2),
         "pdus_per_s": round(txns * pdus / flood_s), "statuses": sorted(set(statuses)),
         "non_200": sum(1 for s in statuses if s != 200), "pdus_refused": refused,
         "pdus_missing": missing,
@@ -215,7 +219,8 @@ async def run_flood(workdir: Path, txns: int = 100, pdus: int = 50, idle_samples
 def print_table(res: dict) -> None:
     idle, flood = res["idle"], res["flood"]
     ratio = lambda k: fmt(round(flood[k] / idle[k], 1) if idle[k] and flood[k] else None)  # noqa: E731
-    print(f"{res['txns']} transactions x {res['pdus_per_txn']} PDUs answered in "
+    at_once = f"{res['in_flight']} at a time" if res.get("in_flight") else "all at once"
+    print(f"{res['txns']} transactions x {res['pdus_per_txn']} PDUs ({at_once}) answered in "
           f"{res['flood_s']} s ({res['pdus_per_s']} PDUs/s); non-200: {res['non_200']}, "
           f"PDUs refused: {res['pdus_refused']}, missing from the room: {res['pdus_missing']}")
     print(f"{'GET /versions':<16}{'idle':>10}{'flood':>10}{'ratio':>8}")
@@ -228,13 +233,15 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--txns", type=int, default=100)
     p.add_argument("--pdus", type=int, default=50)
+    p.add_argument("--in-flight", type=int, default=None,
+                   help="transactions in flight at once (default: all of them)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--max-time", type=float, default=300)
     args = p.parse_args()
 
     async def run(a):
         with tempfile.TemporaryDirectory(prefix="flood-") as tmp:
-            return await run_flood(Path(tmp), a.txns, a.pdus)
+            return await run_flood(Path(tmp), a.txns, a.pdus, in_flight=a.in_flight)
 
     return run_bench(run, args, print_table,
                      lambda r: r["non_200"] == 0 and r["pdus_missing"] == 0)
