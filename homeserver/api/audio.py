@@ -1,8 +1,6 @@
 """Unstable audio-room endpoints under /_matrix/client/unstable/org.audiorooms."""
 from __future__ import annotations
 
-from urllib.parse import unquote
-
 from aiohttp import web
 
 from ..handlers.audio import AudioRoomHandler
@@ -64,4 +62,4 @@ class MediaServlets:
     async def relay(self, request):
         origin, body = await self.fed.authenticate(request, self.max_body)
         return json_response(await self.media.accept_relay(
-            origin, unquote(request.match_info["room_id"]), body or {}))
+            origin, request.match_info["room_id"], body or {}))

@@ -3,7 +3,6 @@ X-Matrix signature of its origin; the servlets only parse, authenticate and rend
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -21,6 +20,8 @@ from ..handlers.inbound_limit import InboundGate
 from ..handlers.room_host import RoomHost
 from .http import int_param, json_response, read_json
 
+# match_info is already percent-decoded once (see api/rooms.py); X-Matrix signatures cover
+# request.raw_path, which stays as sent.
 F1 = "/_matrix/federation/v1"
 F2 = "/_matrix/federation/v2"
 TXN_LIMIT = 50 * 65536 + 100 * 65536  # 50 PDUs and 100 EDUs at their size limit
@@ -146,21 +147,21 @@ class FederationServlets:
         origin, _ = await self.authenticate(request)
         versions = request.query.getall("ver", [])
         return json_response(self.host.make_join(
-            origin, unquote(request.match_info["room_id"]),
-            unquote(request.match_info["user_id"]), versions))
+            origin, request.match_info["room_id"],
+            request.match_info["user_id"], versions))
 
     async def send_join(self, request):
         origin, body = await self.authenticate(request)
         return json_response(await self.host.send_join(
-            origin, unquote(request.match_info["room_id"]),
-            unquote(request.match_info["event_id"]), body,
+            origin, request.match_info["room_id"],
+            request.match_info["event_id"], body,
             omit_members=request.query.get("omit_members", "").lower() == "true"))
 
     async def invite(self, request):
         origin, body = await self.authenticate(request)
         return json_response(await self.handler.on_invite(
-            origin, unquote(request.match_info["room_id"]),
-            unquote(request.match_info["event_id"]), body or {}))
+            origin, request.match_info["room_id"],
+            request.match_info["event_id"], body or {}))
 
     async def state(self, request):
         origin, _ = await self.authenticate(request)

@@ -1,8 +1,6 @@
 """Client API: rooms, membership, messages, state, sync, directory."""
 from __future__ import annotations
 
-from urllib.parse import unquote
-
 from aiohttp import web
 
 from ..config import Config
@@ -16,6 +14,8 @@ from ..storage.events import FilterStore
 from .http import int_param, json_response, read_json, read_optional_json, requester
 
 C = "/_matrix/client/{v:(r0|v3)}"
+# Path parameters: aiohttp's match_info is already percent-decoded (%2F included), exactly once;
+# decoding it again would turn an alias such as "#100%25:hs" into "#100%:hs".
 SMALL = 65536
 # The spec's PublicRoomsChunk keys. Directory entries also carry the stage's namespaced fields
 # (for the hallway and federation); clients get these keys only, since SDKs such as matrix-nio
@@ -79,7 +79,7 @@ class RoomServlets:
         req = requester(request)
         await read_optional_json(request, SMALL)
         target = request.match_info.get("room") or request.match_info["room_id"]
-        room_id = await self.membership.join(req, unquote(target), request.query.getall(
+        room_id = await self.membership.join(req, target, request.query.getall(
             "server_name", []) + request.query.getall("via", []))
         return json_response({"room_id": room_id})
 
@@ -193,18 +193,18 @@ class RoomServlets:
 
     async def get_alias(self, request):
         return json_response(await self.directory.get_alias_async(
-            unquote(request.match_info["alias"])))
+            request.match_info["alias"]))
 
     async def put_alias(self, request):
         req = requester(request)
         body = await read_json(request, SMALL)
-        self.directory.create_alias(req, unquote(request.match_info["alias"]),
+        self.directory.create_alias(req, request.match_info["alias"],
                                     body.get("room_id"))
         return json_response({})
 
     async def delete_alias(self, request):
         req = requester(request)
-        self.directory.delete_alias(req, unquote(request.match_info["alias"]))
+        self.directory.delete_alias(req, request.match_info["alias"])
         return json_response({})
 
     async def get_visibility(self, request):
