@@ -109,9 +109,15 @@ class EventStore:
                     "INSERT OR REPLACE INTO current_state (room_id, type, state_key, event_id)"
                     " VALUES (?,?,?,?)", (room_id, event["type"], state_key, event["event_id"]))
                 if event["type"] == "m.room.member":
+                    # stream_ordering is where the membership last *changed*: a join->join
+                    # profile update keeps it, or /sync would treat the room as newly joined.
                     c.execute(
-                        "INSERT OR REPLACE INTO memberships (room_id, user_id, membership,"
-                        " event_id, stream_ordering) VALUES (?,?,?,?,?)",
+                        "INSERT INTO memberships (room_id, user_id, membership, event_id,"
+                        " stream_ordering) VALUES (?,?,?,?,?) ON CONFLICT (room_id, user_id)"
+                        " DO UPDATE SET event_id = excluded.event_id,"
+                        " stream_ordering = CASE WHEN membership = excluded.membership"
+                        " THEN stream_ordering ELSE excluded.stream_ordering END,"
+                        " membership = excluded.membership",
                         (room_id, state_key, event["content"]["membership"], event["event_id"],
                          stream))
             if txn:
@@ -137,6 +143,10 @@ class EventStore:
                 if not self.has_event(ev["event_id"]):
                     self.persist_event(ev, outlier=True, update_state=False,
                                        order=order_of(ev))
+            # Positions are where a membership last changed: unchanged ones keep theirs.
+            before = {u: (m, pos) for u, m, pos in c.execute(
+                "SELECT user_id, membership, stream_ordering FROM memberships"
+                " WHERE room_id = ?", (room_id,))}
             c.execute("DELETE FROM current_state WHERE room_id = ?", (room_id,))
             c.execute("DELETE FROM memberships WHERE room_id = ?", (room_id,))
             for ev in state:
@@ -144,8 +154,12 @@ class EventStore:
                           " event_id) VALUES (?,?,?,?)",
                           (room_id, ev["type"], ev["state_key"], ev["event_id"]))
                 if ev["type"] == "m.room.member":
-                    pos = c.execute("SELECT stream_ordering FROM events WHERE event_id = ?",
-                                    (ev["event_id"],)).fetchone()[0]
+                    prior = before.get(ev["state_key"])
+                    if prior is not None and prior[0] == ev["content"].get("membership"):
+                        pos = prior[1]
+                    else:
+                        pos = c.execute("SELECT stream_ordering FROM events WHERE event_id = ?",
+                                        (ev["event_id"],)).fetchone()[0]
                     c.execute("INSERT INTO memberships (room_id, user_id, membership, event_id,"
                               " stream_ordering) VALUES (?,?,?,?,?)",
                               (room_id, ev["state_key"], ev["content"].get("membership"),
@@ -280,7 +294,8 @@ class EventStore:
             (room_id, user_id)).fetchone()
 
     def rooms_for_user(self, user_id: str) -> list[tuple[str, str, int]]:
-        """[(room_id, membership, stream_ordering of that membership)]"""
+        """[(room_id, membership, stream_ordering where that membership began)]: a join->join
+        profile update does not move it."""
         return self.db.execute(
             "SELECT room_id, membership, stream_ordering FROM memberships WHERE user_id = ?",
             (user_id,)).fetchall()
