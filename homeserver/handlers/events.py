@@ -79,7 +79,17 @@ def client_event(ev: dict, include_room_id: bool = True) -> dict:
     out = {k: v for k, v in ev.items() if k not in _PDU_ONLY and not k.startswith("_")}
     if not include_room_id:
         out.pop("room_id", None)
+    if ev.get("type") == "m.room.redaction" and "redacts" not in out:
+        # Room version 11 keeps ``redacts`` in content; clients (matrix-js-sdk among them)
+        # also read it at the top level, as in earlier versions: serve both.
+        redacts = (ev.get("content") or {}).get("redacts")
+        if isinstance(redacts, str):
+            out["redacts"] = redacts
     unsigned = dict(ev.get("unsigned") or {})
+    because = unsigned.get("redacted_because")
+    if isinstance(because, dict):
+        # Stored when the redaction was applied: rendered again so its age is current.
+        unsigned["redacted_because"] = client_event(because)
     age_ts = ev.get("origin_server_ts")
     if isinstance(age_ts, int):
         unsigned["age"] = max(0, int(time.time() * 1000) - age_ts)
