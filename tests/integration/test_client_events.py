@@ -176,3 +176,30 @@ async def test_room_and_event_ids_round_trip_fully_encoded(homeserver):
     assert status in (400, 403, 404)
     status, _ = await alice.request("POST", f"/join/{q(q(room))}", {})
     assert status in (400, 403, 404)
+
+
+async def test_federation_path_parameters_decoded_once(make_homeserver):
+    """make_join over X-Matrix with every character of the IDs percent-encoded (the signature
+    covers the path as sent) works; a doubly encoded room ID is not the room."""
+    from tests.integration.federation_helpers import start_servers
+    from tests.integration.keyed_server import F1, KeyedServer
+
+    a = (await start_servers(make_homeserver, names=("a",)))["a"]
+    remote = KeyedServer()
+    await remote.start()
+    a.hs.federation_client.servers[remote.name] = remote.url
+    try:
+        alice = await a.user("alice")
+        room = await alice.create_room(preset="public_chat")
+        user = f"@visitor:{remote.name}"
+        status, made = await remote.request(
+            a.session, a.url, a.server_name, "GET",
+            f"{F1}/make_join/{q(room)}/{q(user)}?ver=org.audiorooms.1")
+        assert status == 200, made
+        assert made["event"]["room_id"] == room and made["event"]["state_key"] == user
+        status, made = await remote.request(
+            a.session, a.url, a.server_name, "GET",
+            f"{F1}/make_join/{q(q(room))}/{q(user)}?ver=org.audiorooms.1")
+        assert status in (400, 403, 404), made
+    finally:
+        await remote.close()
