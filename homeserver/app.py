@@ -24,6 +24,7 @@ from .api.audio import AudioServlets, MediaServlets
 from .api.federation import FederationServlets
 from .api.http import ACCOUNTS, matrix_errors
 from .api.log_filters import install_malformed_http_filter
+from .api.push import PushServlets
 from .api.rooms import RoomServlets
 from .config import Config
 from .handlers.account_data import AccountDataHandler
@@ -35,7 +36,9 @@ from .handlers.federation import FederationHandler
 from .handlers.inbound_limit import InboundGate
 from .handlers.media import MediaHandler
 from .handlers.membership import MembershipHandler
+from .handlers.notifications import NotificationCounter
 from .handlers.notifier import Notifier
+from .handlers.push import PushRulesHandler
 from .handlers.ratelimit import RateLimiter
 from .handlers.remote import RemoteQueries
 from .handlers.room_host import RoomHost
@@ -46,6 +49,7 @@ from .stage import StageRules
 from .storage.database import Database
 from .storage.events import AccountDataStore, EventStore, FilterStore, StreamCounter
 from .storage.federation import KeyCacheStore, OutboxStore, TransactionStore
+from .storage.push import PushStore
 from .storage.users import KeyStore, UserStore
 
 log = logging.getLogger(__name__)
@@ -99,8 +103,14 @@ class Homeserver:
         self.factory = EventFactory(name, self.signing_key, config.limits.max_event_bytes)
         self.rooms = RoomHandler(name, self.events, self.users, self.account_data,
                                  self.factory, self.notifier, StageRules(), self.queue)
+        # push rules, and the unread counts they give sync
+        push_store = PushStore(self.db)
+        self.push_rules = PushRulesHandler(push_store, self.account_data, self.notifier)
+        self.notifications = NotificationCounter(push_store, self.events, self.rooms,
+                                                 self.push_rules)
         self.sync = SyncHandler(self.events, self.account_data, self.stream, self.rooms,
-                                self.notifier, config.limits.sync_timeline_limit)
+                                self.notifier, config.limits.sync_timeline_limit,
+                                unread=self.notifications)
         self.directory = DirectoryHandler(name, self.events, self.rooms, self.remote)
         self.room_host = RoomHost(name, self.rooms, self.events, self.keyring)
         self.federation = FederationHandler(
@@ -120,6 +130,7 @@ class Homeserver:
         # who reacts to what
         self.rooms.event_listeners.append(self.federation.on_event_appended)  # relay, in order
         self.rooms.event_listeners.append(self.audio.on_event)  # stage changes, live notices
+        self.rooms.event_listeners.append(self.notifications.on_event)  # unread counts
         self.directory.summary_extenders.append(self.audio.summary_fields)
         self.audio.stage_changed_listeners.append(self.media.on_stage_changed)
         self.audio.room_ended_listeners.append(self.media.on_room_ended)
@@ -183,6 +194,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app.add_routes(accounts.routes())
     app.add_routes(rooms.routes())
     app.add_routes(federation.routes())
+    app.add_routes(PushServlets(hs.push_rules).routes())
     app.add_routes(AudioServlets(hs.audio).routes())
     app.add_routes(MediaServlets(hs.media, federation).routes())
     add_web_client(app)

@@ -14,6 +14,7 @@ from ..errors import InvalidParam, NotFound
 from ..storage.events import AccountDataStore, EventStore, StreamCounter
 from .accounts import Requester
 from .events import client_event
+from .notifications import NotificationCounter
 from .notifier import Notifier
 from .rooms import RoomHandler
 
@@ -58,13 +59,15 @@ def timeline_limit_from_filter(filter_param: str | None, default: int,
 
 class SyncHandler:
     def __init__(self, store: EventStore, account_data: AccountDataStore, stream: StreamCounter,
-                 rooms: RoomHandler, notifier: Notifier, timeline_limit: int = 20):
+                 rooms: RoomHandler, notifier: Notifier, timeline_limit: int = 20, *,
+                 unread: NotificationCounter):
         self.store = store
         self.account_data = account_data
         self.stream = stream
         self.rooms = rooms
         self.notifier = notifier
         self.timeline_limit = timeline_limit
+        self.unread = unread  # push-rule counts for unread_notifications
 
     async def sync(self, req: Requester, since: str | None, timeout_ms: int = 0,
                    full_state: bool = False, timeline_limit: int | None = None) -> dict:
@@ -142,7 +145,7 @@ class SyncHandler:
             "state": {"events": state},
             "account_data": {"events": room_ad},
             "ephemeral": {"events": []},
-            "unread_notifications": {"highlight_count": 0, "notification_count": 0},
+            "unread_notifications": self.unread.unread_notifications(req.user_id, room_id),
             "summary": {"m.joined_member_count": members},
         }
 

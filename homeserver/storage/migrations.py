@@ -139,4 +139,47 @@ UPDATE remote_server_keys SET key_json = NULL
 ALTER TABLE events ADD COLUMN room_order INTEGER;
 CREATE INDEX events_room_order ON events(room_id, room_order)
 """),
+    # Push rules: each user's own rules (position orders a kind, smallest first), the user's
+    # changes to server-default rules (enabled, actions), pushers, and per-user notifying
+    # events not yet read (with the position they were read up to).
+    (5, """
+CREATE TABLE push_rules (
+    user_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    rule_json TEXT NOT NULL,
+    PRIMARY KEY (user_id, kind, rule_id)
+);
+CREATE TABLE push_rule_defaults (
+    user_id TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    enabled INTEGER,
+    actions_json TEXT,
+    PRIMARY KEY (user_id, rule_id)
+);
+CREATE TABLE pushers (
+    user_id TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    pushkey TEXT NOT NULL,
+    pusher_json TEXT NOT NULL,
+    created_ts INTEGER NOT NULL,
+    PRIMARY KEY (user_id, app_id, pushkey)
+);
+CREATE INDEX pushers_key ON pushers(app_id, pushkey);
+CREATE TABLE push_notifications (
+    user_id TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    stream_ordering INTEGER NOT NULL,
+    highlight INTEGER NOT NULL,
+    PRIMARY KEY (user_id, room_id, stream_ordering)
+);
+CREATE TABLE push_read_upto (
+    user_id TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    stream_ordering INTEGER NOT NULL,
+    PRIMARY KEY (user_id, room_id)
+)
+"""),
 ]

@@ -1,0 +1,157 @@
+"""Push rules, pushers and per-user unread notification counts (SQL only)."""
+from __future__ import annotations
+
+import json
+import time
+
+from .database import Database
+
+
+class PushStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    # user rules ------------------------------------------------------------------------------
+
+    def user_rules(self, user_id: str) -> list[tuple[str, dict, bool]]:
+        """[(kind, rule, enabled)] of the user's own rules, each kind in priority order."""
+        rows = self.db.execute(
+            "SELECT kind, rule_json, enabled FROM push_rules WHERE user_id = ?"
+            " ORDER BY kind, position", (user_id,))
+        return [(k, json.loads(r), bool(e)) for k, r, e in rows]
+
+    def position(self, user_id: str, kind: str, rule_id: str) -> int | None:
+        row = self.db.execute(
+            "SELECT position FROM push_rules WHERE user_id=? AND kind=? AND rule_id=?",
+            (user_id, kind, rule_id)).fetchone()
+        return row[0] if row else None
+
+    def enabled(self, user_id: str, kind: str, rule_id: str) -> bool | None:
+        row = self.db.execute(
+            "SELECT enabled FROM push_rules WHERE user_id=? AND kind=? AND rule_id=?",
+            (user_id, kind, rule_id)).fetchone()
+        return bool(row[0]) if row else None
+
+    def put_rule(self, user_id: str, kind: str, rule: dict, *, before: str | None = None,
+                 after: str | None = None) -> None:
+        """Add or replace a rule. With ``before``/``after`` (a rule of the same kind, known to
+        exist) it moves next to that rule; without, a new rule goes first and an existing one
+        keeps its place."""
+        rule_id = rule["rule_id"]
+        with self.db.transaction() as c:
+            old = self.position(user_id, kind, rule_id)
+            enabled = self.enabled(user_id, kind, rule_id)
+            anchor = before or after
+            if anchor is None and old is not None:
+                pos = old
+            elif anchor is None:
+                row = c.execute("SELECT MIN(position) FROM push_rules WHERE user_id=? AND kind=?",
+                                (user_id, kind)).fetchone()
+                pos = (row[0] if row[0] is not None else 1) - 1
+            else:
+                c.execute("DELETE FROM push_rules WHERE user_id=? AND kind=? AND rule_id=?",
+                          (user_id, kind, rule_id))
+                ref = self.position(user_id, kind, anchor)
+                assert ref is not None
+                pos = ref if before else ref + 1
+                # Open a gap at pos: every rule from there on moves one down.
+                c.execute("UPDATE push_rules SET position = position + 1 WHERE user_id=?"
+                          " AND kind=? AND position >= ?", (user_id, kind, pos))
+            c.execute(
+                "INSERT OR REPLACE INTO push_rules (user_id, kind, rule_id, position, enabled,"
+                " rule_json) VALUES (?,?,?,?,?,?)",
+                (user_id, kind, rule_id, pos, 1 if enabled is None else int(enabled),
+                 json.dumps(rule)))
+
+    def delete_rule(self, user_id: str, kind: str, rule_id: str) -> bool:
+        with self.db.transaction() as c:
+            cur = c.execute("DELETE FROM push_rules WHERE user_id=? AND kind=? AND rule_id=?",
+                            (user_id, kind, rule_id))
+        return cur.rowcount > 0
+
+    def set_user_rule_field(self, user_id: str, kind: str, rule_id: str, *,
+                            enabled: bool | None = None, actions: list | None = None) -> None:
+        with self.db.transaction() as c:
+            if enabled is not None:
+                c.execute("UPDATE push_rules SET enabled=? WHERE user_id=? AND kind=?"
+                          " AND rule_id=?", (int(enabled), user_id, kind, rule_id))
+            if actions is not None:
+                row = c.execute("SELECT rule_json FROM push_rules WHERE user_id=? AND kind=?"
+                                " AND rule_id=?", (user_id, kind, rule_id)).fetchone()
+                if row:
+                    rule = {**json.loads(row[0]), "actions": actions}
+                    c.execute("UPDATE push_rules SET rule_json=? WHERE user_id=? AND kind=?"
+                              " AND rule_id=?", (json.dumps(rule), user_id, kind, rule_id))
+
+    # the user's changes to server-default rules ------------------------------------------------
+
+    def default_changes(self, user_id: str) -> dict[str, tuple[bool | None, list | None]]:
+        rows = self.db.execute(
+            "SELECT rule_id, enabled, actions_json FROM push_rule_defaults WHERE user_id = ?",
+            (user_id,))
+        return {r: (None if e is None else bool(e), None if a is None else json.loads(a))
+                for r, e, a in rows}
+
+    def change_default(self, user_id: str, rule_id: str, *, enabled: bool | None = None,
+                       actions: list | None = None) -> None:
+        with self.db.transaction() as c:
+            c.execute("INSERT OR IGNORE INTO push_rule_defaults (user_id, rule_id)"
+                      " VALUES (?, ?)", (user_id, rule_id))
+            if enabled is not None:
+                c.execute("UPDATE push_rule_defaults SET enabled=? WHERE user_id=?"
+                          " AND rule_id=?", (int(enabled), user_id, rule_id))
+            if actions is not None:
+                c.execute("UPDATE push_rule_defaults SET actions_json=? WHERE user_id=?"
+                          " AND rule_id=?", (json.dumps(actions), user_id, rule_id))
+
+    # pushers ---------------------------------------------------------------------------------
+
+    def pushers(self, user_id: str) -> list[dict]:
+        rows = self.db.execute("SELECT pusher_json FROM pushers WHERE user_id = ?"
+                               " ORDER BY created_ts", (user_id,))
+        return [json.loads(r) for (r,) in rows]
+
+    def set_pusher(self, user_id: str, pusher: dict, append: bool) -> None:
+        app_id, pushkey = pusher["app_id"], pusher["pushkey"]
+        with self.db.transaction() as c:
+            if not append:  # the spec: other users' pushers with this app_id/pushkey go
+                c.execute("DELETE FROM pushers WHERE app_id=? AND pushkey=? AND user_id != ?",
+                          (app_id, pushkey, user_id))
+            c.execute("INSERT OR REPLACE INTO pushers (user_id, app_id, pushkey, pusher_json,"
+                      " created_ts) VALUES (?,?,?,?,?)",
+                      (user_id, app_id, pushkey, json.dumps(pusher), int(time.time() * 1000)))
+
+    def delete_pusher(self, user_id: str, app_id: str, pushkey: str) -> None:
+        with self.db.transaction() as c:
+            c.execute("DELETE FROM pushers WHERE user_id=? AND app_id=? AND pushkey=?",
+                      (user_id, app_id, pushkey))
+
+    # unread notifications ----------------------------------------------------------------------
+
+    def add_notifications(self, room_id: str, stream: int,
+                          hits: list[tuple[str, bool]]) -> None:
+        """One notifying event for each (user_id, highlight)."""
+        with self.db.transaction() as c:
+            c.executemany(
+                "INSERT OR REPLACE INTO push_notifications (user_id, room_id, stream_ordering,"
+                " highlight) VALUES (?,?,?,?)",
+                [(u, room_id, stream, int(h)) for u, h in hits])
+
+    def mark_read(self, user_id: str, room_id: str, stream: int) -> None:
+        """The user has read the room up to ``stream``: earlier notifications are dropped."""
+        with self.db.transaction() as c:
+            c.execute(
+                "INSERT INTO push_read_upto (user_id, room_id, stream_ordering) VALUES (?,?,?)"
+                " ON CONFLICT (user_id, room_id) DO UPDATE SET stream_ordering ="
+                " MAX(stream_ordering, excluded.stream_ordering)", (user_id, room_id, stream))
+            c.execute("DELETE FROM push_notifications WHERE user_id=? AND room_id=?"
+                      " AND stream_ordering <= ?", (user_id, room_id, stream))
+
+    def unread_counts(self, user_id: str, room_id: str) -> tuple[int, int]:
+        """(notifications, highlights) after the user's read position in the room."""
+        row = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(highlight), 0) FROM push_notifications"
+            " WHERE user_id = ? AND room_id = ? AND stream_ordering > COALESCE("
+            "(SELECT stream_ordering FROM push_read_upto WHERE user_id = ? AND room_id = ?), 0)",
+            (user_id, room_id, user_id, room_id)).fetchone()
+        return row[0], row[1]
