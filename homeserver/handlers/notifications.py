@@ -8,6 +8,7 @@ move the same position: call ``mark_read`` from the receipt handler then.
 from __future__ import annotations
 
 import logging
+import secrets
 
 from ..push_rules import PushContext, evaluate
 from ..rules import power_levels
@@ -17,6 +18,10 @@ from .push import PushRulesHandler
 from .rooms import RoomHandler
 
 log = logging.getLogger(__name__)
+# A member no event can name: with the spec's default rules, every member an event does not name
+# (not its state_key, not in m.mentions, neither localpart nor display name in its body) gets
+# exactly this member's outcome, so a room of thousands costs one evaluation, not thousands.
+UNNAMED = f"@unnamed-{secrets.token_hex(16)}:invalid"
 
 
 class NotificationCounter:
@@ -45,13 +50,27 @@ class NotificationCounter:
         # Per room, once: what every member's conditions share.
         state = self.rooms.state_view(room_id)
         levels = power_levels(state)
+        count = len(members)
+        named, body = _named_by(event)
+        generic: list = []  # the unnamed member's outcome (None: no rule matched), once needed
+        # An event that names the stand-in itself is evaluated member by member.
+        one_by_one = body is not None and UNNAMED[1:].split(":")[0] in body
         hits: list[tuple[str, bool]] = []
         for user_id in local:
-            member = self.events.state_event(room_id, "m.room.member", user_id)
-            name = (member or {}).get("content", {}).get("displayname")
-            ctx = PushContext(user_id, name if isinstance(name, str) else None, len(members),
-                              levels)
-            result = evaluate(self.rules.ruleset(user_id), event, ctx)
+            name = None
+            if body is not None or user_id in named or self.rules.is_customised(user_id):
+                member = state.get(("m.room.member", user_id))
+                raw = (member or {}).get("content", {}).get("displayname")
+                name = raw if isinstance(raw, str) else None
+            if self.rules.is_customised(user_id) or user_id in named or one_by_one or (
+                    body is not None and _mentioned_in(body, user_id, name)):
+                result = evaluate(self.rules.ruleset(user_id), event,
+                                  PushContext(user_id, name, count, levels))
+            else:
+                if not generic:
+                    generic.append(evaluate(self.rules.ruleset(UNNAMED), event,
+                                            PushContext(UNNAMED, None, count, levels)))
+                result = generic[0]
             if result is not None and result.notify:
                 hits.append((user_id, result.highlight))
         if hits:
@@ -65,3 +84,25 @@ class NotificationCounter:
     def unread_notifications(self, user_id: str, room_id: str) -> dict:
         notifications, highlights = self.store.unread_counts(user_id, room_id)
         return {"highlight_count": highlights, "notification_count": notifications}
+
+
+def _named_by(event: dict) -> tuple[set[str], str | None]:
+    """Users the event names by ID (its state_key, m.mentions.user_ids), and its body
+    lowercased (None: no text body, so no name or localpart can match it)."""
+    named: set[str] = set()
+    if isinstance(event.get("state_key"), str):
+        named.add(event["state_key"])
+    raw = event.get("content")
+    content: dict = raw if isinstance(raw, dict) else {}
+    mentions = content.get("m.mentions")
+    if isinstance(mentions, dict) and isinstance(mentions.get("user_ids"), list):
+        named.update(u for u in mentions["user_ids"] if isinstance(u, str))
+    body = content.get("body")
+    return named, body.lower() if isinstance(body, str) else None
+
+
+def _mentioned_in(body: str, user_id: str, name: str | None) -> bool:
+    """Whether the body might name the user (a substring test: the rules' word matching is
+    stricter, so this only decides who is evaluated one by one)."""
+    localpart = user_id[1:].split(":", 1)[0].lower()
+    return localpart in body or (name is not None and name.lower() in body)

@@ -38,6 +38,7 @@ class PushRulesHandler:
         self.account_data = account_data
         self.notifier = notifier
         self._cache: dict[str, dict[str, list[dict]]] = {}
+        self._customised: dict[str, bool] = {}
 
     # the rule set --------------------------------------------------------------------------
 
@@ -59,10 +60,18 @@ class PushRulesHandler:
                 own[kind].append({**rule, "enabled": enabled})
             rules = {k: own[k] + rules[k] for k in KINDS}
             self._cache[user_id] = rules
+            self._customised[user_id] = bool(changes) or any(own.values())
         return rules
+
+    def is_customised(self, user_id: str) -> bool:
+        """Whether the user changed or added any rule (else: the spec's defaults as they are)."""
+        if user_id not in self._customised:
+            self.ruleset(user_id)
+        return self._customised[user_id]
 
     def _changed(self, user_id: str) -> None:
         self._cache.pop(user_id, None)
+        self._customised.pop(user_id, None)
         self.account_data.set(user_id, "", "m.push_rules",
                               {"global": copy.deepcopy(self.ruleset(user_id))})
         self.notifier.notify_users([user_id])
