@@ -138,6 +138,7 @@ class Homeserver:
         self.accounts.profile_listeners.append(self.rooms.announce_profile)
         self.federation.edu_handlers["m.receipt"] = self.receipts.on_edu
         self.federation.edu_handlers["m.typing"] = self.typing.on_edu
+        self.rooms.event_listeners.append(self.typing.on_event)  # leaving stops typing
 
     async def start(self) -> None:
         if isinstance(self.sfu, SFUCluster):

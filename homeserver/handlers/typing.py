@@ -83,6 +83,13 @@ class TypingHandler:
             return
         self._apply(room_id, user_id, typing, MAX_TIMEOUT_MS)
 
+    def on_event(self, event: dict, stream: int) -> None:
+        """A member who leaves (or is kicked or banned) stops typing at once."""
+        if event["type"] == "m.room.member" and \
+                event["content"].get("membership") != "join" and \
+                event["state_key"] in self._typing.get(event["room_id"], {}):
+            self._apply(event["room_id"], event["state_key"], False, 0)
+
     # the typing sets -----------------------------------------------------------------------
 
     def _apply(self, room_id: str, user_id: str, typing: bool, timeout_ms: int) -> None:

@@ -92,6 +92,13 @@ async def test_typing_appears_and_expires(homeserver):
     await bob.ok("PUT", f"{r(room)}/typing/{quote(bob.user_id)}", {"typing": False})
     last = await alice.sync(later["next_batch"])
     assert ephemeral(last, room, "m.typing")[-1]["content"]["user_ids"] == []
+    # Leaving the room stops typing at once.
+    await bob.ok("PUT", f"{r(room)}/typing/{quote(bob.user_id)}", {"typing": True})
+    typing = await alice.sync(last["next_batch"])
+    assert ephemeral(typing, room, "m.typing")[0]["content"]["user_ids"] == [bob.user_id]
+    await bob.ok("POST", f"{r(room)}/leave", {})
+    left = await alice.sync(typing["next_batch"])
+    assert ephemeral(left, room, "m.typing")[0]["content"]["user_ids"] == []
 
 
 async def test_read_markers_and_receipts_survive_a_restart(homeserver):
