@@ -21,6 +21,7 @@ from media.sfu import SFU
 
 from .api.accounts import AccountServlets
 from .api.audio import AudioServlets, MediaServlets
+from .api.ephemeral import EphemeralServlets
 from .api.federation import FederationServlets
 from .api.http import ACCOUNTS, matrix_errors
 from .api.log_filters import install_malformed_http_filter
@@ -31,6 +32,7 @@ from .handlers.account_data import AccountDataHandler
 from .handlers.accounts import AccountHandler, PasswordHasher
 from .handlers.audio import AudioRoomHandler, NoticeSender
 from .handlers.directory import DirectoryHandler
+from .handlers.ephemeral import EphemeralEvents
 from .handlers.events import EventFactory
 from .handlers.federation import FederationHandler
 from .handlers.inbound_limit import InboundGate
@@ -40,16 +42,19 @@ from .handlers.notifications import NotificationCounter
 from .handlers.notifier import Notifier
 from .handlers.push import PushRulesHandler
 from .handlers.ratelimit import RateLimiter
+from .handlers.receipts import ReceiptHandler
 from .handlers.remote import RemoteQueries
 from .handlers.room_host import RoomHost
 from .handlers.rooms import RoomHandler
 from .handlers.sfu_hooks import SFUHooks
 from .handlers.sync import SyncHandler
+from .handlers.typing import TypingHandler
 from .stage import StageRules
 from .storage.database import Database
 from .storage.events import AccountDataStore, EventStore, FilterStore, StreamCounter
 from .storage.federation import KeyCacheStore, OutboxStore, TransactionStore
 from .storage.push import PushStore
+from .storage.receipts import ReceiptStore
 from .storage.users import KeyStore, UserStore
 
 log = logging.getLogger(__name__)
@@ -108,8 +113,15 @@ class Homeserver:
         self.push_rules = PushRulesHandler(push_store, self.account_data, self.notifier)
         self.notifications = NotificationCounter(push_store, self.events, self.rooms,
                                                  self.push_rules)
+        # receipts and typing: shared with the room's members and its other servers
+        self.receipts = ReceiptHandler(name, self.events, ReceiptStore(self.db, self.stream),
+                                       self.account_data, self.notifier, self.queue,
+                                       self.rooms.known_room)
+        self.typing = TypingHandler(name, self.events, self.stream, self.notifier, self.queue,
+                                    self.rooms.known_room)
         self.sync = SyncHandler(self.events, self.account_data, self.stream, self.rooms,
                                 self.notifier, config.limits.sync_timeline_limit,
+                                EphemeralEvents(self.receipts, self.typing),
                                 unread=self.notifications)
         self.directory = DirectoryHandler(name, self.events, self.rooms, self.remote)
         self.room_host = RoomHost(name, self.rooms, self.events, self.keyring)
@@ -135,6 +147,10 @@ class Homeserver:
         self.audio.stage_changed_listeners.append(self.media.on_stage_changed)
         self.audio.room_ended_listeners.append(self.media.on_room_ended)
         self.accounts.profile_listeners.append(self.rooms.announce_profile)
+        self.receipts.read_listeners.append(self.notifications.mark_read)  # unread counts reset
+        self.federation.edu_handlers["m.receipt"] = self.receipts.on_edu
+        self.federation.edu_handlers["m.typing"] = self.typing.on_edu
+        self.rooms.event_listeners.append(self.typing.on_event)  # leaving stops typing
 
     async def start(self) -> None:
         if isinstance(self.sfu, SFUCluster):
@@ -193,6 +209,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
                                     InboundGate(), config.limits.max_request_bytes)
     app.add_routes(accounts.routes())
     app.add_routes(rooms.routes())
+    app.add_routes(EphemeralServlets(hs.receipts, hs.typing).routes())
     app.add_routes(federation.routes())
     app.add_routes(PushServlets(hs.push_rules).routes())
     app.add_routes(AudioServlets(hs.audio).routes())

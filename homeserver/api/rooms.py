@@ -56,9 +56,6 @@ class RoomServlets:
             web.get(R + "/joined_members", self.joined_members),
             web.get(R + "/event/{event_id}", self.get_event),
             web.get(R + "/aliases", self.room_aliases),
-            web.put(R + "/typing/{user_id}", self.accepted),
-            web.post(R + "/receipt/{type}/{event_id}", self.accepted),
-            web.post(R + "/read_markers", self.accepted),
             web.get(C + "/joined_rooms", self.joined_rooms),
             web.get(C + "/sync", self.sync),
             web.get(C + "/directory/room/{alias}", self.get_alias),
@@ -166,12 +163,6 @@ class RoomServlets:
         req = requester(request)
         return json_response({"aliases": self.directory.room_aliases(
             req, request.match_info["room_id"])})
-
-    async def accepted(self, request):
-        # Typing, receipts and read markers: accepted and not yet shared (ephemeral only).
-        requester(request)
-        await read_optional_json(request, SMALL)
-        return json_response({})
 
     async def joined_rooms(self, request):
         req = requester(request)

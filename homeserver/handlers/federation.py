@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from urllib.parse import quote
 
 from federation.canonical_json import MAX_SAFE_INTEGER
@@ -56,6 +57,8 @@ class FederationHandler:
         self._join_locks: dict[str, asyncio.Lock] = {}
         self._awaited: dict[str, asyncio.Future] = {}  # our joins' IDs, until relayed back
         self._txn_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        # edu_type -> handler(origin, content), connected in app.py (receipts, typing)
+        self.edu_handlers: dict[str, Callable[[str, dict], None]] = {}
 
     # who is in a room ----------------------------------------------------------------------
 
@@ -104,12 +107,28 @@ class FederationHandler:
                     event_id, error = await self.receive_pdu(origin, pdu)
                     results[event_id] = {"error": error} if error else {}
                     await work.tick()  # clients are served between slices of work
+                for edu in edus:  # after the PDUs: a receipt may be for one of them
+                    self.receive_edu(origin, edu)
                 response = {"pdus": results}
                 self.txns.put(origin, txn_id, response)
                 return response
         finally:
             if not lock.locked():
                 self._txn_locks.pop((origin, txn_id), None)
+
+    def receive_edu(self, origin: str, edu) -> None:
+        """Hand an EDU to its handler; an unknown or malformed one is dropped (EDUs have no
+        answer, and losing one is harmless)."""
+        if not isinstance(edu, dict):
+            return
+        handler = self.edu_handlers.get(edu.get("edu_type"))  # type: ignore[arg-type]
+        content = edu.get("content")
+        if handler is None or not isinstance(content, dict):
+            return
+        try:
+            handler(origin, content)
+        except MatrixError as e:
+            log.info("dropped a %s EDU from %s: %s", edu.get("edu_type"), origin, e.message)
 
     async def receive_pdu(self, origin: str, pdu) -> tuple[str, str | None]:
         """Verify and apply one PDU; returns (event_id, error or None)."""

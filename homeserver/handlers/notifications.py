@@ -2,8 +2,9 @@
 local joined member but its sender; the notifying ones are counted in sync's
 ``unread_notifications`` until the user reads the room.
 
-"Read" is, for now, the user's own latest event in the room (``mark_read``). Read receipts will
-move the same position: call ``mark_read`` from the receipt handler then.
+"Read" is the user's own latest event in the room or their latest read receipt (public or
+private, unthreaded or "main"), whichever is further: both move the position through
+``mark_read``.
 """
 from __future__ import annotations
 
@@ -77,8 +78,7 @@ class NotificationCounter:
             self.store.add_notifications(room_id, stream, hits)
 
     def mark_read(self, user_id: str, room_id: str, stream: int) -> None:
-        """The user has read the room up to ``stream``. Today: the user's own events. Read
-        receipts (m.read) are to call this too, once they exist."""
+        """The user has read the room up to ``stream`` (their own event, or a read receipt)."""
         self.store.mark_read(user_id, room_id, stream)
 
     def unread_notifications(self, user_id: str, room_id: str) -> dict:

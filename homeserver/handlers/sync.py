@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import InvalidParam, NotFound
 from ..storage.events import AccountDataStore, EventStore, StreamCounter
 from .accounts import Requester
+from .ephemeral import EphemeralEvents
 from .events import client_event
 from .notifications import NotificationCounter
 from .notifier import Notifier
@@ -59,7 +60,8 @@ def timeline_limit_from_filter(filter_param: str | None, default: int,
 
 class SyncHandler:
     def __init__(self, store: EventStore, account_data: AccountDataStore, stream: StreamCounter,
-                 rooms: RoomHandler, notifier: Notifier, timeline_limit: int = 20, *,
+                 rooms: RoomHandler, notifier: Notifier, timeline_limit: int = 20,
+                 ephemeral: EphemeralEvents | None = None, *,
                  unread: NotificationCounter):
         self.store = store
         self.account_data = account_data
@@ -68,6 +70,7 @@ class SyncHandler:
         self.notifier = notifier
         self.timeline_limit = timeline_limit
         self.unread = unread  # push-rule counts for unread_notifications
+        self.ephemeral = ephemeral
 
     async def sync(self, req: Requester, since: str | None, timeout_ms: int = 0,
                    full_state: bool = False, timeline_limit: int | None = None) -> dict:
@@ -121,8 +124,10 @@ class SyncHandler:
     def _joined_room(self, req: Requester, room_id: str, since: int | None, full: bool,
                      limit: int, pos: int, room_ad: list[dict]) -> dict | None:
         latest = self.store.latest_event(room_id)
+        ephemeral = self.ephemeral.for_room(req.user_id, room_id, None if full else since,
+                                            pos) if self.ephemeral else []
         if not full and (latest is None or (since is not None and latest[2] <= since)) \
-                and not room_ad:
+                and not room_ad and not ephemeral:
             return None
         after = None if full else since
         rows = self.store.room_events(room_id, after=after, upto=pos, limit=limit + 1,
@@ -144,7 +149,7 @@ class SyncHandler:
                          "prev_batch": make_token(first - 1)},
             "state": {"events": state},
             "account_data": {"events": room_ad},
-            "ephemeral": {"events": []},
+            "ephemeral": {"events": ephemeral},
             "unread_notifications": self.unread.unread_notifications(req.user_id, room_id),
             "summary": {"m.joined_member_count": members},
         }

@@ -25,14 +25,25 @@ def _set_order(event: dict, order: int | None) -> dict:
 
 class StreamCounter:
     def __init__(self, db: Database):
+        self.db = db
         row = db.execute(
             "SELECT MAX(m) FROM (SELECT MAX(stream_ordering) AS m FROM events"
-            " UNION ALL SELECT MAX(stream_ordering) FROM account_data)").fetchone()
+            " UNION ALL SELECT MAX(stream_ordering) FROM account_data"
+            " UNION ALL SELECT MAX(stream_ordering) FROM receipts"
+            " UNION ALL SELECT MAX(pos) FROM stream_marks)").fetchone()
         self.current = row[0] or 0
 
     def next(self) -> int:
         self.current += 1
         return self.current
+
+    def next_marked(self, name: str) -> int:
+        """A position for something not stored with it (typing): recorded, so a restart
+        resumes after it and a client's token is never ahead of the stream."""
+        pos = self.next()
+        with self.db.transaction() as c:
+            c.execute("INSERT OR REPLACE INTO stream_marks (name, pos) VALUES (?,?)", (name, pos))
+        return pos
 
 
 class EventStore:

@@ -182,4 +182,25 @@ CREATE TABLE push_read_upto (
     PRIMARY KEY (user_id, room_id)
 )
 """),
+    # Read receipts (m.read, m.read.private; threaded), local and from other servers: one row
+    # per (room, type, user, thread), at a position on the sync stream. stream_marks keeps the
+    # furthest position handed out for what is not stored (typing), so the counter never goes
+    # back behind a token a client holds after a restart.
+    (6, """
+CREATE TABLE receipts (
+    room_id TEXT NOT NULL,
+    receipt_type TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    thread_id TEXT NOT NULL DEFAULT '',
+    event_id TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    stream_ordering INTEGER NOT NULL,
+    PRIMARY KEY (room_id, receipt_type, user_id, thread_id)
+);
+CREATE INDEX receipts_room_stream ON receipts(room_id, stream_ordering);
+CREATE TABLE stream_marks (
+    name TEXT PRIMARY KEY,
+    pos INTEGER NOT NULL
+)
+"""),
 ]

@@ -216,3 +216,31 @@ async def test_unread_notifications_count_and_reset(homeserver):
     await alice.send(room, "and more")
     sync = await bob.sync(since=sync["next_batch"])
     assert unread(sync, room) == {"highlight_count": 0, "notification_count": 1}
+
+
+async def test_named_members_highlight_others_share_one_outcome_and_receipts_reset(homeserver):
+    """Members an event does not name share one evaluation (the unnamed stand-in): the named
+    one is highlighted, the others are notified only; a read receipt resets the counts."""
+    alice = await homeserver.user("alice")
+    bob = await homeserver.user("bob")
+    carol = await homeserver.user("carol")
+    dave = await homeserver.user("dave")
+    room = await alice.create_room(preset="public_chat")
+    for u in (bob, carol, dave):
+        await u.join(room)  # their own event: the room is read up to here
+    await alice.send(room, "bob, look at this")
+    last = await alice.send(room, "and everyone else too")
+    syncs = {u.user_id: await u.sync() for u in (bob, carol, dave)}
+    assert unread(syncs[bob.user_id], room) == {"highlight_count": 1, "notification_count": 2}
+    for u in (carol, dave):
+        assert unread(syncs[u.user_id], room) == {"highlight_count": 0, "notification_count": 2}
+    # State events name their target: a role change or topic notifies nobody by default.
+    await alice.ok("PUT", f"/rooms/{quote(room)}/state/m.room.topic", {"topic": "dave's day"})
+    sync = await dave.sync(since=syncs[dave.user_id]["next_batch"])
+    assert unread(sync, room) == {"highlight_count": 0, "notification_count": 2}
+    # A read receipt (public or private) on the newest event resets the reader's counts only.
+    await carol.ok("POST", f"/rooms/{quote(room)}/receipt/m.read/{quote(last)}", {})
+    await dave.ok("POST", f"/rooms/{quote(room)}/receipt/m.read.private/{quote(last)}", {})
+    for u in (carol, dave):
+        assert unread(await u.sync(), room) == {"highlight_count": 0, "notification_count": 0}
+    assert unread(await bob.sync(), room) == {"highlight_count": 1, "notification_count": 2}
