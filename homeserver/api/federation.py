@@ -8,11 +8,10 @@ from aiohttp import web
 
 from federation.exceptions import SignatureError, XMatrixError
 from federation.keyring import Keyring, NotaryRequestError
-from federation.pdus import server_of
 from federation.queue import OutboundQueue
 from federation.xmatrix import parse_authorization, verify_request
 
-from ..errors import BadJson, InvalidParam, MatrixError, NotFound
+from ..errors import BadJson, InvalidParam, MatrixError
 from ..handlers.accounts import AccountHandler
 from ..handlers.directory import DirectoryHandler, PublicRoomsQuery
 from ..handlers.federation import FederationHandler
@@ -186,23 +185,13 @@ class FederationServlets:
 
     async def query_profile(self, request):
         await self.authenticate(request)
-        user_id = request.query.get("user_id", "")
-        if server_of(user_id) != self.server_name:
-            raise NotFound("That user is not on this server")
-        profile = self.accounts.get_profile(user_id)
-        field = request.query.get("field")
-        if field:
-            if field not in ("displayname", "avatar_url"):
-                raise BadJson("field must be displayname or avatar_url")
-            profile = {k: v for k, v in profile.items() if k == field}
-        return json_response(profile)
+        return json_response(self.accounts.profile_for_federation(
+            request.query.get("user_id", ""), request.query.get("field")))
 
     async def query_directory(self, request):
         await self.authenticate(request)
-        alias = request.query.get("room_alias", "")
-        answer = self.directory.get_alias(alias)
-        servers = sorted(self.handler.servers_in_room(answer["room_id"]) | {self.server_name})
-        return json_response({"room_id": answer["room_id"], "servers": servers})
+        return json_response(self.directory.alias_for_federation(
+            request.query.get("room_alias", "")))
 
     async def public_rooms(self, request):
         _, body = await self.authenticate(request)

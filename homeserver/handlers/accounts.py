@@ -272,6 +272,17 @@ class AccountHandler:
         for listener in self.profile_listeners:
             listener(user_id)
 
+    def profile_for_federation(self, user_id: str, field: str | None) -> dict:
+        """GET /_matrix/federation/v1/query/profile: our users only; one field if asked."""
+        if server_of(user_id) != self.server_name:
+            raise NotFound("That user is not on this server")
+        profile = self.get_profile(user_id)
+        if field:
+            if field not in ("displayname", "avatar_url"):
+                raise BadJson("field must be displayname or avatar_url")
+            profile = {k: v for k, v in profile.items() if k == field}
+        return profile
+
     async def get_any_profile(self, user_id: str) -> dict:
         """A profile of ours, or asked of the user's server."""
         if self.remote is not None and server_of(user_id) != self.server_name:

@@ -170,6 +170,12 @@ class DirectoryHandler:
             out["prev_batch"] = str(max(0, offset - (limit or offset)))
         return out
 
+    def alias_for_federation(self, alias: str) -> dict:
+        """GET /_matrix/federation/v1/query/directory: the room and the servers in it."""
+        answer = self.get_alias(alias)
+        servers = self.store.room_servers(answer["room_id"]) | {self.server_name}
+        return {"room_id": answer["room_id"], "servers": sorted(servers)}
+
     async def get_alias_async(self, alias: str) -> dict:
         if self.remote is not None and ALIAS.match(alias) and \
                 server_of(alias) != self.server_name:
