@@ -31,7 +31,7 @@ from .accounts import Requester
 from .events import ROOM_VERSION
 from .inbound_limit import TimeSlice
 from .remote import remote_error
-from .room_host import RoomHost, served
+from .room_host import RoomHost, served, verify_pdu_at
 from .rooms import RoomHandler
 
 log = logging.getLogger(__name__)
@@ -203,12 +203,7 @@ class FederationHandler:
         if not isinstance(sender, str) or server_of(sender) != origin:
             raise Forbidden(f"{origin} may not send an invite from {sender}")
         self._check_inviting_server(origin, room_id)
-        try:
-            event = await verify_pdu(pdu, origin, self.keyring, self.server_name)
-        except PDUError as e:
-            raise Forbidden(str(e)) from e
-        if event["event_id"] != event_id:
-            raise BadJson("the event ID in the path does not match the event")
+        event = await verify_pdu_at(pdu, origin, event_id, self.keyring, self.server_name)
         signed = sign_event(to_pdu(event), self.server_name, self.signing_key)
         stripped = body.get("invite_room_state") or []
         if self.store.get_room(room_id) is None and not self.store.has_event(event_id):

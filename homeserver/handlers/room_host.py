@@ -70,6 +70,19 @@ def template_fields(event: dict) -> tuple:
     return (tuple(event["prev_events"]), event["depth"], tuple(event["auth_events"]))
 
 
+async def verify_pdu_at(pdu: dict, origin: str, event_id: str, keyring: Keyring,
+                        our_name: str) -> dict:
+    """A PDU sent to a path naming its event ID (send_join, invite): verified, and its ID
+    the one in the path; 403 / 400 in Matrix form otherwise."""
+    try:
+        event = await verify_pdu(pdu, origin, keyring, our_name)
+    except PDUError as e:
+        raise Forbidden(str(e)) from e
+    if event["event_id"] != event_id:
+        raise BadJson("the event ID in the path does not match the event")
+    return event
+
+
 class RoomHost:
     def __init__(self, server_name: str, rooms: RoomHandler, store: EventStore,
                  keyring: Keyring, templates: JoinTemplates | None = None):
@@ -185,12 +198,7 @@ class RoomHost:
             raise Forbidden(f"{origin} cannot send a join for {pdu.get('sender')}")
         if not self.rooms.is_host(room_id) or not self.store.current_state_ids(room_id):
             raise NotFound(f"{self.server_name} does not host {room_id}")
-        try:
-            event = await verify_pdu(pdu, origin, self.keyring, self.server_name)
-        except PDUError as e:
-            raise Forbidden(str(e)) from e
-        if event["event_id"] != event_id:
-            raise BadJson("the event ID in the path does not match the event")
+        event = await verify_pdu_at(pdu, origin, event_id, self.keyring, self.server_name)
         known = self.store.has_event(event_id)  # a retry of a join we took: answer again
         if not known:
             self.check_join_template(event)

@@ -16,6 +16,9 @@ class ReceiptStore:
     def __init__(self, db: Database, stream: StreamCounter):
         self.db = db
         self.stream = stream
+        # room -> position of its newest receipt (0: none), so an incremental /sync asks the
+        # database only about rooms whose receipts changed since its token.
+        self._newest: dict[str, int] = {}
 
     def put(self, room_id: str, receipt_type: str, user_id: str, thread_id: str | None,
             event_id: str, ts: int) -> int:
@@ -25,6 +28,15 @@ class ReceiptStore:
                 "INSERT OR REPLACE INTO receipts (room_id, receipt_type, user_id, thread_id,"
                 " event_id, ts, stream_ordering) VALUES (?,?,?,?,?,?,?)",
                 (room_id, receipt_type, user_id, thread_id or "", event_id, ts, pos))
+        self._newest[room_id] = pos
+        return pos
+
+    def newest(self, room_id: str) -> int:
+        pos = self._newest.get(room_id)
+        if pos is None:
+            row = self.db.execute("SELECT MAX(stream_ordering) FROM receipts WHERE room_id = ?",
+                                  (room_id,)).fetchone()
+            pos = self._newest[room_id] = row[0] or 0
         return pos
 
     def get(self, room_id: str, receipt_type: str, user_id: str,
@@ -37,6 +49,8 @@ class ReceiptStore:
 
     def changed_since(self, room_id: str, since: int | None, upto: int) -> list[Receipt]:
         """The room's receipts set after ``since`` (all if None) and at or before ``upto``."""
+        if since is not None and self.newest(room_id) <= since:
+            return []
         return self.db.execute(
             "SELECT receipt_type, user_id, thread_id, event_id, ts FROM receipts"
             " WHERE room_id = ? AND stream_ordering > ? AND stream_ordering <= ?"

@@ -28,8 +28,6 @@ import aiohttp
 import pytest
 import pytest_asyncio
 import yarl
-from aiohttp import web
-from aiohttp.test_utils import TestServer, unused_port
 
 from federation.signing import (
     SigningKey,
@@ -37,10 +35,10 @@ from federation.signing import (
     compute_event_id,
     encode_base64,
     sign_event,
-    sign_json,
 )
 from federation.xmatrix import XMatrixAuth, sign_request
 from tests.integration.federation_helpers import ModuleServers, eventually, start_servers
+from tests.integration.keyed_server import KeyedServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -67,29 +65,11 @@ def lenient_sig(key: SigningKey, obj: dict) -> str:
 
 # -- the evil server ---------------------------------------------------------------------------
 
-class EvilServer:
+class EvilServer(KeyedServer):
     """Publishes a key for its server name and swallows whatever is sent to it."""
 
     def __init__(self, key: SigningKey):
-        self.key = key
-        self.port = unused_port()
-        self.name = f"127.0.0.1:{self.port}"
-        self.url = f"http://{self.name}"
-        app = web.Application()
-        app.router.add_get("/_matrix/key/v2/server", self.keys)
-        app.router.add_put(F1 + "/send/{txn}", self.swallow)
-        self.server = TestServer(app, host="127.0.0.1", port=self.port)
-
-    async def keys(self, request):
-        body = {"server_name": self.name,
-                "valid_until_ts": int(time.time() * 1000) + 3600_000,
-                "verify_keys": {self.key.key_id: {"key": self.key.verify_key.public_base64}},
-                "old_verify_keys": {}}
-        return web.json_response(sign_json(body, self.name, self.key))
-
-    async def swallow(self, request):
-        await request.read()
-        return web.json_response({"pdus": {}})
+        super().__init__(key=key)
 
 
 # -- the world every case starts from -----------------------------------------------------------
