@@ -1,0 +1,781 @@
+// matrix-js-sdk driving real homeservers the way Element Web does: real MatrixClient instances,
+// startClient({initialSyncLimit: 20}), waiting for the "sync" event to say PREPARED, then one
+// scripted scenario. Run by tests/integration/test_js_sdk.py; runnable by hand:
+//
+//   echo '{"scenario": "messages", "users": {...}}' | node scenario.mjs
+//
+// Input (JSON on stdin, or as the first argument):
+//   {"scenario": "<name>", "timeout_ms": 20000,
+//    "dump_sync": "/optional/file.jsonl",
+//    "users": {"alice": {"base_url", "user_id", "access_token", "device_id", "password"},
+//              "bob": {...}, "carol": {...}}}
+// alice and carol share a server; bob is on the other one.
+// Output: one JSON object on stdout ({"ok": true, "scenario", "result", "sync"}); on a failure or
+// a timeout a message on stderr and a non-zero exit status. Every wait is bounded.
+//
+// Nothing is stubbed: the SDK talks HTTP to the servers with Node's own fetch. The only thing
+// added is an observer around fetch that records the event IDs of every /sync response, so the
+// scenario can check that incremental sync never delivers an event twice.
+
+import { createHash } from "node:crypto";
+import { appendFileSync } from "node:fs";
+import { deflateSync } from "node:zlib";
+
+// The SDK logs through `console` (via loglevel); stdout carries our JSON result, so everything
+// it prints is kept in a small ring buffer and shown on stderr only when the scenario fails.
+const LOG_KEEP = 60;
+const logTail = [];
+for (const level of ["log", "info", "debug", "trace", "warn", "error"]) {
+    console[level] = (...args) => {
+        logTail.push(`[${level}] ${args.map((a) => (a instanceof Error ? a.stack : String(a)))
+            .join(" ")}`.slice(0, 500));
+        if (logTail.length > LOG_KEEP) logTail.shift();
+    };
+}
+
+const sdk = await import("matrix-js-sdk");
+const { logger: sdkLogger } = await import("matrix-js-sdk/lib/logger.js");
+const {
+    ClientEvent, EventTimelineSet, NotificationCountType, ReceiptType, RelationType,
+    SyncState, createClient,
+} = sdk;
+sdkLogger.disableAll();
+
+const silentLogger = {
+    trace() {}, debug() {}, info() {}, warn() {}, error() {},
+    getChild() { return silentLogger; },
+};
+
+// --------------------------------------------------------------------------- input
+
+function readInput() {
+    if (process.argv[2]) return JSON.parse(process.argv[2]);
+    return new Promise((resolve, reject) => {
+        let data = "";
+        process.stdin.setEncoding("utf8");
+        process.stdin.on("data", (c) => { data += c; });
+        process.stdin.on("end", () => {
+            try { resolve(JSON.parse(data)); } catch (e) { reject(e); }
+        });
+        process.stdin.on("error", reject);
+    });
+}
+
+const input = await readInput();
+const TIMEOUT = input.timeout_ms ?? 20000;
+
+class ScenarioError extends Error {}
+
+function check(cond, message) {
+    if (!cond) throw new ScenarioError(message);
+}
+
+function sleep(ms) {
+    return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Poll `fn` until it returns a truthy value (returned); fail after `timeout` ms. */
+async function waitFor(what, fn, timeout = TIMEOUT, detail = null) {
+    const deadline = Date.now() + timeout;
+    let last;
+    for (;;) {
+        try {
+            last = await fn();
+            if (last) return last;
+        } catch (e) {
+            last = e;
+        }
+        if (Date.now() > deadline) {
+            const why = last instanceof Error ? `: ${last.message}` : ` (last value ${
+                JSON.stringify(last)})`;
+            const seenThen = detail ? `; ${JSON.stringify(detail())}` : "";
+            throw new ScenarioError(`timed out after ${timeout / 1000} s waiting for ${what}${
+                why}${seenThen}`);
+        }
+        await sleep(25);
+    }
+}
+
+/** A promise's value, or a clear failure after `timeout` ms. */
+async function bounded(what, promise, timeout = TIMEOUT) {
+    let timer;
+    const t = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new ScenarioError(
+            `timed out after ${timeout / 1000} s: ${what}`)), timeout);
+    });
+    try {
+        return await Promise.race([promise, t]);
+    } finally {
+        clearTimeout(timer);
+    }
+}
+
+/** The HTTP error an SDK call ends in ({httpStatus, errcode, data}), failing if it succeeds. */
+async function httpError(what, promise) {
+    try {
+        await bounded(what, promise);
+    } catch (e) {
+        if (e instanceof ScenarioError) throw e;
+        return { httpStatus: e.httpStatus, errcode: e.errcode, data: e.data };
+    }
+    throw new ScenarioError(`${what} succeeded but should have failed`);
+}
+
+// --------------------------------------------------------------------------- sync observer
+
+/** Every timeline event ID of every /sync response, per user and room. */
+class SyncLog {
+    constructor() {
+        this.responses = {};   // name -> count
+        this.events = {};      // name -> count of timeline events delivered
+        this.seen = {};        // name -> Map(room|event -> since of the first delivery)
+        this.duplicates = [];
+        this.errors = [];
+    }
+
+    fetchFor(name) {
+        this.responses[name] = 0;
+        this.events[name] = 0;
+        this.seen[name] = new Map();
+        return async (resource, init) => {
+            const response = await fetch(resource, init);
+            const url = new URL(resource instanceof Request ? resource.url : String(resource));
+            if (url.pathname.endsWith("/sync") && response.ok) {
+                let body = null;
+                try { body = await response.clone().json(); } catch { /* reported by the SDK */ }
+                if (body) this.record(name, url.searchParams.get("since"), body);
+            }
+            return response;
+        };
+    }
+
+    record(name, since, body) {
+        this.responses[name] += 1;
+        if (input.dump_sync) {  // debugging aid: every sync response, one JSON line each
+            appendFileSync(input.dump_sync, JSON.stringify({ user: name, since, body }) + "\n");
+        }
+        const seen = this.seen[name];
+        for (const section of ["join", "leave"]) {
+            for (const [roomId, room] of Object.entries(body?.rooms?.[section] ?? {})) {
+                for (const ev of room?.timeline?.events ?? []) {
+                    if (typeof ev?.event_id !== "string") continue;
+                    this.events[name] += 1;
+                    const key = `${roomId}|${ev.event_id}`;
+                    if (seen.has(key)) {
+                        this.duplicates.push({ user: name, room_id: roomId, event_id: ev.event_id,
+                                               type: ev.type, first_since: seen.get(key),
+                                               again_since: since });
+                    } else {
+                        seen.set(key, since);
+                    }
+                }
+            }
+        }
+    }
+
+    /** How many times `name` got `eventId` in a sync timeline (0 or 1 when all is well). */
+    deliveries(name, roomId, eventId) {
+        return this.seen[name].has(`${roomId}|${eventId}`) ? 1 : 0;
+    }
+
+    summary() {
+        return { responses: this.responses, timeline_events: this.events,
+                 duplicates: this.duplicates, errors: this.errors };
+    }
+}
+
+const syncLog = new SyncLog();
+
+// --------------------------------------------------------------------------- clients
+
+const clients = {};
+
+async function startUser(name) {
+    const u = input.users[name];
+    check(u, `no user "${name}" in the input`);
+    const client = createClient({
+        baseUrl: u.base_url, userId: u.user_id, accessToken: u.access_token,
+        deviceId: u.device_id, fetchFn: syncLog.fetchFor(name), logger: silentLogger,
+        timelineSupport: true,  // as Element Web: permalinks use /context
+    });
+    client.on(ClientEvent.Sync, (state, prev, data) => {
+        if (state === SyncState.Error) {
+            syncLog.errors.push(`${name}: ${data?.error?.message ?? "sync error"}`);
+        }
+    });
+    const prepared = new Promise((resolve) => {
+        const onSync = (state) => {
+            if (state === SyncState.Prepared) {
+                client.off(ClientEvent.Sync, onSync);
+                resolve();
+            }
+        };
+        client.on(ClientEvent.Sync, onSync);
+    });
+    await client.startClient({ initialSyncLimit: 20 });
+    try {
+        await bounded(`${name}'s client reaching PREPARED`, prepared);
+    } catch (e) {
+        e.message += ` (sync errors: ${JSON.stringify(syncLog.errors)})`;
+        throw e;
+    }
+    clients[name] = client;
+    return client;
+}
+
+async function startAll(names = ["alice", "bob", "carol"]) {
+    const started = await Promise.all(names.map(startUser));
+    return Object.fromEntries(names.map((n, i) => [n, started[i]]));
+}
+
+function uid(name) {
+    return input.users[name].user_id;
+}
+
+function serverOf(userId) {
+    return userId.slice(userId.indexOf(":") + 1);
+}
+
+/** alice creates a room, invites the others, and each joins through the SDK. */
+async function sharedRoom(c, members = ["bob", "carol"], opts = {}) {
+    const { room_id: roomId } = await bounded("createRoom", c.alice.createRoom({
+        preset: "private_chat", name: opts.name ?? "js-sdk room",
+        invite: members.map(uid), ...opts.createRoom,
+    }));
+    for (const m of members) {
+        await waitFor(`${m}'s client to show the invite`,
+            () => c[m].getRoom(roomId)?.getMyMembership() === "invite");
+        await bounded(`${m} joining`, c[m].joinRoom(roomId));
+    }
+    for (const m of members) {
+        await waitFor(`alice's client to see ${m} joined`,
+            () => c.alice.getRoom(roomId)?.getMember(uid(m))?.membership === "join");
+        await waitFor(`${m}'s client to have the room joined`,
+            () => c[m].getRoom(roomId)?.getMyMembership() === "join");
+    }
+    return roomId;
+}
+
+function findEvent(client, roomId, eventId) {
+    return client.getRoom(roomId)?.findEventById(eventId);
+}
+
+async function seen(who, client, roomId, eventId) {
+    return waitFor(`${who}'s client to receive ${eventId}`,
+        () => findEvent(client, roomId, eventId));
+}
+
+async function send(client, roomId, body, extra = {}) {
+    const res = await bounded(`sending "${body}"`, client.sendMessage(roomId, {
+        msgtype: "m.text", body, ...extra }));
+    return res.event_id;
+}
+
+async function authedFetch(client, url) {
+    return bounded(`GET ${url}`, fetch(url, {
+        headers: { Authorization: `Bearer ${client.getAccessToken()}` } }));
+}
+
+// A small real PNG (64x64 RGB gradient), so thumbnailing has something to decode.
+function crc32(buf) {
+    let c, crc = 0xffffffff;
+    for (const b of buf) {
+        c = (crc ^ b) & 0xff;
+        for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+        crc = (crc >>> 8) ^ c;
+    }
+    return (crc ^ 0xffffffff) >>> 0;
+}
+
+function pngChunk(type, data) {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, "ascii"), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(td));
+    return Buffer.concat([len, td, crc]);
+}
+
+function makePng(w, h) {
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(w, 0);
+    ihdr.writeUInt32BE(h, 4);
+    ihdr[8] = 8; ihdr[9] = 2;  // 8-bit RGB
+    const raw = Buffer.alloc(h * (1 + 3 * w));
+    for (let y = 0; y < h; y++) {
+        const row = y * (1 + 3 * w);
+        for (let x = 0; x < w; x++) {
+            raw[row + 1 + 3 * x] = (x * 255) / w;
+            raw[row + 2 + 3 * x] = (y * 255) / h;
+            raw[row + 3 + 3 * x] = 128;
+        }
+    }
+    return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+        pngChunk("IHDR", ihdr), pngChunk("IDAT", deflateSync(raw)), pngChunk("IEND", Buffer.alloc(0))]);
+}
+
+/** Width and height of a PNG or JPEG, or null when it is neither. */
+function imageSize(buf) {
+    if (buf.length > 24 && buf.readUInt32BE(0) === 0x89504e47) {
+        return { type: "png", width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
+    }
+    if (buf.length > 4 && buf[0] === 0xff && buf[1] === 0xd8) {
+        let i = 2;
+        while (i + 9 < buf.length) {
+            if (buf[i] !== 0xff) return null;
+            const marker = buf[i + 1];
+            const len = buf.readUInt16BE(i + 2);
+            if (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker)) {
+                return { type: "jpeg", height: buf.readUInt16BE(i + 5), width: buf.readUInt16BE(i + 7) };
+            }
+            i += 2 + len;
+        }
+    }
+    return null;
+}
+
+const sha256 = (buf) => createHash("sha256").update(buf).digest("hex");
+
+// --------------------------------------------------------------------------- scenarios
+
+const scenarios = {
+    /** (1) Every client finishes its first sync: no endpoint the SDK needs is missing. */
+    async prepared() {
+        const c = await startAll();
+        const out = {};
+        for (const [name, client] of Object.entries(c)) {
+            check(client.getSyncState() === SyncState.Prepared
+                  || client.getSyncState() === SyncState.Syncing,
+                  `${name}'s sync state is ${client.getSyncState()}`);
+            check(client.pushRules?.global, `${name}'s client has no push rules`);
+            out[name] = { state: client.getSyncState(),
+                          rules: Object.keys(client.pushRules.global).sort() };
+        }
+        return out;
+    },
+
+    /** (2) alice invites bob (other server) and carol; messages both ways, seen by the others. */
+    async messages() {
+        const c = await startAll();
+        const roomId = await sharedRoom(c);
+        const fromAlice = await send(c.alice, roomId, "hello from alice");
+        const fromBob = await send(c.bob, roomId, "hello from bob");
+        const fromCarol = await send(c.carol, roomId, "hello from carol");
+        for (const [who, eventId] of [["alice", fromBob], ["alice", fromCarol], ["bob", fromAlice],
+            ["bob", fromCarol], ["carol", fromAlice], ["carol", fromBob]]) {
+            const ev = await seen(who, c[who], roomId, eventId);
+            check(ev.getContent().body?.startsWith("hello from "), `${who} got ${
+                JSON.stringify(ev.getContent())}`);
+        }
+        const bodies = (name) => c[name].getRoom(roomId).getLiveTimeline().getEvents()
+            .filter((e) => e.getType() === "m.room.message").map((e) => e.getContent().body);
+        return { room_id: roomId, alice: bodies("alice"), bob: bodies("bob") };
+    },
+
+    /** (3) bob (other server) and carol (same server) send read receipts; alice's client shows
+     *  them on the event (not synthesized ones: real receipts from the server). */
+    async receipts() {
+        const c = await startAll();
+        const roomId = await sharedRoom(c);
+        const eventId = await send(c.alice, roomId, "read me");
+        for (const who of ["bob", "carol"]) {
+            const ev = await seen(who, c[who], roomId, eventId);
+            await bounded(`${who}'s read receipt`, c[who].sendReadReceipt(ev, ReceiptType.Read));
+        }
+        const out = {};
+        for (const who of ["bob", "carol"]) {
+            const receipt = await waitFor(`alice's client to get ${who}'s receipt`, () => {
+                const r = c.alice.getRoom(roomId).getReadReceiptForUserId(uid(who), true,
+                    ReceiptType.Read);
+                return r?.eventId === eventId ? r : null;
+            });
+            check(Number.isInteger(receipt.data?.ts), `receipt without ts: ${JSON.stringify(receipt)}`);
+            out[who] = { event_id: receipt.eventId, local: serverOf(uid(who)) === serverOf(uid("alice")) };
+        }
+        const readers = c.alice.getRoom(roomId).getUsersReadUpTo(findEvent(c.alice, roomId, eventId));
+        check(readers.includes(uid("bob")) && readers.includes(uid("carol")),
+              `alice's client lists readers ${JSON.stringify(readers)}`);
+        return out;
+    },
+
+    /** (4) alice types: bob (other server) and carol (same server) see RoomMember.typing. */
+    async typing() {
+        const c = await startAll();
+        const roomId = await sharedRoom(c);
+        await bounded("alice typing", c.alice.sendTyping(roomId, true, 15000));
+        for (const who of ["bob", "carol"]) {
+            await waitFor(`${who}'s client to show alice typing`,
+                () => c[who].getRoom(roomId).getMember(uid("alice"))?.typing === true);
+        }
+        await bounded("alice stops typing", c.alice.sendTyping(roomId, false, 0));
+        for (const who of ["bob", "carol"]) {
+            await waitFor(`${who}'s client to show alice stopped typing`,
+                () => c[who].getRoom(roomId).getMember(uid("alice"))?.typing === false);
+        }
+        return { seen_by: ["bob", "carol"] };
+    },
+
+    /** (5) Unread counts from the server rise with alice's messages and reset on bob's receipt. */
+    async unread() {
+        const c = await startAll(["alice", "bob"]);
+        const roomId = await sharedRoom(c, ["bob"]);
+        const bobRoom = () => c.bob.getRoom(roomId);
+        const total = () => bobRoom().getUnreadNotificationCount(NotificationCountType.Total);
+        const highlight = () => bobRoom().getUnreadNotificationCount(NotificationCountType.Highlight);
+        const ids = [];
+        for (let i = 1; i <= 3; i++) ids.push(await send(c.alice, roomId, `unread ${i}`));
+        for (const id of ids) await seen("bob", c.bob, roomId, id);
+        await waitFor("bob's total unread count to reach 3", () => total() === 3);
+        const rose = total();
+        // A mention of bob highlights.
+        const mention = await send(c.alice, roomId, "bob, are you there?",
+            { "m.mentions": { user_ids: [uid("bob")] } });
+        const mentionEv = await seen("bob", c.bob, roomId, mention);
+        await waitFor("bob's counts to reach 4 total / 1 highlight",
+            () => total() === 4 && highlight() === 1);
+        await bounded("bob's read receipt", c.bob.sendReadReceipt(mentionEv, ReceiptType.Read));
+        // The server's counts (not a local echo): the next message counts from zero again.
+        await waitFor("bob's counts to reset to 0", () => total() === 0 && highlight() === 0);
+        const after = await send(c.alice, roomId, "one more");
+        await seen("bob", c.bob, roomId, after);
+        await waitFor("bob's total unread count to be exactly 1 after the reset",
+            () => total() === 1 && highlight() === 0);
+        await sleep(300);
+        check(total() === 1, `bob's total count moved on to ${total()}`);
+        return { rose_to: rose, after_reset_and_one_more: total() };
+    },
+
+    /** (6) alice redacts her message: bob (other server) and carol see it redacted. */
+    async redaction() {
+        const c = await startAll();
+        const roomId = await sharedRoom(c);
+        const eventId = await send(c.alice, roomId, "regrettable");
+        for (const who of ["bob", "carol"]) await seen(who, c[who], roomId, eventId);
+        const { event_id: redactionId } = await bounded("redactEvent",
+            c.alice.redactEvent(roomId, eventId, undefined, { reason: "oops" }));
+        const out = {};
+        for (const who of ["bob", "carol"]) {
+            await waitFor(`${who}'s client to show the event redacted`,
+                () => findEvent(c[who], roomId, eventId)?.isRedacted());
+            const ev = findEvent(c[who], roomId, eventId);
+            check(ev.getContent().body === undefined, `${who} still has the body`);
+            check(ev.getUnsigned().redacted_because?.event_id === redactionId,
+                  `${who}'s redacted_because: ${JSON.stringify(ev.getUnsigned().redacted_because)}`);
+            out[who] = { redacted: true, reason: ev.getUnsigned().redacted_because?.content?.reason };
+        }
+        return out;
+    },
+
+    /** (7) A whole scripted session: nobody's incremental sync delivers any event twice, and
+     *  every event reaches every member exactly once. (Every scenario checks the first half.) */
+    async no_duplicates() {
+        const c = await startAll();
+        const roomId = await sharedRoom(c);
+        const sent = [];
+        const everyoneHas = async (ids) => {
+            for (const who of ["alice", "bob", "carol"]) {
+                for (const id of ids) await seen(who, c[who], roomId, id);
+            }
+        };
+        for (let i = 0; i < 3; i++) {
+            for (const who of ["alice", "bob", "carol"]) sent.push(await send(c[who], roomId, `${who} ${i}`));
+        }
+        await everyoneHas(sent);
+        // Profile changes (join -> join membership events), state changes, ephemeral traffic.
+        // One after the other: two renames on two servers at once fork the room's DAG, and
+        // Synapse then sends the older member event as `state` (its known state-reset quirk).
+        for (const who of ["alice", "bob"]) {
+            await bounded(`${who} renaming`, c[who].setDisplayName(`${who} renamed`));
+            const names = () => ["alice", "bob", "carol"].map(
+                (w) => c[w].getRoom(roomId).getMember(uid(who))?.name);
+            await waitFor(`everyone to see ${who}'s new display name`,
+                () => names().every((n) => n === `${who} renamed`), TIMEOUT, names);
+        }
+        const topic = await bounded("topic", c.alice.setRoomTopic(roomId, "a topic"));
+        sent.push(topic.event_id);
+        const name = await bounded("name", c.alice.setRoomName(roomId, "renamed room"));
+        sent.push(name.event_id);
+        await bounded("typing", c.carol.sendTyping(roomId, true, 5000));
+        const last = findEvent(c.bob, roomId, sent[sent.length - 3]);
+        await bounded("receipt", c.bob.sendReadReceipt(last));
+        const doomed = await send(c.carol, roomId, "to be redacted");
+        sent.push(doomed);
+        await everyoneHas([doomed]);
+        const red = await bounded("redact", c.carol.redactEvent(roomId, doomed));
+        sent.push(red.event_id);
+        for (let i = 0; i < 3; i++) {
+            for (const who of ["alice", "bob", "carol"]) sent.push(await send(c[who], roomId, `${who} again ${i}`));
+        }
+        await everyoneHas(sent);
+        await bounded("carol stops typing", c.carol.sendTyping(roomId, false, 0));
+        await sleep(1000);  // let any late (duplicate) delivery arrive
+        const missing = [];
+        for (const who of ["alice", "bob", "carol"]) {
+            for (const id of sent) {
+                if (syncLog.deliveries(who, roomId, id) !== 1) missing.push({ who, id });
+            }
+        }
+        check(missing.length === 0, `events not delivered by sync: ${JSON.stringify(missing)}`);
+        return { room_id: roomId, events_sent: sent.length };
+    },
+
+    // ----- features being built on other branches (run against Synapse to prove the script)
+
+    /** Upload an image; bob (other server) and carol download identical bytes and a thumbnail. */
+    async media() {
+        const c = await startAll();
+        const roomId = await sharedRoom(c);
+        const config = await bounded("media config", c.bob.getMediaConfig(true));
+        check(Number.isInteger(config["m.upload.size"]), `media config ${JSON.stringify(config)}`);
+        const png = makePng(64, 64);
+        const { content_uri: mxc } = await bounded("upload", c.alice.uploadContent(png, {
+            type: "image/png", name: "gradient.png" }));
+        check(mxc?.startsWith("mxc://"), `upload answered ${mxc}`);
+        const { event_id: eventId } = await bounded("send image", c.alice.sendMessage(roomId, {
+            msgtype: "m.image", body: "gradient.png", url: mxc,
+            info: { mimetype: "image/png", size: png.length, w: 64, h: 64 } }));
+        const out = {};
+        for (const who of ["bob", "carol"]) {
+            const ev = await seen(who, c[who], roomId, eventId);
+            const url = ev.getContent().url;
+            check(url === mxc, `${who} got url ${url}`);
+            const dl = c[who].mxcUrlToHttp(url, undefined, undefined, undefined, false, true, true);
+            const resp = await authedFetch(c[who], dl);
+            const body = Buffer.from(await resp.arrayBuffer());
+            check(resp.status === 200, `${who}'s download: ${resp.status} ${body.toString().slice(0, 200)}`);
+            check(sha256(body) === sha256(png), `${who} downloaded ${body.length} different bytes`);
+            const th = c[who].mxcUrlToHttp(url, 32, 32, "scale", false, true, true);
+            const tresp = await authedFetch(c[who], th);
+            const tbody = Buffer.from(await tresp.arrayBuffer());
+            check(tresp.status === 200, `${who}'s thumbnail: ${tresp.status} ${tbody.toString().slice(0, 200)}`);
+            const size = imageSize(tbody);
+            check(size && size.width <= 64 && size.height <= 64 && size.width > 0,
+                  `${who}'s thumbnail is not a small image: ${tresp.headers.get("content-type")} ${
+                      JSON.stringify(size)}`);
+            check(tresp.headers.get("content-type")?.startsWith("image/"),
+                  `thumbnail content-type ${tresp.headers.get("content-type")}`);
+            out[who] = { bytes: body.length, thumbnail: size,
+                         local: serverOf(uid(who)) === serverOf(uid("alice")) };
+        }
+        // Without a token the authenticated endpoint refuses.
+        const anon = await bounded("anonymous download", fetch(
+            c.bob.mxcUrlToHttp(mxc, undefined, undefined, undefined, false, true, true)));
+        check(anon.status === 401, `anonymous download answered ${anon.status}`);
+        return out;
+    },
+
+    /** alice's profile photo: the avatar_url on her member event, seen by bob and carol. */
+    async avatar() {
+        const c = await startAll();
+        const roomId = await sharedRoom(c);
+        const { content_uri: mxc } = await bounded("upload", c.alice.uploadContent(makePng(48, 48), {
+            type: "image/png", name: "face.png" }));
+        await bounded("setAvatarUrl", c.alice.setAvatarUrl(mxc));
+        const out = {};
+        for (const who of ["bob", "carol"]) {
+            const member = await waitFor(`${who}'s client to show alice's avatar`, () => {
+                const m = c[who].getRoom(roomId).getMember(uid("alice"));
+                return m?.getMxcAvatarUrl() === mxc ? m : null;
+            });
+            check(member.events.member.getContent().avatar_url === mxc, "member event without avatar");
+            const thumb = member.getAvatarUrl(c[who].baseUrl, 32, 32, "crop", false, false, true);
+            const resp = await authedFetch(c[who], thumb);
+            const size = imageSize(Buffer.from(await resp.arrayBuffer()));
+            check(resp.status === 200 && size, `${who}'s avatar thumbnail: ${resp.status}`);
+            const profile = await bounded("profile", c[who].getProfileInfo(uid("alice")));
+            check(profile.avatar_url === mxc, `profile ${JSON.stringify(profile)}`);
+            out[who] = { avatar_url: mxc, thumbnail: size };
+        }
+        return out;
+    },
+
+    /** A reaction, an edit and a threaded reply: seen by the other client and by /relations. */
+    async relations() {
+        const c = await startAll(["alice", "bob"]);
+        const roomId = await sharedRoom(c, ["bob"]);
+        const root = await send(c.alice, roomId, "original text");
+        await seen("bob", c.bob, roomId, root);
+        const { event_id: reaction } = await bounded("react", c.bob.sendEvent(roomId,
+            "m.reaction", { "m.relates_to": { rel_type: "m.annotation", event_id: root, key: "👍" } }));
+        const { event_id: edit } = await bounded("edit", c.alice.sendMessage(roomId, {
+            msgtype: "m.text", body: "* edited text",
+            "m.new_content": { msgtype: "m.text", body: "edited text" },
+            "m.relates_to": { rel_type: "m.replace", event_id: root } }));
+        const { event_id: reply } = await bounded("threaded reply", c.bob.sendMessage(roomId, {
+            msgtype: "m.text", body: "in a thread",
+            "m.relates_to": { rel_type: "m.thread", event_id: root, is_falling_back: true,
+                              "m.in_reply_to": { event_id: root } } }));
+        await seen("alice", c.alice, roomId, reaction);
+        await seen("alice", c.alice, roomId, reply);
+        await seen("bob", c.bob, roomId, edit);
+        await waitFor("bob's client to show the edited text",
+            () => findEvent(c.bob, roomId, root)?.getContent().body === "edited text");
+        const out = {};
+        for (const who of ["alice", "bob"]) {
+            const ids = async (rel, type) => (await bounded(`${who}'s /relations ${rel}`,
+                c[who].relations(roomId, root, rel, type))).events.map((e) => e.getId());
+            const got = {
+                annotation: await ids(RelationType.Annotation, "m.reaction"),
+                replace: await ids(RelationType.Replace, "m.room.message"),
+                thread: await ids(RelationType.Thread, null),
+                all: (await bounded("/relations", c[who].fetchRelations(roomId, root, null)))
+                    .chunk.map((e) => e.event_id),
+            };
+            check(JSON.stringify(got.annotation) === JSON.stringify([reaction]),
+                  `${who}'s annotations ${JSON.stringify(got.annotation)}`);
+            check(JSON.stringify(got.replace) === JSON.stringify([edit]),
+                  `${who}'s edits ${JSON.stringify(got.replace)}`);
+            check(JSON.stringify(got.thread) === JSON.stringify([reply]),
+                  `${who}'s thread ${JSON.stringify(got.thread)}`);
+            check([reaction, edit, reply].every((id) => got.all.includes(id)),
+                  `${who}'s relations ${JSON.stringify(got.all)}`);
+            out[who] = got;
+        }
+        return out;
+    },
+
+    /** A permalink: bob opens an event by ID and the SDK builds its timeline from /context. */
+    async context() {
+        const c = await startAll(["alice", "bob"]);
+        const roomId = await sharedRoom(c, ["bob"]);
+        const ids = [];
+        for (let i = 0; i < 7; i++) ids.push(await send(c.alice, roomId, `context ${i}`));
+        await seen("bob", c.bob, roomId, ids[6]);
+        const room = c.bob.getRoom(roomId);
+        // A timeline set with nothing loaded, as for a permalink far back in a room.
+        const fresh = new EventTimelineSet(room, { timelineSupport: true });
+        const timeline = await bounded("getEventTimeline",
+            c.bob.getEventTimeline(fresh, ids[3]));
+        check(timeline, "no timeline for the event");
+        const got = timeline.getEvents().map((e) => e.getId());
+        check(got.includes(ids[3]), `timeline lacks the event: ${JSON.stringify(got)}`);
+        check(got.indexOf(ids[2]) === got.indexOf(ids[3]) - 1
+              && got.indexOf(ids[4]) === got.indexOf(ids[3]) + 1,
+              `neighbours out of place: ${JSON.stringify(got)} vs ${JSON.stringify(ids)}`);
+        check(timeline.getState("f")?.getMember(uid("alice"))?.membership === "join",
+              "the context's state has no alice");
+        return { events: got.length };
+    },
+
+    /** The user directory finds alice for bob (other server) and carol (same server). */
+    async user_directory() {
+        const c = await startAll();
+        const display = `Alice Wonderful ${Date.now() % 100000}`;
+        await bounded("setDisplayName", c.alice.setDisplayName(display));
+        // A public room: Synapse takes a remote user's profile from member events only in public
+        // rooms (for private ones it asks the user's server a minute later).
+        await sharedRoom(c, ["bob", "carol"], { createRoom: { preset: "public_chat" } });
+        const out = {};
+        for (const who of ["carol", "bob"]) {
+            let last = null;
+            const found = await waitFor(`${who}'s user directory search to find alice`, async () => {
+                last = await c[who].searchUserDirectory({ term: "wonderful", limit: 10 });
+                return last.results.find((u) => u.user_id === uid("alice"));
+            }, TIMEOUT, () => last);
+            check(found.display_name === display, `found ${JSON.stringify(found)}`);
+            const byId = await bounded("search by id", c[who].searchUserDirectory({
+                term: uid("alice").slice(1, 6) }));
+            check(byId.results.some((u) => u.user_id === uid("alice")), `by ID ${JSON.stringify(byId)}`);
+            out[who] = found;
+        }
+        return out;
+    },
+
+    /** Devices: a second login with its own device ID; list, rename, delete with UIA. */
+    async devices() {
+        const c = await startAll(["alice"]);
+        const u = input.users.alice;
+        const localpart = u.user_id.slice(1, u.user_id.indexOf(":"));
+        const deviceId = `JSSDK${Date.now() % 1000000}`;
+        const loginClient = createClient({ baseUrl: u.base_url, logger: silentLogger });
+        const login = await bounded("login", loginClient.loginRequest({
+            type: "m.login.password", identifier: { type: "m.id.user", user: localpart },
+            password: u.password, device_id: deviceId, initial_device_display_name: "second" }));
+        check(login.device_id === deviceId, `login gave device ${login.device_id}, asked ${deviceId}`);
+        const second = createClient({ baseUrl: u.base_url, userId: u.user_id,
+            accessToken: login.access_token, logger: silentLogger });
+        const list = (await bounded("getDevices", c.alice.getDevices())).devices;
+        const mine = list.find((d) => d.device_id === deviceId);
+        check(mine?.display_name === "second", `devices ${JSON.stringify(list)}`);
+        check(list.some((d) => d.device_id === u.device_id), `own device missing: ${JSON.stringify(list)}`);
+        await bounded("rename", c.alice.setDeviceDetails(deviceId, { display_name: "renamed" }));
+        const renamed = (await bounded("getDevice", c.alice.getDevice(deviceId))).display_name;
+        check(renamed === "renamed", `renamed to ${renamed}`);
+        // Deleting asks for the password (UIA), refuses a wrong one, accepts the right one.
+        const challenge = await httpError("delete without auth", c.alice.deleteDevice(deviceId));
+        check(challenge.httpStatus === 401 && challenge.data?.session, `challenge ${JSON.stringify(challenge)}`);
+        check(challenge.data.flows?.some((f) => f.stages?.includes("m.login.password")),
+              `flows ${JSON.stringify(challenge.data.flows)}`);
+        const auth = { type: "m.login.password", session: challenge.data.session,
+                       identifier: { type: "m.id.user", user: u.user_id } };
+        const wrong = await httpError("delete with a wrong password",
+            c.alice.deleteDevice(deviceId, { ...auth, password: "not the password" }));
+        check(wrong.httpStatus === 401 && wrong.errcode === "M_FORBIDDEN", `wrong ${JSON.stringify(wrong)}`);
+        check((await bounded("getDevices", c.alice.getDevices())).devices
+            .some((d) => d.device_id === deviceId), "device gone after a wrong password");
+        await bounded("delete", c.alice.deleteDevice(deviceId, { ...auth, password: u.password }));
+        const after = (await bounded("getDevices", c.alice.getDevices())).devices.map((d) => d.device_id);
+        check(!after.includes(deviceId), `device still listed: ${JSON.stringify(after)}`);
+        const whoami = await httpError("the deleted device's token", second.whoami());
+        check(whoami.httpStatus === 401 && whoami.errcode === "M_UNKNOWN_TOKEN",
+              `deleted device's token: ${JSON.stringify(whoami)}`);
+        return { devices_before: list.length, devices_after: after };
+    },
+
+    /** Presence: alice goes online with a status, then unavailable; bob (other server) and
+     *  carol (same server) see both. */
+    async presence() {
+        const c = await startAll();
+        await sharedRoom(c);
+        const out = {};
+        for (const [presence, status] of [["online", "on stage"], ["unavailable", "back soon"]]) {
+            // As Element does when the user goes idle: the sync loop's set_presence too, or
+            // the next /sync would bring her back online.
+            await c.alice.setSyncPresence(presence);
+            await bounded("setPresence", c.alice.setPresence({ presence, status_msg: status }));
+            for (const who of ["bob", "carol"]) {
+                await waitFor(`${who}'s client to show alice ${presence}`, () => {
+                    const user = c[who].getUser(uid("alice"));
+                    return user?.presence === presence && user.presenceStatusMsg === status;
+                });
+                const user = c[who].getUser(uid("alice"));
+                check(Number.isInteger(user.lastActiveAgo), `last_active_ago ${user.lastActiveAgo}`);
+                const direct = await bounded("getPresence", c[who].getPresence(uid("alice")));
+                check(direct.presence === presence, `GET presence ${JSON.stringify(direct)}`);
+                out[`${who}_${presence}`] = { status: user.presenceStatusMsg };
+            }
+        }
+        return out;
+    },
+};
+
+// --------------------------------------------------------------------------- main
+
+async function main() {
+    const run = scenarios[input.scenario];
+    check(run, `unknown scenario "${input.scenario}" (known: ${Object.keys(scenarios).join(", ")})`);
+    const result = await run();
+    check(syncLog.duplicates.length === 0,
+          `incremental sync delivered events twice: ${JSON.stringify(syncLog.duplicates)}`);
+    return result;
+}
+
+let exitCode = 0;
+try {
+    // A global bound, whatever the scenario does.
+    const result = await bounded(`the whole "${input.scenario}" scenario`, main(),
+                                 input.total_timeout_ms ?? 90000);
+    process.stdout.write(JSON.stringify({ ok: true, scenario: input.scenario, result,
+                                          sync: syncLog.summary() }) + "\n");
+} catch (e) {
+    exitCode = 1;
+    const kind = e instanceof ScenarioError ? "scenario failed" : "error";
+    const detail = e?.httpStatus ? ` (HTTP ${e.httpStatus} ${JSON.stringify(e.data)})` : "";
+    process.stderr.write(`js-sdk ${input.scenario} ${kind}: ${e?.message ?? e}${detail}\n`);
+    if (!(e instanceof ScenarioError) && e?.stack) process.stderr.write(`${e.stack}\n`);
+    process.stderr.write(`sync: ${JSON.stringify(syncLog.summary())}\n`);
+    if (logTail.length) process.stderr.write(`last SDK log lines:\n${logTail.join("\n")}\n`);
+} finally {
+    for (const client of Object.values(clients)) client.stopClient();
+}
+process.exit(exitCode);
