@@ -23,7 +23,7 @@ import { deflateSync } from "node:zlib";
 
 // The SDK logs through `console` (via loglevel); stdout carries our JSON result, so everything
 // it prints is kept in a small ring buffer and shown on stderr only when the scenario fails.
-const LOG_KEEP = 60;
+const LOG_KEEP = 25;
 const logTail = [];
 for (const level of ["log", "info", "debug", "trace", "warn", "error"]) {
     console[level] = (...args) => {
@@ -66,6 +66,13 @@ const TIMEOUT = input.timeout_ms ?? 20000;
 
 class ScenarioError extends Error {}
 
+// Milliseconds since start at each step, in the output: where a slow scenario spends its time.
+const T0 = Date.now();
+const phases = [];
+function mark(label) {
+    phases.push([label, Date.now() - T0]);
+}
+
 function check(cond, message) {
     if (!cond) throw new ScenarioError(message);
 }
@@ -83,6 +90,8 @@ async function waitFor(what, fn, timeout = TIMEOUT, detail = null) {
             last = await fn();
             if (last) return last;
         } catch (e) {
+            // A server's error answer is final (polling is for things still on their way).
+            if (e?.httpStatus) throw e;
             last = e;
         }
         if (Date.now() > deadline) {
@@ -131,6 +140,8 @@ class SyncLog {
         this.seen = {};        // name -> Map(room|event -> since of the first delivery)
         this.duplicates = [];
         this.errors = [];
+        this.joined = new Set();  // name|room once the room came in a sync's `join`
+        this.limited = [];        // limited timelines of rooms already joined
     }
 
     fetchFor(name) {
@@ -155,6 +166,16 @@ class SyncLog {
             appendFileSync(input.dump_sync, JSON.stringify({ user: name, since, body }) + "\n");
         }
         const seen = this.seen[name];
+        for (const [roomId, room] of Object.entries(body?.rooms?.join ?? {})) {
+            // A room the client already had joined comes with a gap (limited) only when more
+            // happened than fits: a sign the server took it for newly joined again.
+            const key = `${name}|${roomId}`;
+            if (this.joined.has(key) && room?.timeline?.limited) {
+                this.limited.push({ user: name, room_id: roomId, since,
+                                    events: room.timeline.events?.length });
+            }
+            this.joined.add(key);
+        }
         for (const section of ["join", "leave"]) {
             for (const [roomId, room] of Object.entries(body?.rooms?.[section] ?? {})) {
                 for (const ev of room?.timeline?.events ?? []) {
@@ -179,8 +200,10 @@ class SyncLog {
     }
 
     summary() {
+        // Bounded, so a failure's message stays readable.
         return { responses: this.responses, timeline_events: this.events,
-                 duplicates: this.duplicates, errors: this.errors };
+                 duplicates: this.duplicates.slice(0, 10), duplicates_count: this.duplicates.length,
+                 limited_again: this.limited.slice(0, 10), errors: this.errors.slice(0, 10) };
     }
 }
 
@@ -224,7 +247,9 @@ async function startUser(name) {
 }
 
 async function startAll(names = ["alice", "bob", "carol"]) {
+    mark("sdk loaded");
     const started = await Promise.all(names.map(startUser));
+    mark("clients prepared");
     return Object.fromEntries(names.map((n, i) => [n, started[i]]));
 }
 
@@ -245,7 +270,9 @@ async function sharedRoom(c, members = ["bob", "carol"], opts = {}) {
     for (const m of members) {
         await waitFor(`${m}'s client to show the invite`,
             () => c[m].getRoom(roomId)?.getMyMembership() === "invite");
+        mark(`${m} invited`);
         await bounded(`${m} joining`, c[m].joinRoom(roomId));
+        mark(`${m} joined`);
     }
     for (const m of members) {
         await waitFor(`alice's client to see ${m} joined`,
@@ -253,6 +280,7 @@ async function sharedRoom(c, members = ["bob", "carol"], opts = {}) {
         await waitFor(`${m}'s client to have the room joined`,
             () => c[m].getRoom(roomId)?.getMyMembership() === "join");
     }
+    mark("room shared");
     return roomId;
 }
 
@@ -516,6 +544,8 @@ const scenarios = {
             }
         }
         check(missing.length === 0, `events not delivered by sync: ${JSON.stringify(missing)}`);
+        check(syncLog.limited.length === 0,
+              `rooms sent again with a gap (limited): ${JSON.stringify(syncLog.limited)}`);
         return { room_id: roomId, events_sent: sent.length };
     },
 
@@ -755,8 +785,9 @@ async function main() {
     const run = scenarios[input.scenario];
     check(run, `unknown scenario "${input.scenario}" (known: ${Object.keys(scenarios).join(", ")})`);
     const result = await run();
-    check(syncLog.duplicates.length === 0,
-          `incremental sync delivered events twice: ${JSON.stringify(syncLog.duplicates)}`);
+    const dups = syncLog.duplicates;
+    check(dups.length === 0, `incremental sync delivered ${dups.length} events twice, e.g. ${
+        JSON.stringify(dups.slice(0, 3))}`);
     return result;
 }
 
@@ -765,8 +796,9 @@ try {
     // A global bound, whatever the scenario does.
     const result = await bounded(`the whole "${input.scenario}" scenario`, main(),
                                  input.total_timeout_ms ?? 90000);
+    mark("done");
     process.stdout.write(JSON.stringify({ ok: true, scenario: input.scenario, result,
-                                          sync: syncLog.summary() }) + "\n");
+                                          sync: syncLog.summary(), phases }) + "\n");
 } catch (e) {
     exitCode = 1;
     const kind = e instanceof ScenarioError ? "scenario failed" : "error";
@@ -774,6 +806,7 @@ try {
     process.stderr.write(`js-sdk ${input.scenario} ${kind}: ${e?.message ?? e}${detail}\n`);
     if (!(e instanceof ScenarioError) && e?.stack) process.stderr.write(`${e.stack}\n`);
     process.stderr.write(`sync: ${JSON.stringify(syncLog.summary())}\n`);
+    process.stderr.write(`phases (ms): ${JSON.stringify(phases)}\n`);
     if (logTail.length) process.stderr.write(`last SDK log lines:\n${logTail.join("\n")}\n`);
 } finally {
     for (const client of Object.values(clients)) client.stopClient();
