@@ -139,6 +139,7 @@ async def run_scenario(node: str, scenario: str, users: dict) -> dict:
     result = json.loads(out)
     assert result["ok"] and result["scenario"] == scenario
     print(f"{scenario}: phases (ms since node started) {result['phases']}")
+    print(f"{scenario}: HTTP errors {result['sync']['http_errors']}")
     return result
 
 
@@ -155,6 +156,10 @@ async def test_js_sdk(scenario, backend, node, make_homeserver, request):
     least = 1 if scenario == "prepared" else 2
     assert all(n >= least for n in sync["responses"].values()), sync
     assert sync["duplicates"] == [], sync["duplicates"]
+    # The SDK met no error answer (a missing endpoint it would put up with, say), except the
+    # password challenges the devices scenario asks for.
+    expected = 2 if scenario == "devices" else 0
+    assert len(sync["http_errors"]) == expected, sync["http_errors"]
     # Nor was a room it already had sent again as if newly joined (a limited timeline).
     assert sync["limited_again"] == [], sync["limited_again"]
     if scenario == "prepared":

@@ -142,6 +142,7 @@ class SyncLog {
         this.errors = [];
         this.joined = new Set();  // name|room once the room came in a sync's `join`
         this.limited = [];        // limited timelines of rooms already joined
+        this.http_errors = [];    // every answer that was not 2xx, as "user: METHOD path -> status"
     }
 
     fetchFor(name) {
@@ -151,6 +152,10 @@ class SyncLog {
         return async (resource, init) => {
             const response = await fetch(resource, init);
             const url = new URL(resource instanceof Request ? resource.url : String(resource));
+            if (!response.ok && this.http_errors.length < 50) {
+                this.http_errors.push(`${name}: ${init?.method ?? "GET"} ${url.pathname} -> ${
+                    response.status}`);
+            }
             if (url.pathname.endsWith("/sync") && response.ok) {
                 let body = null;
                 try { body = await response.clone().json(); } catch { /* reported by the SDK */ }
@@ -203,7 +208,8 @@ class SyncLog {
         // Bounded, so a failure's message stays readable.
         return { responses: this.responses, timeline_events: this.events,
                  duplicates: this.duplicates.slice(0, 10), duplicates_count: this.duplicates.length,
-                 limited_again: this.limited.slice(0, 10), errors: this.errors.slice(0, 10) };
+                 limited_again: this.limited.slice(0, 10), errors: this.errors.slice(0, 10),
+                 http_errors: this.http_errors };
     }
 }
 
