@@ -21,6 +21,7 @@ from media.sfu import SFU
 
 from .api.accounts import AccountServlets
 from .api.audio import AudioServlets, MediaServlets
+from .api.client_misc import ClientMiscServlets
 from .api.ephemeral import EphemeralServlets
 from .api.federation import FederationServlets
 from .api.http import ACCOUNTS, matrix_errors
@@ -44,17 +45,22 @@ from .handlers.push import PushRulesHandler
 from .handlers.ratelimit import RateLimiter
 from .handlers.receipts import ReceiptHandler
 from .handlers.remote import RemoteQueries
+from .handlers.reports import ReportHandler
 from .handlers.room_host import RoomHost
 from .handlers.rooms import RoomHandler
 from .handlers.sfu_hooks import SFUHooks
 from .handlers.sync import SyncHandler
 from .handlers.typing import TypingHandler
+from .handlers.user_directory import UserDirectoryHandler
+from .handlers.voip import TurnHandler
 from .stage import StageRules
 from .storage.database import Database
 from .storage.events import AccountDataStore, EventStore, FilterStore, StreamCounter
 from .storage.federation import KeyCacheStore, OutboxStore, TransactionStore
 from .storage.push import PushStore
 from .storage.receipts import ReceiptStore
+from .storage.reports import ReportStore
+from .storage.user_directory import UserDirectoryStore
 from .storage.users import KeyStore, UserStore
 
 log = logging.getLogger(__name__)
@@ -129,6 +135,10 @@ class Homeserver:
             name, self.signing_key, self.rooms, self.room_host, self.events, self.users,
             self.keyring, self.federation_client, self.queue, TransactionStore(self.db))
         self.membership = MembershipHandler(self.rooms, self.federation, self.remote)
+        # the user directory (kept by the database from memberships), TURN, event reports
+        self.user_directory = UserDirectoryHandler(UserDirectoryStore(self.db))
+        self.turn = TurnHandler(config.turn)
+        self.reports = ReportHandler(self.events, ReportStore(self.db))
 
         # audio rooms: the hallway and notices, then the SFU and the sessions it serves
         self.notices = NoticeSender(name, self.rooms, self.users, self.account_data)
@@ -212,6 +222,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app.add_routes(EphemeralServlets(hs.receipts, hs.typing).routes())
     app.add_routes(federation.routes())
     app.add_routes(PushServlets(hs.push_rules).routes())
+    app.add_routes(ClientMiscServlets(config, hs.user_directory, hs.turn, hs.reports).routes())
     app.add_routes(AudioServlets(hs.audio).routes())
     app.add_routes(MediaServlets(hs.media, federation).routes())
     add_web_client(app)

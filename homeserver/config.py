@@ -10,6 +10,7 @@ import dataclasses
 import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from federation.servername import is_valid_server_name
 
@@ -91,6 +92,24 @@ class AudioConfig:
 
 
 @dataclass(frozen=True)
+class TurnConfig:
+    # coturn's REST API (use-auth-secret / static-auth-secret): /voip/turnServer hands out
+    # credentials derived from the shared secret, valid for user_lifetime_seconds.
+    uris: list[str] = field(default_factory=list)
+    shared_secret: str | None = None
+    user_lifetime_seconds: int = 3600
+
+
+@dataclass(frozen=True)
+class WellKnownConfig:
+    # /.well-known/matrix/client: m.homeserver.base_url (default: public_baseurl) and, if set,
+    # m.identity_server.base_url. /.well-known/matrix/server: m.server ("host[:port]").
+    client_base_url: str | None = None
+    identity_server: str | None = None
+    server: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     server_name: str
     listeners: list[ListenerConfig] = field(default_factory=lambda: [ListenerConfig()])
@@ -101,6 +120,9 @@ class Config:
     federation: FederationConfig = FederationConfig()
     media: MediaConfig = MediaConfig()
     audio: AudioConfig = AudioConfig()
+    public_baseurl: str | None = None  # the URL clients reach us at, e.g. https://example.org/
+    turn: TurnConfig = TurnConfig()
+    well_known: WellKnownConfig = WellKnownConfig()
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -141,6 +163,43 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(f"federation.servers.{name}: {url!r} must be an http(s) URL")
     if cfg.limits.max_event_bytes < 1024:
         raise ConfigError("limits.max_event_bytes: must be at least 1024")
+    _validate_turn(cfg.turn)
+    for key, base in (("public_baseurl", cfg.public_baseurl),
+                      ("well_known.client_base_url", cfg.well_known.client_base_url),
+                      ("well_known.identity_server", cfg.well_known.identity_server)):
+        if base is not None and not is_base_url(base):
+            raise ConfigError(f"{key}: {base!r} must be an http(s) URL with a valid host and"
+                              " no query or fragment, e.g. https://matrix.example.org/")
+    if cfg.well_known.server is not None and not is_valid_server_name(cfg.well_known.server):
+        raise ConfigError(f"well_known.server: {cfg.well_known.server!r} is not a valid"
+                          " server name (host or host:port)")
+
+
+TURN_SCHEMES = ("turn:", "turns:", "stun:", "stuns:")
+
+
+def _validate_turn(turn: TurnConfig) -> None:
+    for uri in turn.uris:
+        if not uri.startswith(TURN_SCHEMES) or len(uri) > 512 or any(c.isspace() for c in uri):
+            raise ConfigError(f"turn.uris: {uri!r} is not a turn:, turns:, stun: or stuns: URI")
+    if turn.uris and not turn.shared_secret:
+        raise ConfigError("turn.shared_secret: required when turn.uris is set")
+    if turn.shared_secret is not None and not turn.shared_secret:
+        raise ConfigError("turn.shared_secret: must not be empty")
+    if not 60 <= turn.user_lifetime_seconds <= 7 * 86400:
+        raise ConfigError("turn.user_lifetime_seconds: must be between 60 and 604800")
+
+
+def is_base_url(url: str) -> bool:
+    """An absolute http(s) URL whose host is a valid server name, without credentials, query
+    or fragment: what a client can use as a base URL."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return (parts.scheme in ("http", "https") and not parts.query and not parts.fragment
+            and "@" not in parts.netloc and is_valid_server_name(parts.netloc)
+            and not any(c.isspace() for c in url) and len(url) <= 1024)
 
 
 def config_from_dict(data: dict) -> Config:

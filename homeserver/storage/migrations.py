@@ -203,4 +203,76 @@ CREATE TABLE stream_marks (
     pos INTEGER NOT NULL
 )
 """),
+    # The user directory (homeserver/storage/user_directory.py): every user seen joined to a
+    # room, local or remote, with the profile of their latest join event, and a full-text index
+    # of user ID and display name for prefix-of-word search. Kept up to date by triggers on
+    # memberships, so every path that stores a membership (our events, federation, joins
+    # adopting a remote room's state) updates it in the same transaction. Display names that
+    # are not strings or longer than 256 characters, and avatars that are not mxc:// URIs of
+    # at most 512, are not taken. Event reports (/rooms/{id}/report/{eventId}) for admins.
+    (11, """
+CREATE TABLE user_directory (
+    user_id TEXT PRIMARY KEY,
+    display_name TEXT,
+    avatar_url TEXT
+);
+CREATE VIRTUAL TABLE user_directory_search USING fts5(
+    user_id, display_name, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+);
+CREATE VIEW user_directory_profiles AS
+    SELECT e.event_id AS event_id,
+        CASE WHEN json_type(e.json, '$.content.displayname') = 'text'
+             AND length(json_extract(e.json, '$.content.displayname')) BETWEEN 1 AND 256
+             THEN json_extract(e.json, '$.content.displayname') END AS display_name,
+        CASE WHEN json_type(e.json, '$.content.avatar_url') = 'text'
+             AND json_extract(e.json, '$.content.avatar_url') LIKE 'mxc://%'
+             AND length(json_extract(e.json, '$.content.avatar_url')) <= 512
+             THEN json_extract(e.json, '$.content.avatar_url') END AS avatar_url
+    FROM events e;
+INSERT INTO user_directory (user_id, display_name, avatar_url)
+    SELECT m.user_id, p.display_name, p.avatar_url
+    FROM memberships m JOIN user_directory_profiles p ON p.event_id = m.event_id
+    WHERE m.membership = 'join' ORDER BY m.stream_ordering
+    ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name,
+        avatar_url = excluded.avatar_url;
+INSERT INTO user_directory_search (rowid, user_id, display_name)
+    SELECT rowid, user_id, coalesce(display_name, '') FROM user_directory;
+CREATE TRIGGER user_directory_insert AFTER INSERT ON user_directory BEGIN
+    INSERT INTO user_directory_search (rowid, user_id, display_name)
+        VALUES (NEW.rowid, NEW.user_id, coalesce(NEW.display_name, ''));
+END;
+CREATE TRIGGER user_directory_update AFTER UPDATE ON user_directory BEGIN
+    DELETE FROM user_directory_search WHERE rowid = OLD.rowid;
+    INSERT INTO user_directory_search (rowid, user_id, display_name)
+        VALUES (NEW.rowid, NEW.user_id, coalesce(NEW.display_name, ''));
+END;
+CREATE TRIGGER user_directory_on_join AFTER INSERT ON memberships
+        WHEN NEW.membership = 'join' BEGIN
+    INSERT INTO user_directory (user_id, display_name, avatar_url)
+        SELECT NEW.user_id, display_name, avatar_url FROM user_directory_profiles
+        WHERE event_id = NEW.event_id
+        ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name,
+            avatar_url = excluded.avatar_url
+        WHERE display_name IS NOT excluded.display_name OR avatar_url IS NOT excluded.avatar_url;
+END;
+CREATE TRIGGER user_directory_on_rejoin AFTER UPDATE OF event_id ON memberships
+        WHEN NEW.membership = 'join' BEGIN
+    INSERT INTO user_directory (user_id, display_name, avatar_url)
+        SELECT NEW.user_id, display_name, avatar_url FROM user_directory_profiles
+        WHERE event_id = NEW.event_id
+        ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name,
+            avatar_url = excluded.avatar_url
+        WHERE display_name IS NOT excluded.display_name OR avatar_url IS NOT excluded.avatar_url;
+END;
+CREATE TABLE event_reports (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    room_id TEXT NOT NULL,
+    event_id TEXT,
+    user_id TEXT NOT NULL,
+    reason TEXT,
+    score INTEGER,
+    received_ts INTEGER NOT NULL
+);
+CREATE INDEX event_reports_received ON event_reports(received_ts)
+"""),
 ]
