@@ -5,13 +5,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
+import sqlite3
 
 import pytest
 
 from homeserver.config import ConfigError, config_from_dict
 from homeserver.handlers.user_directory import search_words
 from homeserver.handlers.voip import turn_credentials
-from homeserver.storage.user_directory import fts_query
+from homeserver.storage.database import Database, _split
+from homeserver.storage.migrations import MIGRATIONS
+from homeserver.storage.user_directory import UserDirectoryStore, fts_query
 
 BASE = {"server_name": "example.org"}
 
@@ -84,3 +88,46 @@ def test_search_words_and_fts_query():
     assert search_words("@ : \"") == []
     assert len(search_words("a " * 50)) == 8
     assert fts_query(['al"ice', "b*"]) == '"al""ice"* "b*"*'
+
+
+def test_migration_fills_the_directory_from_existing_memberships(tmp_path):
+    """A database from before migration 11 gets a directory of the users joined then, with
+    the profile of each one's latest join; later memberships keep it up to date."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+                 " applied_ts INTEGER NOT NULL)")
+    for version, sql in MIGRATIONS:
+        if version < 11:
+            for stmt in _split(sql):
+                conn.execute(stmt)
+            conn.execute("INSERT INTO schema_migrations VALUES (?, 0)", (version,))
+
+    def member(pos, room, user, membership, content):
+        eid = f"$e{pos}"
+        ev = {"type": "m.room.member", "state_key": user, "room_id": room,
+              "content": {"membership": membership, **content}}
+        conn.execute("INSERT INTO events (stream_ordering, event_id, room_id, type, state_key,"
+                     " sender, depth, origin_server_ts, json) VALUES (?,?,?,?,?,?,?,?,?)",
+                     (pos, eid, room, "m.room.member", user, user, pos, 0, json.dumps(ev)))
+        conn.execute("INSERT OR REPLACE INTO memberships VALUES (?,?,?,?,?)",
+                     (room, user, membership, eid, pos))
+    member(1, "!a:x", "@old:x", "join", {"displayname": "Old Name"})
+    member(2, "!b:x", "@old:x", "join", {"displayname": "New Name", "avatar_url": "mxc://x/y"})
+    member(3, "!a:x", "@gone:x", "leave", {"displayname": "Gone"})
+    member(4, "!a:x", "@odd:x", "join", {"displayname": {"not": "a string"},
+                                         "avatar_url": "https://not.mxc/"})
+    member(5, "!a:x", "@long:x", "join", {"displayname": "x" * 257})
+    conn.close()
+
+    db = Database(path)
+    assert db.schema_version >= 11
+    store = UserDirectoryStore(db)
+    assert store.get("@old:x") == ("@old:x", "New Name", "mxc://x/y")
+    assert store.get("@gone:x") is None
+    assert store.get("@odd:x") == ("@odd:x", None, None)
+    assert store.get("@long:x") == ("@long:x", None, None)
+    # Searchable: @old shares !a with @odd.
+    assert [r[0] for r in store.search("@odd:x", ["new"], 10)] == ["@old:x"]
+    assert store.search("@odd:x", ["old"], 10)[0][0] == "@old:x"
+    db.close()
