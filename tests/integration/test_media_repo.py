@@ -150,3 +150,86 @@ async def test_download_across_servers(make_homeserver):
     await hs["a"].server.close()
     status, _, body = await get(bob, path)
     assert status == 200 and body == data
+
+
+def decoded(body: bytes) -> Image.Image:
+    im = Image.open(io.BytesIO(body))
+    im.load()
+    return im
+
+
+async def test_thumbnails_of_png_and_jpeg(homeserver):
+    alice = await homeserver.user("alice")
+    bob = await homeserver.user("bob")
+    for fmt, ctype in (("PNG", "image/png"), ("JPEG", "image/jpeg")):
+        server, media_id = await uploaded(alice, png_bytes(1000, 750, fmt), ctype)
+        path = f"{C1}/thumbnail/{server}/{media_id}"
+        status, headers, body = await get(bob, path + "?width=320&height=240&method=scale")
+        assert status == 200, body
+        assert headers["Content-Type"] == ctype
+        assert headers["Content-Security-Policy"] == CSP
+        im = decoded(body)
+        assert im.format == fmt and im.size == (320, 240)
+        status, _, body = await get(bob, path + "?width=96&height=96&method=crop&animated=true")
+        assert status == 200 and decoded(body).size == (96, 96)
+        # Asked sizes are served from standard ones: 50x50 crop comes from 96x96.
+        status, _, body = await get(bob, path + "?width=50&height=50&method=crop")
+        assert status == 200 and decoded(body).size == (96, 96)
+    # Thumbnails are kept: asking again does not decode again.
+    stats = held(homeserver)
+    status, _, _ = await get(bob, f"{C1}/thumbnail/{server}/{media_id}?width=320&height=240")
+    assert status == 200 and held(homeserver) == stats
+    # A small image is not upscaled.
+    server, media_id = await uploaded(alice, png_bytes(20, 10), "image/png")
+    status, _, body = await get(bob, f"{C1}/thumbnail/{server}/{media_id}?width=640&height=480")
+    assert status == 200 and decoded(body).size == (20, 10)
+    # Bad parameters are refused.
+    for q in ("width=0&height=10", "width=10", "width=a&height=1", "width=10&height=10&method=x",
+              "width=100000&height=10"):
+        status, _, body = await get(bob, f"{C1}/thumbnail/{server}/{media_id}?{q}")
+        assert status == 400, q
+
+
+async def test_thumbnail_of_remote_media(make_homeserver):
+    hs = await start_servers(make_homeserver, names=("a", "b"))
+    alice = await hs["a"].user("alice")
+    bob = await hs["b"].user("bob")
+    server, media_id = await uploaded(alice, png_bytes(800, 600), "image/png")
+    status, headers, body = await get(
+        bob, f"{C1}/thumbnail/{server}/{media_id}?width=32&height=32&method=crop")
+    assert status == 200, body
+    assert headers["Content-Type"] == "image/png" and decoded(body).size == (32, 32)
+    # allow_remote=false does not fetch what is not cached.
+    _, other = await uploaded(alice, b"not fetched yet")
+    status, _, body = await get(bob, f"{C1}/download/{server}/{other}?allow_remote=false")
+    assert status == 404
+
+
+async def test_avatar_end_to_end(make_homeserver):
+    hs = await start_servers(make_homeserver, names=("a", "b"))
+    alice = await hs["a"].user("alice")
+    bob = await hs["b"].user("bob")
+    server, media_id = await uploaded(alice, png_bytes(128, 128), "image/png", "me.png")
+    mxc = f"mxc://{server}/{media_id}"
+    room = await alice.create_room(preset="public_chat")
+    await bob.join(room)
+    from urllib.parse import quote
+    for bad in ("https://evil.example/x.png", "mxc://", "mxc://a.b/", "mxc://a.b/x/y",
+                "mxc://a.b/../../etc", "mxc://bad name/x", 5):
+        status, body = await alice.request("PUT", f"/profile/{quote(alice.user_id)}/avatar_url",
+                                           {"avatar_url": bad})
+        assert status == 400, bad
+    await alice.ok("PUT", f"/profile/{quote(alice.user_id)}/avatar_url", {"avatar_url": mxc})
+    assert (await bob.ok("GET", f"/profile/{quote(alice.user_id)}"))["avatar_url"] == mxc
+    await alice.put_state(room, "m.room.avatar", {"url": mxc})
+
+    async def bob_sees_avatar():
+        member = await bob.state(room, "m.room.member", alice.user_id)
+        return member.get("avatar_url") == mxc and \
+            (await bob.state(room, "m.room.avatar")).get("url") == mxc
+    from tests.integration.federation_helpers import eventually
+    await eventually(bob_sees_avatar)
+    status, _, body = await get(bob, f"{C1}/download/{server}/{media_id}")
+    assert status == 200 and decoded(body).size == (128, 128)
+    # Removing it is allowed.
+    await alice.ok("PUT", f"/profile/{quote(alice.user_id)}/avatar_url", {"avatar_url": ""})
