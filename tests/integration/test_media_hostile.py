@@ -13,6 +13,7 @@ import yarl
 from aiohttp import web
 from PIL import Image
 
+from federation.xmatrix import sign_request
 from tests.integration.keyed_server import F1, KeyedServer
 from tests.integration.test_media_repo import (
     C1,
@@ -301,5 +302,25 @@ async def test_federation_media_endpoint_needs_x_matrix(make_homeserver, http_se
         status, body = await origin.request(http_session, hs.url, hs.server_name, "GET",
                                             f"{F1}/media/download/..%2Fx")
         assert status in (400, 404)
+        # Thumbnails too, of images only.
+        _, png_id = await uploaded(alice, png_bytes(400, 300), "image/png")
+        thumb = f"{F1}/media/thumbnail/{png_id}?width=96&height=96&method=crop"
+        async with http_session.get(hs.url + thumb) as resp:
+            assert resp.status == 401
+        auth = sign_request(origin.key, "GET", thumb, origin.name, hs.server_name, None)
+        async with http_session.get(yarl.URL(hs.url + thumb, encoded=True),
+                                    headers={"Authorization": auth}) as resp:
+            assert resp.status == 200 and resp.content_type == "multipart/mixed"
+            raw = await resp.read()
+        png = raw[raw.index(b"\x89PNG"):raw.rindex(b"\r\n--")]
+        assert Image.open(io.BytesIO(png)).size == (96, 96)
+        status, body = await origin.request(
+            http_session, hs.url, hs.server_name, "GET",
+            f"{F1}/media/thumbnail/{media_id}?width=96&height=96")
+        assert status == 400
+        # Another server's media (even if cached here) is not served on: only our own.
+        status, body = await origin.request(http_session, hs.url, hs.server_name, "GET",
+                                            f"{F1}/media/download/nosuchmedia")
+        assert status == 404 and body["errcode"] == "M_NOT_FOUND"
     finally:
         await origin.close()

@@ -117,6 +117,9 @@ async def test_download_needs_a_token_and_legacy_is_refused(homeserver):
     status, headers, body = await get(alice, f"{C1}/download/{server}/{media_id}", token=False)
     assert status == 401 and b"M_MISSING_TOKEN" in body
     assert headers["Content-Security-Policy"] == CSP
+    status, _, body = await get(alice, f"{C1}/thumbnail/{server}/{media_id}?width=9&height=9",
+                                token=False)
+    assert status == 401 and b"M_MISSING_TOKEN" in body
     for legacy in (f"/_matrix/media/v3/download/{server}/{media_id}",
                    f"/_matrix/media/r0/download/{server}/{media_id}",
                    f"/_matrix/media/v3/thumbnail/{server}/{media_id}?width=32&height=32"):
