@@ -87,6 +87,14 @@ class MediaConfig:
 
 
 @dataclass(frozen=True)
+class MediaRepositoryConfig:
+    """The Matrix media repository (uploads, downloads, thumbnails, remote media cache)."""
+    max_upload_bytes: int = 50 * 1024 * 1024
+    # Where files are kept; None: a ``media`` folder beside the SQLite database file.
+    store_path: str | None = None
+
+
+@dataclass(frozen=True)
 class AudioConfig:
     hallway_refresh_seconds: float = 30.0  # how long other servers' hallway lists are cached
 
@@ -123,6 +131,7 @@ class Config:
     public_baseurl: str | None = None  # the URL clients reach us at, e.g. https://example.org/
     turn: TurnConfig = TurnConfig()
     well_known: WellKnownConfig = WellKnownConfig()
+    media_repository: MediaRepositoryConfig = MediaRepositoryConfig()
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -161,6 +170,8 @@ def _validate(cfg: Config) -> None:
                               " server name")
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"federation.servers.{name}: {url!r} must be an http(s) URL")
+    if not 1 <= cfg.media_repository.max_upload_bytes <= 2**40:
+        raise ConfigError("media_repository.max_upload_bytes: must be between 1 and 2**40")
     if cfg.limits.max_event_bytes < 1024:
         raise ConfigError("limits.max_event_bytes: must be at least 1024")
     _validate_turn(cfg.turn)
@@ -200,6 +211,13 @@ def is_base_url(url: str) -> bool:
     return (parts.scheme in ("http", "https") and not parts.query and not parts.fragment
             and "@" not in parts.netloc and is_valid_server_name(parts.netloc)
             and not any(c.isspace() for c in url) and len(url) <= 1024)
+
+
+def media_store_path(cfg: Config) -> Path:
+    """The media repository's folder: as configured, else ``media`` beside the database."""
+    if cfg.media_repository.store_path:
+        return Path(cfg.media_repository.store_path)
+    return Path(cfg.database.path).parent / "media"
 
 
 def config_from_dict(data: dict) -> Config:

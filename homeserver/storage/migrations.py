@@ -203,6 +203,30 @@ CREATE TABLE stream_marks (
     pos INTEGER NOT NULL
 )
 """),
+    # The media repository: one row per file we hold, our uploads (origin = our server name)
+    # and the cached copies of other servers' media. The file itself is on disk, named by its
+    # media ID (the folder by origin); the sha256 lets operators check it. media_pending: IDs
+    # handed out by /create whose bytes are still to come (async upload).
+    (7, """
+CREATE TABLE media (
+    origin TEXT NOT NULL,
+    media_id TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    upload_name TEXT,
+    sha256 TEXT NOT NULL,
+    user_id TEXT,
+    created_ts INTEGER NOT NULL,
+    PRIMARY KEY (origin, media_id)
+);
+CREATE INDEX media_user ON media(user_id, created_ts);
+CREATE TABLE media_pending (
+    media_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    expires_ts INTEGER NOT NULL
+);
+CREATE INDEX media_pending_user ON media_pending(user_id)
+"""),
     # The user directory (homeserver/storage/user_directory.py): every user seen joined to a
     # room, local or remote, with the profile of their latest join event, and a full-text index
     # of user ID and display name for prefix-of-word search. Kept up to date by triggers on
