@@ -146,6 +146,7 @@ class RoomHandler:
             prev = self.state_view(event["room_id"]).get((event["type"], state_key))
             if prev is not None:
                 event["unsigned"] = {"prev_content": prev["content"],
+                                     "prev_sender": prev["sender"],
                                      "replaces_state": prev["event_id"]}
         host = self.is_host(event["room_id"])
         stream = self.store.persist_event(event, txn, outlier=outlier,
