@@ -112,7 +112,8 @@ class Homeserver:
             config.registration.open, config.registration.shared_secret, self.remote)
         self.factory = EventFactory(name, self.signing_key, config.limits.max_event_bytes)
         self.rooms = RoomHandler(name, self.events, self.users, self.account_data,
-                                 self.factory, self.notifier, StageRules(), self.queue)
+                                 self.factory, self.notifier, StageRules(), self.queue,
+                                 self.relation_store)
         # push rules, and the unread counts they give sync
         push_store = PushStore(self.db)
         self.push_rules = PushRulesHandler(push_store, self.account_data, self.notifier)

@@ -123,9 +123,17 @@ async def test_reaction_edit_and_thread_through_relations_and_threads(homeserver
     assert ids(flat["chunk"]) == [reaction] and "recursion_depth" not in flat
     rec = await relations(carol, room, root, "m.annotation", recurse="true")
     assert ids(rec["chunk"]) == [deep, reaction] and rec["recursion_depth"] == 3
-    # A redacted reaction relates to nothing any more.
+    # The same reaction twice is refused (a double tap); a thread cannot start from a reply.
+    status, body = await bob.request("PUT", f"{r(room)}/send/m.reaction/dup1", react(root))
+    assert (status, body["errcode"]) == (400, "M_DUPLICATE_ANNOTATION")
+    status, body = await carol.request("PUT", f"{r(room)}/send/m.room.message/thr1",
+                                       in_thread(reply1, "nested"))
+    assert status == 400
+    # A redacted reaction relates to nothing any more, and may be sent again.
     await bob.ok("PUT", f"{r(room)}/redact/{quote(reaction)}/red1", {})
     assert (await relations(carol, room, root, "m.annotation"))["chunk"] == []
+    again = await send(bob, room, react(root), "m.reaction")
+    assert ids((await relations(carol, room, root, "m.annotation"))["chunk"]) == [again]
 
 
 async def test_bundled_aggregations_on_event_sync_and_messages(homeserver):
