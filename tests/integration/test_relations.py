@@ -260,6 +260,8 @@ async def test_context_window_tokens_filter_and_refusals(homeserver):
         assert (status, body["errcode"]) == (404, "M_NOT_FOUND")
     status, body = await dave.request("GET", f"{V1}{r(room)}/relations/{quote(sent[5])}")
     assert (status, body["errcode"]) == (404, "M_NOT_FOUND")
+    status, body = await dave.request("GET", f"{V1}{r(room)}/threads")
+    assert (status, body["errcode"]) == (403, "M_FORBIDDEN")
     # Someone who left sees up to their leaving, not after.
     await carol.ok("POST", f"{r(room)}/leave", {})
     later = await send(alice, room, text("after carol left"))
@@ -272,6 +274,7 @@ async def test_context_window_tokens_filter_and_refusals(homeserver):
                           {"history_visibility": "world_readable"})
     seen = await dave.ok("GET", f"{r(room)}/context/{quote(sent[5])}", params={"limit": "2"})
     assert ids(seen["events_before"]) == [sent[4]]
+    assert (await dave.ok("GET", f"{V1}{r(room)}/threads"))["chunk"] == []
 
 
 async def test_prev_content_on_name_change(homeserver):
