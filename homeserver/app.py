@@ -29,12 +29,14 @@ from .api.federation import FederationServlets
 from .api.http import ACCOUNTS, matrix_errors
 from .api.log_filters import install_malformed_http_filter
 from .api.push import PushServlets
+from .api.relations import RelationServlets
 from .api.rooms import RoomServlets
 from .config import Config, media_store_path
 from .handlers.account_data import AccountDataHandler
 from .handlers.accounts import AccountHandler, PasswordHasher
 from .handlers.audio import AudioRoomHandler, NoticeSender
 from .handlers.content_repo import ContentRepository
+from .handlers.context import ContextHandler
 from .handlers.directory import DirectoryHandler
 from .handlers.ephemeral import EphemeralEvents
 from .handlers.events import EventFactory
@@ -47,6 +49,7 @@ from .handlers.notifier import Notifier
 from .handlers.push import PushRulesHandler
 from .handlers.ratelimit import RateLimiter
 from .handlers.receipts import ReceiptHandler
+from .handlers.relations import RelationsHandler
 from .handlers.remote import RemoteQueries
 from .handlers.reports import ReportHandler
 from .handlers.room_host import RoomHost
@@ -63,6 +66,7 @@ from .storage.federation import KeyCacheStore, OutboxStore, TransactionStore
 from .storage.media_repo import MediaStore
 from .storage.push import PushStore
 from .storage.receipts import ReceiptStore
+from .storage.relations import RelationStore
 from .storage.reports import ReportStore
 from .storage.user_directory import UserDirectoryStore
 from .storage.users import KeyStore, UserStore
@@ -94,7 +98,8 @@ class Homeserver:
         self.keys = KeyStore(self.db)
         self.signing_key = load_signing_key(self.keys)
         self.stream = StreamCounter(self.db)
-        self.events = EventStore(self.db, self.stream)
+        self.relation_store = RelationStore(self.db)
+        self.events = EventStore(self.db, self.stream, relations=self.relation_store)
         self.account_data = AccountDataStore(self.db, self.stream)
         self.filters = FilterStore(self.db)
         self.outbox = OutboxStore(self.db)
@@ -117,7 +122,8 @@ class Homeserver:
             config.registration.open, config.registration.shared_secret, self.remote)
         self.factory = EventFactory(name, self.signing_key, config.limits.max_event_bytes)
         self.rooms = RoomHandler(name, self.events, self.users, self.account_data,
-                                 self.factory, self.notifier, StageRules(), self.queue)
+                                 self.factory, self.notifier, StageRules(), self.queue,
+                                 self.relation_store)
         # push rules, and the unread counts they give sync
         push_store = PushStore(self.db)
         self.push_rules = PushRulesHandler(push_store, self.account_data, self.notifier)
@@ -129,10 +135,14 @@ class Homeserver:
                                        self.rooms.known_room)
         self.typing = TypingHandler(name, self.events, self.stream, self.notifier, self.queue,
                                     self.rooms.known_room)
+        # relations: /relations, /threads, /context and the aggregations bundled in events
+        self.relations = RelationsHandler(self.events, self.relation_store, self.rooms,
+                                          self.stream)
+        self.context = ContextHandler(self.events, self.rooms, self.relations, self.stream)
         self.sync = SyncHandler(self.events, self.account_data, self.stream, self.rooms,
                                 self.notifier, config.limits.sync_timeline_limit,
                                 EphemeralEvents(self.receipts, self.typing),
-                                unread=self.notifications)
+                                unread=self.notifications, bundle=self.relations.bundle)
         self.directory = DirectoryHandler(name, self.events, self.rooms, self.remote)
         self.room_host = RoomHost(name, self.rooms, self.events, self.keyring)
         self.federation = FederationHandler(
@@ -234,6 +244,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app.add_routes(federation.routes())
     app.add_routes(PushServlets(hs.push_rules).routes())
     app.add_routes(ClientMiscServlets(config, hs.user_directory, hs.turn, hs.reports).routes())
+    app.add_routes(RelationServlets(hs.relations, hs.context).routes())
     app.add_routes(AudioServlets(hs.audio).routes())
     app.add_routes(MediaServlets(hs.media, federation).routes())
     # Uploads stream to disk under media_repository.max_upload_bytes (client_max_size above

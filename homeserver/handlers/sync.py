@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidParam, NotFound
@@ -62,7 +63,8 @@ class SyncHandler:
     def __init__(self, store: EventStore, account_data: AccountDataStore, stream: StreamCounter,
                  rooms: RoomHandler, notifier: Notifier, timeline_limit: int = 20,
                  ephemeral: EphemeralEvents | None = None, *,
-                 unread: NotificationCounter):
+                 unread: NotificationCounter,
+                 bundle: Callable[[str, str, list[dict], int | None], None] | None = None):
         self.store = store
         self.account_data = account_data
         self.stream = stream
@@ -71,6 +73,9 @@ class SyncHandler:
         self.timeline_limit = timeline_limit
         self.unread = unread  # push-rule counts for unread_notifications
         self.ephemeral = ephemeral
+        # Adds bundled aggregations (unsigned["m.relations"]) to rendered timeline events:
+        # (user_id, room_id, events, visible up to).
+        self.bundle = bundle or (lambda user_id, room_id, events, upto: None)
 
     async def sync(self, req: Requester, since: str | None, timeout_ms: int = 0,
                    full_state: bool = False, timeline_limit: int | None = None) -> dict:
@@ -108,7 +113,7 @@ class SyncHandler:
                     invite[room_id] = {"invite_state": {
                         "events": self.rooms.invite_state(room_id, ev)}}
             elif membership in ("leave", "ban") and since is not None and new_membership:
-                leave[room_id] = self._left_room(room_id, since, mstream, limit)
+                leave[room_id] = self._left_room(req, room_id, since, mstream, limit)
         global_ad = changed.get("", [])
         result = {
             "next_batch": make_token(pos),
@@ -135,6 +140,7 @@ class SyncHandler:
         limited = len(rows) > limit or (full and len(rows) > 0 and limit == 0)
         rows = list(reversed(rows[:limit]))
         timeline = [client_event(ev) for _, ev in rows]
+        self.bundle(req.user_id, room_id, timeline, None)
         self._add_transaction_ids(req, timeline)
         in_timeline = {ev["event_id"] for ev in timeline}
         state = []
@@ -165,13 +171,16 @@ class SyncHandler:
                 # Stored scoped as room/type/txnId; the client knows only its txnId.
                 e["unsigned"]["transaction_id"] = txns[e["event_id"]].rsplit("/", 1)[-1]
 
-    def _left_room(self, room_id: str, since: int, upto: int, limit: int) -> dict:
+    def _left_room(self, req: Requester, room_id: str, since: int, upto: int,
+                   limit: int) -> dict:
         rows = self.store.room_events(room_id, after=since, upto=upto, limit=limit + 1,
                                       backwards=True)
         limited = len(rows) > limit
         rows = list(reversed(rows[:limit]))
         first = rows[0][0] if rows else upto
-        return {"timeline": {"events": [client_event(ev) for _, ev in rows],
+        timeline = [client_event(ev) for _, ev in rows]
+        self.bundle(req.user_id, room_id, timeline, upto)
+        return {"timeline": {"events": timeline,
                              "limited": limited, "prev_batch": make_token(first - 1)},
                 "state": {"events": []}, "account_data": {"events": []}}
 
@@ -198,7 +207,9 @@ class SyncHandler:
             upto = visible if to is None else (to if visible is None else min(to, visible))
             rows = self.store.room_events(room_id, after=start, upto=upto, limit=limit)
             end = rows[-1][0] if rows else None
-        out = {"chunk": [client_event(ev) for _, ev in rows], "start": make_token(start)}
+        chunk = [client_event(ev) for _, ev in rows]
+        self.bundle(req.user_id, room_id, chunk, visible)
+        out = {"chunk": chunk, "start": make_token(start)}
         if end is not None:
             out["end"] = make_token(end)
         return out
@@ -234,4 +245,6 @@ class SyncHandler:
             raise NotFound("Event not found")
         if visible is not None and (self.store.stream_ordering_of(event_id) or 0) > visible:
             raise NotFound("Event not found")
-        return client_event(ev)
+        out = client_event(ev)
+        self.bundle(req.user_id, room_id, [out], visible)
+        return out

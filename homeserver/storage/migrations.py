@@ -227,6 +227,22 @@ CREATE TABLE media_pending (
 );
 CREATE INDEX media_pending_user ON media_pending(user_id)
 """),
+    # Relations (m.relates_to) indexed as events are stored: one row per relating event, in
+    # its own room (homeserver/storage/relations.py). aggregation_key: an annotation's key.
+    (8, """
+CREATE TABLE event_relations (
+    event_id TEXT PRIMARY KEY,
+    relates_to_id TEXT NOT NULL,
+    rel_type TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    type TEXT NOT NULL,
+    stream_ordering INTEGER NOT NULL,
+    aggregation_key TEXT
+);
+CREATE INDEX event_relations_parent ON event_relations(relates_to_id, rel_type, stream_ordering);
+CREATE INDEX event_relations_room ON event_relations(room_id, rel_type, stream_ordering)
+"""),
     # The user directory (homeserver/storage/user_directory.py): every user seen joined to a
     # room, local or remote, with the profile of their latest join event, and a full-text index
     # of user ID and display name for prefix-of-word search. Kept up to date by triggers on
