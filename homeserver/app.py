@@ -41,6 +41,7 @@ from .handlers.membership import MembershipHandler
 from .handlers.notifications import NotificationCounter
 from .handlers.notifier import Notifier
 from .handlers.push import PushRulesHandler
+from .handlers.pusher_delivery import DeliveryPolicy, PusherDelivery
 from .handlers.ratelimit import RateLimiter
 from .handlers.receipts import ReceiptHandler
 from .handlers.remote import RemoteQueries
@@ -49,6 +50,7 @@ from .handlers.rooms import RoomHandler
 from .handlers.sfu_hooks import SFUHooks
 from .handlers.sync import SyncHandler
 from .handlers.typing import TypingHandler
+from .push_client import HttpPushGateway
 from .stage import StageRules
 from .storage.database import Database
 from .storage.events import AccountDataStore, EventStore, FilterStore, StreamCounter
@@ -108,11 +110,19 @@ class Homeserver:
         self.factory = EventFactory(name, self.signing_key, config.limits.max_event_bytes)
         self.rooms = RoomHandler(name, self.events, self.users, self.account_data,
                                  self.factory, self.notifier, StageRules(), self.queue)
-        # push rules, and the unread counts they give sync
+        # push rules, the unread counts they give sync, and HTTP pushers to push gateways
         push_store = PushStore(self.db)
-        self.push_rules = PushRulesHandler(push_store, self.account_data, self.notifier)
+        push = config.push
+        self.push_gateway = HttpPushGateway(push.ip_range_whitelist, push.request_timeout_seconds)
+        self.pushers = PusherDelivery(
+            push_store, self.events, self.rooms, self.push_gateway,
+            DeliveryPolicy(push.retry_base_seconds, push.retry_max_seconds,
+                           push.give_up_after_seconds, push.concurrency,
+                           push.group_unread_count_by_room))
+        self.push_rules = PushRulesHandler(push_store, self.account_data, self.notifier,
+                                           self.pushers.check_url, self.pushers.pushers_changed)
         self.notifications = NotificationCounter(push_store, self.events, self.rooms,
-                                                 self.push_rules)
+                                                 self.push_rules, self.pushers)
         # receipts and typing: shared with the room's members and its other servers
         self.receipts = ReceiptHandler(name, self.events, ReceiptStore(self.db, self.stream),
                                        self.account_data, self.notifier, self.queue,
@@ -156,11 +166,14 @@ class Homeserver:
         if isinstance(self.sfu, SFUCluster):
             await self.sfu.start()
         self.queue.start()  # catch up on whatever was queued before a restart
+        self.pushers.start()  # the same for pushes
 
     async def stop(self) -> None:
         await self.sfu.close()
         await self.queue.stop()
+        await self.pushers.stop()
         await self.federation_client.close()
+        await self.push_gateway.close()
         self.db.close()
 
 

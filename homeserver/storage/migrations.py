@@ -203,4 +203,20 @@ CREATE TABLE stream_marks (
     pos INTEGER NOT NULL
 )
 """),
+    # HTTP pusher delivery: one row per (pusher, notifying event) not yet taken by the push
+    # gateway, written in the transaction that records the notification; delivered in id order
+    # per pusher, deleted once the gateway answered (or the notification was given up on).
+    (10, """
+CREATE TABLE push_queue (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    pushkey TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    tweaks_json TEXT NOT NULL,
+    created_ts INTEGER NOT NULL
+);
+CREATE INDEX push_queue_pusher ON push_queue(user_id, app_id, pushkey, id)
+"""),
 ]
