@@ -47,6 +47,7 @@ from .handlers.membership import MembershipHandler
 from .handlers.notifications import NotificationCounter
 from .handlers.notifier import Notifier
 from .handlers.push import PushRulesHandler
+from .handlers.pusher_delivery import DeliveryPolicy, PusherDelivery
 from .handlers.ratelimit import RateLimiter
 from .handlers.receipts import ReceiptHandler
 from .handlers.relations import RelationsHandler
@@ -59,6 +60,7 @@ from .handlers.sync import SyncHandler
 from .handlers.typing import TypingHandler
 from .handlers.user_directory import UserDirectoryHandler
 from .handlers.voip import TurnHandler
+from .push_client import HttpPushGateway
 from .stage import StageRules
 from .storage.database import Database
 from .storage.events import AccountDataStore, EventStore, FilterStore, StreamCounter
@@ -124,11 +126,19 @@ class Homeserver:
         self.rooms = RoomHandler(name, self.events, self.users, self.account_data,
                                  self.factory, self.notifier, StageRules(), self.queue,
                                  self.relation_store)
-        # push rules, and the unread counts they give sync
+        # push rules, the unread counts they give sync, and HTTP pushers to push gateways
         push_store = PushStore(self.db)
-        self.push_rules = PushRulesHandler(push_store, self.account_data, self.notifier)
+        push = config.push
+        self.push_gateway = HttpPushGateway(push.ip_range_whitelist, push.request_timeout_seconds)
+        self.pushers = PusherDelivery(
+            push_store, self.events, self.rooms, self.push_gateway,
+            DeliveryPolicy(push.retry_base_seconds, push.retry_max_seconds,
+                           push.give_up_after_seconds, push.concurrency,
+                           push.group_unread_count_by_room))
+        self.push_rules = PushRulesHandler(push_store, self.account_data, self.notifier,
+                                           self.pushers.check_url, self.pushers.pushers_changed)
         self.notifications = NotificationCounter(push_store, self.events, self.rooms,
-                                                 self.push_rules)
+                                                 self.push_rules, self.pushers)
         # receipts and typing: shared with the room's members and its other servers
         self.receipts = ReceiptHandler(name, self.events, ReceiptStore(self.db, self.stream),
                                        self.account_data, self.notifier, self.queue,
@@ -187,11 +197,14 @@ class Homeserver:
         if isinstance(self.sfu, SFUCluster):
             await self.sfu.start()
         self.queue.start()  # catch up on whatever was queued before a restart
+        self.pushers.start()  # the same for pushes
 
     async def stop(self) -> None:
         await self.sfu.close()
         await self.queue.stop()
+        await self.pushers.stop()
         await self.federation_client.close()
+        await self.push_gateway.close()
         self.db.close()
 
 

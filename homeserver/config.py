@@ -75,6 +75,22 @@ class FederationConfig:
 
 
 @dataclass(frozen=True)
+class PushConfig:
+    """HTTP pushers: where the server may POST notifications, and how it retries."""
+    # The pusher URL is chosen by a user: private and loopback ranges are refused unless listed
+    # here (a push gateway on the operator's own network, e.g. "10.1.2.3/32").
+    ip_range_whitelist: list[str] = field(default_factory=list)
+    # The badge (counts.unread): rooms with unread notifications (Synapse's default), or false:
+    # the number of unread notifications.
+    group_unread_count_by_room: bool = True
+    retry_base_seconds: float = 1.0
+    retry_max_seconds: float = 600.0
+    give_up_after_seconds: float = 86400.0  # a notification older than this is dropped
+    request_timeout_seconds: float = 15.0
+    concurrency: int = 16  # pushers delivered to at once
+
+
+@dataclass(frozen=True)
 class MediaConfig:
     audio_slots: int = 3
     public_ip: str | None = None
@@ -126,6 +142,7 @@ class Config:
     ratelimit: RateLimitConfig = RateLimitConfig()
     limits: LimitsConfig = LimitsConfig()
     federation: FederationConfig = FederationConfig()
+    push: PushConfig = PushConfig()
     media: MediaConfig = MediaConfig()
     audio: AudioConfig = AudioConfig()
     public_baseurl: str | None = None  # the URL clients reach us at, e.g. https://example.org/
@@ -164,6 +181,18 @@ def _validate(cfg: Config) -> None:
         except ValueError:
             raise ConfigError(
                 f"federation.ip_range_whitelist: {net!r} is not a CIDR range") from None
+    for net in cfg.push.ip_range_whitelist:
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except ValueError:
+            raise ConfigError(f"push.ip_range_whitelist: {net!r} is not a CIDR range") from None
+    p = cfg.push
+    if not (0 < p.retry_base_seconds <= p.retry_max_seconds and p.give_up_after_seconds > 0
+            and p.request_timeout_seconds > 0):
+        raise ConfigError("push: retry_base_seconds must be > 0 and <= retry_max_seconds;"
+                          " give_up_after_seconds and request_timeout_seconds > 0")
+    if not 1 <= p.concurrency <= 1000:
+        raise ConfigError("push.concurrency: must be between 1 and 1000")
     for name, url in cfg.federation.servers.items():
         if not is_valid_server_name(name):
             raise ConfigError(f"federation.servers.{name}: {name!r} is not a valid Matrix"

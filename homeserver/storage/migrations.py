@@ -243,6 +243,22 @@ CREATE TABLE event_relations (
 CREATE INDEX event_relations_parent ON event_relations(relates_to_id, rel_type, stream_ordering);
 CREATE INDEX event_relations_room ON event_relations(room_id, rel_type, stream_ordering)
 """),
+    # HTTP pusher delivery: one row per (pusher, notifying event) not yet taken by the push
+    # gateway, written in the transaction that records the notification; delivered in id order
+    # per pusher, deleted once the gateway answered (or the notification was given up on).
+    (10, """
+CREATE TABLE push_queue (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    pushkey TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    tweaks_json TEXT NOT NULL,
+    created_ts INTEGER NOT NULL
+);
+CREATE INDEX push_queue_pusher ON push_queue(user_id, app_id, pushkey, id)
+"""),
     # The user directory (homeserver/storage/user_directory.py): every user seen joined to a
     # room, local or remote, with the profile of their latest join event, and a full-text index
     # of user ID and display name for prefix-of-word search. Kept up to date by triggers on
