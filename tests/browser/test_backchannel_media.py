@@ -164,7 +164,7 @@ async def test_profile_photos_and_photos_in_the_backchannel(make_homeserver, ope
     await decoded(bob.page.locator(".conv-head img.avatar-photo"))
 
     # Bob sends a photo from his device: it shows for Alice, and opens full size.
-    await bob.page.get_by_label("Send a photo").set_input_files(
+    await bob.page.get_by_label("Attach a photo").set_input_files(
         {"name": "sunset.png", "mimeType": "image/png", "buffer": png(320, 200, (240, 120, 20))})
     await expect(bob.page.locator("img.msg-photo")).to_have_count(1, timeout=20000)
     photo = alice.page.get_by_role("img", name="Photo: sunset.png")

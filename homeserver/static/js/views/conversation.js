@@ -22,8 +22,8 @@ export function conversation(app, roomId) {
   const sendError = h("p", { class: "form-error", id: "send-error", role: "alert" });
   const send = h("button", { type: "submit", class: "btn btn-primary" }, "Send");
   const photo = h("input", { type: "file", id: "dm-photo", class: "visually-hidden", accept: IMAGE_TYPES.join(",") });
-  const photoLabel = h("label", { for: "dm-photo", class: "btn photo-pick", title: "Send a photo" }, "Photo",
-    h("span", { class: "visually-hidden" }, ": send a photo"));
+  const photoLabel = h("label", { for: "dm-photo", class: "btn photo-pick", title: "Attach a photo" },
+    h("span", { "aria-hidden": "true" }, "Photo"), h("span", { class: "visually-hidden" }, "Attach a photo"));
   const composer = h("form", { class: "composer" },
     h("label", { for: "composer", class: "visually-hidden" }, "Message"), photo, photoLabel, text, send, sendError);
 
