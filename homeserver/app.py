@@ -13,6 +13,7 @@ from aiohttp import web
 
 from federation.client import FederationClient
 from federation.keyring import Keyring
+from federation.media import download as download_remote_media
 from federation.queue import OutboundQueue
 from federation.signing import SigningKey
 from media.api import AudioSFU
@@ -21,16 +22,18 @@ from media.sfu import SFU
 
 from .api.accounts import AccountServlets
 from .api.audio import AudioServlets, MediaServlets
+from .api.content_repo import ContentRepoServlets
 from .api.ephemeral import EphemeralServlets
 from .api.federation import FederationServlets
 from .api.http import ACCOUNTS, matrix_errors
 from .api.log_filters import install_malformed_http_filter
 from .api.push import PushServlets
 from .api.rooms import RoomServlets
-from .config import Config
+from .config import Config, media_store_path
 from .handlers.account_data import AccountDataHandler
 from .handlers.accounts import AccountHandler, PasswordHasher
 from .handlers.audio import AudioRoomHandler, NoticeSender
+from .handlers.content_repo import ContentRepository
 from .handlers.directory import DirectoryHandler
 from .handlers.ephemeral import EphemeralEvents
 from .handlers.events import EventFactory
@@ -53,6 +56,7 @@ from .stage import StageRules
 from .storage.database import Database
 from .storage.events import AccountDataStore, EventStore, FilterStore, StreamCounter
 from .storage.federation import KeyCacheStore, OutboxStore, TransactionStore
+from .storage.media_repo import MediaStore
 from .storage.push import PushStore
 from .storage.receipts import ReceiptStore
 from .storage.users import KeyStore, UserStore
@@ -129,6 +133,13 @@ class Homeserver:
             name, self.signing_key, self.rooms, self.room_host, self.events, self.users,
             self.keyring, self.federation_client, self.queue, TransactionStore(self.db))
         self.membership = MembershipHandler(self.rooms, self.federation, self.remote)
+        # the media repository: uploads, downloads, thumbnails; other servers' media cached
+        client = self.federation_client
+        self.content_repo = ContentRepository(
+            name, MediaStore(self.db), media_store_path(config),
+            config.media_repository.max_upload_bytes,
+            lambda origin, media_id, sink, limit: download_remote_media(
+                client, origin, media_id, sink, limit))
 
         # audio rooms: the hallway and notices, then the SFU and the sessions it serves
         self.notices = NoticeSender(name, self.rooms, self.users, self.account_data)
@@ -214,6 +225,9 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app.add_routes(PushServlets(hs.push_rules).routes())
     app.add_routes(AudioServlets(hs.audio).routes())
     app.add_routes(MediaServlets(hs.media, federation).routes())
+    # Uploads stream to disk under media_repository.max_upload_bytes (client_max_size above
+    # bounds only bodies read whole, so every other route keeps its small limit).
+    app.add_routes(ContentRepoServlets(hs.content_repo, federation).routes())
     add_web_client(app)
 
     async def on_startup(app):

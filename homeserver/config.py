@@ -86,6 +86,14 @@ class MediaConfig:
 
 
 @dataclass(frozen=True)
+class MediaRepositoryConfig:
+    """The Matrix media repository (uploads, downloads, thumbnails, remote media cache)."""
+    max_upload_bytes: int = 50 * 1024 * 1024
+    # Where files are kept; None: a ``media`` folder beside the SQLite database file.
+    store_path: str | None = None
+
+
+@dataclass(frozen=True)
 class AudioConfig:
     hallway_refresh_seconds: float = 30.0  # how long other servers' hallway lists are cached
 
@@ -101,6 +109,7 @@ class Config:
     federation: FederationConfig = FederationConfig()
     media: MediaConfig = MediaConfig()
     audio: AudioConfig = AudioConfig()
+    media_repository: MediaRepositoryConfig = MediaRepositoryConfig()
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -139,8 +148,17 @@ def _validate(cfg: Config) -> None:
                               " server name")
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"federation.servers.{name}: {url!r} must be an http(s) URL")
+    if not 1 <= cfg.media_repository.max_upload_bytes <= 2**40:
+        raise ConfigError("media_repository.max_upload_bytes: must be between 1 and 2**40")
     if cfg.limits.max_event_bytes < 1024:
         raise ConfigError("limits.max_event_bytes: must be at least 1024")
+
+
+def media_store_path(cfg: Config) -> Path:
+    """The media repository's folder: as configured, else ``media`` beside the database."""
+    if cfg.media_repository.store_path:
+        return Path(cfg.media_repository.store_path)
+    return Path(cfg.database.path).parent / "media"
 
 
 def config_from_dict(data: dict) -> Config:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from federation.pdus import server_of
+from federation.servername import is_valid_server_name
 
 from ..errors import (
     AuthRequired,
@@ -33,9 +34,17 @@ from ..errors import (
     UserInUse,
 )
 from ..storage.users import UserStore
+from .media_rules import valid_media_id
 from .remote import RemoteQueries
 
 LOCALPART = re.compile(r"^[a-z0-9._=\-/+]+$")
+def is_mxc_uri(value: str) -> bool:
+    """``mxc://<server name>/<media id>``, both parts as the spec's grammars allow."""
+    server, sep, media_id = value.removeprefix("mxc://").partition("/")
+    return value.startswith("mxc://") and sep == "/" and is_valid_server_name(server) \
+        and valid_media_id(media_id)
+
+
 USER_ID = re.compile(r"^@[^:\s]+:[A-Za-z0-9.\-\[\]:]+$")
 
 
@@ -268,6 +277,8 @@ class AccountHandler:
             raise Forbidden("You cannot change another user's profile")
         if value is not None and (not isinstance(value, str) or len(value) > 256):
             raise InvalidParam(f"{field} must be a string of at most 256 characters")
+        if field == "avatar_url" and value and not is_mxc_uri(value):
+            raise InvalidParam("avatar_url must be an mxc://<server>/<media id> URI")
         self.users.set_profile_field(user_id, field, value)
         for listener in self.profile_listeners:
             listener(user_id)

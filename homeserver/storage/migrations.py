@@ -203,4 +203,21 @@ CREATE TABLE stream_marks (
     pos INTEGER NOT NULL
 )
 """),
+    # The media repository: one row per file we hold, our uploads (origin = our server name)
+    # and the cached copies of other servers' media. The file itself is on disk, named by its
+    # media ID (the folder by origin); the sha256 lets operators check it.
+    (7, """
+CREATE TABLE media (
+    origin TEXT NOT NULL,
+    media_id TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    upload_name TEXT,
+    sha256 TEXT NOT NULL,
+    user_id TEXT,
+    created_ts INTEGER NOT NULL,
+    PRIMARY KEY (origin, media_id)
+);
+CREATE INDEX media_user ON media(user_id, created_ts)
+"""),
 ]
