@@ -1,6 +1,7 @@
 """The web client's faces and backchannel in real headless Chromium: "typing…" and "Seen" in a
-DM across two servers; profile photos on the stage, in the audience and in DMs; photos sent in
-a DM, shown to the other user and opened full size. Images count only once the browser has
+DM across two servers; profile photos on the stage, in the audience and in DMs, and photos sent
+in a DM, shown to the other user (on the other server: remote media fetched over federation)
+and opened full size. Images count only once the browser has
 decoded them (naturalWidth > 0), fetched with the access token through blob: URLs.
 Screenshots go to docs/screenshots/ when AUDIOROOMS_SCREENSHOTS=1 (see conftest.screenshots_dir).
 """
@@ -116,10 +117,10 @@ async def test_typing_and_seen_in_a_dm_across_two_servers(make_homeserver, open_
     await expect(typing).to_have_text("", timeout=20000)
 
 
-async def test_profile_photos_and_photos_in_the_backchannel(make_homeserver, open_page):
-    hs = await start_servers(make_homeserver, names=("a",))
+async def test_profile_photos_and_photos_in_the_backchannel_across_two_servers(make_homeserver, open_page):
+    hs = await start_servers(make_homeserver, names=("a", "b"))
     alice = await open_page(hs["a"], "alice", DESKTOP)
-    bob = await open_page(hs["a"], "bob", DESKTOP)
+    bob = await open_page(hs["b"], "bob", DESKTOP)
     alice_id = await sign_up(alice, "alice")
     bob_id = await sign_up(bob, "bob")
 
@@ -135,6 +136,7 @@ async def test_profile_photos_and_photos_in_the_backchannel(make_homeserver, ope
     await alice.screenshot("profile-photo-desktop")
 
     # Alice's room: her photo on the stage for Bob, his in the audience for her.
+    await alice.page.get_by_role("link", name="Hallway", exact=True).click()
     room_id = await create_room(alice, "Photo booth", "Faces on the stage")
     await bob.goto(f"#/room/{quote(room_id)}")
     await bob.page.get_by_role("button", name="Join as listener").click()
