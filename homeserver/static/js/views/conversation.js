@@ -141,10 +141,18 @@ export function conversation(app, roomId) {
     render(log, items);
     if (!photoLabel.classList.contains("busy")) typingLine.textContent = typingText(room, me);
     if (nearBottom || !log.dataset.scrolled) { log.scrollTop = log.scrollHeight; log.dataset.scrolled = "1"; }
-    if (!document.hidden) store.markRead(room);
+    readIfSeen();
   }
+
+  /** The latest message is on screen: it's read (and the others see "Seen"). */
+  function readIfSeen() {
+    const room = store.room(roomId);
+    const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+    if (!document.hidden && atBottom && room.membership === "join") store.markRead(room);
+  }
+  log.addEventListener("scroll", readIfSeen, { passive: true });
 
   function close() { typing.stop(); }
 
-  return { pane, draw, close };
+  return { pane, draw, close, readIfSeen };
 }

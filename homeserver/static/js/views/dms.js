@@ -113,7 +113,7 @@ export function mount(app, main, params) {
     drawList();
     if (current && (d.rooms?.has(current) || d.direct) && !d.read) drawConversation();
   });
-  const onVisible = () => { if (!document.hidden && current) store.markRead(store.room(current)); };
+  const onVisible = () => { if (conv) conv.readIfSeen(); };
   document.addEventListener("visibilitychange", onVisible);
   return () => {
     stopped = true;
