@@ -58,6 +58,8 @@ class ContentRepoServlets:
     def routes(self) -> list[web.RouteDef]:
         return [
             web.post(LEGACY + "/upload", self.upload),
+            web.post("/_matrix/media/v1/create", self.create),
+            web.put(LEGACY + "/upload/{server_name}/{media_id}", self.upload),
             web.get(LEGACY + "/config", self.config),
             web.get(LEGACY + "/download/{tail:.*}", self.legacy),
             web.get(LEGACY + "/thumbnail/{tail:.*}", self.legacy),
@@ -72,16 +74,23 @@ class ContentRepoServlets:
     @media_endpoint
     async def upload(self, request):
         req = requester(request)
+        media_id = request.match_info.get("media_id")  # PUT: the bytes of a /create
+        if media_id is not None:
+            self.repo.check_pending(request.match_info["server_name"], media_id, req.user_id)
         upload = self.repo.begin_upload(request.content_length)  # 413 before reading a byte
         try:
             async for chunk in request.content.iter_chunked(UPLOAD_CHUNK):
                 upload.write(chunk)
             uri = self.repo.finish_upload(upload, req.user_id,
                                           request.headers.get("Content-Type"),
-                                          request.query.get("filename"))
+                                          request.query.get("filename"), media_id)
         finally:
             upload.discard()
-        return json_response({"content_uri": uri})
+        return json_response({} if media_id else {"content_uri": uri})
+
+    @media_endpoint
+    async def create(self, request):
+        return json_response(self.repo.create(requester(request).user_id))
 
     @media_endpoint
     async def config(self, request):

@@ -31,7 +31,7 @@ from federation.exceptions import FederationError
 from federation.media import MediaTooLarge, RemoteMedia
 from federation.servername import is_valid_server_name
 
-from ..errors import InvalidParam, MatrixError, NotFound, TooLarge
+from ..errors import Forbidden, InvalidParam, LimitExceeded, MatrixError, NotFound, TooLarge
 from ..storage.media_repo import MediaInfo, MediaStore
 from .media_rules import (
     ThumbnailError,
@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 
 DECODERS = 2  # images decoded at once (each in a thread)
 STALE_TMP_S = 24 * 3600
+PENDING_S = 24 * 3600  # how long a /create reservation waits for its bytes
+MAX_PENDING = 50  # reservations one user may hold
 MAX_THUMBNAIL_SIDE = 10_000
 T = TypeVar("T")
 # (origin, media_id, write, max_bytes) -> what the origin said of the file
@@ -60,6 +62,14 @@ class CannotThumbnail(MatrixError):
 
 class RemoteMediaError(MatrixError):
     status, errcode = 502, "M_UNKNOWN"
+
+
+class CannotOverwrite(MatrixError):
+    status, errcode = 409, "M_CANNOT_OVERWRITE_MEDIA"
+
+
+class NotYetUploaded(MatrixError):
+    status, errcode = 504, "M_NOT_YET_UPLOADED"
 
 
 @dataclass(frozen=True)
@@ -139,14 +149,39 @@ class ContentRepository:
                            f"{self.max_upload_bytes} byte limit")
         return Upload(self.root / "tmp", self.max_upload_bytes)
 
+    def create(self, user_id: str) -> dict:
+        """POST /_matrix/media/v1/create: an mxc URI whose bytes come later (PUT)."""
+        media_id = new_media_id()
+        now = int(self.clock() * 1000)
+        expires = now + PENDING_S * 1000
+        if not self.store.add_pending(media_id, user_id, expires, now, MAX_PENDING):
+            raise LimitExceeded(60_000)
+        return {"content_uri": f"mxc://{self.server_name}/{media_id}",
+                "unused_expires_at": expires}
+
+    def check_pending(self, server_name: str, media_id: str, user_id: str) -> None:
+        """Before reading a PUT's body: the ID must be one /create gave this user."""
+        self.check_ids(server_name, media_id)
+        if server_name != self.server_name:
+            raise Forbidden("Media of other servers cannot be uploaded here")
+        if self.store.get(server_name, media_id) is not None:
+            raise CannotOverwrite("This media has already been uploaded")
+        pending = self.store.pending(media_id)
+        if pending is None or pending[0] != user_id or pending[1] <= self.clock() * 1000:
+            raise Forbidden("No such reservation of yours (POST /_matrix/media/v1/create)")
+
     def finish_upload(self, upload: Upload, user_id: str, content_type: str | None,
-                      filename: str | None) -> str:
-        """Moves a whole upload into place and records it; returns its mxc URI."""
+                      filename: str | None, media_id: str | None = None) -> str:
+        """Moves a whole upload into place and records it; returns its mxc URI. With
+        ``media_id``, completes that reservation (checked with check_pending first)."""
         if filename is not None and not valid_filename(filename):
             raise InvalidParam("filename must be 1-255 characters, without control"
                                " characters or slashes")
         upload.close()
-        media_id = new_media_id()
+        if media_id is not None:
+            self.check_pending(self.server_name, media_id, user_id)  # again, after the body
+        reserved = media_id is not None
+        media_id = media_id or new_media_id()
         info = MediaInfo(self.server_name, media_id,
                          checked_content_type(content_type, upload.head), upload.size,
                          filename, upload.sha256.hexdigest(), user_id,
@@ -155,7 +190,10 @@ class ContentRepository:
         os.replace(upload.path, path)
         upload.done = True
         try:
-            self.store.add(info)
+            if reserved:
+                self.store.complete_pending(info)
+            else:
+                self.store.add(info)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
@@ -176,6 +214,8 @@ class ContentRepository:
         found = self._held(server_name, media_id)
         if found is not None:
             return found
+        if server_name == self.server_name and self.store.pending(media_id) is not None:
+            raise NotYetUploaded("This media has not been uploaded yet")
         if server_name == self.server_name or not allow_remote:
             raise NotFound("Media not found")
         return await self._once(("fetch", server_name, media_id),
@@ -214,8 +254,13 @@ class ContentRepository:
         if task is None:
             task = asyncio.ensure_future(make())
             self._inflight[key] = task
-            task.add_done_callback(lambda _t: self._inflight.pop(key, None))
+            task.add_done_callback(lambda t: self._done(key, t))
         return await asyncio.shield(task)
+
+    def _done(self, key: tuple, task: asyncio.Task) -> None:
+        self._inflight.pop(key, None)
+        if not task.cancelled():
+            task.exception()  # retrieved: every waiter may have gone, nothing to log then
 
     async def _fetch_remote(self, origin: str, media_id: str) -> MediaFile:
         found = self._held(origin, media_id)  # fetched by an earlier caller meanwhile

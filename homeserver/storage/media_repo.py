@@ -45,3 +45,29 @@ class MediaStore:
 
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM media").fetchone()[0]
+
+    # async uploads (/create, then PUT) -----------------------------------------------------
+
+    def add_pending(self, media_id: str, user_id: str, expires_ts: int, now_ts: int,
+                    max_per_user: int) -> bool:
+        """Reserve ``media_id`` for ``user_id``; False if they hold ``max_per_user`` already."""
+        with self.db.transaction() as c:
+            c.execute("DELETE FROM media_pending WHERE expires_ts <= ?", (now_ts,))
+            held = c.execute("SELECT COUNT(*) FROM media_pending WHERE user_id = ?",
+                             (user_id,)).fetchone()[0]
+            if held >= max_per_user:
+                return False
+            c.execute("INSERT INTO media_pending (media_id, user_id, expires_ts) VALUES (?,?,?)",
+                      (media_id, user_id, expires_ts))
+        return True
+
+    def pending(self, media_id: str) -> tuple[str, int] | None:
+        """(user_id, expires_ts) of a reserved media ID."""
+        row = self.db.execute("SELECT user_id, expires_ts FROM media_pending WHERE media_id = ?",
+                              (media_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def complete_pending(self, info: MediaInfo) -> None:
+        with self.db.transaction() as c:
+            self.add(info)
+            c.execute("DELETE FROM media_pending WHERE media_id = ?", (info.media_id,))

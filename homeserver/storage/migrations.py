@@ -205,7 +205,8 @@ CREATE TABLE stream_marks (
 """),
     # The media repository: one row per file we hold, our uploads (origin = our server name)
     # and the cached copies of other servers' media. The file itself is on disk, named by its
-    # media ID (the folder by origin); the sha256 lets operators check it.
+    # media ID (the folder by origin); the sha256 lets operators check it. media_pending: IDs
+    # handed out by /create whose bytes are still to come (async upload).
     (7, """
 CREATE TABLE media (
     origin TEXT NOT NULL,
@@ -218,6 +219,12 @@ CREATE TABLE media (
     created_ts INTEGER NOT NULL,
     PRIMARY KEY (origin, media_id)
 );
-CREATE INDEX media_user ON media(user_id, created_ts)
+CREATE INDEX media_user ON media(user_id, created_ts);
+CREATE TABLE media_pending (
+    media_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    expires_ts INTEGER NOT NULL
+);
+CREATE INDEX media_pending_user ON media_pending(user_id)
 """),
 ]

@@ -117,6 +117,9 @@ async def test_download_needs_a_token_and_legacy_is_refused(homeserver):
     status, headers, body = await get(alice, f"{C1}/download/{server}/{media_id}", token=False)
     assert status == 401 and b"M_MISSING_TOKEN" in body
     assert headers["Content-Security-Policy"] == CSP
+    status, _, body = await get(alice, f"{C1}/thumbnail/{server}/{media_id}?width=9&height=9",
+                                token=False)
+    assert status == 401 and b"M_MISSING_TOKEN" in body
     for legacy in (f"/_matrix/media/v3/download/{server}/{media_id}",
                    f"/_matrix/media/r0/download/{server}/{media_id}",
                    f"/_matrix/media/v3/thumbnail/{server}/{media_id}?width=32&height=32"):
@@ -233,3 +236,32 @@ async def test_avatar_end_to_end(make_homeserver):
     assert status == 200 and decoded(body).size == (128, 128)
     # Removing it is allowed.
     await alice.ok("PUT", f"/profile/{quote(alice.user_id)}/avatar_url", {"avatar_url": ""})
+
+
+async def test_create_then_upload(homeserver):
+    alice = await homeserver.user("alice")
+    bob = await homeserver.user("bob")
+    created = await alice.ok("POST", "/_matrix/media/v1/create")
+    server, media_id = created["content_uri"][len("mxc://"):].split("/")
+    assert created["unused_expires_at"] > 0
+    path = f"{C1}/download/{server}/{media_id}"
+    status, _, body = await get(bob, path)
+    assert status == 504 and b"M_NOT_YET_UPLOADED" in body
+    put = f"/_matrix/media/v3/upload/{server}/{media_id}"
+    # Only its creator may fill it, once.
+    status, body = await bob.request("PUT", put, raw=b"bob's", headers={
+        "Content-Type": "text/plain"})
+    assert status == 403
+    status, body = await alice.request("PUT", put, raw=b"alice's", headers={
+        "Content-Type": "text/plain"})
+    assert status == 200 and body == {}
+    status, headers, body = await get(bob, path)
+    assert status == 200 and body == b"alice's" and headers["Content-Type"] == "text/plain"
+    status, body = await alice.request("PUT", put, raw=b"again")
+    assert status == 409 and body["errcode"] == "M_CANNOT_OVERWRITE_MEDIA"
+    # IDs it did not hand out cannot be uploaded to.
+    for target in (f"{server}/nOtCrEaTeD", f"other.server/{media_id}", f"{server}/..%2Fx"):
+        status, body = await alice.request("PUT", f"/_matrix/media/v3/upload/{target}",
+                                           raw=b"x")
+        assert status in (400, 403, 404), target
+    assert held(homeserver)["rows"] == 1
