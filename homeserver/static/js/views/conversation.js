@@ -18,7 +18,7 @@ export function conversation(app, roomId) {
   const log = h("ol", { class: "messages", role: "log", "aria-live": "polite", "aria-label": "Messages" });
   const head = h("div", { class: "conv-head" });
   const typingLine = h("p", { class: "typing-line", role: "status", "aria-live": "polite", "data-testid": "typing" });
-  const text = h("textarea", { id: "composer", rows: 1, name: "body", placeholder: "Write a message", "aria-describedby": "send-error" });
+  const text = h("textarea", { id: "composer", rows: 1, name: "body", placeholder: "Message…", "aria-describedby": "send-error" });
   const sendError = h("p", { class: "form-error", id: "send-error", role: "alert" });
   const send = h("button", { type: "submit", class: "btn btn-primary" }, "Send");
   const photo = h("input", { type: "file", id: "dm-photo", class: "visually-hidden", accept: IMAGE_TYPES.join(",") });
