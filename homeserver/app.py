@@ -21,9 +21,10 @@ from media.sfu import SFU
 
 from .api.accounts import AccountServlets
 from .api.audio import AudioServlets, MediaServlets
+from .api.devices import DeviceServlets
 from .api.ephemeral import EphemeralServlets
 from .api.federation import FederationServlets
-from .api.http import ACCOUNTS, matrix_errors
+from .api.http import ACCOUNTS, DEVICES, matrix_errors
 from .api.log_filters import install_malformed_http_filter
 from .api.push import PushServlets
 from .api.rooms import RoomServlets
@@ -31,6 +32,7 @@ from .config import Config
 from .handlers.account_data import AccountDataHandler
 from .handlers.accounts import AccountHandler, PasswordHasher
 from .handlers.audio import AudioRoomHandler, NoticeSender
+from .handlers.devices import DeviceHandler
 from .handlers.directory import DirectoryHandler
 from .handlers.ephemeral import EphemeralEvents
 from .handlers.events import EventFactory
@@ -51,6 +53,7 @@ from .handlers.sync import SyncHandler
 from .handlers.typing import TypingHandler
 from .stage import StageRules
 from .storage.database import Database
+from .storage.devices import DeviceStore
 from .storage.events import AccountDataStore, EventStore, FilterStore, StreamCounter
 from .storage.federation import KeyCacheStore, OutboxStore, TransactionStore
 from .storage.push import PushStore
@@ -104,7 +107,10 @@ class Homeserver:
         # handlers: accounts, rooms (under the stage's rules), sync, directory, federation
         self.accounts = AccountHandler(
             name, self.users, PasswordHasher(n=config.limits.password_scrypt_n),
-            config.registration.open, config.registration.shared_secret, self.remote)
+            config.registration.open, config.registration.shared_secret, self.remote,
+            devices=DeviceStore(self.db))
+        self.devices = DeviceHandler(self.accounts.devices, self.accounts,
+                                     RateLimiter(config.ratelimit.login))
         self.factory = EventFactory(name, self.signing_key, config.limits.max_event_bytes)
         self.rooms = RoomHandler(name, self.events, self.users, self.account_data,
                                  self.factory, self.notifier, StageRules(), self.queue)
@@ -156,10 +162,12 @@ class Homeserver:
         if isinstance(self.sfu, SFUCluster):
             await self.sfu.start()
         self.queue.start()  # catch up on whatever was queued before a restart
+        self.devices.start()  # devices' last seen, flushed now and then
 
     async def stop(self) -> None:
         await self.sfu.close()
         await self.queue.stop()
+        await self.devices.stop()
         await self.federation_client.close()
         self.db.close()
 
@@ -200,6 +208,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
                                               config.limits.max_event_bytes) + 1024)
     app[HOMESERVER] = hs
     app[ACCOUNTS] = hs.accounts
+    app[DEVICES] = hs.devices
     accounts = AccountServlets(
         config, hs.accounts, AccountDataHandler(hs.account_data, hs.filters, hs.notifier),
         RateLimiter(config.ratelimit.login), RateLimiter(config.ratelimit.register))
@@ -212,6 +221,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app.add_routes(EphemeralServlets(hs.receipts, hs.typing).routes())
     app.add_routes(federation.routes())
     app.add_routes(PushServlets(hs.push_rules).routes())
+    app.add_routes(DeviceServlets(hs.devices).routes())
     app.add_routes(AudioServlets(hs.audio).routes())
     app.add_routes(MediaServlets(hs.media, federation).routes())
     add_web_client(app)
