@@ -26,6 +26,7 @@ from .api.ephemeral import EphemeralServlets
 from .api.federation import FederationServlets
 from .api.http import ACCOUNTS, DEVICES, matrix_errors
 from .api.log_filters import install_malformed_http_filter
+from .api.presence import PresenceServlets
 from .api.push import PushServlets
 from .api.rooms import RoomServlets
 from .config import Config
@@ -42,6 +43,7 @@ from .handlers.media import MediaHandler
 from .handlers.membership import MembershipHandler
 from .handlers.notifications import NotificationCounter
 from .handlers.notifier import Notifier
+from .handlers.presence import PresenceHandler
 from .handlers.push import PushRulesHandler
 from .handlers.ratelimit import RateLimiter
 from .handlers.receipts import ReceiptHandler
@@ -56,6 +58,7 @@ from .storage.database import Database
 from .storage.devices import DeviceStore
 from .storage.events import AccountDataStore, EventStore, FilterStore, StreamCounter
 from .storage.federation import KeyCacheStore, OutboxStore, TransactionStore
+from .storage.presence import PresenceStore
 from .storage.push import PushStore
 from .storage.receipts import ReceiptStore
 from .storage.users import KeyStore, UserStore
@@ -125,10 +128,12 @@ class Homeserver:
                                        self.rooms.known_room)
         self.typing = TypingHandler(name, self.events, self.stream, self.notifier, self.queue,
                                     self.rooms.known_room)
+        self.presence = PresenceHandler(name, PresenceStore(self.db, self.stream), self.events,
+                                        self.notifier, self.queue, config.presence.enabled)
         self.sync = SyncHandler(self.events, self.account_data, self.stream, self.rooms,
                                 self.notifier, config.limits.sync_timeline_limit,
                                 EphemeralEvents(self.receipts, self.typing),
-                                unread=self.notifications)
+                                unread=self.notifications, presence=self.presence)
         self.directory = DirectoryHandler(name, self.events, self.rooms, self.remote)
         self.room_host = RoomHost(name, self.rooms, self.events, self.keyring)
         self.federation = FederationHandler(
@@ -157,17 +162,21 @@ class Homeserver:
         self.federation.edu_handlers["m.receipt"] = self.receipts.on_edu
         self.federation.edu_handlers["m.typing"] = self.typing.on_edu
         self.rooms.event_listeners.append(self.typing.on_event)  # leaving stops typing
+        self.rooms.event_listeners.append(self.presence.on_event)  # sending is activity
+        self.federation.edu_handlers["m.presence"] = self.presence.on_edu
 
     async def start(self) -> None:
         if isinstance(self.sfu, SFUCluster):
             await self.sfu.start()
         self.queue.start()  # catch up on whatever was queued before a restart
         self.devices.start()  # devices' last seen, flushed now and then
+        self.presence.start()  # idle and offline timeouts
 
     async def stop(self) -> None:
         await self.sfu.close()
         await self.queue.stop()
         await self.devices.stop()
+        await self.presence.stop()
         await self.federation_client.close()
         self.db.close()
 
@@ -222,6 +231,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app.add_routes(federation.routes())
     app.add_routes(PushServlets(hs.push_rules).routes())
     app.add_routes(DeviceServlets(hs.devices).routes())
+    app.add_routes(PresenceServlets(hs.presence).routes())
     app.add_routes(AudioServlets(hs.audio).routes())
     app.add_routes(MediaServlets(hs.media, federation).routes())
     add_web_client(app)

@@ -91,6 +91,12 @@ class AudioConfig:
 
 
 @dataclass(frozen=True)
+class PresenceConfig:
+    # Off for big servers: PUT is accepted but nothing is kept, served in /sync or federated.
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class Config:
     server_name: str
     listeners: list[ListenerConfig] = field(default_factory=lambda: [ListenerConfig()])
@@ -101,6 +107,7 @@ class Config:
     federation: FederationConfig = FederationConfig()
     media: MediaConfig = MediaConfig()
     audio: AudioConfig = AudioConfig()
+    presence: PresenceConfig = PresenceConfig()
 
     def __post_init__(self) -> None:
         _validate(self)
