@@ -200,9 +200,15 @@ class PresenceHandler:
             p.touched_ts = self._now()
 
     def on_event(self, event: dict, stream: int) -> None:
-        """Our user sent an event: activity (an idle user is online again)."""
+        """Our user sent an event: activity (an idle user is online again). A join brings
+        a new server into the room: it is told our users' presence there."""
         sender = event.get("sender")
-        if not self.enabled or not isinstance(sender, str) or not self._ours(sender):
+        if not self.enabled or not isinstance(sender, str):
+            return
+        if event.get("type") == "m.room.member" and \
+                event.get("content", {}).get("membership") == "join":
+            self._introduce(event["room_id"], event.get("state_key"))
+        if not self._ours(sender):
             return
         now = self._now()
         p = self._states.get(sender)
@@ -210,6 +216,26 @@ class PresenceHandler:
             p.last_active_ts = now  # the common case: already online and active, no write
             return
         self._set(sender, "online", p.status_msg if p else None, now, now)
+
+    def _introduce(self, room_id: str, user_id) -> None:
+        """After a join: another server's user gets our members' presence (one EDU, at most
+        MAX_PUSH users); our user's presence goes to the room's other servers."""
+        if not isinstance(user_id, str) or ":" not in user_id:
+            return
+        now = self._now()
+        if self._ours(user_id):
+            p = self._states.get(user_id)
+            dests = self.events.room_servers(room_id) - {self.server_name}
+            if p is not None and p.state != "offline" and dests:
+                self.queue.send_edu(dests, {"edu_type": "m.presence", "content": {
+                    "push": [{"user_id": user_id, **self._content(p, now)}]}})
+            return
+        push = [{"user_id": u, **self._content(self._states[u], now)}
+                for u in self.events.room_members(room_id)
+                if u in self._not_offline and self._ours(u)][:MAX_PUSH]
+        if push:
+            self.queue.send_edu([server_of(user_id)], {"edu_type": "m.presence",
+                                                       "content": {"push": push}})
 
     # timeouts ------------------------------------------------------------------------------
 

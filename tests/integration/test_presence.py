@@ -103,7 +103,15 @@ async def test_presence_across_servers(make_homeserver):
     alice = await hs["a"].user("alice")
     bob = await hs["b"].user("bob")
     room = await alice.create_room(preset="public_chat")
+    # Set before B shares a room with her: B is told when Bob joins.
+    await alice.ok("PUT", status_path(alice.user_id),
+                   {"presence": "unavailable", "status_msg": "in the hallway"})
     await bob.join(room)
+
+    async def bob_told_on_join():
+        got = presence_of(await bob.sync(), alice.user_id)
+        return got and got[-1].get("status_msg") == "in the hallway"
+    await eventually(bob_told_on_join)
     since = (await bob.sync())["next_batch"]
     await alice.ok("PUT", status_path(alice.user_id),
                    {"presence": "unavailable", "status_msg": "on stage soon"})
