@@ -203,3 +203,21 @@ async def test_presence_disabled(make_homeserver):
     assert sync["presence"]["events"] == []
     assert (await bob.sync())["presence"]["events"] == []
     assert await bob.ok("GET", status_path(alice.user_id)) == {"presence": "offline"}
+
+
+async def test_last_known_presence_survives_a_restart(make_homeserver):
+    from tests.integration.federation_helpers import restart
+    server = await make_homeserver("a")
+    alice, bob, room = await two_in_a_room(server)
+    await alice.ok("PUT", status_path(alice.user_id),
+                   {"presence": "unavailable", "status_msg": "back soon"})
+    since = (await bob.sync())["next_batch"]
+    await server.server.close()
+    server = await restart(make_homeserver, server, "a")
+    status = await bob.ok("GET", status_path(alice.user_id))
+    assert status["presence"] == "unavailable" and status["status_msg"] == "back soon"
+    # Nothing re-delivered to a token from before the restart; a new change still arrives.
+    assert presence_of(await bob.sync(since), alice.user_id) == []
+    await alice.ok("PUT", status_path(alice.user_id), {"presence": "online"})
+    got = presence_of(await bob.sync(since), alice.user_id)
+    assert [p["presence"] for p in got] == ["online"] and "status_msg" not in got[0]
