@@ -43,6 +43,7 @@ REMOTE_TIMEOUT_MS = 30 * 60_000
 RESEND_MS = 25 * 60_000
 ACTIVE_MS = 60_000  # currently_active: active within this long
 MAX_PUSH = 500  # presence updates read from one EDU
+MAX_AGAIN = 10_000  # joins waiting for their second introduction
 MAX_AGO_MS = 10 * 365 * 86_400_000
 MAX_INITIAL = 5000  # presence events in one initial sync
 TICK_SECONDS = 5.0
@@ -83,6 +84,9 @@ class PresenceHandler:
         self._not_offline: set[str] = set()
         self._syncing: dict[str, int] = {}  # our users -> /sync requests in flight
         self._task: asyncio.Task | None = None
+        # Joins to introduce again on the next tick: the new server may still be storing the
+        # room's state when the first EDU arrives, and would then (rightly) ignore it.
+        self._again: list[tuple[str, str]] = []
         now = self._now()
         for user_id, state, msg, active, pos in store.load():
             self._states[user_id] = Presence(state, msg, active, pos, touched_ts=now,
@@ -207,7 +211,11 @@ class PresenceHandler:
             return
         if event.get("type") == "m.room.member" and \
                 event.get("content", {}).get("membership") == "join":
-            self._introduce(event["room_id"], event.get("state_key"))
+            joiner = event.get("state_key")
+            self._introduce(event["room_id"], joiner)
+            if isinstance(joiner, str) and not self._ours(joiner) and \
+                    len(self._again) < MAX_AGAIN:
+                self._again.append((event["room_id"], joiner))
         if not self._ours(sender):
             return
         now = self._now()
@@ -242,6 +250,9 @@ class PresenceHandler:
     def check_timeouts(self) -> None:
         """Idle -> unavailable, gone -> offline, other servers' stale users -> offline, and
         our online users re-sent to other servers now and then."""
+        again, self._again = self._again, []
+        for room_id, joiner in again:
+            self._introduce(room_id, joiner)
         now = self._now()
         for user_id in list(self._not_offline):
             p = self._states[user_id]
