@@ -24,10 +24,12 @@ from .api.accounts import AccountServlets
 from .api.audio import AudioServlets, MediaServlets
 from .api.client_misc import ClientMiscServlets
 from .api.content_repo import ContentRepoServlets
+from .api.devices import DeviceServlets
 from .api.ephemeral import EphemeralServlets
 from .api.federation import FederationServlets
-from .api.http import ACCOUNTS, matrix_errors
+from .api.http import ACCOUNTS, DEVICES, matrix_errors
 from .api.log_filters import install_malformed_http_filter
+from .api.presence import PresenceServlets
 from .api.push import PushServlets
 from .api.relations import RelationServlets
 from .api.rooms import RoomServlets
@@ -37,6 +39,7 @@ from .handlers.accounts import AccountHandler, PasswordHasher
 from .handlers.audio import AudioRoomHandler, NoticeSender
 from .handlers.content_repo import ContentRepository
 from .handlers.context import ContextHandler
+from .handlers.devices import DeviceHandler
 from .handlers.directory import DirectoryHandler
 from .handlers.ephemeral import EphemeralEvents
 from .handlers.events import EventFactory
@@ -46,6 +49,7 @@ from .handlers.media import MediaHandler
 from .handlers.membership import MembershipHandler
 from .handlers.notifications import NotificationCounter
 from .handlers.notifier import Notifier
+from .handlers.presence import PresenceHandler
 from .handlers.push import PushRulesHandler
 from .handlers.pusher_delivery import DeliveryPolicy, PusherDelivery
 from .handlers.ratelimit import RateLimiter
@@ -63,9 +67,11 @@ from .handlers.voip import TurnHandler
 from .push_client import HttpPushGateway
 from .stage import StageRules
 from .storage.database import Database
+from .storage.devices import DeviceStore
 from .storage.events import AccountDataStore, EventStore, FilterStore, StreamCounter
 from .storage.federation import KeyCacheStore, OutboxStore, TransactionStore
 from .storage.media_repo import MediaStore
+from .storage.presence import PresenceStore
 from .storage.push import PushStore
 from .storage.receipts import ReceiptStore
 from .storage.relations import RelationStore
@@ -121,7 +127,10 @@ class Homeserver:
         # handlers: accounts, rooms (under the stage's rules), sync, directory, federation
         self.accounts = AccountHandler(
             name, self.users, PasswordHasher(n=config.limits.password_scrypt_n),
-            config.registration.open, config.registration.shared_secret, self.remote)
+            config.registration.open, config.registration.shared_secret, self.remote,
+            devices=DeviceStore(self.db))
+        self.devices = DeviceHandler(self.accounts.devices, self.accounts,
+                                     RateLimiter(config.ratelimit.login))
         self.factory = EventFactory(name, self.signing_key, config.limits.max_event_bytes)
         self.rooms = RoomHandler(name, self.events, self.users, self.account_data,
                                  self.factory, self.notifier, StageRules(), self.queue,
@@ -149,10 +158,13 @@ class Homeserver:
         self.relations = RelationsHandler(self.events, self.relation_store, self.rooms,
                                           self.stream)
         self.context = ContextHandler(self.events, self.rooms, self.relations, self.stream)
+        self.presence = PresenceHandler(name, PresenceStore(self.db, self.stream), self.events,
+                                        self.notifier, self.queue, config.presence.enabled)
         self.sync = SyncHandler(self.events, self.account_data, self.stream, self.rooms,
                                 self.notifier, config.limits.sync_timeline_limit,
                                 EphemeralEvents(self.receipts, self.typing),
-                                unread=self.notifications, bundle=self.relations.bundle)
+                                unread=self.notifications, bundle=self.relations.bundle,
+                                presence=self.presence)
         self.directory = DirectoryHandler(name, self.events, self.rooms, self.remote)
         self.room_host = RoomHost(name, self.rooms, self.events, self.keyring)
         self.federation = FederationHandler(
@@ -192,17 +204,23 @@ class Homeserver:
         self.federation.edu_handlers["m.receipt"] = self.receipts.on_edu
         self.federation.edu_handlers["m.typing"] = self.typing.on_edu
         self.rooms.event_listeners.append(self.typing.on_event)  # leaving stops typing
+        self.rooms.event_listeners.append(self.presence.on_event)  # sending is activity
+        self.federation.edu_handlers["m.presence"] = self.presence.on_edu
 
     async def start(self) -> None:
         if isinstance(self.sfu, SFUCluster):
             await self.sfu.start()
         self.queue.start()  # catch up on whatever was queued before a restart
         self.pushers.start()  # the same for pushes
+        self.devices.start()  # devices' last seen, flushed now and then
+        self.presence.start()  # idle and offline timeouts
 
     async def stop(self) -> None:
         await self.sfu.close()
         await self.queue.stop()
         await self.pushers.stop()
+        await self.devices.stop()
+        await self.presence.stop()
         await self.federation_client.close()
         await self.push_gateway.close()
         self.db.close()
@@ -244,6 +262,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
                                               config.limits.max_event_bytes) + 1024)
     app[HOMESERVER] = hs
     app[ACCOUNTS] = hs.accounts
+    app[DEVICES] = hs.devices
     accounts = AccountServlets(
         config, hs.accounts, AccountDataHandler(hs.account_data, hs.filters, hs.notifier),
         RateLimiter(config.ratelimit.login), RateLimiter(config.ratelimit.register))
@@ -258,6 +277,8 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app.add_routes(PushServlets(hs.push_rules).routes())
     app.add_routes(ClientMiscServlets(config, hs.user_directory, hs.turn, hs.reports).routes())
     app.add_routes(RelationServlets(hs.relations, hs.context).routes())
+    app.add_routes(DeviceServlets(hs.devices).routes())
+    app.add_routes(PresenceServlets(hs.presence).routes())
     app.add_routes(AudioServlets(hs.audio).routes())
     app.add_routes(MediaServlets(hs.media, federation).routes())
     # Uploads stream to disk under media_repository.max_upload_bytes (client_max_size above

@@ -134,6 +134,12 @@ class WellKnownConfig:
 
 
 @dataclass(frozen=True)
+class PresenceConfig:
+    # Off for big servers: PUT is accepted but nothing is kept, served in /sync or federated.
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class Config:
     server_name: str
     listeners: list[ListenerConfig] = field(default_factory=lambda: [ListenerConfig()])
@@ -149,6 +155,7 @@ class Config:
     turn: TurnConfig = TurnConfig()
     well_known: WellKnownConfig = WellKnownConfig()
     media_repository: MediaRepositoryConfig = MediaRepositoryConfig()
+    presence: PresenceConfig = PresenceConfig()
 
     def __post_init__(self) -> None:
         _validate(self)

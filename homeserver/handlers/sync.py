@@ -18,6 +18,7 @@ from .ephemeral import EphemeralEvents
 from .events import client_event
 from .notifications import NotificationCounter
 from .notifier import Notifier
+from .presence import PresenceHandler
 from .rooms import RoomHandler
 
 MAX_TIMEOUT_MS = 120_000
@@ -64,7 +65,8 @@ class SyncHandler:
                  rooms: RoomHandler, notifier: Notifier, timeline_limit: int = 20,
                  ephemeral: EphemeralEvents | None = None, *,
                  unread: NotificationCounter,
-                 bundle: Callable[[str, str, list[dict], int | None], None] | None = None):
+                 bundle: Callable[[str, str, list[dict], int | None], None] | None = None,
+                 presence: PresenceHandler | None = None):
         self.store = store
         self.account_data = account_data
         self.stream = stream
@@ -76,21 +78,31 @@ class SyncHandler:
         # Adds bundled aggregations (unsigned["m.relations"]) to rendered timeline events:
         # (user_id, room_id, events, visible up to).
         self.bundle = bundle or (lambda user_id, room_id, events, upto: None)
+        self.presence = presence
 
     async def sync(self, req: Requester, since: str | None, timeout_ms: int = 0,
-                   full_state: bool = False, timeline_limit: int | None = None) -> dict:
+                   full_state: bool = False, timeline_limit: int | None = None,
+                   set_presence: str = "online") -> dict:
+        if set_presence not in ("online", "offline", "unavailable"):
+            raise InvalidParam("set_presence must be online, offline or unavailable")
         since_pos = parse_token(since)
         if since_pos is not None and since_pos > self.stream.current:
             since_pos = self.stream.current  # a token from the future (e.g. restored backup)
         limit = self.timeline_limit if timeline_limit is None else timeline_limit
         deadline = time.monotonic() + min(max(timeout_ms, 0), MAX_TIMEOUT_MS) / 1000
-        while True:
-            result, empty = self._compute(req, since_pos, full_state, limit)
-            remaining = deadline - time.monotonic()
-            if not empty or since_pos is None or full_state or remaining <= 0:
-                return result
-            # Nothing yet: wait for a notification (registered before any await).
-            await self.notifier.wait_for(req.user_id, remaining)
+        presence = self.presence is not None and \
+            self.presence.sync_started(req.user_id, set_presence)
+        try:
+            while True:
+                result, empty = self._compute(req, since_pos, full_state, limit)
+                remaining = deadline - time.monotonic()
+                if not empty or since_pos is None or full_state or remaining <= 0:
+                    return result
+                # Nothing yet: wait for a notification (registered before any await).
+                await self.notifier.wait_for(req.user_id, remaining)
+        finally:
+            if presence and self.presence is not None:
+                self.presence.sync_ended(req.user_id)
 
     def _compute(self, req: Requester, since: int | None, full_state: bool,
                  limit: int) -> tuple[dict, bool]:
@@ -100,9 +112,11 @@ class SyncHandler:
         changed: dict[str, list[dict]] = {}
         for r, t, c in self.account_data.changed_since(req.user_id, since):
             changed.setdefault(r, []).append({"type": t, "content": c})
+        joined_rooms = []
         for room_id, membership, mstream in self.store.rooms_for_user(req.user_id):
             new_membership = since is None or mstream > since
             if membership == "join":
+                joined_rooms.append(room_id)
                 room = self._joined_room(req, room_id, since, full_state or new_membership,
                                          limit, pos, changed.get(room_id, []))
                 if room is not None:
@@ -115,16 +129,19 @@ class SyncHandler:
             elif membership in ("leave", "ban") and since is not None and new_membership:
                 leave[room_id] = self._left_room(req, room_id, since, mstream, limit)
         global_ad = changed.get("", [])
+        presence = self.presence.presence_events(
+            req.user_id, joined_rooms, None if full_state else since, pos) \
+            if self.presence is not None else []
         result = {
             "next_batch": make_token(pos),
             "rooms": {"join": join, "invite": invite, "leave": leave, "knock": {}},
             "account_data": {"events": global_ad},
-            "presence": {"events": []},
+            "presence": {"events": presence},
             "to_device": {"events": []},
             "device_lists": {"changed": [], "left": []},
             "device_one_time_keys_count": {},
         }
-        return result, not (join or invite or leave or global_ad)
+        return result, not (join or invite or leave or global_ad or presence)
 
     def _joined_room(self, req: Requester, room_id: str, since: int | None, full: bool,
                      limit: int, pos: int, room_ad: list[dict]) -> dict | None:

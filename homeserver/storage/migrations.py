@@ -243,6 +243,31 @@ CREATE TABLE event_relations (
 CREATE INDEX event_relations_parent ON event_relations(relates_to_id, rel_type, stream_ordering);
 CREATE INDEX event_relations_room ON event_relations(room_id, rel_type, stream_ordering)
 """),
+    # Devices: one row per (user, device) with its display name and when/where it was last
+    # seen (flushed from memory, not written per request). Devices of tokens issued before
+    # this migration are backfilled from access_tokens. Presence: each user's last-known state
+    # (ours and other servers'), at its position on the sync stream.
+    (9, """
+CREATE TABLE devices (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    display_name TEXT,
+    last_seen_ts INTEGER,
+    last_seen_ip TEXT,
+    created_ts INTEGER NOT NULL,
+    PRIMARY KEY (user_id, device_id)
+);
+INSERT OR IGNORE INTO devices (user_id, device_id, created_ts)
+    SELECT user_id, device_id, MIN(created_ts) FROM access_tokens GROUP BY user_id, device_id;
+CREATE INDEX access_tokens_device ON access_tokens(user_id, device_id);
+CREATE TABLE presence (
+    user_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    status_msg TEXT,
+    last_active_ts INTEGER NOT NULL,
+    stream_ordering INTEGER NOT NULL
+)
+"""),
     # HTTP pusher delivery: one row per (pusher, notifying event) not yet taken by the push
     # gateway, written in the transaction that records the notification; delivered in id order
     # per pusher, deleted once the gateway answered (or the notification was given up on).
