@@ -21,6 +21,8 @@ import logging
 import socket
 import ssl
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -267,6 +269,42 @@ class FederationClient:
                         f"{destination} answered {resp.status}: {msg or raw[:200]!r}",
                         resp.status, answer if isinstance(answer, dict) else {})
                 return answer
+        except RemoteServerError:
+            raise
+        except (TimeoutError, aiohttp.ClientError, OSError) as e:
+            cause = getattr(e, "os_error", e)
+            if isinstance(cause, RefusedAddressError):
+                raise BlockedAddress(f"cannot reach {destination}: {cause}") from None
+            raise RemoteServerError(
+                f"cannot reach {destination}: {e or type(e).__name__}") from None
+
+    @asynccontextmanager
+    async def stream(self, destination: str, path: str, url: str | None = None
+                     ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """A GET whose answer the caller reads as a stream (media): X-Matrix signed to
+        ``destination`` at ``path``, or, with ``url``, an unsigned GET of that http(s) URL
+        (where a server said its media is). Either way through the guarded session, with no
+        redirects followed; failures while connecting or reading are RemoteServerError."""
+        if url is None:
+            try:
+                parse_server_name(destination)
+            except InvalidServerName as e:
+                raise InvalidDestination(f"refusing to contact {destination!r}: {e}") from None
+            if destination == self.server_name:
+                raise RemoteServerError("refusing to send a federation request to ourselves")
+        elif urlsplit(url).scheme not in ("http", "https"):
+            raise RemoteServerError(f"refusing to fetch {url[:200]!r}: not an http(s) URL")
+        try:
+            if url is None:
+                headers = {"Authorization": sign_request(self.signing_key, "GET", path,
+                                                         self.server_name, destination, None)}
+                target = yarl.URL(await self.base_url(destination) + path, encoded=True)
+            else:
+                self._check_url(url)
+                headers, target = {}, yarl.URL(url)
+            async with self.session.get(target, headers=headers,
+                                        allow_redirects=False) as resp:
+                yield resp
         except RemoteServerError:
             raise
         except (TimeoutError, aiohttp.ClientError, OSError) as e:

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from federation.client import FederationClient
 from federation.keyring import Keyring
+from federation.media import download as download_remote_media
 from federation.queue import OutboundQueue
 from federation.signing import SigningKey
 from media.api import AudioSFU
@@ -21,16 +22,24 @@ from media.sfu import SFU
 
 from .api.accounts import AccountServlets
 from .api.audio import AudioServlets, MediaServlets
+from .api.client_misc import ClientMiscServlets
+from .api.content_repo import ContentRepoServlets
+from .api.devices import DeviceServlets
 from .api.ephemeral import EphemeralServlets
 from .api.federation import FederationServlets
-from .api.http import ACCOUNTS, matrix_errors
+from .api.http import ACCOUNTS, DEVICES, matrix_errors
 from .api.log_filters import install_malformed_http_filter
+from .api.presence import PresenceServlets
 from .api.push import PushServlets
+from .api.relations import RelationServlets
 from .api.rooms import RoomServlets
-from .config import Config
+from .config import Config, media_store_path
 from .handlers.account_data import AccountDataHandler
 from .handlers.accounts import AccountHandler, PasswordHasher
 from .handlers.audio import AudioRoomHandler, NoticeSender
+from .handlers.content_repo import ContentRepository
+from .handlers.context import ContextHandler
+from .handlers.devices import DeviceHandler
 from .handlers.directory import DirectoryHandler
 from .handlers.ephemeral import EphemeralEvents
 from .handlers.events import EventFactory
@@ -40,21 +49,34 @@ from .handlers.media import MediaHandler
 from .handlers.membership import MembershipHandler
 from .handlers.notifications import NotificationCounter
 from .handlers.notifier import Notifier
+from .handlers.presence import PresenceHandler
 from .handlers.push import PushRulesHandler
+from .handlers.pusher_delivery import DeliveryPolicy, PusherDelivery
 from .handlers.ratelimit import RateLimiter
 from .handlers.receipts import ReceiptHandler
+from .handlers.relations import RelationsHandler
 from .handlers.remote import RemoteQueries
+from .handlers.reports import ReportHandler
 from .handlers.room_host import RoomHost
 from .handlers.rooms import RoomHandler
 from .handlers.sfu_hooks import SFUHooks
 from .handlers.sync import SyncHandler
 from .handlers.typing import TypingHandler
+from .handlers.user_directory import UserDirectoryHandler
+from .handlers.voip import TurnHandler
+from .push_client import HttpPushGateway
 from .stage import StageRules
 from .storage.database import Database
+from .storage.devices import DeviceStore
 from .storage.events import AccountDataStore, EventStore, FilterStore, StreamCounter
 from .storage.federation import KeyCacheStore, OutboxStore, TransactionStore
+from .storage.media_repo import MediaStore
+from .storage.presence import PresenceStore
 from .storage.push import PushStore
 from .storage.receipts import ReceiptStore
+from .storage.relations import RelationStore
+from .storage.reports import ReportStore
+from .storage.user_directory import UserDirectoryStore
 from .storage.users import KeyStore, UserStore
 
 log = logging.getLogger(__name__)
@@ -84,7 +106,8 @@ class Homeserver:
         self.keys = KeyStore(self.db)
         self.signing_key = load_signing_key(self.keys)
         self.stream = StreamCounter(self.db)
-        self.events = EventStore(self.db, self.stream)
+        self.relation_store = RelationStore(self.db)
+        self.events = EventStore(self.db, self.stream, relations=self.relation_store)
         self.account_data = AccountDataStore(self.db, self.stream)
         self.filters = FilterStore(self.db)
         self.outbox = OutboxStore(self.db)
@@ -104,31 +127,61 @@ class Homeserver:
         # handlers: accounts, rooms (under the stage's rules), sync, directory, federation
         self.accounts = AccountHandler(
             name, self.users, PasswordHasher(n=config.limits.password_scrypt_n),
-            config.registration.open, config.registration.shared_secret, self.remote)
+            config.registration.open, config.registration.shared_secret, self.remote,
+            devices=DeviceStore(self.db))
+        self.devices = DeviceHandler(self.accounts.devices, self.accounts,
+                                     RateLimiter(config.ratelimit.login))
         self.factory = EventFactory(name, self.signing_key, config.limits.max_event_bytes)
         self.rooms = RoomHandler(name, self.events, self.users, self.account_data,
-                                 self.factory, self.notifier, StageRules(), self.queue)
-        # push rules, and the unread counts they give sync
+                                 self.factory, self.notifier, StageRules(), self.queue,
+                                 self.relation_store)
+        # push rules, the unread counts they give sync, and HTTP pushers to push gateways
         push_store = PushStore(self.db)
-        self.push_rules = PushRulesHandler(push_store, self.account_data, self.notifier)
+        push = config.push
+        self.push_gateway = HttpPushGateway(push.ip_range_whitelist, push.request_timeout_seconds)
+        self.pushers = PusherDelivery(
+            push_store, self.events, self.rooms, self.push_gateway,
+            DeliveryPolicy(push.retry_base_seconds, push.retry_max_seconds,
+                           push.give_up_after_seconds, push.concurrency,
+                           push.group_unread_count_by_room))
+        self.push_rules = PushRulesHandler(push_store, self.account_data, self.notifier,
+                                           self.pushers.check_url, self.pushers.pushers_changed)
         self.notifications = NotificationCounter(push_store, self.events, self.rooms,
-                                                 self.push_rules)
+                                                 self.push_rules, self.pushers)
         # receipts and typing: shared with the room's members and its other servers
         self.receipts = ReceiptHandler(name, self.events, ReceiptStore(self.db, self.stream),
                                        self.account_data, self.notifier, self.queue,
                                        self.rooms.known_room)
         self.typing = TypingHandler(name, self.events, self.stream, self.notifier, self.queue,
                                     self.rooms.known_room)
+        # relations: /relations, /threads, /context and the aggregations bundled in events
+        self.relations = RelationsHandler(self.events, self.relation_store, self.rooms,
+                                          self.stream)
+        self.context = ContextHandler(self.events, self.rooms, self.relations, self.stream)
+        self.presence = PresenceHandler(name, PresenceStore(self.db, self.stream), self.events,
+                                        self.notifier, self.queue, config.presence.enabled)
         self.sync = SyncHandler(self.events, self.account_data, self.stream, self.rooms,
                                 self.notifier, config.limits.sync_timeline_limit,
                                 EphemeralEvents(self.receipts, self.typing),
-                                unread=self.notifications)
+                                unread=self.notifications, bundle=self.relations.bundle,
+                                presence=self.presence)
         self.directory = DirectoryHandler(name, self.events, self.rooms, self.remote)
         self.room_host = RoomHost(name, self.rooms, self.events, self.keyring)
         self.federation = FederationHandler(
             name, self.signing_key, self.rooms, self.room_host, self.events, self.users,
             self.keyring, self.federation_client, self.queue, TransactionStore(self.db))
         self.membership = MembershipHandler(self.rooms, self.federation, self.remote)
+        # the user directory (kept by the database from memberships), TURN, event reports
+        self.user_directory = UserDirectoryHandler(UserDirectoryStore(self.db))
+        self.turn = TurnHandler(config.turn)
+        self.reports = ReportHandler(self.events, ReportStore(self.db))
+        # the media repository: uploads, downloads, thumbnails; other servers' media cached
+        client = self.federation_client
+        self.content_repo = ContentRepository(
+            name, MediaStore(self.db), media_store_path(config),
+            config.media_repository.max_upload_bytes,
+            lambda origin, media_id, sink, limit: download_remote_media(
+                client, origin, media_id, sink, limit))
 
         # audio rooms: the hallway and notices, then the SFU and the sessions it serves
         self.notices = NoticeSender(name, self.rooms, self.users, self.account_data)
@@ -151,16 +204,25 @@ class Homeserver:
         self.federation.edu_handlers["m.receipt"] = self.receipts.on_edu
         self.federation.edu_handlers["m.typing"] = self.typing.on_edu
         self.rooms.event_listeners.append(self.typing.on_event)  # leaving stops typing
+        self.rooms.event_listeners.append(self.presence.on_event)  # sending is activity
+        self.federation.edu_handlers["m.presence"] = self.presence.on_edu
 
     async def start(self) -> None:
         if isinstance(self.sfu, SFUCluster):
             await self.sfu.start()
         self.queue.start()  # catch up on whatever was queued before a restart
+        self.pushers.start()  # the same for pushes
+        self.devices.start()  # devices' last seen, flushed now and then
+        self.presence.start()  # idle and offline timeouts
 
     async def stop(self) -> None:
         await self.sfu.close()
         await self.queue.stop()
+        await self.pushers.stop()
+        await self.devices.stop()
+        await self.presence.stop()
         await self.federation_client.close()
+        await self.push_gateway.close()
         self.db.close()
 
 
@@ -200,6 +262,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
                                               config.limits.max_event_bytes) + 1024)
     app[HOMESERVER] = hs
     app[ACCOUNTS] = hs.accounts
+    app[DEVICES] = hs.devices
     accounts = AccountServlets(
         config, hs.accounts, AccountDataHandler(hs.account_data, hs.filters, hs.notifier),
         RateLimiter(config.ratelimit.login), RateLimiter(config.ratelimit.register))
@@ -212,8 +275,15 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app.add_routes(EphemeralServlets(hs.receipts, hs.typing).routes())
     app.add_routes(federation.routes())
     app.add_routes(PushServlets(hs.push_rules).routes())
+    app.add_routes(ClientMiscServlets(config, hs.user_directory, hs.turn, hs.reports).routes())
+    app.add_routes(RelationServlets(hs.relations, hs.context).routes())
+    app.add_routes(DeviceServlets(hs.devices).routes())
+    app.add_routes(PresenceServlets(hs.presence).routes())
     app.add_routes(AudioServlets(hs.audio).routes())
     app.add_routes(MediaServlets(hs.media, federation).routes())
+    # Uploads stream to disk under media_repository.max_upload_bytes (client_max_size above
+    # bounds only bodies read whole, so every other route keeps its small limit).
+    app.add_routes(ContentRepoServlets(hs.content_repo, federation).routes())
     add_web_client(app)
 
     async def on_startup(app):

@@ -35,6 +35,8 @@ def generate_config(server_name: str, port: int, data_dir: str, open_registratio
                          "shared_secret": secrets.token_urlsafe(32)},
         "federation": {"servers": {}, "verify_certificates": True, "ip_range_whitelist": []},
         "media": {"audio_slots": 3, "public_ip": None, "udp_port_range": None},
+        "media_repository": {"max_upload_bytes": 50 * 1024 * 1024,
+                             "store_path": str(data / "media")},
     }
     header = ("# Homeserver configuration. Keys and defaults are documented in README.md.\n"
               "# registration.shared_secret lets admins create users (Synapse's admin API).\n")

@@ -10,6 +10,7 @@ import dataclasses
 import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from federation.servername import is_valid_server_name
 
@@ -74,6 +75,22 @@ class FederationConfig:
 
 
 @dataclass(frozen=True)
+class PushConfig:
+    """HTTP pushers: where the server may POST notifications, and how it retries."""
+    # The pusher URL is chosen by a user: private and loopback ranges are refused unless listed
+    # here (a push gateway on the operator's own network, e.g. "10.1.2.3/32").
+    ip_range_whitelist: list[str] = field(default_factory=list)
+    # The badge (counts.unread): rooms with unread notifications (Synapse's default), or false:
+    # the number of unread notifications.
+    group_unread_count_by_room: bool = True
+    retry_base_seconds: float = 1.0
+    retry_max_seconds: float = 600.0
+    give_up_after_seconds: float = 86400.0  # a notification older than this is dropped
+    request_timeout_seconds: float = 15.0
+    concurrency: int = 16  # pushers delivered to at once
+
+
+@dataclass(frozen=True)
 class MediaConfig:
     audio_slots: int = 3
     public_ip: str | None = None
@@ -86,8 +103,40 @@ class MediaConfig:
 
 
 @dataclass(frozen=True)
+class MediaRepositoryConfig:
+    """The Matrix media repository (uploads, downloads, thumbnails, remote media cache)."""
+    max_upload_bytes: int = 50 * 1024 * 1024
+    # Where files are kept; None: a ``media`` folder beside the SQLite database file.
+    store_path: str | None = None
+
+
+@dataclass(frozen=True)
 class AudioConfig:
     hallway_refresh_seconds: float = 30.0  # how long other servers' hallway lists are cached
+
+
+@dataclass(frozen=True)
+class TurnConfig:
+    # coturn's REST API (use-auth-secret / static-auth-secret): /voip/turnServer hands out
+    # credentials derived from the shared secret, valid for user_lifetime_seconds.
+    uris: list[str] = field(default_factory=list)
+    shared_secret: str | None = None
+    user_lifetime_seconds: int = 3600
+
+
+@dataclass(frozen=True)
+class WellKnownConfig:
+    # /.well-known/matrix/client: m.homeserver.base_url (default: public_baseurl) and, if set,
+    # m.identity_server.base_url. /.well-known/matrix/server: m.server ("host[:port]").
+    client_base_url: str | None = None
+    identity_server: str | None = None
+    server: str | None = None
+
+
+@dataclass(frozen=True)
+class PresenceConfig:
+    # Off for big servers: PUT is accepted but nothing is kept, served in /sync or federated.
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -99,8 +148,14 @@ class Config:
     ratelimit: RateLimitConfig = RateLimitConfig()
     limits: LimitsConfig = LimitsConfig()
     federation: FederationConfig = FederationConfig()
+    push: PushConfig = PushConfig()
     media: MediaConfig = MediaConfig()
     audio: AudioConfig = AudioConfig()
+    public_baseurl: str | None = None  # the URL clients reach us at, e.g. https://example.org/
+    turn: TurnConfig = TurnConfig()
+    well_known: WellKnownConfig = WellKnownConfig()
+    media_repository: MediaRepositoryConfig = MediaRepositoryConfig()
+    presence: PresenceConfig = PresenceConfig()
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -133,14 +188,72 @@ def _validate(cfg: Config) -> None:
         except ValueError:
             raise ConfigError(
                 f"federation.ip_range_whitelist: {net!r} is not a CIDR range") from None
+    for net in cfg.push.ip_range_whitelist:
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except ValueError:
+            raise ConfigError(f"push.ip_range_whitelist: {net!r} is not a CIDR range") from None
+    p = cfg.push
+    if not (0 < p.retry_base_seconds <= p.retry_max_seconds and p.give_up_after_seconds > 0
+            and p.request_timeout_seconds > 0):
+        raise ConfigError("push: retry_base_seconds must be > 0 and <= retry_max_seconds;"
+                          " give_up_after_seconds and request_timeout_seconds > 0")
+    if not 1 <= p.concurrency <= 1000:
+        raise ConfigError("push.concurrency: must be between 1 and 1000")
     for name, url in cfg.federation.servers.items():
         if not is_valid_server_name(name):
             raise ConfigError(f"federation.servers.{name}: {name!r} is not a valid Matrix"
                               " server name")
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"federation.servers.{name}: {url!r} must be an http(s) URL")
+    if not 1 <= cfg.media_repository.max_upload_bytes <= 2**40:
+        raise ConfigError("media_repository.max_upload_bytes: must be between 1 and 2**40")
     if cfg.limits.max_event_bytes < 1024:
         raise ConfigError("limits.max_event_bytes: must be at least 1024")
+    _validate_turn(cfg.turn)
+    for key, base in (("public_baseurl", cfg.public_baseurl),
+                      ("well_known.client_base_url", cfg.well_known.client_base_url),
+                      ("well_known.identity_server", cfg.well_known.identity_server)):
+        if base is not None and not is_base_url(base):
+            raise ConfigError(f"{key}: {base!r} must be an http(s) URL with a valid host and"
+                              " no query or fragment, e.g. https://matrix.example.org/")
+    if cfg.well_known.server is not None and not is_valid_server_name(cfg.well_known.server):
+        raise ConfigError(f"well_known.server: {cfg.well_known.server!r} is not a valid"
+                          " server name (host or host:port)")
+
+
+TURN_SCHEMES = ("turn:", "turns:", "stun:", "stuns:")
+
+
+def _validate_turn(turn: TurnConfig) -> None:
+    for uri in turn.uris:
+        if not uri.startswith(TURN_SCHEMES) or len(uri) > 512 or any(c.isspace() for c in uri):
+            raise ConfigError(f"turn.uris: {uri!r} is not a turn:, turns:, stun: or stuns: URI")
+    if turn.uris and not turn.shared_secret:
+        raise ConfigError("turn.shared_secret: required when turn.uris is set")
+    if turn.shared_secret is not None and not turn.shared_secret:
+        raise ConfigError("turn.shared_secret: must not be empty")
+    if not 60 <= turn.user_lifetime_seconds <= 7 * 86400:
+        raise ConfigError("turn.user_lifetime_seconds: must be between 60 and 604800")
+
+
+def is_base_url(url: str) -> bool:
+    """An absolute http(s) URL whose host is a valid server name, without credentials, query
+    or fragment: what a client can use as a base URL."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return (parts.scheme in ("http", "https") and not parts.query and not parts.fragment
+            and "@" not in parts.netloc and is_valid_server_name(parts.netloc)
+            and not any(c.isspace() for c in url) and len(url) <= 1024)
+
+
+def media_store_path(cfg: Config) -> Path:
+    """The media repository's folder: as configured, else ``media`` beside the database."""
+    if cfg.media_repository.store_path:
+        return Path(cfg.media_repository.store_path)
+    return Path(cfg.database.path).parent / "media"
 
 
 def config_from_dict(data: dict) -> Config:

@@ -82,12 +82,16 @@ class AuthRequired(MatrixError):
     """User-interactive auth: the 401 answer names the flows that complete the request."""
     status = 401
 
-    def __init__(self, flows: list[dict], session: str):
+    def __init__(self, flows: list[dict], session: str,
+                 error: tuple[str, str] | None = None):
         super().__init__("User-interactive authentication required")
-        self.flows, self.session = flows, session
+        self.flows, self.session, self.uia_error = flows, session, error
 
     def to_dict(self) -> dict:
-        return {"flows": self.flows, "params": {}, "session": self.session}
+        out = {"flows": self.flows, "params": {}, "session": self.session, "completed": []}
+        if self.uia_error is not None:  # a stage failed (e.g. wrong password): say why
+            out["errcode"], out["error"] = self.uia_error
+        return out
 
 
 class Unrecognized(MatrixError):

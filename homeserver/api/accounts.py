@@ -56,7 +56,9 @@ class AccountServlets:
     async def versions(self, request):
         return json_response({"versions": ["r0.6.1", "v1.1", "v1.2", "v1.3", "v1.4", "v1.5",
                                            "v1.6", "v1.7", "v1.8"],
-                              "unstable_features": {"org.audiorooms": True}})
+                              "unstable_features": {"org.audiorooms": True,
+                                                    # authenticated media (MSC3916)
+                                                    "org.matrix.msc3916.stable": True}})
 
     async def capabilities(self, request):
         requester(request)

@@ -20,10 +20,12 @@ from ..errors import (
     Unrecognized,
 )
 from ..handlers.accounts import AccountHandler, Requester
+from ..handlers.devices import DeviceHandler
 
 log = logging.getLogger(__name__)
 
 ACCOUNTS = web.AppKey("accounts", AccountHandler)
+DEVICES = web.AppKey("devices", DeviceHandler)  # told who was seen (devices' last seen)
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
@@ -133,7 +135,11 @@ def requester(request: web.Request) -> Requester:
     token = access_token(request)
     if not token:
         raise MissingToken("Missing access token")
-    return request.app[ACCOUNTS].authenticate(token)
+    req = request.app[ACCOUNTS].authenticate(token)
+    devices = request.app.get(DEVICES)
+    if devices is not None:
+        devices.seen(req, request.remote)
+    return req
 
 
 @overload

@@ -180,7 +180,8 @@ class RoomServlets:
             else None
         limit = timeline_limit_from_filter(filt, self.config.limits.sync_timeline_limit, saved)
         return json_response(await self.sync_handler.sync(
-            req, q.get("since"), timeout, full_state == "true", limit))
+            req, q.get("since"), timeout, full_state == "true", limit,
+            q.get("set_presence", "online")))
 
     async def get_alias(self, request):
         return json_response(await self.directory.get_alias_async(

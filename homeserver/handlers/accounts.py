@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from federation.pdus import server_of
+from federation.servername import is_valid_server_name
 
 from ..errors import (
     AuthRequired,
@@ -32,11 +33,42 @@ from ..errors import (
     UnknownToken,
     UserInUse,
 )
+from ..storage.devices import DeviceStore
 from ..storage.users import UserStore
+from .media_rules import valid_media_id
 from .remote import RemoteQueries
 
 LOCALPART = re.compile(r"^[a-z0-9._=\-/+]+$")
+def is_mxc_uri(value: str) -> bool:
+    """``mxc://<server name>/<media id>``, both parts as the spec's grammars allow."""
+    server, sep, media_id = value.removeprefix("mxc://").partition("/")
+    return value.startswith("mxc://") and sep == "/" and is_valid_server_name(server) \
+        and valid_media_id(media_id)
+
+
 USER_ID = re.compile(r"^@[^:\s]+:[A-Za-z0-9.\-\[\]:]+$")
+MAX_DEVICE_ID = 255
+MAX_DEVICE_NAME = 100  # as Synapse
+
+
+def check_device_id(device_id) -> str | None:
+    """A client-chosen device ID: None, or a printable string of bounded length."""
+    if device_id is None:
+        return None
+    if not isinstance(device_id, str) or len(device_id) > MAX_DEVICE_ID or \
+            not device_id.isprintable():
+        raise InvalidParam(f"device_id must be a printable string of at most {MAX_DEVICE_ID}"
+                           " characters")
+    return device_id or None
+
+
+def check_device_name(name) -> str | None:
+    if name is None:
+        return None
+    if not isinstance(name, str) or len(name) > MAX_DEVICE_NAME:
+        raise InvalidParam(f"a device display name is a string of at most {MAX_DEVICE_NAME}"
+                           " characters")
+    return name
 
 
 @dataclass(frozen=True)
@@ -80,9 +112,10 @@ def hash_token(token: str) -> bytes:
 class AccountHandler:
     def __init__(self, server_name: str, users: UserStore, hasher: PasswordHasher,
                  registration_open: bool, shared_secret: str | None,
-                 remote: RemoteQueries | None = None):
+                 remote: RemoteQueries | None = None, *, devices: DeviceStore):
         self.server_name = server_name
         self.users = users
+        self.devices = devices
         self.hasher = hasher
         self.registration_open = registration_open
         self.shared_secret = shared_secret
@@ -131,17 +164,18 @@ class AccountHandler:
             raise BadJson("username must be a string")
         if not isinstance(password, str) or not password:
             raise MissingParam("password is required")
-        device_id = body.get("device_id")
-        if device_id is not None and not isinstance(device_id, str):
-            raise BadJson("device_id must be a string")
+        device_id = check_device_id(body.get("device_id"))
+        device_name = check_device_name(body.get("initial_device_display_name"))
         inhibit = body.get("inhibit_login", False)
         if not isinstance(inhibit, bool):
             raise BadJson("inhibit_login must be a boolean")
-        return await self.register(username, password, device_id, inhibit)
+        return await self.register(username, password, device_id, inhibit,
+                                   device_name=device_name)
 
     async def register(self, username: str | None, password: str | None,
                        device_id: str | None = None, inhibit_login: bool = False,
-                       admin: bool = False, displayname: str | None = None) -> dict:
+                       admin: bool = False, displayname: str | None = None,
+                       device_name: str | None = None) -> dict:
         if password is not None and (not isinstance(password, str) or len(password) > 512):
             raise InvalidParam("password must be a string of at most 512 characters")
         if username is None:
@@ -155,7 +189,7 @@ class AccountHandler:
             raise UserInUse("User ID already taken.")
         result = {"user_id": user_id, "home_server": self.server_name}
         if not inhibit_login:
-            result.update(self.issue_token(user_id, device_id))
+            result.update(self.issue_token(user_id, device_id, device_name))
         return result
 
     def check_username_available(self, username: str) -> None:
@@ -192,11 +226,15 @@ class AccountHandler:
 
     # login / tokens ------------------------------------------------------------------------
 
-    def issue_token(self, user_id: str, device_id: str | None = None) -> dict:
+    def issue_token(self, user_id: str, device_id: str | None = None,
+                    device_name: str | None = None) -> dict:
+        """A new access token on the device (created if new; a known device's previous
+        tokens are revoked, as the spec says for a login naming an existing device)."""
         token = "syt_" + secrets.token_urlsafe(32)  # 256 bits of randomness
         device_id = device_id if isinstance(device_id, str) and device_id else \
             secrets.token_hex(5).upper()
         th = hash_token(token)
+        self.forget_tokens(self.devices.keep_device(user_id, device_id, device_name))
         self.users.add_access_token(th, user_id, device_id)
         self._tokens[th] = Requester(user_id, device_id, th)
         return {"access_token": token, "device_id": device_id}
@@ -214,19 +252,29 @@ class AccountHandler:
         password = body.get("password")
         if not isinstance(user, str) or not isinstance(password, str):
             raise MissingParam("user and password are required strings")
+        device_id = check_device_id(body.get("device_id"))
+        device_name = check_device_name(body.get("initial_device_display_name"))
         try:
             user_id = self.parse_login_user(user)
         except InvalidUsername:
             raise Forbidden("Invalid username or password") from None
+        if not await self.check_password(user_id, password):
+            raise Forbidden("Invalid username or password")
+        result = {"user_id": user_id, "home_server": self.server_name}
+        result.update(self.issue_token(user_id, device_id, device_name))
+        return result
+
+    async def check_password(self, user_id: str, password: str) -> bool:
         row = self.users.get_user(user_id)
         # Hash even for unknown users so timing does not reveal which accounts exist.
         ok = await self.hasher.verify(password, row["password_hash"] if row else
                                       "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAA")
-        if not row or not ok:
-            raise Forbidden("Invalid username or password")
-        result = {"user_id": user_id, "home_server": self.server_name}
-        result.update(self.issue_token(user_id, body.get("device_id")))
-        return result
+        return bool(row) and ok
+
+    def forget_tokens(self, token_hashes: list[bytes]) -> None:
+        """Revoked tokens leave the cache, so they stop working at once."""
+        for th in token_hashes:
+            self._tokens.pop(th, None)
 
     def authenticate(self, token: str) -> Requester:
         th = hash_token(token)
@@ -243,12 +291,15 @@ class AccountHandler:
         return req
 
     def logout(self, req: Requester) -> None:
+        """The token and its device go (the spec: logout deletes the device)."""
         self.users.delete_token(req.token_hash)
         self._tokens.pop(req.token_hash, None)
+        self.forget_tokens(self.devices.delete_devices(req.user_id, [req.device_id]))
 
     def logout_all(self, req: Requester) -> None:
         for th in self.users.delete_all_tokens(req.user_id):
             self._tokens.pop(th, None)
+        self.devices.delete_all_devices(req.user_id)
 
     # profiles ------------------------------------------------------------------------------
 
@@ -268,6 +319,8 @@ class AccountHandler:
             raise Forbidden("You cannot change another user's profile")
         if value is not None and (not isinstance(value, str) or len(value) > 256):
             raise InvalidParam(f"{field} must be a string of at most 256 characters")
+        if field == "avatar_url" and value and not is_mxc_uri(value):
+            raise InvalidParam("avatar_url must be an mxc://<server>/<media id> URI")
         self.users.set_profile_field(user_id, field, value)
         for listener in self.profile_listeners:
             listener(user_id)

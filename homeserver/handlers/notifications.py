@@ -1,6 +1,7 @@
 """Unread notification counts: every new event is evaluated against the push rules of each
 local joined member but its sender; the notifying ones are counted in sync's
-``unread_notifications`` until the user reads the room.
+``unread_notifications`` until the user reads the room, and pushed to the user's HTTP pushers
+(handlers/pusher_delivery.py queues them in the same transaction and delivers them later).
 
 "Read" is the user's own latest event in the room or their latest read receipt (public or
 private, unthreaded or "main"), whichever is further: both move the position through
@@ -16,6 +17,7 @@ from ..rules import power_levels
 from ..storage.events import EventStore
 from ..storage.push import PushStore
 from .push import PushRulesHandler
+from .pusher_delivery import PusherDelivery
 from .rooms import RoomHandler
 
 log = logging.getLogger(__name__)
@@ -27,11 +29,14 @@ UNNAMED = f"@unnamed-{secrets.token_hex(16)}:invalid"
 
 class NotificationCounter:
     def __init__(self, store: PushStore, events: EventStore, rooms: RoomHandler,
-                 rules: PushRulesHandler):
+                 rules: PushRulesHandler, pushers: PusherDelivery | None = None):
         self.store = store
         self.events = events
         self.rooms = rooms
         self.rules = rules
+        # HTTP pushers: a notification for a user with pushers queues a push in the same
+        # transaction (None: counts only).
+        self.pushers = pushers
 
     def on_event(self, event: dict, stream: int) -> None:
         """An event listener (RoomHandler.event_listeners): count it for whom it notifies."""
@@ -57,6 +62,7 @@ class NotificationCounter:
         # An event that names the stand-in itself is evaluated member by member.
         one_by_one = body is not None and UNNAMED[1:].split(":")[0] in body
         hits: list[tuple[str, bool]] = []
+        pushes: list[tuple] = []
         for user_id in local:
             name = None
             if body is not None or user_id in named or self.rules.is_customised(user_id):
@@ -74,8 +80,13 @@ class NotificationCounter:
                 result = generic[0]
             if result is not None and result.notify:
                 hits.append((user_id, result.highlight))
+                if self.pushers is not None and self.pushers.has_pushers(user_id):
+                    pushes.extend(self.pushers.queue_rows(user_id, event["event_id"],
+                                                          result.actions))
         if hits:
-            self.store.add_notifications(room_id, stream, hits)
+            self.store.add_notifications(room_id, stream, hits, pushes)
+        if pushes and self.pushers is not None:
+            self.pushers.queued(pushes)
 
     def mark_read(self, user_id: str, room_id: str, stream: int) -> None:
         """The user has read the room up to ``stream`` (their own event, or a read receipt)."""

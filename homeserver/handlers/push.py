@@ -3,11 +3,13 @@
 A user's rule set is the spec's default rules (with the user's changes to their ``enabled`` and
 ``actions``) and the user's own rules, which come before the defaults of their kind. Every
 change is also written to the user's ``m.push_rules`` account data, which clients read in /sync.
-Pushers are stored and validated; delivering to a push gateway is not done yet.
+Pushers are validated and stored; handlers/pusher_delivery.py delivers to their push gateways
+and is told of every change.
 """
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from ..errors import BadJson, InvalidParam, MatrixError, MissingParam, NotFound
@@ -32,11 +34,26 @@ def _check_scope_kind(scope: str, kind: str | None = None) -> None:
         raise InvalidParam(f"unknown push rule kind {kind!r}")
 
 
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError on a port that is not one)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 class PushRulesHandler:
-    def __init__(self, store: PushStore, account_data: AccountDataStore, notifier: Notifier):
+    def __init__(self, store: PushStore, account_data: AccountDataStore, notifier: Notifier,
+                 check_url: Callable[[str], None] | None = None,
+                 pushers_changed: Callable[[Iterable[str]], None] | None = None):
         self.store = store
         self.account_data = account_data
         self.notifier = notifier
+        # The push gateway's rules for a pusher URL (raises a MatrixError), and who is told
+        # that users' pushers changed (PusherDelivery).
+        self.check_url = check_url
+        self.pushers_changed = pushers_changed
         self._cache: dict[str, dict[str, list[dict]]] = {}
         self._customised: dict[str, bool] = {}
 
@@ -157,8 +174,7 @@ class PushRulesHandler:
         return self.store.pushers(req.user_id)
 
     def set_pusher(self, req: Requester, body: dict) -> None:
-        """Store or (``kind: null``) delete a pusher. Nothing is delivered to a push gateway
-        yet: the pusher is only kept, so clients that register one see it listed."""
+        """Store or (``kind: null``) delete a pusher."""
         for key in ("app_id", "pushkey"):
             if not isinstance(body.get(key), str) or not body[key]:
                 raise MissingParam(f"'{key}' is required and must be a string")
@@ -168,6 +184,8 @@ class PushRulesHandler:
             raise MissingParam("'kind' is required")
         if body["kind"] is None:
             self.store.delete_pusher(req.user_id, body["app_id"], body["pushkey"])
+            if self.pushers_changed is not None:
+                self.pushers_changed([req.user_id])
             return
         for key in PUSHER_FIELDS:
             if key not in body:
@@ -186,12 +204,15 @@ class PushRulesHandler:
         if body["kind"] != "http":
             raise InvalidParam(f"pusher kind {body['kind']!r} is not supported (only 'http')")
         url = data.get("url")
-        parts = urlsplit(url) if isinstance(url, str) else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        if not isinstance(url, str) or not _is_http_url(url):
             raise InvalidParam("an http pusher needs data.url, an http(s) URL")
+        if self.check_url is not None:
+            self.check_url(url)
         if "format" in data and data["format"] != "event_id_only":
             raise InvalidParam("data.format may only be 'event_id_only'")
         pusher = {k: body[k] for k in PUSHER_FIELDS}
         if "profile_tag" in body:
             pusher["profile_tag"] = body["profile_tag"]
-        self.store.set_pusher(req.user_id, pusher, append)
+        others = self.store.set_pusher(req.user_id, pusher, append)
+        if self.pushers_changed is not None:
+            self.pushers_changed([req.user_id, *others])

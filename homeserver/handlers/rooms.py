@@ -18,6 +18,7 @@ from federation.signing import redact_event
 from .. import rules, stage
 from ..errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound, RoomInUse
 from ..storage.events import AccountDataStore, EventStore
+from ..storage.relations import ANNOTATION, THREAD, RelationStore, parse_relation
 from ..storage.users import UserStore
 from .accounts import USER_ID, Requester
 from .events import ROOM_VERSION, EventFactory, auth_event_ids, client_event, stripped_state
@@ -65,7 +66,8 @@ def require_str(body: dict, key: str, optional: bool = False) -> str | None:
 class RoomHandler:
     def __init__(self, server_name: str, store: EventStore, users: UserStore,
                  account_data: AccountDataStore, factory: EventFactory, notifier: Notifier,
-                 policy: rules.RoomPolicy | None = None, outbound: OutboundQueue | None = None):
+                 policy: rules.RoomPolicy | None = None, outbound: OutboundQueue | None = None,
+                 relations: RelationStore | None = None):
         self.server_name = server_name
         self.store = store
         self.users = users
@@ -76,6 +78,7 @@ class RoomHandler:
         # Our users' events in rooms hosted elsewhere go to the host through this queue
         # (None: a server without federation, which hosts every room it has).
         self.outbound = outbound
+        self.relations = relations  # to refuse a duplicate reaction or a thread off a relation
         # Called with (event, stream_ordering) after each event is committed; make_app connects
         # federation's relaying, the stage and the SFU here.
         self.event_listeners: list[Callable[[dict, int], None]] = []
@@ -146,6 +149,7 @@ class RoomHandler:
             prev = self.state_view(event["room_id"]).get((event["type"], state_key))
             if prev is not None:
                 event["unsigned"] = {"prev_content": prev["content"],
+                                     "prev_sender": prev["sender"],
                                      "replaces_state": prev["event_id"]}
         host = self.is_host(event["room_id"])
         stream = self.store.persist_event(event, txn, outlier=outlier,
@@ -452,9 +456,28 @@ class RoomHandler:
             return done  # a retried request: same answer, applied once
         if etype in ("m.room.create", "m.room.member"):
             raise Forbidden(f"{etype} cannot be sent as a message")
+        self._check_relation(room_id, req.user_id, etype, content)
         ev = self.send_event(room_id, req.user_id, etype, content,
                              txn=(req.user_id, req.device_id, txn_key))
         return ev["event_id"]
+
+    def _check_relation(self, room_id: str, sender: str, etype: str, content: dict) -> None:
+        """What a client may not send (Synapse's rules): the same reaction twice, or a thread
+        started from an event that is itself a relation. Malformed relations are stored as
+        plain events (the index ignores them)."""
+        rel = parse_relation({"type": etype, "content": content}) \
+            if self.relations is not None and isinstance(content, dict) else None
+        if rel is None or self.relations is None:
+            return
+        rel_type, parent_id = rel
+        if rel_type == ANNOTATION and self.relations.has_annotation(
+                room_id, parent_id, sender, etype, content["m.relates_to"]["key"]):
+            raise MatrixError("You already sent this annotation", "M_DUPLICATE_ANNOTATION")
+        if rel_type == THREAD:
+            parent = self.store.get_event(parent_id)
+            if parent is not None and parent.get("room_id") == room_id \
+                    and parse_relation(parent) is not None:
+                raise MatrixError("Cannot start a thread from an event with a relation")
 
     def put_state(self, req: Requester, room_id: str, etype: str, state_key: str,
                   content: dict) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidParam, NotFound
@@ -17,6 +18,7 @@ from .ephemeral import EphemeralEvents
 from .events import client_event
 from .notifications import NotificationCounter
 from .notifier import Notifier
+from .presence import PresenceHandler
 from .rooms import RoomHandler
 
 MAX_TIMEOUT_MS = 120_000
@@ -62,7 +64,9 @@ class SyncHandler:
     def __init__(self, store: EventStore, account_data: AccountDataStore, stream: StreamCounter,
                  rooms: RoomHandler, notifier: Notifier, timeline_limit: int = 20,
                  ephemeral: EphemeralEvents | None = None, *,
-                 unread: NotificationCounter):
+                 unread: NotificationCounter,
+                 bundle: Callable[[str, str, list[dict], int | None], None] | None = None,
+                 presence: PresenceHandler | None = None):
         self.store = store
         self.account_data = account_data
         self.stream = stream
@@ -71,21 +75,34 @@ class SyncHandler:
         self.timeline_limit = timeline_limit
         self.unread = unread  # push-rule counts for unread_notifications
         self.ephemeral = ephemeral
+        # Adds bundled aggregations (unsigned["m.relations"]) to rendered timeline events:
+        # (user_id, room_id, events, visible up to).
+        self.bundle = bundle or (lambda user_id, room_id, events, upto: None)
+        self.presence = presence
 
     async def sync(self, req: Requester, since: str | None, timeout_ms: int = 0,
-                   full_state: bool = False, timeline_limit: int | None = None) -> dict:
+                   full_state: bool = False, timeline_limit: int | None = None,
+                   set_presence: str = "online") -> dict:
+        if set_presence not in ("online", "offline", "unavailable"):
+            raise InvalidParam("set_presence must be online, offline or unavailable")
         since_pos = parse_token(since)
         if since_pos is not None and since_pos > self.stream.current:
             since_pos = self.stream.current  # a token from the future (e.g. restored backup)
         limit = self.timeline_limit if timeline_limit is None else timeline_limit
         deadline = time.monotonic() + min(max(timeout_ms, 0), MAX_TIMEOUT_MS) / 1000
-        while True:
-            result, empty = self._compute(req, since_pos, full_state, limit)
-            remaining = deadline - time.monotonic()
-            if not empty or since_pos is None or full_state or remaining <= 0:
-                return result
-            # Nothing yet: wait for a notification (registered before any await).
-            await self.notifier.wait_for(req.user_id, remaining)
+        presence = self.presence is not None and \
+            self.presence.sync_started(req.user_id, set_presence)
+        try:
+            while True:
+                result, empty = self._compute(req, since_pos, full_state, limit)
+                remaining = deadline - time.monotonic()
+                if not empty or since_pos is None or full_state or remaining <= 0:
+                    return result
+                # Nothing yet: wait for a notification (registered before any await).
+                await self.notifier.wait_for(req.user_id, remaining)
+        finally:
+            if presence and self.presence is not None:
+                self.presence.sync_ended(req.user_id)
 
     def _compute(self, req: Requester, since: int | None, full_state: bool,
                  limit: int) -> tuple[dict, bool]:
@@ -95,9 +112,11 @@ class SyncHandler:
         changed: dict[str, list[dict]] = {}
         for r, t, c in self.account_data.changed_since(req.user_id, since):
             changed.setdefault(r, []).append({"type": t, "content": c})
+        joined_rooms = []
         for room_id, membership, mstream in self.store.rooms_for_user(req.user_id):
             new_membership = since is None or mstream > since
             if membership == "join":
+                joined_rooms.append(room_id)
                 room = self._joined_room(req, room_id, since, full_state or new_membership,
                                          limit, pos, changed.get(room_id, []))
                 if room is not None:
@@ -108,18 +127,21 @@ class SyncHandler:
                     invite[room_id] = {"invite_state": {
                         "events": self.rooms.invite_state(room_id, ev)}}
             elif membership in ("leave", "ban") and since is not None and new_membership:
-                leave[room_id] = self._left_room(room_id, since, mstream, limit)
+                leave[room_id] = self._left_room(req, room_id, since, mstream, limit)
         global_ad = changed.get("", [])
+        presence = self.presence.presence_events(
+            req.user_id, joined_rooms, None if full_state else since, pos) \
+            if self.presence is not None else []
         result = {
             "next_batch": make_token(pos),
             "rooms": {"join": join, "invite": invite, "leave": leave, "knock": {}},
             "account_data": {"events": global_ad},
-            "presence": {"events": []},
+            "presence": {"events": presence},
             "to_device": {"events": []},
             "device_lists": {"changed": [], "left": []},
             "device_one_time_keys_count": {},
         }
-        return result, not (join or invite or leave or global_ad)
+        return result, not (join or invite or leave or global_ad or presence)
 
     def _joined_room(self, req: Requester, room_id: str, since: int | None, full: bool,
                      limit: int, pos: int, room_ad: list[dict]) -> dict | None:
@@ -135,6 +157,7 @@ class SyncHandler:
         limited = len(rows) > limit or (full and len(rows) > 0 and limit == 0)
         rows = list(reversed(rows[:limit]))
         timeline = [client_event(ev) for _, ev in rows]
+        self.bundle(req.user_id, room_id, timeline, None)
         self._add_transaction_ids(req, timeline)
         in_timeline = {ev["event_id"] for ev in timeline}
         state = []
@@ -165,13 +188,16 @@ class SyncHandler:
                 # Stored scoped as room/type/txnId; the client knows only its txnId.
                 e["unsigned"]["transaction_id"] = txns[e["event_id"]].rsplit("/", 1)[-1]
 
-    def _left_room(self, room_id: str, since: int, upto: int, limit: int) -> dict:
+    def _left_room(self, req: Requester, room_id: str, since: int, upto: int,
+                   limit: int) -> dict:
         rows = self.store.room_events(room_id, after=since, upto=upto, limit=limit + 1,
                                       backwards=True)
         limited = len(rows) > limit
         rows = list(reversed(rows[:limit]))
         first = rows[0][0] if rows else upto
-        return {"timeline": {"events": [client_event(ev) for _, ev in rows],
+        timeline = [client_event(ev) for _, ev in rows]
+        self.bundle(req.user_id, room_id, timeline, upto)
+        return {"timeline": {"events": timeline,
                              "limited": limited, "prev_batch": make_token(first - 1)},
                 "state": {"events": []}, "account_data": {"events": []}}
 
@@ -198,7 +224,9 @@ class SyncHandler:
             upto = visible if to is None else (to if visible is None else min(to, visible))
             rows = self.store.room_events(room_id, after=start, upto=upto, limit=limit)
             end = rows[-1][0] if rows else None
-        out = {"chunk": [client_event(ev) for _, ev in rows], "start": make_token(start)}
+        chunk = [client_event(ev) for _, ev in rows]
+        self.bundle(req.user_id, room_id, chunk, visible)
+        out = {"chunk": chunk, "start": make_token(start)}
         if end is not None:
             out["end"] = make_token(end)
         return out
@@ -234,4 +262,6 @@ class SyncHandler:
             raise NotFound("Event not found")
         if visible is not None and (self.store.stream_ordering_of(event_id) or 0) > visible:
             raise NotFound("Event not found")
-        return client_event(ev)
+        out = client_event(ev)
+        self.bundle(req.user_id, room_id, [out], visible)
+        return out

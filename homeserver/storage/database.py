@@ -76,6 +76,16 @@ class Database:
 
 
 def _split(script: str) -> list[str]:
-    # Migrations are plain DDL without semicolons inside strings, so a split is enough and
-    # keeps each statement inside our explicit transaction (executescript would COMMIT).
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """The script's statements, each run inside our explicit transaction (executescript would
+    COMMIT). Split where SQLite says a statement is complete, so a trigger's body, whose
+    statements end in semicolons too, stays one statement."""
+    out, buf = [], ""
+    for part in script.split(";"):
+        buf += part + ";"
+        if sqlite3.complete_statement(buf):
+            if buf.strip(" \t\n;"):
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip(" \t\n;"):
+        out.append(buf.strip())
+    return out

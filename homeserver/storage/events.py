@@ -13,6 +13,7 @@ from collections import OrderedDict
 
 from ..ordering import order_of, with_order
 from .database import Database
+from .relations import RelationStore
 
 
 def _set_order(event: dict, order: int | None) -> dict:
@@ -47,9 +48,12 @@ class StreamCounter:
 
 
 class EventStore:
-    def __init__(self, db: Database, stream: StreamCounter, cache_size: int = 20000):
+    def __init__(self, db: Database, stream: StreamCounter, cache_size: int = 20000,
+                 relations: RelationStore | None = None):
         self.db = db
         self.stream = stream
+        # Relations are indexed in the transaction that stores their event (None: not kept).
+        self.relations = relations
         self._events: OrderedDict[str, dict] = OrderedDict()
         self._cache_size = cache_size
         self._state: dict[str, dict[tuple[str, str], str]] = {}
@@ -115,6 +119,10 @@ class EventStore:
                  event["depth"], event["origin_server_ts"], txn[2] if txn else None,
                  json.dumps(event, ensure_ascii=False, separators=(",", ":")), int(outlier),
                  room_order))
+            content = event.get("content")
+            if self.relations is not None and isinstance(content, dict) \
+                    and "m.relates_to" in content:
+                self.relations.index(c, event, stream)
             if state_key is not None and update_state:
                 c.execute(
                     "INSERT OR REPLACE INTO current_state (room_id, type, state_key, event_id)"
@@ -184,6 +192,8 @@ class EventStore:
             c.execute("UPDATE events SET json = ? WHERE event_id = ?",
                       (json.dumps(redacted, ensure_ascii=False, separators=(",", ":")),
                        target_id))
+            if self.relations is not None:
+                self.relations.forget(c, target_id)  # its m.relates_to is gone
             row = c.execute("SELECT room_order FROM events WHERE event_id = ?",
                             (target_id,)).fetchone()
         if target_id in self._events:

@@ -203,4 +203,157 @@ CREATE TABLE stream_marks (
     pos INTEGER NOT NULL
 )
 """),
+    # The media repository: one row per file we hold, our uploads (origin = our server name)
+    # and the cached copies of other servers' media. The file itself is on disk, named by its
+    # media ID (the folder by origin); the sha256 lets operators check it. media_pending: IDs
+    # handed out by /create whose bytes are still to come (async upload).
+    (7, """
+CREATE TABLE media (
+    origin TEXT NOT NULL,
+    media_id TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    upload_name TEXT,
+    sha256 TEXT NOT NULL,
+    user_id TEXT,
+    created_ts INTEGER NOT NULL,
+    PRIMARY KEY (origin, media_id)
+);
+CREATE INDEX media_user ON media(user_id, created_ts);
+CREATE TABLE media_pending (
+    media_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    expires_ts INTEGER NOT NULL
+);
+CREATE INDEX media_pending_user ON media_pending(user_id)
+"""),
+    # Relations (m.relates_to) indexed as events are stored: one row per relating event, in
+    # its own room (homeserver/storage/relations.py). aggregation_key: an annotation's key.
+    (8, """
+CREATE TABLE event_relations (
+    event_id TEXT PRIMARY KEY,
+    relates_to_id TEXT NOT NULL,
+    rel_type TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    type TEXT NOT NULL,
+    stream_ordering INTEGER NOT NULL,
+    aggregation_key TEXT
+);
+CREATE INDEX event_relations_parent ON event_relations(relates_to_id, rel_type, stream_ordering);
+CREATE INDEX event_relations_room ON event_relations(room_id, rel_type, stream_ordering)
+"""),
+    # Devices: one row per (user, device) with its display name and when/where it was last
+    # seen (flushed from memory, not written per request). Devices of tokens issued before
+    # this migration are backfilled from access_tokens. Presence: each user's last-known state
+    # (ours and other servers'), at its position on the sync stream.
+    (9, """
+CREATE TABLE devices (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    display_name TEXT,
+    last_seen_ts INTEGER,
+    last_seen_ip TEXT,
+    created_ts INTEGER NOT NULL,
+    PRIMARY KEY (user_id, device_id)
+);
+INSERT OR IGNORE INTO devices (user_id, device_id, created_ts)
+    SELECT user_id, device_id, MIN(created_ts) FROM access_tokens GROUP BY user_id, device_id;
+CREATE INDEX access_tokens_device ON access_tokens(user_id, device_id);
+CREATE TABLE presence (
+    user_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    status_msg TEXT,
+    last_active_ts INTEGER NOT NULL,
+    stream_ordering INTEGER NOT NULL
+)
+"""),
+    # HTTP pusher delivery: one row per (pusher, notifying event) not yet taken by the push
+    # gateway, written in the transaction that records the notification; delivered in id order
+    # per pusher, deleted once the gateway answered (or the notification was given up on).
+    (10, """
+CREATE TABLE push_queue (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    pushkey TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    tweaks_json TEXT NOT NULL,
+    created_ts INTEGER NOT NULL
+);
+CREATE INDEX push_queue_pusher ON push_queue(user_id, app_id, pushkey, id)
+"""),
+    # The user directory (homeserver/storage/user_directory.py): every user seen joined to a
+    # room, local or remote, with the profile of their latest join event, and a full-text index
+    # of user ID and display name for prefix-of-word search. Kept up to date by triggers on
+    # memberships, so every path that stores a membership (our events, federation, joins
+    # adopting a remote room's state) updates it in the same transaction. Display names that
+    # are not strings or longer than 256 characters, and avatars that are not mxc:// URIs of
+    # at most 512, are not taken. Event reports (/rooms/{id}/report/{eventId}) for admins.
+    (11, """
+CREATE TABLE user_directory (
+    user_id TEXT PRIMARY KEY,
+    display_name TEXT,
+    avatar_url TEXT
+);
+CREATE VIRTUAL TABLE user_directory_search USING fts5(
+    user_id, display_name, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+);
+CREATE VIEW user_directory_profiles AS
+    SELECT e.event_id AS event_id,
+        CASE WHEN json_type(e.json, '$.content.displayname') = 'text'
+             AND length(json_extract(e.json, '$.content.displayname')) BETWEEN 1 AND 256
+             THEN json_extract(e.json, '$.content.displayname') END AS display_name,
+        CASE WHEN json_type(e.json, '$.content.avatar_url') = 'text'
+             AND json_extract(e.json, '$.content.avatar_url') LIKE 'mxc://%'
+             AND length(json_extract(e.json, '$.content.avatar_url')) <= 512
+             THEN json_extract(e.json, '$.content.avatar_url') END AS avatar_url
+    FROM events e;
+INSERT INTO user_directory (user_id, display_name, avatar_url)
+    SELECT m.user_id, p.display_name, p.avatar_url
+    FROM memberships m JOIN user_directory_profiles p ON p.event_id = m.event_id
+    WHERE m.membership = 'join' ORDER BY m.stream_ordering
+    ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name,
+        avatar_url = excluded.avatar_url;
+INSERT INTO user_directory_search (rowid, user_id, display_name)
+    SELECT rowid, user_id, coalesce(display_name, '') FROM user_directory;
+CREATE TRIGGER user_directory_insert AFTER INSERT ON user_directory BEGIN
+    INSERT INTO user_directory_search (rowid, user_id, display_name)
+        VALUES (NEW.rowid, NEW.user_id, coalesce(NEW.display_name, ''));
+END;
+CREATE TRIGGER user_directory_update AFTER UPDATE ON user_directory BEGIN
+    DELETE FROM user_directory_search WHERE rowid = OLD.rowid;
+    INSERT INTO user_directory_search (rowid, user_id, display_name)
+        VALUES (NEW.rowid, NEW.user_id, coalesce(NEW.display_name, ''));
+END;
+CREATE TRIGGER user_directory_on_join AFTER INSERT ON memberships
+        WHEN NEW.membership = 'join' BEGIN
+    INSERT INTO user_directory (user_id, display_name, avatar_url)
+        SELECT NEW.user_id, display_name, avatar_url FROM user_directory_profiles
+        WHERE event_id = NEW.event_id
+        ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name,
+            avatar_url = excluded.avatar_url
+        WHERE display_name IS NOT excluded.display_name OR avatar_url IS NOT excluded.avatar_url;
+END;
+CREATE TRIGGER user_directory_on_rejoin AFTER UPDATE OF event_id ON memberships
+        WHEN NEW.membership = 'join' BEGIN
+    INSERT INTO user_directory (user_id, display_name, avatar_url)
+        SELECT NEW.user_id, display_name, avatar_url FROM user_directory_profiles
+        WHERE event_id = NEW.event_id
+        ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name,
+            avatar_url = excluded.avatar_url
+        WHERE display_name IS NOT excluded.display_name OR avatar_url IS NOT excluded.avatar_url;
+END;
+CREATE TABLE event_reports (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    room_id TEXT NOT NULL,
+    event_id TEXT,
+    user_id TEXT NOT NULL,
+    reason TEXT,
+    score INTEGER,
+    received_ts INTEGER NOT NULL
+);
+CREATE INDEX event_reports_received ON event_reports(received_ts)
+"""),
 ]

@@ -1,10 +1,24 @@
-"""Push rules, pushers and per-user unread notification counts (SQL only)."""
+"""Push rules, pushers, their delivery queue and per-user unread notification counts (SQL
+only)."""
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .database import Database
+
+PusherKey = tuple[str, str, str]  # (user_id, app_id, pushkey)
+
+
+@dataclass(frozen=True)
+class QueuedPush:
+    id: int
+    room_id: str
+    event_id: str
+    tweaks: dict
+    created_ts: int  # ms
 
 
 class PushStore:
@@ -111,31 +125,86 @@ class PushStore:
                                " ORDER BY created_ts", (user_id,))
         return [json.loads(r) for (r,) in rows]
 
-    def set_pusher(self, user_id: str, pusher: dict, append: bool) -> None:
+    def set_pusher(self, user_id: str, pusher: dict, append: bool) -> list[str]:
+        """Store the pusher; returns the other users whose pusher of this app_id and pushkey
+        it replaced (``append`` false, as the spec says), so their deliveries stop too."""
         app_id, pushkey = pusher["app_id"], pusher["pushkey"]
+        others: list[str] = []
         with self.db.transaction() as c:
-            if not append:  # the spec: other users' pushers with this app_id/pushkey go
-                c.execute("DELETE FROM pushers WHERE app_id=? AND pushkey=? AND user_id != ?",
-                          (app_id, pushkey, user_id))
+            if not append:
+                others = [u for (u,) in c.execute(
+                    "SELECT user_id FROM pushers WHERE app_id=? AND pushkey=? AND user_id != ?",
+                    (app_id, pushkey, user_id))]
+                for other in others:
+                    self.delete_pusher(other, app_id, pushkey)
             c.execute("INSERT OR REPLACE INTO pushers (user_id, app_id, pushkey, pusher_json,"
                       " created_ts) VALUES (?,?,?,?,?)",
                       (user_id, app_id, pushkey, json.dumps(pusher), int(time.time() * 1000)))
+        return others
 
     def delete_pusher(self, user_id: str, app_id: str, pushkey: str) -> None:
+        """The pusher and whatever was still queued for it."""
         with self.db.transaction() as c:
             c.execute("DELETE FROM pushers WHERE user_id=? AND app_id=? AND pushkey=?",
                       (user_id, app_id, pushkey))
+            c.execute("DELETE FROM push_queue WHERE user_id=? AND app_id=? AND pushkey=?",
+                      (user_id, app_id, pushkey))
+
+    def pusher_keys(self, user_ids: list[str] | None = None) -> list[PusherKey]:
+        """(user_id, app_id, pushkey) of every pusher (of ``user_ids`` if given)."""
+        if user_ids is None:
+            rows = self.db.execute("SELECT user_id, app_id, pushkey FROM pushers"
+                                   " ORDER BY created_ts")
+            return [(u, a, k) for u, a, k in rows]
+        out: list[PusherKey] = []
+        for user_id in user_ids:
+            out.extend((user_id, a, k) for a, k in self.db.execute(
+                "SELECT app_id, pushkey FROM pushers WHERE user_id=? ORDER BY created_ts",
+                (user_id,)))
+        return out
+
+    def pusher(self, key: PusherKey) -> tuple[dict, int] | None:
+        """The pusher as it was set, and when (ms)."""
+        row = self.db.execute("SELECT pusher_json, created_ts FROM pushers WHERE user_id=?"
+                              " AND app_id=? AND pushkey=?", key).fetchone()
+        return (json.loads(row[0]), row[1]) if row else None
+
+    # the delivery queue of HTTP pushers --------------------------------------------------------
+
+    def queued_pushers(self) -> list[PusherKey]:
+        """Pushers with queued notifications, in the order their oldest one was queued."""
+        rows = self.db.execute("SELECT user_id, app_id, pushkey FROM push_queue"
+                               " GROUP BY user_id, app_id, pushkey ORDER BY MIN(id)")
+        return [(u, a, k) for u, a, k in rows]
+
+    def next_queued(self, key: PusherKey) -> QueuedPush | None:
+        row = self.db.execute(
+            "SELECT id, room_id, event_id, tweaks_json, created_ts FROM push_queue"
+            " WHERE user_id=? AND app_id=? AND pushkey=? ORDER BY id LIMIT 1", key).fetchone()
+        if row is None:
+            return None
+        return QueuedPush(row[0], row[1], row[2], json.loads(row[3]), row[4])
+
+    def delete_queued(self, row_id: int) -> None:
+        with self.db.transaction() as c:
+            c.execute("DELETE FROM push_queue WHERE id = ?", (row_id,))
 
     # unread notifications ----------------------------------------------------------------------
 
-    def add_notifications(self, room_id: str, stream: int,
-                          hits: list[tuple[str, bool]]) -> None:
-        """One notifying event for each (user_id, highlight)."""
+    def add_notifications(self, room_id: str, stream: int, hits: list[tuple[str, bool]],
+                          pushes: Sequence[tuple] = ()) -> None:
+        """One notifying event for each (user_id, highlight), and in the same transaction
+        the pushes it queues: (user_id, app_id, pushkey, event_id, tweaks_json, created_ts)."""
         with self.db.transaction() as c:
             c.executemany(
                 "INSERT OR REPLACE INTO push_notifications (user_id, room_id, stream_ordering,"
                 " highlight) VALUES (?,?,?,?)",
                 [(u, room_id, stream, int(h)) for u, h in hits])
+            if pushes:
+                c.executemany(
+                    "INSERT INTO push_queue (user_id, app_id, pushkey, room_id, event_id,"
+                    " tweaks_json, created_ts) VALUES (?,?,?,?,?,?,?)",
+                    [(u, a, k, room_id, e, t, ts) for u, a, k, e, t, ts in pushes])
 
     def mark_read(self, user_id: str, room_id: str, stream: int) -> None:
         """The user has read the room up to ``stream``: earlier notifications are dropped."""
@@ -155,3 +224,13 @@ class PushStore:
             "(SELECT stream_ordering FROM push_read_upto WHERE user_id = ? AND room_id = ?), 0)",
             (user_id, room_id, user_id, room_id)).fetchone()
         return row[0], row[1]
+
+    def badge_count(self, user_id: str, by_room: bool) -> int:
+        """The user's unread notifications over all rooms: rooms with any, or their number."""
+        what = "COUNT(DISTINCT n.room_id)" if by_room else "COUNT(*)"
+        row = self.db.execute(
+            f"SELECT {what} FROM push_notifications n LEFT JOIN push_read_upto r"
+            " ON r.user_id = n.user_id AND r.room_id = n.room_id"
+            " WHERE n.user_id = ? AND n.stream_ordering > COALESCE(r.stream_ordering, 0)",
+            (user_id,)).fetchone()
+        return row[0]

@@ -162,8 +162,12 @@ def test_bad_udp_port_range(rng):
     (with_("federation.servers", {"b.example": "b.example:8448"}),
      "federation.servers.b.example"),
     (with_("limits.max_event_bytes", 10), "limits.max_event_bytes"),
+    (with_("push.ip_range_whitelist", ["10.0.0.0/33"]), "push.ip_range_whitelist"),
+    (with_("push.concurrency", 0), "push.concurrency"),
+    (with_("push.retry_base_seconds", 0), "push"),
 ], ids=["no-listeners", "port-too-big", "port-negative", "tls-without-cert",
-        "audio_slots-0", "audio_slots-17", "servers-url-without-scheme", "tiny-event-limit"])
+        "audio_slots-0", "audio_slots-17", "servers-url-without-scheme", "tiny-event-limit",
+        "push-cidr", "push-concurrency-0", "push-retry-0"])
 def test_out_of_range_values(data, key):
     with pytest.raises(ConfigError) as e:
         config_from_dict(data)

@@ -84,6 +84,9 @@ export class Api {
   logout() { return this.request("POST", `${C}/logout`, {}); }
   whoami() { return this.request("GET", `${C}/account/whoami`); }
   profile(userId) { return this.request("GET", `${C}/profile/${enc(userId)}`); }
+  setProfileField(userId, field, value) {
+    return this.request("PUT", `${C}/profile/${enc(userId)}/${field}`, { [field]: value });
+  }
 
   // rooms ----------------------------------------------------------------------------------
   createRoom(body) { return this.request("POST", `${C}/createRoom`, body); }
@@ -110,11 +113,53 @@ export class Api {
       query: { since, timeout: since ? timeout : 0, filter: JSON.stringify({ room: { timeline: { limit: 50 } } }) },
     });
   }
+  sendReceipt(roomId, eventId, type = "m.read") {
+    return this.request("POST", `${C}/rooms/${enc(roomId)}/receipt/${enc(type)}/${enc(eventId)}`, {});
+  }
+  setTyping(roomId, userId, typing, timeout = 30000) {
+    return this.request("PUT", `${C}/rooms/${enc(roomId)}/typing/${enc(userId)}`,
+      typing ? { typing, timeout } : { typing });
+  }
   accountData(userId, type) {
     return this.request("GET", `${C}/user/${enc(userId)}/account_data/${enc(type)}`);
   }
   setAccountData(userId, type, content) {
     return this.request("PUT", `${C}/user/${enc(userId)}/account_data/${enc(type)}`, content);
+  }
+
+  // media ----------------------------------------------------------------------------------
+  /** Upload a file (a Blob) as it is; answers {content_uri}. */
+  async upload(file, filename) {
+    return this.raw("POST", "/_matrix/media/v3/upload", file,
+      { query: { filename }, contentType: file.type || "application/octet-stream" }).then((r) => r.json());
+  }
+  /** An image's bytes, with the access token (img tags can't send it): a Blob. */
+  async mediaBlob(server, mediaId, thumb = null) {
+    const path = `/_matrix/client/v1/media/${thumb ? "thumbnail" : "download"}/${enc(server)}/${enc(mediaId)}`;
+    const query = thumb ? { width: thumb.width, height: thumb.height, method: thumb.method || "scale" } : undefined;
+    return (await this.raw("GET", path, undefined, { query })).blob();
+  }
+
+  /** A request whose body and answer are not JSON; a failure throws ApiError like request(). */
+  async raw(method, path, body, { query, contentType } = {}) {
+    let url = this.base + path;
+    if (query) url += "?" + new URLSearchParams(query).toString();
+    const headers = {};
+    if (contentType) headers["Content-Type"] = contentType;
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    let resp;
+    try {
+      resp = await fetch(url, { method, headers, body, cache: method === "GET" ? "default" : "no-store" });
+    } catch {
+      throw new ApiError(NETWORK_MESSAGE, { errcode: "NETWORK" });
+    }
+    if (!resp.ok) {
+      let data = null;
+      try { data = await resp.json(); } catch { data = null; }
+      throw new ApiError((data && data.error) || `The server answered ${resp.status}`,
+        { status: resp.status, errcode: (data && data.errcode) || "", data });
+    }
+    return resp;
   }
 
   // audio rooms (unstable) -----------------------------------------------------------------

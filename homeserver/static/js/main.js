@@ -1,6 +1,7 @@
 // The app shell: session, router, header, connection banner, the "now in a room" bar, and
 // reactions to the sync loop that matter on every page.
 import { Api } from "./api.js";
+import { avatar, MediaCache } from "./media.js";
 import { RoomSession } from "./session.js";
 import { Store } from "./store.js";
 import { announce, h, render, toast } from "./ui.js";
@@ -9,6 +10,7 @@ import * as hallwayView from "./views/hallway.js";
 import * as createView from "./views/create.js";
 import * as roomView from "./views/room.js";
 import * as dmsView from "./views/dms.js";
+import * as profileView from "./views/profile.js";
 
 const SESSION_KEY = "audiorooms.session";
 
@@ -17,6 +19,7 @@ class App {
     this.api = new Api();
     this.api.onUnauthorized = () => this.expired();
     this.store = null;
+    this.media = null;         // blob: URLs of photos, fetched with the access token
     this.user = null;
     this.session = null;       // RoomSession for the audio room the user is in
     this.cleanup = null;
@@ -51,11 +54,26 @@ class App {
     this.user = { userId: creds.user_id, deviceId: creds.device_id, homeServer: creds.home_server };
     this.api.token = creds.access_token;
     if (fresh) localStorage.setItem(SESSION_KEY, JSON.stringify(creds));
+    this.media = new MediaCache(this.api);
     this.store = new Store(this.api, creds.user_id);
     this.bindStore();
     this.store.start();
     document.getElementById("topbar").hidden = false;
     document.getElementById("whoami").textContent = creds.user_id;
+    this.loadProfile();
+  }
+
+  /** The user's own name and photo, for the top bar and the profile page. */
+  async loadProfile() {
+    try { this.setProfile(await this.api.profile(this.user.userId)); } catch { this.setProfile({}); }
+  }
+
+  setProfile(profile) {
+    if (!this.user) return;
+    this.user.profile = profile || {};
+    const name = this.user.profile.displayname || this.user.userId;
+    document.getElementById("my-avatar").replaceChildren(
+      avatar(this.media, this.user.userId, name, this.user.profile.avatar_url, "small"));
   }
 
   async signOut() {
@@ -77,6 +95,7 @@ class App {
   forget() {
     if (this.session) { this.session.close(false); this.session = null; }
     if (this.store) { this.store.stop(); this.store = null; }
+    if (this.media) { this.media.close(); this.media = null; }
     this.user = null;
     this.api.token = null;
     localStorage.removeItem(SESSION_KEY);
@@ -216,6 +235,7 @@ class App {
       case "signup": return { name: "login", params: { mode: "signup", ...q } };
       case "create": return { name: "create", params: q };
       case "room": return { name: "room", params: { roomId: parts.slice(1).join("/"), ...q } };
+      case "profile": return { name: "profile", params: q };
       case "dms": return { name: "dms", params: { roomId: parts[1] || null, ...q } };
       case "hallway": case "": return { name: "hallway", params: q };
       default: return { name: "notfound", params: {} };
@@ -237,7 +257,7 @@ class App {
       else a.removeAttribute("aria-current");
     }
     document.body.dataset.route = route.name;
-    const view = { login: loginView, hallway: hallwayView, create: createView, room: roomView, dms: dmsView }[route.name];
+    const view = { login: loginView, hallway: hallwayView, create: createView, room: roomView, dms: dmsView, profile: profileView }[route.name];
     this.main.replaceChildren();
     if (!view) {
       render(this.main, h("section", { class: "page narrow" }, h("h1", {}, "Page not found"),

@@ -7,6 +7,13 @@ export const LIVE = "org.audiorooms.live";
 export const RSVP = "org.audiorooms.rsvp";
 export const STAGE_ROLES = ["moderator", "speaker"];
 
+const MXC = /^mxc:\/\/[A-Za-z0-9.:[\]-]+\/[A-Za-z0-9_-]+$/;
+
+/** A well-formed mxc:// URI, or null (anything else in an event is ignored). */
+export function mxcOrNull(uri) {
+  return typeof uri === "string" && uri.length < 512 && MXC.test(uri) ? uri : null;
+}
+
 export class Room {
   constructor(id) {
     this.id = id;
@@ -17,6 +24,8 @@ export class Room {
     this.prevBatch = null;
     this.historyLoaded = false;
     this.seq = 0;                    // arrival order, to order events with equal timestamps
+    this.typing = [];                // user IDs typing now (m.typing)
+    this.receipts = new Map();       // user ID -> {eventId, ts}: the last event they have read
   }
 
   key(type, stateKey = "") { return `${type}\u0000${stateKey}`; }
@@ -57,7 +66,38 @@ export class Room {
   members(membership = "join") {
     return this.ofType("m.room.member")
       .filter((e) => e.content?.membership === membership)
-      .map((e) => ({ userId: e.state_key, displayname: e.content.displayname || e.state_key }));
+      .map((e) => ({ userId: e.state_key, displayname: e.content.displayname || e.state_key,
+        avatarUrl: mxcOrNull(e.content.avatar_url) }));
+  }
+
+  /** A member's photo (an mxc:// URI from their member event), or null. */
+  avatarOf(userId) {
+    return mxcOrNull(this.content("m.room.member", userId).avatar_url);
+  }
+
+  /** Merge an m.receipt event: keep each user's latest m.read (and our own m.read.private). */
+  addReceipts(content) {
+    for (const [eventId, byType] of Object.entries(content || {})) {
+      for (const type of ["m.read", "m.read.private"]) {
+        for (const [userId, r] of Object.entries(byType?.[type] || {})) {
+          const ts = typeof r?.ts === "number" ? r.ts : 0;
+          const have = this.receipts.get(userId);
+          if (!have || ts >= have.ts) this.receipts.set(userId, { eventId, ts });
+        }
+      }
+    }
+  }
+
+  /** Index in the timeline of the last message ``userId`` has read, or -1. */
+  readIndex(userId) {
+    const r = this.receipts.get(userId);
+    if (!r) return -1;
+    let i = this.timeline.findIndex((e) => e.event_id === r.eventId);
+    if (i < 0) {
+      // A receipt on an event we don't show (a state change): everything up to when they read.
+      i = this.timeline.findLastIndex((e) => e.origin_server_ts <= r.ts);
+    }
+    return i;
   }
 
   displayName(userId) {

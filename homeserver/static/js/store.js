@@ -99,6 +99,7 @@ export class Store extends EventTarget {
       if (data.timeline?.prev_batch && (!wasJoined || data.timeline?.limited)) room.prevBatch = data.timeline.prev_batch;
       for (const ev of data.state?.events || []) room.setState(ev);
       for (const ev of data.timeline?.events || []) this.applyEvent(room, ev, initial);
+      for (const ev of data.ephemeral?.events || []) this.applyEphemeral(room, ev);
       room.membership = room.membershipOf(this.me) || "join";
       changed.add(id);
     }
@@ -141,6 +142,15 @@ export class Store extends EventTarget {
     }
     if (ev.type === "m.room.message" && room.addMessage(ev) && !initial) {
       this.emit("message", { roomId: room.id, event: ev });
+    }
+  }
+
+  applyEphemeral(room, ev) {
+    if (ev.type === "m.typing") {
+      const ids = ev.content?.user_ids;
+      room.typing = Array.isArray(ids) ? ids.filter((u) => typeof u === "string").slice(0, 50) : [];
+    } else if (ev.type === "m.receipt" && ev.content && typeof ev.content === "object") {
+      room.addReceipts(ev.content);
     }
   }
 
@@ -197,12 +207,27 @@ export class Store extends EventTarget {
 
   totalUnread() { return this.dmRooms().reduce((n, r) => n + this.unread(r), 0); }
 
+  /** The user has seen the room's latest message: clear its unread count here, and tell the
+   *  server (a read receipt, which the other members see as "Seen"). */
   markRead(room) {
+    this.sendReceipt(room);
     const last = room.timeline.at(-1)?.origin_server_ts;
     if (!last || (this.read[room.id] || 0) >= last) return;
     this.read[room.id] = last;
     try { localStorage.setItem(this.readKey, JSON.stringify(this.read)); } catch { /* private mode */ }
     this.emit("change", { rooms: new Set([room.id]), read: true });
+  }
+
+  sendReceipt(room) {
+    const last = room.timeline.findLast((e) => e.sender !== this.me);
+    if (!last || room.membership !== "join") return;
+    const mine = room.receipts.get(this.me);
+    if (mine && (mine.eventId === last.event_id || room.readIndex(this.me) >= room.timeline.indexOf(last))) return;
+    if (this.receiptSent?.[room.id] === last.event_id) return;
+    this.receiptSent = { ...this.receiptSent, [room.id]: last.event_id };
+    this.api.sendReceipt(room.id, last.event_id).catch(() => {
+      if (this.receiptSent?.[room.id] === last.event_id) delete this.receiptSent[room.id]; // try again next time
+    });
   }
 
   /** Show a new DM at once; the server records it in m.direct and sync brings that. */

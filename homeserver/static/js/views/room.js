@@ -3,7 +3,8 @@ import { ApiError } from "../api.js";
 import { MicError } from "../audio.js";
 import { HAND, RSVP } from "../model.js";
 import { StageError } from "../session.js";
-import { announce, avatar, confirmDialog, formatTime, h, icon, plural, render, toast } from "../ui.js";
+import { avatar } from "../media.js";
+import { announce, confirmDialog, formatTime, h, icon, plural, render, toast } from "../ui.js";
 import { joinErrorMessage } from "./hallway.js";
 
 const NS = "org.audiorooms.";
@@ -208,7 +209,7 @@ export function mount(app, main, params) {
     if (hand) status.push(icon("hand", "hand raised", "status-hand"));
     const label = `${name}${uid === me ? " (you)" : ""}`;
     return h("li", { class: `person${talking ? " talking" : ""}${stage ? " on-stage" : ""}`, dataset: { user: uid } },
-      h("span", { class: "avatar-ring" }, avatar(uid, name, stage ? "large" : "")),
+      h("span", { class: "avatar-ring" }, avatar(app.media, uid, name, room.avatarOf(uid), stage ? "large" : "")),
       h("span", { class: "person-name", title: uid }, label),
       h("span", { class: "person-status" }, status),
       amMod && uid !== me ? moderatorActions(room, uid, name) : null);
@@ -309,7 +310,7 @@ export function mount(app, main, params) {
       hands.length ? h("ol", { class: "hand-queue" }, hands.map((u) => {
         const name = room.displayName(u);
         return h("li", { class: "hand-item", dataset: { user: u } },
-          avatar(u, name, "small"),
+          avatar(app.media, u, name, room.avatarOf(u), "small"),
           h("span", { class: "person-name", title: u }, name),
           h("span", { class: "hand-actions" },
             h("button", { type: "button", class: "btn btn-small btn-primary", "data-key": `invite-${u}`,
