@@ -219,7 +219,7 @@ const syncLog = new SyncLog();
 
 const clients = {};
 
-async function startUser(name) {
+async function startUser(name, opts = {}) {
     const u = input.users[name];
     check(u, `no user "${name}" in the input`);
     const client = createClient({
@@ -241,7 +241,7 @@ async function startUser(name) {
         };
         client.on(ClientEvent.Sync, onSync);
     });
-    await client.startClient({ initialSyncLimit: 20 });
+    await client.startClient({ initialSyncLimit: 20, ...opts });
     try {
         await bounded(`${name}'s client reaching PREPARED`, prepared);
     } catch (e) {
@@ -252,9 +252,9 @@ async function startUser(name) {
     return client;
 }
 
-async function startAll(names = ["alice", "bob", "carol"]) {
+async function startAll(names = ["alice", "bob", "carol"], opts = {}) {
     mark("sdk loaded");
-    const started = await Promise.all(names.map(startUser));
+    const started = await Promise.all(names.map((n) => startUser(n, opts)));
     mark("clients prepared");
     return Object.fromEntries(names.map((n, i) => [n, started[i]]));
 }
@@ -369,6 +369,25 @@ function imageSize(buf) {
 }
 
 const sha256 = (buf) => createHash("sha256").update(buf).digest("hex");
+
+/** alice's root; bob replies in its thread, alice answers there; both clients have all three. */
+async function threadWithReplies(c) {
+    const roomId = await sharedRoom(c, ["bob"]);
+    const root = await send(c.alice, roomId, "thread root");
+    await seen("bob", c.bob, roomId, root);
+    const inThread = (body, replyTo) => ({ msgtype: "m.text", body,
+        "m.relates_to": { rel_type: "m.thread", event_id: root, is_falling_back: true,
+                          "m.in_reply_to": { event_id: replyTo } } });
+    const { event_id: reply } = await bounded("bob's threaded reply",
+        c.bob.sendMessage(roomId, root, inThread("bob in the thread", root)));
+    await waitFor("alice's client to put bob's reply in the thread",
+        () => c.alice.getRoom(roomId).getThread(root)?.findEventById(reply));
+    const { event_id: answer } = await bounded("alice's threaded reply",
+        c.alice.sendMessage(roomId, root, inThread("alice in the thread", reply)));
+    await waitFor("bob's client to put alice's answer in the thread",
+        () => c.bob.getRoom(roomId).getThread(root)?.findEventById(answer));
+    return { roomId, root, reply, answer };
+}
 
 // --------------------------------------------------------------------------- scenarios
 
@@ -668,6 +687,45 @@ const scenarios = {
             out[who] = got;
         }
         return out;
+    },
+
+    /** Threads as Element shows them (threadSupport on): bob's reply lands in alice's thread
+     *  timeline, not the main one; the thread list comes from /threads; a threaded read receipt
+     *  is seen in the thread by the other side. */
+    async threads() {
+        const c = await startAll(["alice", "bob"], { threadSupport: true });
+        const { roomId, root, reply, answer } = await threadWithReplies(c);
+        const aliceRoom = c.alice.getRoom(roomId);
+        check(!aliceRoom.getLiveTimeline().getEvents().some((e) => e.getId() === reply),
+              "the threaded reply is in alice's main timeline");
+        // As Element's thread panel: the thread list's timeline sets, then one page of /threads.
+        await bounded("createThreadsTimelineSets", aliceRoom.createThreadsTimelineSets());
+        await bounded("fetchRoomThreads (/threads)", aliceRoom.fetchRoomThreads());
+        const listed = aliceRoom.threadsTimelineSets[0]?.getLiveTimeline().getEvents()
+            .map((e) => e.getId());
+        check(listed?.includes(root), `thread list ${JSON.stringify(listed)}`);
+        const answerEv = c.bob.getRoom(roomId).getThread(root).findEventById(answer);
+        await bounded("bob's threaded receipt", c.bob.sendReadReceipt(answerEv));
+        await waitFor("alice's client to see bob's receipt in the thread",
+            () => aliceRoom.getThread(root)?.getEventReadUpTo(uid("bob"), true) === answer);
+        return { thread_length: aliceRoom.getThread(root).length, listed: listed.length };
+    },
+
+    /** A reply in a thread counts as unread in that thread (sync's unread_thread_notifications,
+     *  which the SDK asks for when threads are on) until the reader's threaded receipt. */
+    async thread_unread() {
+        const c = await startAll(["alice", "bob"], { threadSupport: true });
+        const { roomId, root, answer } = await threadWithReplies(c);
+        const bobRoom = c.bob.getRoom(roomId);
+        const threadCount = () => bobRoom.getThreadUnreadNotificationCount(root,
+            NotificationCountType.Total);
+        await waitFor("bob's thread unread count to be 1", () => threadCount() === 1, TIMEOUT,
+            () => ({ thread: threadCount(), room: bobRoom.getRoomUnreadNotificationCount(
+                NotificationCountType.Total) }));
+        const answerEv = bobRoom.getThread(root).findEventById(answer);
+        await bounded("bob's threaded receipt", c.bob.sendReadReceipt(answerEv));
+        await waitFor("bob's thread unread count to reset", () => threadCount() === 0);
+        return { thread_count_after_receipt: threadCount() };
     },
 
     /** A permalink: bob opens an event by ID and the SDK builds its timeline from /context. */
