@@ -142,6 +142,8 @@ class SyncLog {
         this.errors = [];
         this.joined = new Set();  // name|room once the room came in a sync's `join`
         this.limited = [];        // limited timelines of rooms already joined
+        this.receipts = [];       // m.read receipts as sync delivered them
+        this.receipts_sent = [];  // receipt requests: "user: path body -> status"
         this.http_errors = [];    // every answer that was not 2xx, as "user: METHOD path -> status"
     }
 
@@ -152,6 +154,9 @@ class SyncLog {
         return async (resource, init) => {
             const response = await fetch(resource, init);
             const url = new URL(resource instanceof Request ? resource.url : String(resource));
+            if (url.pathname.includes("/receipt/")) {
+                this.receipts_sent.push(`${name}: ${url.pathname} ${init?.body} -> ${response.status}`);
+            }
             if (!response.ok && this.http_errors.length < 50) {
                 this.http_errors.push(`${name}: ${init?.method ?? "GET"} ${url.pathname} -> ${
                     response.status}`);
@@ -172,6 +177,15 @@ class SyncLog {
         }
         const seen = this.seen[name];
         for (const [roomId, room] of Object.entries(body?.rooms?.join ?? {})) {
+            for (const ev of room?.ephemeral?.events ?? []) {
+                if (ev?.type !== "m.receipt") continue;
+                for (const [eventId, byType] of Object.entries(ev.content ?? {})) {
+                    for (const [user, data] of Object.entries(byType?.["m.read"] ?? {})) {
+                        this.receipts.push({ to: name, room_id: roomId, event_id: eventId, user,
+                                             thread_id: data?.thread_id });
+                    }
+                }
+            }
             // A room the client already had joined comes with a gap (limited) only when more
             // happened than fits: a sign the server took it for newly joined again.
             const key = `${name}|${roomId}`;
@@ -550,6 +564,7 @@ const scenarios = {
         sent.push(name.event_id);
         await bounded("typing", c.carol.sendTyping(roomId, true, 5000));
         const last = findEvent(c.bob, roomId, sent[sent.length - 3]);
+        check(last, "bob's client lost an event it had");
         await bounded("receipt", c.bob.sendReadReceipt(last));
         const doomed = await send(c.carol, roomId, "to be redacted");
         sent.push(doomed);
@@ -704,11 +719,19 @@ const scenarios = {
         const listed = aliceRoom.threadsTimelineSets[0]?.getLiveTimeline().getEvents()
             .map((e) => e.getId());
         check(listed?.includes(root), `thread list ${JSON.stringify(listed)}`);
-        const answerEv = c.bob.getRoom(roomId).getThread(root).findEventById(answer);
+        // (The SDK may rebuild a thread's timeline as it loads it: look the event up afresh.
+        // sendReadReceipt(undefined) sends nothing and says nothing.)
+        const answerEv = await waitFor("alice's answer in bob's thread",
+            () => c.bob.getRoom(roomId).getThread(root)?.findEventById(answer));
         await bounded("bob's threaded receipt", c.bob.sendReadReceipt(answerEv));
-        await waitFor("alice's client to see bob's receipt in the thread",
-            () => aliceRoom.getThread(root)?.getEventReadUpTo(uid("bob"), true) === answer);
-        return { thread_length: aliceRoom.getThread(root).length, listed: listed.length };
+        await waitFor("alice's sync to bring bob's receipt with the thread's ID", () =>
+            syncLog.receipts.some((r) => r.to === "alice" && r.event_id === answer
+                && r.user === uid("bob") && r.thread_id === root), TIMEOUT,
+        () => ({ delivered: syncLog.receipts, sent: syncLog.receipts_sent }));
+        // The SDK files it under the thread (reported: its bookkeeping, not the server's).
+        const inThread = aliceRoom.getThread(root)?.getEventReadUpTo(uid("bob"), true) === answer;
+        return { thread_length: aliceRoom.getThread(root).length, listed: listed.length,
+                 sdk_shows_receipt_in_thread: inThread };
     },
 
     /** A reply in a thread counts as unread in that thread (sync's unread_thread_notifications,
@@ -722,7 +745,8 @@ const scenarios = {
         await waitFor("bob's thread unread count to be 1", () => threadCount() === 1, TIMEOUT,
             () => ({ thread: threadCount(), room: bobRoom.getRoomUnreadNotificationCount(
                 NotificationCountType.Total) }));
-        const answerEv = bobRoom.getThread(root).findEventById(answer);
+        const answerEv = await waitFor("alice's answer in bob's thread",
+            () => bobRoom.getThread(root)?.findEventById(answer));
         await bounded("bob's threaded receipt", c.bob.sendReadReceipt(answerEv));
         await waitFor("bob's thread unread count to reset", () => threadCount() === 0);
         return { thread_count_after_receipt: threadCount() };
