@@ -212,9 +212,15 @@ def split_path(key: str) -> list[str]:
 _MISSING = object()
 
 
+@lru_cache(maxsize=4096)
+def _key_parts(key: str) -> tuple[str, ...]:
+    # Every event meets the same few keys of the rules: split each once.
+    return tuple(split_path(key))
+
+
 def lookup(event: dict, key: str) -> Any:
     value: Any = event
-    for part in split_path(key):
+    for part in _key_parts(key):
         if not isinstance(value, dict) or part not in value:
             return _MISSING
         value = value[part]

@@ -47,11 +47,13 @@ class NotificationCounter:
 
     def _count(self, event: dict, stream: int) -> None:
         room_id, sender = event["room_id"], event.get("sender", "")
-        if self.rooms.is_local_user(sender):
-            self.mark_read(sender, room_id, stream)
+        # Our sender has read the room up to their own event.
+        reader = sender if self.rooms.is_local_user(sender) else None
         members = self.events.room_members(room_id)
         local = [u for u in members if u != sender and self.rooms.is_local_user(u)]
         if not local:
+            if reader is not None:
+                self.mark_read(reader, room_id, stream)
             return
         # Per room, once: what every member's conditions share.
         state = self.rooms.state_view(room_id)
@@ -83,8 +85,8 @@ class NotificationCounter:
                 if self.pushers is not None and self.pushers.has_pushers(user_id):
                     pushes.extend(self.pushers.queue_rows(user_id, event["event_id"],
                                                           result.actions))
-        if hits:
-            self.store.add_notifications(room_id, stream, hits, pushes)
+        if hits or reader is not None:  # one commit for the read position and the hits
+            self.store.add_notifications(room_id, stream, hits, pushes, reader=reader)
         if pushes and self.pushers is not None:
             self.pushers.queued(pushes)
 

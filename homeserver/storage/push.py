@@ -192,10 +192,13 @@ class PushStore:
     # unread notifications ----------------------------------------------------------------------
 
     def add_notifications(self, room_id: str, stream: int, hits: list[tuple[str, bool]],
-                          pushes: Sequence[tuple] = ()) -> None:
+                          pushes: Sequence[tuple] = (), reader: str | None = None) -> None:
         """One notifying event for each (user_id, highlight), and in the same transaction
-        the pushes it queues: (user_id, app_id, pushkey, event_id, tweaks_json, created_ts)."""
+        the pushes it queues: (user_id, app_id, pushkey, event_id, tweaks_json, created_ts),
+        and ``reader``'s read position (the sender's own event) moved up to it."""
         with self.db.transaction() as c:
+            if reader is not None:
+                self.mark_read(reader, room_id, stream)  # joins this transaction
             c.executemany(
                 "INSERT OR REPLACE INTO push_notifications (user_id, room_id, stream_ordering,"
                 " highlight) VALUES (?,?,?,?)",
