@@ -54,8 +54,10 @@ class AccountServlets:
         ]
 
     async def versions(self, request):
+        # v1.11 matters: Element-class clients pick the authenticated media paths from it, and
+        # those are the only ones we serve (v1.10's /relations recurse is in too).
         return json_response({"versions": ["r0.6.1", "v1.1", "v1.2", "v1.3", "v1.4", "v1.5",
-                                           "v1.6", "v1.7", "v1.8"],
+                                           "v1.6", "v1.7", "v1.8", "v1.9", "v1.10", "v1.11"],
                               "unstable_features": {"org.audiorooms": True,
                                                     # authenticated media (MSC3916)
                                                     "org.matrix.msc3916.stable": True}})
