@@ -37,6 +37,7 @@ import unicodedata
 from collections.abc import Callable
 
 from federation.pdus import host_of, server_of
+from federation.signing import compute_event_id
 
 from ..config import RateLimit
 from ..errors import Forbidden, InvalidParam, LimitExceeded
@@ -141,6 +142,11 @@ class ReactionGate:
         error = reaction_key_error(pdu.get("content"))
         if error:
             return error
+        try:  # a PDU we already took (sent again): no new reaction, nothing to count
+            if self.store.has_event(compute_event_id(pdu)):
+                return None
+        except Exception:  # too malformed to have an ID: verification refuses it
+            return None
         try:
             self.remote_sender.check(sender)
             self.remote_origin.check(f"{origin}\n{room_id}")
