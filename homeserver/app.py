@@ -53,6 +53,7 @@ from .handlers.presence import PresenceHandler
 from .handlers.push import PushRulesHandler
 from .handlers.pusher_delivery import DeliveryPolicy, PusherDelivery
 from .handlers.ratelimit import RateLimiter
+from .handlers.reactions import ReactionGate
 from .handlers.receipts import ReceiptHandler
 from .handlers.relations import RelationsHandler
 from .handlers.remote import RemoteQueries
@@ -206,6 +207,11 @@ class Homeserver:
         self.rooms.event_listeners.append(self.typing.on_event)  # leaving stops typing
         self.rooms.event_listeners.append(self.presence.on_event)  # sending is activity
         self.federation.edu_handlers["m.presence"] = self.presence.on_edu
+        # reactions: checked and rate-limited per user; floods from other servers dropped
+        self.reactions = ReactionGate(name, self.events, config.ratelimit.reaction,
+                                      config.ratelimit.reaction_per_origin)
+        self.rooms.send_checks.append(self.reactions.check_send)
+        self.federation.pdu_admission.append(self.reactions.admit_pdu)
 
     async def start(self) -> None:
         if isinstance(self.sfu, SFUCluster):

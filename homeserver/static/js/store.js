@@ -1,6 +1,7 @@
 // Client state kept current by one /sync long-poll loop; views subscribe to its events.
 import { ApiError } from "./api.js";
 import { LIVE, ROLE, Room } from "./model.js";
+import { REACTION } from "./reactions.js";
 
 const SYNC_TIMEOUT_MS = 25000;
 
@@ -142,6 +143,8 @@ export class Store extends EventTarget {
     }
     if (ev.type === "m.room.message" && room.addMessage(ev) && !initial) {
       this.emit("message", { roomId: room.id, event: ev });
+    } else if (ev.type === REACTION && !initial) {
+      this.emit("reaction", { roomId: room.id, event: ev });  // shown live, not kept
     }
   }
 

@@ -6,6 +6,7 @@ import { StageError } from "../session.js";
 import { avatar } from "../media.js";
 import { announce, confirmDialog, formatTime, h, icon, plural, render, toast } from "../ui.js";
 import { joinErrorMessage } from "./hallway.js";
+import { REACTION, ReactionLayer, reactionBar, reactionError } from "../reactions.js";
 
 const NS = "org.audiorooms.";
 
@@ -33,7 +34,10 @@ export function mount(app, main, params) {
   const unsubs = [];
 
   const body = h("div", { class: "room-body" });
-  main.append(h("section", { class: "page room", "aria-labelledby": "room-title" }, body));
+  // Outside ``body``, which every draw replaces: floating reactions outlive a redraw.
+  const reactions = new ReactionLayer(() => body.querySelector("section.stage"));
+  main.append(h("section", { class: "page room", "aria-labelledby": "room-title" }, body,
+    reactions.el, reactions.live));
 
   const session = () => (app.session && app.session.roomId === roomId ? app.session : null);
 
@@ -114,6 +118,13 @@ export function mount(app, main, params) {
   }
 
   unsubs.push(store.on("change", (d) => { if (roomId && d.rooms?.has(roomId) && phase === "in") draw(); }));
+  unsubs.push(store.on("reaction", (d) => {
+    if (d.roomId === roomId && phase === "in") reactions.received(d.event, d.event.sender === me);
+  }));
+  function react(key) {
+    reactions.tapped(key);
+    app.api.send(roomId, REACTION, { key }).catch((e) => { reactions.forget(key); reactionError(e); });
+  }
   unsubs.push(store.on("room-ended", (d) => { if (d.roomId === roomId) { phase = "ended"; draw(); } }));
   unsubs.push(store.on("removed", (d) => {
     if (d.roomId === roomId) { phase = "removed"; message = d.membership === "ban" ? "A moderator removed you from this room and banned you from rejoining." : "A moderator removed you from this room."; draw(); }
@@ -366,6 +377,7 @@ export function mount(app, main, params) {
         onclick: (ev) => act("set a reminder", () => app.api.putState(roomId, RSVP, me, { going: !going }), ev.currentTarget) },
       going ? "Reminder set" : "Remind me"));
     }
+    if (!scheduled) c.push(reactionBar(react));
     c.push(h("button", { type: "button", class: "btn btn-quiet", "data-key": "leave",
       onclick: () => act("leave", async () => { await app.leaveRoom(); location.hash = "#/hallway"; }) }, "Leave quietly"));
     if (amMod) {
@@ -389,6 +401,7 @@ export function mount(app, main, params) {
   start();
   return () => {
     stopped = true;
+    reactions.close();
     for (const u of unsubs) u();
   };
 }
