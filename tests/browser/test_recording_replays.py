@@ -249,5 +249,6 @@ async def test_replay_plays_with_a_seek_on_another_server(make_homeserver, open_
     # The hallway refreshes every 5 s; the playing replay's player is kept.
     await asyncio.sleep(5.5)
     await expect(card.locator("audio")).to_have_count(1)
+    await card.evaluate("c => c.scrollIntoView({block: 'center'})")
     await bob.screenshot("hallway-replays-desktop")
     await bob.screenshot("hallway-replays-phone", PHONE)
