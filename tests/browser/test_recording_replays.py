@@ -7,7 +7,8 @@ federating servers (the room on A, the listener on B).
 - A replay (a real Ogg/Opus file, 5 s of a 440 Hz tone encoded with libopus by PyAV, uploaded to
   A's media repository, announced by the design's m.audio event) plays on B: the <audio>
   element reports ~5 s, a seek to 3 s plays on from there, and a redraw of the room page does
-  not stop it. The same replay plays from B's hallway.
+  not stop it; a "replay" posted by a member of another server is not shown as the room's. The
+  same replay plays from B's hallway.
 
 Screenshots go to docs/screenshots/ when AUDIOROOMS_SCREENSHOTS=1 (see conftest.screenshots_dir).
 """
@@ -195,14 +196,18 @@ async def test_replay_plays_with_a_seek_on_another_server(make_homeserver, open_
     await bob.page.get_by_role("button", name="Join as listener").click()
     await expect(person(bob, "audience", bob_id)).to_be_visible()
 
-    # The host's replay of the room: a real Ogg/Opus file in A's media repository.
+    # A member on another server posts a file dressed as a replay: not the host's, not shown.
     data = ogg_tone(5.0, 440.0)
+    await post_replay(hs["b"], await token_of(bob), room_id, data, 5.0)
+    # The host's replay of the room: a real Ogg/Opus file in A's media repository.
     content = await post_replay(hs["a"], await token_of(alice), room_id, data, 5.0)
 
     # B's listener sees it in the room, with its length and date, and plays it with a seek.
     replay = bob.page.get_by_role("article", name="Replay of Evening concert")
     await expect(replay).to_be_visible(timeout=20000)
     await expect(replay).to_contain_text("0:05")
+    await expect(bob.page.locator("article.replay")).to_have_count(1)
+    assert await replay.get_attribute("data-replay") == content["url"]
     started = content["org.audiorooms.replay"]["started_ts"]
     await expect(replay.locator("time")).to_have_attribute("datetime", datetime.fromtimestamp(
         started / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"))

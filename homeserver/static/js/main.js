@@ -126,7 +126,7 @@ class App {
       }
       if (!wasOn && isOn && !mine) {
         toast(room.recording()
-          ? `You're on stage in ${room.name || "the room"}, and you're being recorded: this room is recorded. Unmute when you're ready to speak.`
+          ? `You're on stage in ${room.name || "the room"}, and you're being recorded (this room is recorded). Unmute when you're ready to speak.`
           : `You're on stage in ${room.name || "the room"}. Unmute when you're ready to speak.`, "info", room.recording() ? 15000 : 9000);
       } else if (wasOn && isOn && before.muted && !after.muted && !mine) {
         toast("A moderator allowed you to unmute.", "info");

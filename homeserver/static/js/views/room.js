@@ -278,7 +278,7 @@ export function mount(app, main, params) {
       const room = roomId ? store.room(roomId) : null;
       const recorded = room && (room.recording() || room.replays().length > 0);
       return panel("This room has ended", "The moderators ended this room. Thanks for listening!", room ? [
-        recorded ? h("p", {}, "It was recorded: its replay is listed in the hallway.") : null,
+        recorded ? h("p", {}, room.joinRule === "public" ? "It was recorded: its replay is listed in the hallway." : "It was recorded.") : null,
         replaysSection(room)] : null);
     }
     if (phase === "removed") return panel("You left the room", message);
