@@ -1,6 +1,6 @@
 // Client state kept current by one /sync long-poll loop; views subscribe to its events.
 import { ApiError } from "./api.js";
-import { LIVE, ROLE, Room } from "./model.js";
+import { LIVE, RECORDING, ROLE, Room } from "./model.js";
 import { REACTION } from "./reactions.js";
 
 const SYNC_TIMEOUT_MS = 25000;
@@ -134,6 +134,9 @@ export class Store extends EventTarget {
         } else if (ev.content?.live === true && before?.content?.live === false) {
           this.emit("room-live", { roomId: room.id });
         }
+      } else if (ev.type === RECORDING && ev.state_key === ""
+                 && (ev.content?.recording === true) !== (before?.content?.recording === true)) {
+        this.emit("recording", { roomId: room.id, recording: ev.content?.recording === true, sender: ev.sender });
       } else if (ev.type === "m.room.member" && ev.state_key === this.me && ev.sender !== this.me
                  && ["leave", "ban"].includes(ev.content?.membership)
                  && before?.content?.membership === "join") {
