@@ -25,6 +25,15 @@ class EventFactory:
         self.signing_key = signing_key
         self.max_event_bytes = max_event_bytes
         self.clock = clock
+        self._last_ts = 0
+
+    def _timestamp(self) -> int:
+        """Now in ms, but always after the previous event's. An event's ID is its hash, so two
+        identical sends in one millisecond on the same prev_events (a resident's events wait
+        for the host, so its prev_events don't move in between) would be one event, and the
+        second request's message would be lost."""
+        self._last_ts = max(int(self.clock() * 1000), self._last_ts + 1)
+        return self._last_ts
 
     def build(self, *, room_id: str, sender: str, etype: str, content: dict,
               state_key: str | None, prev_events: list[str], depth: int,
@@ -39,7 +48,7 @@ class EventFactory:
             "sender": sender,
             "type": etype,
             "content": content,
-            "origin_server_ts": int(self.clock() * 1000),
+            "origin_server_ts": self._timestamp(),
             # Capped like Synapse's MAX_DEPTH, so a remote event of huge depth cannot make
             # every later event non-canonical.
             "depth": min(depth, MAX_SAFE_INTEGER),
