@@ -115,7 +115,7 @@ def federate(peers: dict[str, str], request_timeout_seconds: float) -> ConfigEdi
             "verify_certificates": False, "retry_base_seconds": 0.05,
             "retry_max_seconds": 2.0, "request_timeout_seconds": request_timeout_seconds})
         huge = {"per_second": 1_000_000, "burst": 1_000_000}
-        cfg["ratelimit"] = {"login": huge, "register": huge}
+        cfg["ratelimit"] = {"login": huge, "register": huge, "message": huge}
     return edit
 
 

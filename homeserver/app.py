@@ -52,8 +52,8 @@ from .handlers.notifier import Notifier
 from .handlers.presence import PresenceHandler
 from .handlers.push import PushRulesHandler
 from .handlers.pusher_delivery import DeliveryPolicy, PusherDelivery
-from .handlers.ratelimit import RateLimiter
-from .handlers.reactions import ReactionGate
+from .handlers.ratelimit import RateLimiter, SenderLimit
+from .handlers.reactions import REACTION, ReactionGate
 from .handlers.receipts import ReceiptHandler
 from .handlers.relations import RelationsHandler
 from .handlers.remote import RemoteQueries
@@ -211,6 +211,8 @@ class Homeserver:
         self.reactions = ReactionGate(name, self.events, config.ratelimit.reaction,
                                       config.ratelimit.reaction_per_origin)
         self.rooms.send_checks.append(self.reactions.check_send)
+        self.rooms.send_checks.append(SenderLimit(RateLimiter(config.ratelimit.message),
+                                                  exempt=frozenset({REACTION})).check_send)
         self.federation.pdu_admission.append(self.reactions.admit_pdu)
 
     async def start(self) -> None:

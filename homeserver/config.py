@@ -53,6 +53,9 @@ class RateLimitConfig:
     # and both are what credential-stuffing and sign-up spam hit.
     login: RateLimit = RateLimit(per_second=0.5, burst=10)
     register: RateLimit = RateLimit(per_second=0.2, burst=5)
+    # Events a client sends to rooms (/send), per user: a person chatting never meets it, a
+    # script flooding a room does. Reactions have their own limit below.
+    message: RateLimit = RateLimit(per_second=10.0, burst=50)
     # Audio-room reactions (org.audiorooms.reaction), per user; a room's host also holds each
     # remote sender to this rate, and each remote server to reaction_per_origin per room.
     reaction: RateLimit = RateLimit(per_second=10.0, burst=10)

@@ -32,3 +32,16 @@ class RateLimiter:
         if len(self._buckets) >= self.max_keys:  # bound memory under a flood of keys
             self._buckets.clear()
         self._buckets[key] = (tokens - 1.0, now)
+
+
+class SenderLimit:
+    """A RoomHandler send check: each user's client-sent events through one RateLimiter,
+    except the event types that have limits of their own."""
+
+    def __init__(self, limiter: RateLimiter, exempt: frozenset[str] = frozenset()):
+        self.limiter = limiter
+        self.exempt = exempt
+
+    def check_send(self, sender: str, room_id: str, etype: str, content: dict) -> None:
+        if etype not in self.exempt:
+            self.limiter.check(sender)

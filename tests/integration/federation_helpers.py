@@ -75,7 +75,8 @@ def start_process(tmp_path, name: str, port: int, servers: dict, ready_timeout: 
         cfg["federation"].update(servers=servers, ip_range_whitelist=["127.0.0.1/32"],
                                  retry_base_seconds=0.05, retry_max_seconds=0.5)
         cfg["ratelimit"] = {"login": {"per_second": 100, "burst": 100},
-                            "register": {"per_second": 100, "burst": 100}}
+                            "register": {"per_second": 100, "burst": 100},
+                            "message": {"per_second": 1000, "burst": 1000}}
         cfg["limits"] = {"password_scrypt_n": 1024}
         cfg_path.write_text(yaml.safe_dump(cfg))
     proc = subprocess.Popen([sys.executable, "-m", "homeserver", "run", "--config",

@@ -321,3 +321,23 @@ async def test_register_rate_limit(make_homeserver):
     assert resp["retry_after_ms"] > 0
     status, resp = await c.request("GET", "/register/available", params={"username": "p3"})
     assert (status, resp) == (200, {"available": True})
+
+
+async def test_message_rate_limit_per_user(make_homeserver):
+    """ratelimit.message: a script flooding a room gets 429 with a wait; another user in the
+    same room is not held back, and nothing refused is stored."""
+    hs = await make_homeserver(ratelimit={"message": {"per_second": 0.01, "burst": 3}})
+    alice, bob = await hs.user("alice"), await hs.user("bob")
+    room = await alice.create_room(preset="public_chat")
+    await bob.join(room)
+    sent = [await alice.send(room, f"m{i}") for i in range(3)]
+    status, resp = await alice.request(
+        "PUT", f"/rooms/{quote(room)}/send/m.room.message/flood", {"msgtype": "m.text",
+                                                                  "body": "one too many"})
+    assert status == 429 and resp["errcode"] == "M_LIMIT_EXCEEDED", resp
+    assert resp["retry_after_ms"] > 0
+    assert await bob.send(room, "bob is fine")
+    bodies = [e["content"].get("body") for e in (await bob.ok(
+        "GET", f"/rooms/{quote(room)}/messages", params={"dir": "b", "limit": "20"}))["chunk"]
+        if e["type"] == "m.room.message"]
+    assert "one too many" not in bodies and len(sent) == 3 and "bob is fine" in bodies
