@@ -16,6 +16,7 @@ from typing import Any
 from .database import Database
 
 THREAD, REPLACE, REFERENCE, ANNOTATION = "m.thread", "m.replace", "m.reference", "m.annotation"
+MAIN = "main"  # the thread ID of the main timeline (events in no thread)
 # Event IDs: "$" and printable ASCII without spaces, at most 255 bytes (room versions 1-11).
 EVENT_ID = re.compile(r"^\$[\x21-\x7e]{1,254}$")
 MAX_REL_TYPE = 255
@@ -143,6 +144,33 @@ class RelationStore:
         sql += " ORDER BY latest DESC LIMIT ?"
         params.append(limit)
         return [(e, s) for e, s in self.db.execute(sql, params)]
+
+    # threads --------------------------------------------------------------------------------
+
+    def thread_of(self, room_id: str, event_id: str) -> str:
+        """The thread the (stored) event is in: its root's event ID if it is a thread reply,
+        or relates (m.annotation, m.replace, m.reference: one level, as Synapse) to one;
+        otherwise "main" (thread roots and the events relating to them are in main)."""
+        if room_id not in self._rooms:
+            return MAIN
+        row = self.db.execute(
+            "SELECT r.relates_to_id, r.rel_type, p.relates_to_id FROM event_relations r"
+            " LEFT JOIN event_relations p ON p.event_id = r.relates_to_id"
+            " AND p.room_id = r.room_id AND p.rel_type = 'm.thread'"
+            " WHERE r.event_id = ? AND r.room_id = ?", (event_id, room_id)).fetchone()
+        if row is None:
+            return MAIN
+        parent, rel_type, parents_root = row
+        if rel_type == THREAD:
+            return parent
+        return parents_root if parents_root is not None else MAIN
+
+    def thread_of_new(self, event: dict) -> str:
+        """``thread_of`` for an event just stored, without a query when it relates to
+        nothing (most events)."""
+        if parse_relation(event) is None:
+            return MAIN
+        return self.thread_of(event["room_id"], event["event_id"])
 
     # bundled aggregations -------------------------------------------------------------------
 
