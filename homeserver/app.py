@@ -152,7 +152,7 @@ class Homeserver:
         # receipts and typing: shared with the room's members and its other servers
         self.receipts = ReceiptHandler(name, self.events, ReceiptStore(self.db, self.stream),
                                        self.account_data, self.notifier, self.queue,
-                                       self.rooms.known_room, self.relation_store.thread_of)
+                                       self.rooms.known_room, self.relation_store.receipt_fits)
         self.typing = TypingHandler(name, self.events, self.stream, self.notifier, self.queue,
                                     self.rooms.known_room)
         # relations: /relations, /threads, /context and the aggregations bundled in events

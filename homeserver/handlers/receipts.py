@@ -44,7 +44,7 @@ class ReceiptHandler:
     def __init__(self, server_name: str, store: EventStore, receipts: ReceiptStore,
                  account_data: AccountDataStore, notifier: Notifier, queue: OutboundQueue,
                  known_room: Callable[[str], None],
-                 thread_of: Callable[[str, str], str] = lambda room_id, event_id: "main"):
+                 receipt_fits: Callable[[str, str, str], bool]):
         self.server_name = server_name
         self.store = store
         self.receipts = receipts
@@ -52,8 +52,9 @@ class ReceiptHandler:
         self.notifier = notifier
         self.queue = queue
         self.known_room = known_room  # raises M_NOT_FOUND / M_INVALID_PARAM
-        # (room_id, event_id) -> the thread the event is in: "main" or its root's event ID
-        self.thread_of = thread_of
+        # (room_id, event_id, thread_id) -> whether a receipt for the event may name the
+        # thread ("main" or a root): RelationStore.receipt_fits
+        self.receipt_fits = receipt_fits
         # Told (user_id, room_id, stream position, thread: None when unthreaded) when a local
         # user's read receipt (public or private) moves; the unread-notification counts.
         self.read_listeners: list[Callable[[str, str, int, str | None], None]] = []
@@ -76,17 +77,9 @@ class ReceiptHandler:
         if thread_id is not None and not valid_thread_id(thread_id):
             raise InvalidParam("thread_id must be 'main' or a thread root's event ID")
         self._check(req, room_id, event_id)
-        if thread_id is not None and not self._in_thread(room_id, event_id, thread_id):
+        if thread_id is not None and not self.receipt_fits(room_id, event_id, thread_id):
             raise InvalidParam(f"{event_id} is not in thread {thread_id}")
         self._put_local(req, room_id, receipt_type, event_id, thread_id)
-
-    def _in_thread(self, room_id: str, event_id: str, thread_id: str) -> bool:
-        """Whether a receipt for the event may name the thread: "main" for an event of the
-        main timeline (a thread root is one), a root for the root itself or its thread's
-        events."""
-        if thread_id != "main" and event_id == thread_id:
-            return True
-        return self.thread_of(room_id, event_id) == thread_id
 
     def set_read_markers(self, req: Requester, room_id: str, body: dict) -> None:
         markers = {k: body[k] for k in (FULLY_READ, READ, PRIVATE) if k in body}

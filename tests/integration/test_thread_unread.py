@@ -83,13 +83,23 @@ async def test_thread_replies_count_in_their_thread_only_when_the_filter_asks(ho
     assert await room_counts(bob, room, by_thread=False) == (counts(5), None)
     off = json.dumps({"room": {"timeline": {"unread_thread_notifications": False}}})
     assert await room_counts(bob, room, filter=off) == (counts(5), None)
-    # A message relating to a thread reply (a reference, one level) is in that thread; one
-    # relating to the root is in the main timeline, as the root is.
+    # A message relating to a thread reply is in that thread, also through a chain of
+    # relations (up to three hops); one relating to the root is in the main timeline, as the
+    # root is.
     first = (await bob.sync())["rooms"]["join"][room]["timeline"]["events"][-3]["event_id"]
-    await send(alice, room, "see above", {"rel_type": "m.reference", "event_id": first})
-    await send(alice, room, "about the question", {"rel_type": "m.reference", "event_id": root})
+    see = await send(alice, room, "see above", {"rel_type": "m.reference", "event_id": first})
+    await send(alice, room, "see that", {"rel_type": "m.reference", "event_id": see})
+    about = await send(alice, room, "about the question",
+                       {"rel_type": "m.reference", "event_id": root})
     main, threads = await room_counts(bob, room)
-    assert main == counts(3) and threads == {root: counts(3), other_root: counts(1)}
+    assert main == counts(3) and threads == {root: counts(4), other_root: counts(1)}
+    # Receipts: "main" fits the event relating to the root, and so does the root's thread
+    # (clients show it there too); it reads main up to that event, the thread up to there.
+    assert (await receipt(bob, room, about, "main"))[0] == 200
+    main, threads = await room_counts(bob, room)
+    assert main == counts(0) and threads == {root: counts(4), other_root: counts(1)}
+    assert (await receipt(bob, room, about, root))[0] == 200
+    assert await room_counts(bob, room) == (counts(0), {other_root: counts(1)})
     # A bad value for the flag is refused.
     bad = json.dumps({"room": {"timeline": {"unread_thread_notifications": "yes"}}})
     status, err = await bob.request("GET", "/sync", params={"filter": bad, "timeout": "0"})
