@@ -104,6 +104,9 @@ async def test_thread_replies_count_in_their_thread_only_when_the_filter_asks(ho
     bad = json.dumps({"room": {"timeline": {"unread_thread_notifications": "yes"}}})
     status, err = await bob.request("GET", "/sync", params={"filter": bad, "timeout": "0"})
     assert (status, err["errcode"]) == (400, "M_INVALID_PARAM")
+    status, err = await bob.request("POST", f"/user/{quote(bob.user_id)}/filter",
+                                    json.loads(bad))
+    assert (status, err["errcode"]) == (400, "M_BAD_JSON")
 
 
 async def test_threaded_receipts_reset_their_own_thread(homeserver):
