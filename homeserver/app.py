@@ -148,11 +148,12 @@ class Homeserver:
         self.push_rules = PushRulesHandler(push_store, self.account_data, self.notifier,
                                            self.pushers.check_url, self.pushers.pushers_changed)
         self.notifications = NotificationCounter(push_store, self.events, self.rooms,
-                                                 self.push_rules, self.pushers)
+                                                 self.push_rules, self.relation_store,
+                                                 self.pushers)
         # receipts and typing: shared with the room's members and its other servers
         self.receipts = ReceiptHandler(name, self.events, ReceiptStore(self.db, self.stream),
                                        self.account_data, self.notifier, self.queue,
-                                       self.rooms.known_room)
+                                       self.rooms.known_room, self.relation_store.receipt_fits)
         self.typing = TypingHandler(name, self.events, self.stream, self.notifier, self.queue,
                                     self.rooms.known_room)
         # relations: /relations, /threads, /context and the aggregations bundled in events

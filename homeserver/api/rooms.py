@@ -9,7 +9,7 @@ from ..handlers.directory import DirectoryHandler, PublicRoomsQuery
 from ..handlers.events import client_event
 from ..handlers.membership import MembershipHandler
 from ..handlers.rooms import RoomHandler
-from ..handlers.sync import SyncHandler, timeline_limit_from_filter
+from ..handlers.sync import SyncHandler, thread_counts_from_filter, timeline_limit_from_filter
 from ..storage.events import FilterStore
 from .http import int_param, json_response, read_json, read_optional_json, requester
 
@@ -179,9 +179,10 @@ class RoomServlets:
         saved = self.filters.get(req.user_id, filt) if filt and not filt.startswith("{") \
             else None
         limit = timeline_limit_from_filter(filt, self.config.limits.sync_timeline_limit, saved)
+        by_thread = thread_counts_from_filter(filt, saved)
         return json_response(await self.sync_handler.sync(
             req, q.get("since"), timeout, full_state == "true", limit,
-            q.get("set_presence", "online")))
+            q.get("set_presence", "online"), thread_counts=by_thread))
 
     async def get_alias(self, request):
         return json_response(await self.directory.get_alias_async(

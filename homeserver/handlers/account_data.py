@@ -36,6 +36,12 @@ class AccountDataHandler:
 
     def add_filter(self, req: Requester, user_id: str, definition: dict) -> str:
         self._own(req, user_id)
+        room = definition.get("room")
+        timeline = room.get("timeline") if isinstance(room, dict) else None
+        if isinstance(timeline, dict) and not isinstance(
+                timeline.get("unread_thread_notifications", False), bool):
+            # Refused now, not at every /sync that names the filter.
+            raise BadJson("room.timeline.unread_thread_notifications must be a boolean")
         return self.filters.add(req.user_id, definition)
 
     def get_filter(self, req: Requester, user_id: str, filter_id: str) -> dict:

@@ -3,9 +3,13 @@ local joined member but its sender; the notifying ones are counted in sync's
 ``unread_notifications`` until the user reads the room, and pushed to the user's HTTP pushers
 (handlers/pusher_delivery.py queues them in the same transaction and delivers them later).
 
-"Read" is the user's own latest event in the room or their latest read receipt (public or
-private, unthreaded or "main"), whichever is further: both move the position through
-``mark_read``.
+Threads (MSC3771/MSC3773): every notification is in a thread, its root's event ID, or in the
+main timeline, "main" (``RelationStore.thread_of``). "Read" is, per thread, the further of the
+user's unthreaded read receipt (public or private: it covers every thread), their receipt for
+that thread ("main" or the root), and their own latest event in that thread; each moves its
+position through ``mark_read``. Sync shows the sum of the threads in ``unread_notifications``,
+or, for a client whose filter asks for ``unread_thread_notifications``, main's counts there and
+each thread's counts apart.
 """
 from __future__ import annotations
 
@@ -15,7 +19,8 @@ import secrets
 from ..push_rules import PushContext, evaluate
 from ..rules import power_levels
 from ..storage.events import EventStore
-from ..storage.push import PushStore
+from ..storage.push import MAIN, PushStore
+from ..storage.relations import RelationStore
 from .push import PushRulesHandler
 from .pusher_delivery import PusherDelivery
 from .rooms import RoomHandler
@@ -29,8 +34,10 @@ UNNAMED = f"@unnamed-{secrets.token_hex(16)}:invalid"
 
 class NotificationCounter:
     def __init__(self, store: PushStore, events: EventStore, rooms: RoomHandler,
-                 rules: PushRulesHandler, pushers: PusherDelivery | None = None):
+                 rules: PushRulesHandler, relations: RelationStore,
+                 pushers: PusherDelivery | None = None):
         self.store = store
+        self.relations = relations  # the thread an event is in
         self.events = events
         self.rooms = rooms
         self.rules = rules
@@ -55,9 +62,10 @@ class NotificationCounter:
         if invitee is not None and invitee != sender and invitee not in local \
                 and self.rooms.is_local_user(invitee):
             local.append(invitee)  # not a member yet: .m.rule.invite_for_me is for them
+        thread_id = self.relations.thread_of_new(event)
         if not local:
             if reader is not None:
-                self.mark_read(reader, room_id, stream)
+                self.mark_read(reader, room_id, stream, thread_id)
             return
         # Per room, once: what every member's conditions share.
         state = self.rooms.state_view(room_id)
@@ -90,17 +98,33 @@ class NotificationCounter:
                     pushes.extend(self.pushers.queue_rows(user_id, event["event_id"],
                                                           result.actions))
         if hits or reader is not None:  # one commit for the read position and the hits
-            self.store.add_notifications(room_id, stream, hits, pushes, reader=reader)
+            self.store.add_notifications(room_id, stream, hits, pushes, reader=reader,
+                                         thread_id=thread_id)
         if pushes and self.pushers is not None:
             self.pushers.queued(pushes)
 
-    def mark_read(self, user_id: str, room_id: str, stream: int) -> None:
-        """The user has read the room up to ``stream`` (their own event, or a read receipt)."""
-        self.store.mark_read(user_id, room_id, stream)
+    def mark_read(self, user_id: str, room_id: str, stream: int,
+                  thread_id: str | None = None) -> None:
+        """The user has read the room up to ``stream`` (their own event, or a read receipt):
+        all of it (``thread_id`` None: an unthreaded receipt) or one thread ("main" or a
+        thread root's event ID)."""
+        self.store.mark_read(user_id, room_id, stream, thread_id)
 
-    def unread_notifications(self, user_id: str, room_id: str) -> dict:
-        notifications, highlights = self.store.unread_counts(user_id, room_id)
-        return {"highlight_count": highlights, "notification_count": notifications}
+    def unread_notifications(self, user_id: str, room_id: str,
+                             by_thread: bool = False) -> tuple[dict, dict | None]:
+        """Sync's ``unread_notifications`` and, when the client asked for counts by thread,
+        ``unread_thread_notifications`` (else None): then the first is the main timeline's
+        counts only, and the second has each thread with any, by root event ID."""
+        counts = self.store.unread_counts(user_id, room_id)
+        if not by_thread:
+            return _counts(sum(n for n, _ in counts.values()),
+                           sum(h for _, h in counts.values())), None
+        main = counts.pop(MAIN, (0, 0))
+        return _counts(*main), {root: _counts(n, h) for root, (n, h) in counts.items()}
+
+
+def _counts(notifications: int, highlights: int) -> dict:
+    return {"highlight_count": highlights, "notification_count": notifications}
 
 
 def _invitee(event: dict) -> str | None:

@@ -43,7 +43,8 @@ def valid_thread_id(value) -> bool:
 class ReceiptHandler:
     def __init__(self, server_name: str, store: EventStore, receipts: ReceiptStore,
                  account_data: AccountDataStore, notifier: Notifier, queue: OutboundQueue,
-                 known_room: Callable[[str], None]):
+                 known_room: Callable[[str], None],
+                 receipt_fits: Callable[[str, str, str], bool]):
         self.server_name = server_name
         self.store = store
         self.receipts = receipts
@@ -51,9 +52,12 @@ class ReceiptHandler:
         self.notifier = notifier
         self.queue = queue
         self.known_room = known_room  # raises M_NOT_FOUND / M_INVALID_PARAM
-        # Told (user_id, room_id, stream position) when a local user's read receipt (public or
-        # private) moves; make_app connects the unread-notification counts here.
-        self.read_listeners: list[Callable[[str, str, int], None]] = []
+        # (room_id, event_id, thread_id) -> whether a receipt for the event may name the
+        # thread ("main" or a root): RelationStore.receipt_fits
+        self.receipt_fits = receipt_fits
+        # Told (user_id, room_id, stream position, thread: None when unthreaded) when a local
+        # user's read receipt (public or private) moves; the unread-notification counts.
+        self.read_listeners: list[Callable[[str, str, int, str | None], None]] = []
 
     # local users ---------------------------------------------------------------------------
 
@@ -68,9 +72,13 @@ class ReceiptHandler:
             return
         if receipt_type not in RECEIPT_TYPES:
             raise InvalidParam(f"receipt type must be one of {', '.join(RECEIPT_TYPES)}")
+        if thread_id is not None and not isinstance(thread_id, str):
+            raise BadJson("thread_id must be a string")
         if thread_id is not None and not valid_thread_id(thread_id):
-            raise BadJson("thread_id must be 'main' or an event ID")
+            raise InvalidParam("thread_id must be 'main' or a thread root's event ID")
         self._check(req, room_id, event_id)
+        if thread_id is not None and not self.receipt_fits(room_id, event_id, thread_id):
+            raise InvalidParam(f"{event_id} is not in thread {thread_id}")
         self._put_local(req, room_id, receipt_type, event_id, thread_id)
 
     def set_read_markers(self, req: Requester, room_id: str, body: dict) -> None:
@@ -113,9 +121,9 @@ class ReceiptHandler:
         if not self._store(room_id, receipt_type, req.user_id, thread_id, event_id, ts):
             return
         position = self.store.stream_ordering_of(event_id)
-        if position is not None and thread_id in (None, "main"):
+        if position is not None:
             for listener in self.read_listeners:
-                listener(req.user_id, room_id, position)
+                listener(req.user_id, room_id, position, thread_id)
         if receipt_type == PRIVATE:
             self.notifier.notify_users([req.user_id])
             return

@@ -42,22 +42,40 @@ def make_token(pos: int) -> str:
     return f"s{pos}"
 
 
+def _filter(filter_param: str | None, saved: dict | None) -> Any:
+    """The sync filter: inline JSON, or the saved one its ID names."""
+    if filter_param and filter_param.startswith("{"):
+        try:
+            return json.loads(filter_param)
+        except ValueError:
+            raise InvalidParam("filter is not valid JSON") from None
+    return saved
+
+
+def _timeline_filter_field(filt: Any, key: str) -> Any:
+    try:
+        return filt["room"]["timeline"][key]
+    except (TypeError, KeyError):
+        return None
+
+
 def timeline_limit_from_filter(filter_param: str | None, default: int,
                                saved: dict | None = None) -> int:
     """Honour room.timeline.limit from an inline JSON filter or a saved one."""
-    filt: Any = saved
-    if filter_param and filter_param.startswith("{"):
-        try:
-            filt = json.loads(filter_param)
-        except ValueError:
-            raise InvalidParam("filter is not valid JSON") from None
-    try:
-        limit = filt["room"]["timeline"]["limit"]
-    except (TypeError, KeyError):
+    limit = _timeline_filter_field(_filter(filter_param, saved), "limit")
+    if limit is None:
         return default
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
         raise InvalidParam("room.timeline.limit must be a non-negative integer")
     return min(limit, 100)
+
+
+def thread_counts_from_filter(filter_param: str | None, saved: dict | None = None) -> bool:
+    """room.timeline.unread_thread_notifications: unread counts by thread (MSC3773)."""
+    value = _timeline_filter_field(_filter(filter_param, saved), "unread_thread_notifications")
+    if value is not None and not isinstance(value, bool):
+        raise InvalidParam("room.timeline.unread_thread_notifications must be a boolean")
+    return value is True
 
 
 class SyncHandler:
@@ -82,7 +100,8 @@ class SyncHandler:
 
     async def sync(self, req: Requester, since: str | None, timeout_ms: int = 0,
                    full_state: bool = False, timeline_limit: int | None = None,
-                   set_presence: str = "online") -> dict:
+                   set_presence: str = "online", thread_counts: bool = False) -> dict:
+        """``thread_counts``: the filter asked for unread counts by thread."""
         if set_presence not in ("online", "offline", "unavailable"):
             raise InvalidParam("set_presence must be online, offline or unavailable")
         since_pos = parse_token(since)
@@ -94,7 +113,7 @@ class SyncHandler:
             self.presence.sync_started(req.user_id, set_presence)
         try:
             while True:
-                result, empty = self._compute(req, since_pos, full_state, limit)
+                result, empty = self._compute(req, since_pos, full_state, limit, thread_counts)
                 remaining = deadline - time.monotonic()
                 if not empty or since_pos is None or full_state or remaining <= 0:
                     return result
@@ -105,7 +124,7 @@ class SyncHandler:
                 self.presence.sync_ended(req.user_id)
 
     def _compute(self, req: Requester, since: int | None, full_state: bool,
-                 limit: int) -> tuple[dict, bool]:
+                 limit: int, thread_counts: bool = False) -> tuple[dict, bool]:
         pos = self.stream.current
         join, invite, leave = {}, {}, {}
         # One query for the user's account data changes, split by room (not one per room).
@@ -118,7 +137,7 @@ class SyncHandler:
             if membership == "join":
                 joined_rooms.append(room_id)
                 room = self._joined_room(req, room_id, since, full_state or new_membership,
-                                         limit, pos, changed.get(room_id, []))
+                                         limit, pos, changed.get(room_id, []), thread_counts)
                 if room is not None:
                     join[room_id] = room
             elif membership == "invite" and (new_membership or full_state):
@@ -149,7 +168,8 @@ class SyncHandler:
         return result, not (join or invite or leave or global_ad or presence)
 
     def _joined_room(self, req: Requester, room_id: str, since: int | None, full: bool,
-                     limit: int, pos: int, room_ad: list[dict]) -> dict | None:
+                     limit: int, pos: int, room_ad: list[dict],
+                     thread_counts: bool = False) -> dict | None:
         latest = self.store.latest_event(room_id)
         ephemeral = self.ephemeral.for_room(req.user_id, room_id, None if full else since,
                                             pos) if self.ephemeral else []
@@ -172,15 +192,20 @@ class SyncHandler:
                      if ev["event_id"] not in in_timeline]
         first = rows[0][0] if rows else pos + 1
         members = self.store.count_members(room_id)
-        return {
+        unread, by_thread = self.unread.unread_notifications(req.user_id, room_id,
+                                                             thread_counts)
+        out = {
             "timeline": {"events": timeline, "limited": limited,
                          "prev_batch": make_token(first - 1)},
             "state": {"events": state},
             "account_data": {"events": room_ad},
             "ephemeral": {"events": ephemeral},
-            "unread_notifications": self.unread.unread_notifications(req.user_id, room_id),
+            "unread_notifications": unread,
             "summary": {"m.joined_member_count": members},
         }
+        if by_thread is not None:
+            out["unread_thread_notifications"] = by_thread
+        return out
 
     def _add_transaction_ids(self, req: Requester, events: list[dict]) -> None:
         """The sending device gets its transaction ID back on its own events (local echo)."""

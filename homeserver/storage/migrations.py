@@ -356,4 +356,19 @@ CREATE TABLE event_reports (
 );
 CREATE INDEX event_reports_received ON event_reports(received_ts)
 """),
+    # Per-thread unread counts (threads, MSC3773/MSC3771): each notification is in a thread
+    # (its root's event ID) or the main timeline ('main'); push_read_upto stays the unthreaded
+    # read position (it applies to every thread, so the positions kept so far keep working),
+    # push_read_upto_threads holds the threaded ones ('main' or a root), each thread's count
+    # being what is after both.
+    (12, """
+ALTER TABLE push_notifications ADD COLUMN thread_id TEXT NOT NULL DEFAULT 'main';
+CREATE TABLE push_read_upto_threads (
+    user_id TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    stream_ordering INTEGER NOT NULL,
+    PRIMARY KEY (user_id, room_id, thread_id)
+)
+"""),
 ]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from .database import Database
 
 PusherKey = tuple[str, str, str]  # (user_id, app_id, pushkey)
+MAIN = "main"  # the main timeline, as a thread ID (events in no thread)
 
 
 @dataclass(frozen=True)
@@ -190,43 +191,69 @@ class PushStore:
             c.execute("DELETE FROM push_queue WHERE id = ?", (row_id,))
 
     # unread notifications ----------------------------------------------------------------------
+    # A notification is in a thread (its root's event ID) or the main timeline ("main"). The
+    # user's unthreaded read position (push_read_upto) covers every thread; a threaded one
+    # (push_read_upto_threads: "main" or a root) covers its own thread only. A thread's count is
+    # what is after both.
 
     def add_notifications(self, room_id: str, stream: int, hits: list[tuple[str, bool]],
-                          pushes: Sequence[tuple] = (), reader: str | None = None) -> None:
-        """One notifying event for each (user_id, highlight), and in the same transaction
-        the pushes it queues: (user_id, app_id, pushkey, event_id, tweaks_json, created_ts),
-        and ``reader``'s read position (the sender's own event) moved up to it."""
+                          pushes: Sequence[tuple] = (), reader: str | None = None,
+                          thread_id: str = MAIN) -> None:
+        """One notifying event (in ``thread_id``) for each (user_id, highlight), and in the
+        same transaction the pushes it queues: (user_id, app_id, pushkey, event_id,
+        tweaks_json, created_ts), and ``reader``'s read position in the event's thread (the
+        sender's own event) moved up to it."""
         with self.db.transaction() as c:
             if reader is not None:
-                self.mark_read(reader, room_id, stream)  # joins this transaction
+                self.mark_read(reader, room_id, stream, thread_id)  # joins this transaction
             c.executemany(
                 "INSERT OR REPLACE INTO push_notifications (user_id, room_id, stream_ordering,"
-                " highlight) VALUES (?,?,?,?)",
-                [(u, room_id, stream, int(h)) for u, h in hits])
+                " highlight, thread_id) VALUES (?,?,?,?,?)",
+                [(u, room_id, stream, int(h), thread_id) for u, h in hits])
             if pushes:
                 c.executemany(
                     "INSERT INTO push_queue (user_id, app_id, pushkey, room_id, event_id,"
                     " tweaks_json, created_ts) VALUES (?,?,?,?,?,?,?)",
                     [(u, a, k, room_id, e, t, ts) for u, a, k, e, t, ts in pushes])
 
-    def mark_read(self, user_id: str, room_id: str, stream: int) -> None:
-        """The user has read the room up to ``stream``: earlier notifications are dropped."""
+    def mark_read(self, user_id: str, room_id: str, stream: int,
+                  thread_id: str | None = None) -> None:
+        """The user has read the room (``thread_id`` None: unthreaded, every thread) or one
+        thread ("main" or a root) up to ``stream``: earlier notifications there are dropped."""
         with self.db.transaction() as c:
+            if thread_id is None:
+                c.execute(
+                    "INSERT INTO push_read_upto (user_id, room_id, stream_ordering)"
+                    " VALUES (?,?,?) ON CONFLICT (user_id, room_id) DO UPDATE SET"
+                    " stream_ordering = MAX(stream_ordering, excluded.stream_ordering)",
+                    (user_id, room_id, stream))
+                # Threaded positions it passes say nothing more.
+                c.execute("DELETE FROM push_read_upto_threads WHERE user_id=? AND room_id=?"
+                          " AND stream_ordering <= ?", (user_id, room_id, stream))
+                c.execute("DELETE FROM push_notifications WHERE user_id=? AND room_id=?"
+                          " AND stream_ordering <= ?", (user_id, room_id, stream))
+                return
             c.execute(
-                "INSERT INTO push_read_upto (user_id, room_id, stream_ordering) VALUES (?,?,?)"
-                " ON CONFLICT (user_id, room_id) DO UPDATE SET stream_ordering ="
-                " MAX(stream_ordering, excluded.stream_ordering)", (user_id, room_id, stream))
+                "INSERT INTO push_read_upto_threads (user_id, room_id, thread_id,"
+                " stream_ordering) VALUES (?,?,?,?) ON CONFLICT (user_id, room_id, thread_id)"
+                " DO UPDATE SET stream_ordering = MAX(stream_ordering,"
+                " excluded.stream_ordering)", (user_id, room_id, thread_id, stream))
             c.execute("DELETE FROM push_notifications WHERE user_id=? AND room_id=?"
-                      " AND stream_ordering <= ?", (user_id, room_id, stream))
+                      " AND stream_ordering <= ? AND thread_id = ?",
+                      (user_id, room_id, stream, thread_id))
 
-    def unread_counts(self, user_id: str, room_id: str) -> tuple[int, int]:
-        """(notifications, highlights) after the user's read position in the room."""
-        row = self.db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(highlight), 0) FROM push_notifications"
-            " WHERE user_id = ? AND room_id = ? AND stream_ordering > COALESCE("
-            "(SELECT stream_ordering FROM push_read_upto WHERE user_id = ? AND room_id = ?), 0)",
-            (user_id, room_id, user_id, room_id)).fetchone()
-        return row[0], row[1]
+    def unread_counts(self, user_id: str, room_id: str) -> dict[str, tuple[int, int]]:
+        """{thread ID ("main" or a root): (notifications, highlights)} after the user's read
+        positions in the room; threads with none are left out."""
+        rows = self.db.execute(
+            "SELECT n.thread_id, COUNT(*), COALESCE(SUM(n.highlight), 0)"
+            " FROM push_notifications n LEFT JOIN push_read_upto_threads t"
+            " ON t.user_id = n.user_id AND t.room_id = n.room_id AND t.thread_id = n.thread_id"
+            " WHERE n.user_id = ? AND n.room_id = ? AND n.stream_ordering > COALESCE("
+            "(SELECT stream_ordering FROM push_read_upto WHERE user_id = ? AND room_id = ?), 0)"
+            " AND n.stream_ordering > COALESCE(t.stream_ordering, 0) GROUP BY n.thread_id",
+            (user_id, room_id, user_id, room_id))
+        return {thread: (n, h) for thread, n, h in rows}
 
     def badge_count(self, user_id: str, by_room: bool) -> int:
         """The user's unread notifications over all rooms: rooms with any, or their number."""
@@ -234,6 +261,9 @@ class PushStore:
         row = self.db.execute(
             f"SELECT {what} FROM push_notifications n LEFT JOIN push_read_upto r"
             " ON r.user_id = n.user_id AND r.room_id = n.room_id"
-            " WHERE n.user_id = ? AND n.stream_ordering > COALESCE(r.stream_ordering, 0)",
+            " LEFT JOIN push_read_upto_threads t ON t.user_id = n.user_id"
+            " AND t.room_id = n.room_id AND t.thread_id = n.thread_id"
+            " WHERE n.user_id = ? AND n.stream_ordering > COALESCE(r.stream_ordering, 0)"
+            " AND n.stream_ordering > COALESCE(t.stream_ordering, 0)",
             (user_id,)).fetchone()
         return row[0]

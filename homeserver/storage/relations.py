@@ -16,12 +16,14 @@ from typing import Any
 from .database import Database
 
 THREAD, REPLACE, REFERENCE, ANNOTATION = "m.thread", "m.replace", "m.reference", "m.annotation"
+MAIN = "main"  # the thread ID of the main timeline (events in no thread)
 # Event IDs: "$" and printable ASCII without spaces, at most 255 bytes (room versions 1-11).
 EVENT_ID = re.compile(r"^\$[\x21-\x7e]{1,254}$")
 MAX_REL_TYPE = 255
 # Bounds of what a bundled aggregation lists.
 MAX_REFERENCES = 50
 RECURSE_DEPTH = 3  # as Synapse: relations of relations, down to three levels
+THREAD_HOPS = 3  # relations followed up to find an event's thread (the spec's advice)
 
 _COLUMNS = "r.event_id, r.relates_to_id, r.rel_type, r.sender, r.type, r.stream_ordering"
 
@@ -143,6 +145,50 @@ class RelationStore:
         sql += " ORDER BY latest DESC LIMIT ?"
         params.append(limit)
         return [(e, s) for e, s in self.db.execute(sql, params)]
+
+    # threads --------------------------------------------------------------------------------
+
+    def thread_of(self, room_id: str, event_id: str) -> str:
+        """The thread the (stored) event is in: the root's event ID if it is a thread reply or
+        relates (m.annotation, m.replace, m.reference...) to one, following relations up to
+        THREAD_HOPS, as the spec recommends; otherwise "main" (thread roots and the events
+        relating to them are in the main timeline)."""
+        for parent, rel_type in self._chain(room_id, event_id):
+            if rel_type == THREAD:
+                return parent
+        return MAIN
+
+    def receipt_fits(self, room_id: str, event_id: str, thread_id: str) -> bool:
+        """Whether a receipt for the event may name the thread: "main" only for an event of
+        the main timeline; a root for the root itself, an event of its thread, or one relating
+        to the root (as Synapse accepts them: clients show those in the thread too)."""
+        chain = self._chain(room_id, event_id)
+        if thread_id == MAIN:
+            return all(rel_type != THREAD for _, rel_type in chain)
+        return event_id == thread_id or any(parent == thread_id for parent, _ in chain)
+
+    def _chain(self, room_id: str, event_id: str) -> list[tuple[str, str]]:
+        """[(parent, rel_type)] going up from the event, at most THREAD_HOPS, ending at the
+        first thread relation (relations of other rooms are never indexed)."""
+        if room_id not in self._rooms:
+            return []
+        rows = self.db.execute(
+            "WITH RECURSIVE up(event_id, parent, rel_type, depth) AS ("
+            " SELECT event_id, relates_to_id, rel_type, 1 FROM event_relations"
+            " WHERE event_id = ? AND room_id = ?"
+            " UNION ALL SELECT r.event_id, r.relates_to_id, r.rel_type, up.depth + 1"
+            " FROM event_relations r JOIN up ON r.event_id = up.parent"
+            " WHERE up.rel_type != 'm.thread' AND up.depth < ? AND r.room_id = ?)"
+            " SELECT parent, rel_type FROM up ORDER BY depth",
+            (event_id, room_id, THREAD_HOPS, room_id)).fetchall()
+        return [(parent, rel_type) for parent, rel_type in rows]
+
+    def thread_of_new(self, event: dict) -> str:
+        """``thread_of`` for an event just stored, without a query when it relates to
+        nothing (most events)."""
+        if parse_relation(event) is None:
+            return MAIN
+        return self.thread_of(event["room_id"], event["event_id"])
 
     # bundled aggregations -------------------------------------------------------------------
 

@@ -41,10 +41,7 @@ SCENARIOS = ["prepared", "messages", "receipts", "typing", "unread", "redaction"
 # with the reason: expected to fail against ours only, strictly, so the suite says so the moment
 # it passes (then the entry goes). Features from branches not yet merged are marked
 # "feature branch not merged yet".
-PENDING_ON_OURS: dict[str, str] = {
-    "thread_unread": "per-thread unread counts (sync's unread_thread_notifications, threaded "
-                     "receipts resetting a thread's count) are not implemented yet",
-}
+PENDING_ON_OURS: dict[str, str] = {}
 
 
 def _params():
