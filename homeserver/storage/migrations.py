@@ -356,4 +356,12 @@ CREATE TABLE event_reports (
 );
 CREATE INDEX event_reports_received ON event_reports(received_ts)
 """),
+    # 15: an audio room's replays (messages with an org.audiorooms.replay object) for the
+    # hallway, found without reading the room's other messages. A redaction rewrites the
+    # event's JSON without that object, so a redacted replay leaves the index by itself.
+    (15, """
+CREATE INDEX events_audio_replays ON events(room_id, stream_ordering)
+    WHERE type = 'm.room.message'
+    AND json_type(json, '$.content."org.audiorooms.replay"') = 'object'
+"""),
 ]
