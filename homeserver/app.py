@@ -55,6 +55,7 @@ from .handlers.presence import PresenceHandler
 from .handlers.push import PushRulesHandler
 from .handlers.pusher_delivery import DeliveryPolicy, PusherDelivery
 from .handlers.ratelimit import RateLimiter
+from .handlers.reactions import ReactionGate
 from .handlers.receipts import ReceiptHandler
 from .handlers.relations import RelationsHandler
 from .handlers.remote import RemoteQueries
@@ -214,6 +215,11 @@ class Homeserver:
         self.directory.visibility_listeners.append(self.hallway_push.on_visibility)
         self.directory.pull_listeners.append(self.hallway_push.pulled_by)
         self.federation.edu_handlers[HALLWAY_EDU] = self.audio.on_hallway_edu
+        # reactions: checked and rate-limited per user; floods from other servers dropped
+        self.reactions = ReactionGate(name, self.events, config.ratelimit.reaction,
+                                      config.ratelimit.reaction_per_origin)
+        self.rooms.send_checks.append(self.reactions.check_send)
+        self.federation.pdu_admission.append(self.reactions.admit_pdu)
 
     async def start(self) -> None:
         if isinstance(self.sfu, SFUCluster):

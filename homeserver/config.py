@@ -53,6 +53,10 @@ class RateLimitConfig:
     # and both are what credential-stuffing and sign-up spam hit.
     login: RateLimit = RateLimit(per_second=0.5, burst=10)
     register: RateLimit = RateLimit(per_second=0.2, burst=5)
+    # Audio-room reactions (org.audiorooms.reaction), per user; a room's host also holds each
+    # remote sender to this rate, and each remote server to reaction_per_origin per room.
+    reaction: RateLimit = RateLimit(per_second=10.0, burst=10)
+    reaction_per_origin: RateLimit = RateLimit(per_second=50.0, burst=100)
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,9 @@ class FederationHandler:
         self._txn_locks: dict[tuple[str, str], asyncio.Lock] = {}
         # edu_type -> handler(origin, content), connected in app.py (receipts, typing)
         self.edu_handlers: dict[str, Callable[[str, dict], None]] = {}
+        # (origin, raw PDU) -> a reason to refuse it before it is even verified, or None;
+        # connected in app.py (the reactions' flood limit, see handlers/reactions.py)
+        self.pdu_admission: list[Callable[[str, dict], str | None]] = []
 
     # who is in a room ----------------------------------------------------------------------
 
@@ -132,14 +135,14 @@ class FederationHandler:
 
     async def receive_pdu(self, origin: str, pdu) -> tuple[str, str | None]:
         """Verify and apply one PDU; returns (event_id, error or None)."""
+        for admit in self.pdu_admission:
+            refusal = admit(origin, pdu)
+            if refusal:
+                return _event_id_of(pdu), refusal
         try:
             event = await verify_pdu(pdu, origin, self.keyring, self.server_name)
         except PDUError as e:
-            try:
-                eid = compute_event_id(pdu)
-            except Exception:  # too malformed to even have an ID
-                eid = "$invalid"
-            return eid, str(e)
+            return _event_id_of(pdu), str(e)
         room_id = event["room_id"]
         order = None
         if not self.rooms.is_host(room_id):
@@ -372,6 +375,14 @@ class FederationHandler:
         self.store.replace_current_state(room_id, state)
         if not self.store.has_event(join["event_id"]):
             self.rooms.append_event(join, checked=True, order=join_order)
+
+
+def _event_id_of(pdu) -> str:
+    """A refused PDU's ID, for the transaction's answer."""
+    try:
+        return compute_event_id(pdu)
+    except Exception:  # too malformed to even have an ID
+        return "$invalid"
 
 
 def _pdu_list(answer, key: str) -> list:

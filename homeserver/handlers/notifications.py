@@ -51,6 +51,10 @@ class NotificationCounter:
         reader = sender if self.rooms.is_local_user(sender) else None
         members = self.events.room_members(room_id)
         local = [u for u in members if u != sender and self.rooms.is_local_user(u)]
+        invitee = _invitee(event)
+        if invitee is not None and invitee != sender and invitee not in local \
+                and self.rooms.is_local_user(invitee):
+            local.append(invitee)  # not a member yet: .m.rule.invite_for_me is for them
         if not local:
             if reader is not None:
                 self.mark_read(reader, room_id, stream)
@@ -97,6 +101,15 @@ class NotificationCounter:
     def unread_notifications(self, user_id: str, room_id: str) -> dict:
         notifications, highlights = self.store.unread_counts(user_id, room_id)
         return {"highlight_count": highlights, "notification_count": notifications}
+
+
+def _invitee(event: dict) -> str | None:
+    """The user an invite event invites, if it is one."""
+    content = event.get("content")
+    if event.get("type") == "m.room.member" and isinstance(content, dict) \
+            and content.get("membership") == "invite" and isinstance(event.get("state_key"), str):
+        return event["state_key"]
+    return None
 
 
 def _named_by(event: dict) -> tuple[set[str], str | None]:

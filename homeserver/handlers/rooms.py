@@ -82,6 +82,9 @@ class RoomHandler:
         # Called with (event, stream_ordering) after each event is committed; make_app connects
         # federation's relaying, the stage and the SFU here.
         self.event_listeners: list[Callable[[dict, int], None]] = []
+        # Called with (sender, room_id, type, content) before a client's event is built;
+        # raise to refuse it (make_app connects the reactions' checks and rate limit here).
+        self.send_checks: list[Callable[[str, str, str, dict], None]] = []
 
     # appending events ----------------------------------------------------------------------
 
@@ -457,6 +460,8 @@ class RoomHandler:
         if etype in ("m.room.create", "m.room.member"):
             raise Forbidden(f"{etype} cannot be sent as a message")
         self._check_relation(room_id, req.user_id, etype, content)
+        for check in self.send_checks:
+            check(req.user_id, room_id, etype, content)
         ev = self.send_event(room_id, req.user_id, etype, content,
                              txn=(req.user_id, req.device_id, txn_key))
         return ev["event_id"]

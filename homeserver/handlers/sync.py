@@ -129,6 +129,11 @@ class SyncHandler:
             elif membership in ("leave", "ban") and since is not None and new_membership:
                 leave[room_id] = self._left_room(req, room_id, since, mstream, limit)
         global_ad = changed.get("", [])
+        if since is None and not any(ev["type"] == "m.push_rules" for ev in global_ad):
+            # Clients read their rules from account data (Synapse always sends them); ours
+            # are mirrored there only once the user changes one.
+            global_ad.append({"type": "m.push_rules",
+                              "content": self.unread.rules.all_rules(req)})
         presence = self.presence.presence_events(
             req.user_id, joined_rooms, None if full_state else since, pos) \
             if self.presence is not None else []

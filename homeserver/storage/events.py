@@ -289,7 +289,8 @@ class EventStore:
             st = {(t, k): e for t, k, e in self.db.execute(
                 "SELECT type, state_key, event_id FROM current_state WHERE room_id = ?",
                 (room_id,))}
-            self._state[room_id] = st
+            if st:  # an unknown room ID (anyone can send one) must not grow the cache
+                self._state[room_id] = st
         return st
 
     def state_ids_at(self, room_id: str, upto: int) -> dict[tuple[str, str], str]:
@@ -343,7 +344,8 @@ class EventStore:
         if members is None:
             members = dict(self.db.execute(
                 "SELECT user_id, membership FROM memberships WHERE room_id = ?", (room_id,)))
-            self._members[room_id] = members
+            if members:  # as for state: unknown room IDs are not cached
+                self._members[room_id] = members
         return members
 
     def room_members(self, room_id: str, memberships=("join",)) -> list[str]:

@@ -314,3 +314,38 @@ async def test_a_4xx_drops_the_notification_and_429_or_5xx_retry_it(make_homeser
     # Refused for good: not sent again. Busy: the same notification until taken, in order.
     assert [n["event_id"] for n in gw.notes("bad")] == sent
     assert [n["event_id"] for n in gw.notes("busy")] == [sent[0]] * 3 + [sent[1]]
+
+
+async def test_an_invite_wakes_the_invited_users_phone(make_homeserver, aiohttp_server):
+    """Invited users are not members yet, but .m.rule.invite_for_me is for them: the invite
+    is pushed to their phone, and nobody else's."""
+    gw = Gateway()
+    gw_server = await start_gateway(aiohttp_server, gw)
+    url = f"http://127.0.0.1:{gw_server.port}{NOTIFY}"
+    hs = await make_homeserver("a", **PUSH)
+    alice, bob, carol = await hs.user("alice"), await hs.user("bob"), await hs.user("carol")
+    await set_pusher(bob, url, "bob-phone")
+    await set_pusher(carol, f"http://127.0.0.1:{gw_server.port}/carol{NOTIFY}", "carol-phone")
+    room = await room_of(alice, carol, name="Planning")
+    await alice.ok("POST", f"/rooms/{quote(room)}/invite", {"user_id": bob.user_id})
+    [note] = await eventually(lambda: gw.notes())
+    assert note["type"] == "m.room.member" and note["user_is_target"] is True
+    assert note["content"]["membership"] == "invite" and note["room_id"] == room
+    # carol (a member) hears nothing about bob's invite: .m.rule.member_event doesn't notify.
+    marker = await alice.send(room, "marker")
+    carol_notes = await eventually(lambda: gw.notes("carol"))
+    assert [n["event_id"] for n in carol_notes] == [marker]
+
+
+async def test_initial_sync_carries_the_push_rules_as_account_data(homeserver):
+    """Clients (matrix-js-sdk) read the rules from m.push_rules account data, so an initial
+    sync carries them even before the user changed any; an incremental sync doesn't repeat
+    them until they change."""
+    alice = await homeserver.user("alice")
+    first = await alice.sync()
+    [rules] = [e["content"] for e in first["account_data"]["events"]
+               if e["type"] == "m.push_rules"]
+    assert rules == await alice.ok("GET", "/pushrules/")
+    assert any(r["rule_id"] == ".m.rule.master" for r in rules["global"]["override"])
+    again = await alice.sync(since=first["next_batch"])
+    assert not [e for e in again["account_data"]["events"] if e["type"] == "m.push_rules"]

@@ -125,7 +125,9 @@ class App {
         this.session.onPromoted();
       }
       if (!wasOn && isOn && !mine) {
-        toast(`You're on stage in ${room.name || "the room"}. Unmute when you're ready to speak.`, "info");
+        toast(room.recording()
+          ? `You're on stage in ${room.name || "the room"}, and you're being recorded (this room is recorded). Unmute when you're ready to speak.`
+          : `You're on stage in ${room.name || "the room"}. Unmute when you're ready to speak.`, "info", room.recording() ? 15000 : 9000);
       } else if (wasOn && isOn && before.muted && !after.muted && !mine) {
         toast("A moderator allowed you to unmute.", "info");
       } else if (wasOn && !isOn && !mine) {
@@ -135,6 +137,17 @@ class App {
       } else if (after.role === "moderator" && before?.role !== "moderator" && !mine) {
         toast("You're now a moderator.", "info");
       }
+    });
+    store.on("recording", ({ roomId, recording, sender }) => {
+      if (this.session?.roomId !== roomId) return;
+      const room = store.room(roomId);
+      const name = room.name || "The room";
+      if (recording && room.onStage(store.me) && sender !== store.me) {
+        toast(`Recording started: you're being recorded in ${name}.`, "info", 15000);
+      } else if (sender !== store.me) {
+        announce(recording ? `${name} is now being recorded.` : `${name} is no longer being recorded.`);
+      }
+      this.updateNowPlaying();
     });
     store.on("room-ended", ({ roomId }) => {
       const room = store.room(roomId);
@@ -179,6 +192,8 @@ class App {
     render(bar,
       h("span", { class: "np-dot", "aria-hidden": "true" }),
       h("span", { class: "np-text" }, "In ", h("strong", {}, room.name || room.id)),
+      room.recording() ? h("span", { class: "pill pill-rec", role: "img", "aria-label": "This room is being recorded",
+        title: "This room is being recorded" }, "REC") : null,
       h("a", { class: "btn btn-small", href: `#/room/${encodeURIComponent(s.roomId)}`, "data-key": "np-return" },
         "Return", h("span", { class: "np-long" }, " to room")),
       h("button", { type: "button", class: "btn btn-small btn-quiet", "data-key": "np-leave",

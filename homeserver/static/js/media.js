@@ -1,6 +1,7 @@
-// Photos from the media repository. Downloads need the access token, which an <img> can't
-// send, so images are fetched with it and shown from blob: URLs, cached per (URI, size) and
-// revoked once no image on the page has used them for a while.
+// Photos and replays from the media repository. Downloads need the access token, which an <img>
+// or <audio> can't send, so files are fetched with it and shown from blob: URLs (seeking in a
+// replay then needs no further requests), cached per (URI, size) and revoked once no image or
+// player on the page has used them for a while.
 import { mxcOrNull } from "./model.js";
 import { h, hue, initials } from "./ui.js";
 
@@ -21,8 +22,9 @@ export class MediaCache {
     this.timer = setInterval(() => this.sweep(), SWEEP_MS);
   }
 
-  /** A blob: URL for the image (a thumbnail when ``thumb`` {width, height, method}). */
-  url(mxc, thumb = null) {
+  /** A blob: URL for the file (an image's thumbnail when ``thumb`` {width, height, method}).
+   *  ``keep``: a player holds it; it is not revoked until ``release(mxc)``. */
+  url(mxc, thumb = null, { keep = false } = {}) {
     const key = thumb ? `${mxc}#${thumb.width}x${thumb.height}${thumb.method || "scale"}` : mxc;
     let e = this.entries.get(key);
     if (!e) {
@@ -36,7 +38,14 @@ export class MediaCache {
       this.trim();
     }
     e.used = Date.now();
+    if (keep) e.keep = true;
     return e.url ? Promise.resolve(e.url) : e.promise;
+  }
+
+  /** A player no longer holds the file: it may be revoked like any other. */
+  release(mxc) {
+    const e = this.entries.get(mxc);
+    if (e) { e.keep = false; e.used = Date.now(); }
   }
 
   /** An <img> that shows the image once it has arrived; ``onfail`` if it can't. */
@@ -53,12 +62,12 @@ export class MediaCache {
     return img;
   }
 
-  /** Revoke URLs no image on the page shows and nobody asked for recently. */
+  /** Revoke URLs no image or player on the page shows and nobody asked for recently. */
   sweep(force = false) {
-    const shown = new Set([...document.images].map((i) => i.src));
+    const shown = new Set([...document.images, ...document.querySelectorAll("audio, video")].map((i) => i.src));
     const old = Date.now() - SWEEP_MS;
     for (const [key, e] of this.entries) {
-      if (e.url && !shown.has(e.url) && (force || e.used < old)) {
+      if (e.url && !e.keep && !shown.has(e.url) && (force || e.used < old)) {
         URL.revokeObjectURL(e.url);
         this.entries.delete(key);
       }

@@ -5,6 +5,8 @@ export const ROLE = "org.audiorooms.role";
 export const HAND = "org.audiorooms.hand";
 export const LIVE = "org.audiorooms.live";
 export const RSVP = "org.audiorooms.rsvp";
+export const RECORDING = "org.audiorooms.recording";
+export const REPLAY = "org.audiorooms.replay";
 export const STAGE_ROLES = ["moderator", "speaker"];
 
 const MXC = /^mxc:\/\/[A-Za-z0-9.:[\]-]+\/[A-Za-z0-9_-]+$/;
@@ -136,6 +138,20 @@ export class Room {
     return l.live === false && typeof l.scheduled_for === "number" ? l.scheduled_for : null;
   }
 
+  /** A moderator turned recording on (org.audiorooms.recording {recording: true}). */
+  recording() { return this.content(RECORDING).recording === true; }
+
+  /** The room's replays: m.audio events with org.audiorooms.replay, from the host server
+   *  (the host records and posts them), newest first, each checked field by field. */
+  replays() {
+    const out = [];
+    for (const ev of this.timeline) {
+      const r = replayFromEvent(ev, this.host);
+      if (r && !out.some((x) => x.url === r.url)) out.push({ ...r, name: this.name });
+    }
+    return out.reverse();
+  }
+
   roleOf(userId) {
     const ev = this.get(ROLE, userId);
     if (!ev || this.membershipOf(userId) !== "join") {
@@ -203,4 +219,43 @@ export class Room {
     const pl = this.content("m.room.power_levels");
     return this.powerOf(userId) >= (pl.kick ?? 50);
   }
+}
+
+const MAX_DURATION_MS = 24 * 3600 * 1000;
+const num = (v, max) => (typeof v === "number" && Number.isFinite(v) && v >= 0 && v <= max ? v : null);
+
+/** A replay from a timeline event, or null: ``{eventId, url, duration, size, startedTs, endedTs}``. */
+export function replayFromEvent(ev, host) {
+  const c = ev?.content;
+  if (ev?.type !== "m.room.message" || !c || c.msgtype !== "m.audio") return null;
+  const meta = c[REPLAY];
+  if (!meta || typeof meta !== "object") return null;
+  if (typeof ev.sender !== "string" || ev.sender.slice(ev.sender.indexOf(":") + 1) !== host) return null;
+  const url = mxcOrNull(c.url);
+  if (!url) return null;
+  const info = c.info && typeof c.info === "object" ? c.info : {};
+  return {
+    eventId: ev.event_id, url,
+    duration: num(info.duration, MAX_DURATION_MS),
+    size: num(info.size, Number.MAX_SAFE_INTEGER),
+    startedTs: num(meta.started_ts, Number.MAX_SAFE_INTEGER),
+    endedTs: num(meta.ended_ts, Number.MAX_SAFE_INTEGER) ?? num(ev.origin_server_ts, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+/** A replay from a hallway ``replays`` entry, or null (tolerant of the field names used). */
+export function replayFromHallway(e) {
+  if (!e || typeof e !== "object" || typeof e.room_id !== "string" || e.room_id.length > 512) return null;
+  const url = mxcOrNull(e.url ?? e.content_uri);
+  if (!url) return null;
+  const name = [e.name, e.room_name].find((n) => typeof n === "string") || "";
+  const duration = num(e.duration ?? e.duration_ms ?? e.info?.duration, MAX_DURATION_MS);
+  return {
+    eventId: typeof e.event_id === "string" ? e.event_id : null,
+    roomId: e.room_id, name: name.slice(0, 200), url, duration,
+    size: num(e.size ?? e.info?.size, Number.MAX_SAFE_INTEGER),
+    startedTs: num(e.started_ts, Number.MAX_SAFE_INTEGER),
+    endedTs: num(e.ended_ts, Number.MAX_SAFE_INTEGER),
+    host: e.room_id.slice(e.room_id.indexOf(":") + 1),
+  };
 }

@@ -1,6 +1,7 @@
 // Client state kept current by one /sync long-poll loop; views subscribe to its events.
 import { ApiError } from "./api.js";
-import { LIVE, ROLE, Room } from "./model.js";
+import { LIVE, RECORDING, ROLE, Room } from "./model.js";
+import { REACTION } from "./reactions.js";
 
 const SYNC_TIMEOUT_MS = 25000;
 
@@ -133,6 +134,9 @@ export class Store extends EventTarget {
         } else if (ev.content?.live === true && before?.content?.live === false) {
           this.emit("room-live", { roomId: room.id });
         }
+      } else if (ev.type === RECORDING && ev.state_key === ""
+                 && (ev.content?.recording === true) !== (before?.content?.recording === true)) {
+        this.emit("recording", { roomId: room.id, recording: ev.content?.recording === true, sender: ev.sender });
       } else if (ev.type === "m.room.member" && ev.state_key === this.me && ev.sender !== this.me
                  && ["leave", "ban"].includes(ev.content?.membership)
                  && before?.content?.membership === "join") {
@@ -142,6 +146,8 @@ export class Store extends EventTarget {
     }
     if (ev.type === "m.room.message" && room.addMessage(ev) && !initial) {
       this.emit("message", { roomId: room.id, event: ev });
+    } else if (ev.type === REACTION && !initial) {
+      this.emit("reaction", { roomId: room.id, event: ev });  // shown live, not kept
     }
   }
 

@@ -1,6 +1,7 @@
 // The hallway: live and upcoming rooms from this server and the servers it federates with.
 import { ApiError } from "../api.js";
-import { RSVP } from "../model.js";
+import { replayFromHallway, RSVP } from "../model.js";
+import { ReplayShelf } from "../replay.js";
 import { announce, avatar, formatTime, h, plural, render, toast } from "../ui.js";
 
 const NS = "org.audiorooms.";
@@ -39,6 +40,7 @@ export function mount(app, main, params) {
   let lastLiveCount = null;
   let timer = null;
   let stopped = false;
+  const shelf = new ReplayShelf(app, { title: true });   // players outlive the 5 s refresh
 
   const joinInput = h("input", { id: "join-ref", name: "ref", "data-key": "join-ref", placeholder: "#room:server or a room link",
     autocapitalize: "none", spellcheck: "false", "aria-describedby": "join-error join-hint" });
@@ -184,6 +186,12 @@ export function mount(app, main, params) {
         h("h2", { id: "h-upcoming" }, "Upcoming"),
         h("ul", { class: "room-list" }, data.upcoming.map((e) => card(e, true)))));
     }
+    shelf.keep(data.replays);
+    if (data.replays.length) {
+      sections.push(h("section", { "aria-labelledby": "h-replays" },
+        h("h2", { id: "h-replays" }, "Replays"),
+        h("ul", { class: "room-list replay-list" }, data.replays.map((r) => h("li", { class: "room-card replay-card" }, shelf.player(r))))));
+    }
     if (mine.length) {
       sections.push(h("section", { "aria-labelledby": "h-mine" },
         h("h2", { id: "h-mine" }, "Your other rooms"),
@@ -200,7 +208,10 @@ export function mount(app, main, params) {
     try {
       const res = await app.api.hallway({ refresh: refreshRemote, club: club || undefined });
       if (stopped) return;
-      data = { live: res.live || [], upcoming: res.upcoming || [] };
+      // ``replays`` is newer than the rest of the hallway: a server without it lists none.
+      const replays = Array.isArray(res.replays) ? res.replays.slice(0, 100).map(replayFromHallway)
+        .filter((r, i, all) => r && all.findIndex((x) => x?.url === r.url) === i) : [];
+      data = { live: res.live || [], upcoming: res.upcoming || [], replays };
       error = "";
       const n = data.live.length;
       status.textContent = `${plural(n, "room", "rooms")} live${club ? " in this club" : ""} · updated ${new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" })}`;
@@ -218,5 +229,5 @@ export function mount(app, main, params) {
   const unsub = store.on("change", () => { if (data) renderLists(); });
   renderLists();
   load(true);
-  return () => { stopped = true; clearTimeout(timer); unsub(); };
+  return () => { stopped = true; clearTimeout(timer); unsub(); shelf.close(); };
 }

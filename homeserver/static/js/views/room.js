@@ -1,11 +1,13 @@
 // A room: the stage, the hand queue, the audience, and the user's controls.
 import { ApiError } from "../api.js";
 import { MicError } from "../audio.js";
-import { HAND, RSVP } from "../model.js";
+import { HAND, RECORDING, RSVP } from "../model.js";
+import { ReplayShelf } from "../replay.js";
 import { StageError } from "../session.js";
 import { avatar } from "../media.js";
 import { announce, confirmDialog, formatTime, h, icon, plural, render, toast } from "../ui.js";
 import { joinErrorMessage } from "./hallway.js";
+import { REACTION, ReactionLayer, reactionBar, reactionError } from "../reactions.js";
 
 const NS = "org.audiorooms.";
 
@@ -31,9 +33,13 @@ export function mount(app, main, params) {
   let busy = false;
   let stopped = false;
   const unsubs = [];
+  const shelf = new ReplayShelf(app);   // replay players outlive redraws
 
   const body = h("div", { class: "room-body" });
-  main.append(h("section", { class: "page room", "aria-labelledby": "room-title" }, body));
+  // Outside ``body``, which every draw replaces: floating reactions outlive a redraw.
+  const reactions = new ReactionLayer(() => body.querySelector("section.stage"));
+  main.append(h("section", { class: "page room", "aria-labelledby": "room-title" }, body,
+    reactions.el, reactions.live));
 
   const session = () => (app.session && app.session.roomId === roomId ? app.session : null);
 
@@ -100,6 +106,8 @@ export function mount(app, main, params) {
     phase = "in";
     bindSession(s);
     draw();
+    // Replays posted before this sync's timeline (the store adds them and says "change").
+    store.loadHistory(roomId).catch(() => {});
   }
 
   let boundSession = null;
@@ -114,6 +122,13 @@ export function mount(app, main, params) {
   }
 
   unsubs.push(store.on("change", (d) => { if (roomId && d.rooms?.has(roomId) && phase === "in") draw(); }));
+  unsubs.push(store.on("reaction", (d) => {
+    if (d.roomId === roomId && phase === "in") reactions.received(d.event, d.event.sender === me);
+  }));
+  function react(key) {
+    reactions.tapped(key);
+    app.api.send(roomId, REACTION, { key }).catch((e) => { reactions.forget(key); reactionError(e); });
+  }
   unsubs.push(store.on("room-ended", (d) => { if (d.roomId === roomId) { phase = "ended"; draw(); } }));
   unsubs.push(store.on("removed", (d) => {
     if (d.roomId === roomId) { phase = "removed"; message = d.membership === "ban" ? "A moderator removed you from this room and banned you from rejoining." : "A moderator removed you from this room."; draw(); }
@@ -230,7 +245,31 @@ export function mount(app, main, params) {
     else toast(`Copy this link: ${link}`, "info", 15000);
   }
 
+  async function setRecording(on) {
+    if (on && !(await confirmDialog("Start recording?",
+      "Everyone in the room will see that it's recorded, and people on stage are told they are. When you stop recording or end the room, a replay is posted to the room and listed in the hallway.",
+      "Start recording"))) return;
+    await app.api.putState(roomId, RECORDING, "", { recording: on });
+    announce(on ? "Recording started." : "Recording stopped. The replay will be posted to the room.");
+  }
+
   // drawing ---------------------------------------------------------------------------------
+
+  function replaysSection(room) {
+    const replays = room.replays();
+    shelf.keep(replays);
+    if (!replays.length) return null;
+    return h("section", { class: "replays", "aria-labelledby": "h-replays" },
+      h("h2", { id: "h-replays" }, "Replays"),
+      h("div", { class: "replay-list" }, replays.map((r) => shelf.player(r))));
+  }
+
+  /** The red REC badge everyone in a recorded room sees. */
+  function recBadge() {
+    const text = "This room is being recorded";
+    return h("span", { class: "pill pill-rec", role: "img", "aria-label": text, title: text, "data-testid": "rec-badge" },
+      h("span", { class: "dot", "aria-hidden": "true" }), "REC");
+  }
 
   function panel(title, text, extra) {
     render(body, h("div", { class: "card notice-card" },
@@ -246,7 +285,13 @@ export function mount(app, main, params) {
     if (phase === "joining") return panel("Joining…", `Joining ${preview?.name || roomId || ref} as a listener.`);
     if (phase === "error") return panel("Can't open this room", message,
       h("p", {}, h("button", { type: "button", class: "btn btn-primary", "data-key": "retry", onclick: () => join() }, "Try again")));
-    if (phase === "ended") return panel("This room has ended", "The moderators ended this room. Thanks for listening!");
+    if (phase === "ended") {
+      const room = roomId ? store.room(roomId) : null;
+      const recorded = room && (room.recording() || room.replays().length > 0);
+      return panel("This room has ended", "The moderators ended this room. Thanks for listening!", room ? [
+        recorded ? h("p", {}, room.joinRule === "public" ? "It was recorded: its replay is listed in the hallway." : "It was recorded.") : null,
+        replaysSection(room)] : null);
+    }
     if (phase === "removed") return panel("You left the room", message);
     if (phase === "preview") {
       const p = preview;
@@ -276,11 +321,13 @@ export function mount(app, main, params) {
     const iAmOnStage = onStage.includes(me);
     const scheduled = room.scheduledFor();
     const audio = s?.audio;
+    const recording = room.recording();
 
     const head = h("header", { class: "room-head" },
       h("div", { class: "room-head-top" },
         scheduled ? h("span", { class: "pill pill-soon" }, `Starts ${formatTime(scheduled)}`)
           : h("span", { class: "pill pill-live" }, h("span", { class: "dot", "aria-hidden": "true" }), "Live"),
+        recording ? recBadge() : null,
         h("span", { class: "host" }, h("span", { class: "visually-hidden" }, "Hosted on "), room.host),
         room.joinRule !== "public" ? h("span", { class: "tag" }, "Invite-only") : null,
         h("button", { type: "button", class: "btn btn-small btn-quiet share", "data-key": "share", onclick: shareLink }, "Copy link")),
@@ -350,7 +397,7 @@ export function mount(app, main, params) {
           "aria-pressed": raised ? "true" : "false",
           onclick: (ev) => act(raised ? "lower your hand" : "raise your hand", async () => {
             await s.raiseHand(!raised);
-            announce(raised ? "You lowered your hand." : "You raised your hand. A moderator can invite you to speak.");
+            announce(raised ? "You lowered your hand." : `You raised your hand. A moderator can invite you to speak.${recording ? " This room is being recorded: on stage, you will be too." : ""}`);
           }, ev.currentTarget) }, icon("hand"), raised ? "Lower hand" : "Raise hand"));
       }
       if (s?.playbackBlocked) {
@@ -366,6 +413,12 @@ export function mount(app, main, params) {
         onclick: (ev) => act("set a reminder", () => app.api.putState(roomId, RSVP, me, { going: !going }), ev.currentTarget) },
       going ? "Reminder set" : "Remind me"));
     }
+    if (amMod && !scheduled) {
+      c.push(h("button", { type: "button", class: `btn${recording ? " btn-rec" : ""}`, "data-key": "record",
+        onclick: (ev) => act(recording ? "stop recording" : "start recording", () => setRecording(!recording), ev.currentTarget) },
+      h("span", { class: "rec-mark", "aria-hidden": "true" }), recording ? "Stop recording" : "Start recording"));
+    }
+    if (!scheduled) c.push(reactionBar(react));
     c.push(h("button", { type: "button", class: "btn btn-quiet", "data-key": "leave",
       onclick: () => act("leave", async () => { await app.leaveRoom(); location.hash = "#/hallway"; }) }, "Leave quietly"));
     if (amMod) {
@@ -382,13 +435,18 @@ export function mount(app, main, params) {
       audioLine,
       micError ? h("p", { class: "form-error", role: "alert", "data-testid": "mic-error" }, micError) : null,
       iAmOnStage && mine.mutedByModerator ? h("p", { class: "notice" }, "A moderator muted you. Only a moderator can let you unmute.") : null,
-      h("div", { class: `room-grid${amMod ? " with-hands" : ""}` }, stageSection, handsSection, audienceSection),
+      recording && !scheduled ? h("p", { class: "notice notice-rec", "data-testid": "recording-notice" },
+        iAmOnStage ? [h("strong", {}, "You're being recorded."), " What you say on stage goes into this room's replay."]
+          : "This room is being recorded. If you're invited to speak, you'll be recorded too.") : null,
+      h("div", { class: `room-grid${amMod ? " with-hands" : ""}` }, stageSection, handsSection, audienceSection, replaysSection(room)),
       h("div", { class: "controls", role: "group", "aria-label": "Your controls" }, c));
   }
 
   start();
   return () => {
     stopped = true;
+    reactions.close();
     for (const u of unsubs) u();
+    shelf.close();
   };
 }
