@@ -44,6 +44,8 @@ from .handlers.directory import DirectoryHandler
 from .handlers.ephemeral import EphemeralEvents
 from .handlers.events import EventFactory
 from .handlers.federation import FederationHandler
+from .handlers.hallway_push import EDU_TYPE as HALLWAY_EDU
+from .handlers.hallway_push import HallwayPublisher
 from .handlers.inbound_limit import InboundGate
 from .handlers.media import MediaHandler
 from .handlers.membership import MembershipHandler
@@ -187,10 +189,11 @@ class Homeserver:
 
         # audio rooms: the hallway and notices, then the SFU and the sessions it serves
         self.notices = NoticeSender(name, self.rooms, self.users, self.account_data)
+        known_servers = lambda: set(config.federation.servers) | self.events.joined_servers()  # noqa: E731
         self.audio = AudioRoomHandler(
             name, self.events, self.rooms, self.directory, self.notices, self.remote,
-            lambda: set(config.federation.servers) | self.events.joined_servers(),
-            config.audio.hallway_refresh_seconds)
+            known_servers, config.audio.hallway_refresh_seconds)
+        self.hallway_push = HallwayPublisher(name, self.directory, self.queue, known_servers)
         self.sfu = make_sfu(config, SFUHooks(self.rooms, self.federation_client))
         self.media = MediaHandler(name, self.events, self.rooms, self.sfu)
 
@@ -208,6 +211,11 @@ class Homeserver:
         self.rooms.event_listeners.append(self.typing.on_event)  # leaving stops typing
         self.rooms.event_listeners.append(self.presence.on_event)  # sending is activity
         self.federation.edu_handlers["m.presence"] = self.presence.on_edu
+        # the hallway: our rooms' changes pushed to other servers, theirs laid over our cache
+        self.rooms.event_listeners.append(self.hallway_push.on_event)
+        self.directory.visibility_listeners.append(self.hallway_push.on_visibility)
+        self.directory.pull_listeners.append(self.hallway_push.pulled_by)
+        self.federation.edu_handlers[HALLWAY_EDU] = self.audio.on_hallway_edu
         # reactions: checked and rate-limited per user; floods from other servers dropped
         self.reactions = ReactionGate(name, self.events, config.ratelimit.reaction,
                                       config.ratelimit.reaction_per_origin)
@@ -226,6 +234,7 @@ class Homeserver:
 
     async def stop(self) -> None:
         await self.sfu.close()
+        await self.hallway_push.stop()
         await self.queue.stop()
         await self.pushers.stop()
         await self.devices.stop()

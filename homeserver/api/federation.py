@@ -194,6 +194,7 @@ class FederationServlets:
             request.query.get("room_alias", "")))
 
     async def public_rooms(self, request):
-        _, body = await self.authenticate(request)
+        origin, body = await self.authenticate(request)
         q = PublicRoomsQuery.parse(body or {}, request.query)
-        return json_response(self.directory.public_rooms(q.limit, q.since, q.search))
+        return json_response(self.directory.public_rooms_for_federation(
+            origin, q.limit, q.since, q.search))

@@ -2,7 +2,10 @@
 
 The hallway is built from the public room directory: our own public audio rooms, plus those of
 every server we federate with, pulled through federated ``publicRooms`` (whose entries carry
-the ``org.audiorooms.*`` fields below) and cached for ``hallway_refresh_seconds``.
+the ``org.audiorooms.*`` fields below) and cached for ``hallway_refresh_seconds``. Between
+pulls, servers push changes to their rooms (``org.audiorooms.hallway`` EDUs, see
+hallway_push.py) and ``on_hallway_edu`` lays them over the cached lists (hallway_cache.py).
+A room whose own "ended" event we hold (we are in it) is never listed live on a cached word.
 """
 from __future__ import annotations
 
@@ -13,20 +16,27 @@ from collections.abc import Callable
 
 from federation.pdus import server_of
 
-from .. import stage
+from .. import rules, stage
 from ..errors import InvalidParam
 from ..storage.events import EventStore
 from . import hallway_schema as schema
 from .accounts import Requester
 from .directory import DirectoryHandler
+from .hallway_cache import RemoteHallways
 from .remote import RemoteQueries
 from .rooms import RoomHandler
 
 log = logging.getLogger(__name__)
 NS = "org.audiorooms."
 CLUB_LIVE = "org.audiorooms.club_live"  # in a club (space), keyed by the audio room's ID
+RECORDING = "org.audiorooms.recording"
+REPLAY = "org.audiorooms.replay"
 NOTICE_NAME_MAX = 80  # characters of a room's name in a notice
 NAME_REFRESH_S = 2.0  # a club notice may refresh a host's directory at most this often
+PULL_BACKOFF_S = 5.0  # a server whose directory could not be pulled is not asked again sooner
+KNOWN_TTL_S = 1.0  # who we federate with, as the push receiver checks it, is this fresh
+MAX_HALLWAY_REPLAYS = 50
+REPLAY_SCAN = 20  # a room's newest replay messages read to find its MAX_REPLAYS good ones
 
 
 class AudioRoomHandler:
@@ -43,7 +53,10 @@ class AudioRoomHandler:
         self.refresh_seconds = refresh_seconds
         self.clock = clock
         self.remote = remote
-        self._remote: dict[str, tuple[float, list[dict]]] = {}  # server -> (fetched, entries)
+        self.hallways = RemoteHallways()  # other servers' lists, pulled and pushed
+        self.pulls = 0  # pulls of other servers' directories made (for tests and metrics)
+        self._ended: dict[str, int] | None = None  # room -> ts of the "ended" event we hold
+        self._known: tuple[float, set[str]] = (-KNOWN_TTL_S, set())
         self._tasks: set[asyncio.Task] = set()
         # make_app connects the SFU's handler here.
         self.room_ended_listeners: list[Callable[[str], None]] = []
@@ -65,7 +78,8 @@ class AudioRoomHandler:
             NS + "live": live.get("live", False),
             NS + "host": server_of(room_id),
             NS + "speakers": [{"user_id": u, "displayname": self._name(view, u),
-                               "moderator": u in mods} for u in on_stage],
+                               "moderator": u in mods}
+                              for u in on_stage[:schema.MAX_SPEAKERS]],
             NS + "speaker_count": len(on_stage),
             NS + "listener_count": len(listeners),
             NS + "clubs": sorted(k[1] for k in view if k[0] == "m.space.parent"),
@@ -73,6 +87,37 @@ class AudioRoomHandler:
         }
         if isinstance(live.get("scheduled_for"), int):
             out[NS + "scheduled_for"] = live["scheduled_for"]
+        replays = self._replays(room_id, view, mods)
+        if replays:
+            out[NS + "replays"] = replays
+        return out
+
+    def _replays(self, room_id: str, view, mods: list[str]) -> list[dict]:
+        """The room's newest recordings, as the design's ``m.audio`` replay events posted by
+        a moderator (or someone who may start a recording), the file in our own media
+        repository; each checked like a remote server's, so what we serve is well-formed."""
+        if server_of(room_id) != self.server_name:
+            return []
+        pl = rules.power_levels(view)
+        may_record = rules.required_level(pl, RECORDING, True)
+        out = []
+        for ev in self.store.replay_events(room_id, REPLAY_SCAN):
+            content, sender = ev.get("content") or {}, ev.get("sender")
+            if content.get("msgtype") != "m.audio" or not isinstance(sender, str) or not (
+                    sender in mods or rules.user_level(pl, sender) >= may_record):
+                continue
+            info, times = content.get("info"), content.get(REPLAY) or {}
+            try:
+                item = schema.replay({
+                    "event_id": ev.get("event_id"), "url": content.get("url"),
+                    "duration": info.get("duration") if isinstance(info, dict) else None,
+                    "started_ts": times.get("started_ts"), "ended_ts": times.get("ended_ts")})
+            except ValueError:
+                continue
+            if schema.mxc_server(item["url"]) == self.server_name:
+                out.append(item)
+                if len(out) >= schema.MAX_REPLAYS:
+                    break
         return out
 
     @staticmethod
@@ -86,8 +131,12 @@ class AudioRoomHandler:
     async def hallway(self, limit: int = 20, since: str | None = None,
                       club: str | None = None, refresh: bool = False) -> dict:
         entries = [e for e in self.directory.public_rooms()["chunk"] if NS + "live" in e]
+        ended = self._ended_rooms()
         for server in sorted(self.known_servers() - {self.server_name}):
-            entries.extend(await self._remote_entries(server, refresh))
+            for e in await self._remote_entries(server, refresh):
+                if e[NS + "live"] and ended.get(e["room_id"], -1) >= e[NS + "live_since"]:
+                    e = {**e, NS + "live": False}  # we hold its "ended": a cached word is old
+                entries.append(e)
         if club:
             entries = [e for e in entries if club in e.get(NS + "clubs", [])]
         live = [e for e in entries if e[NS + "live"]]
@@ -104,17 +153,19 @@ class AudioRoomHandler:
         if offset < 0 or limit < 1:
             raise InvalidParam("since must be >= 0 and limit >= 1")
         page = live[offset:offset + limit]
-        out = {"live": page, "upcoming": upcoming[:limit], "total_live": len(live)}
+        out = {"live": page, "upcoming": upcoming[:limit], "total_live": len(live),
+               "replays": _hallway_replays(entries, min(limit, MAX_HALLWAY_REPLAYS))}
         if offset + limit < len(live):
             out["next_batch"] = str(offset + limit)
         return out
 
     async def _remote_entries(self, server: str, refresh: bool) -> list[dict]:
-        cached = self._remote.get(server)
-        if cached and not refresh and self.clock() - cached[0] < self.refresh_seconds:
-            return cached[1]
-        if self.remote is None:
-            return []
+        now = self.clock()
+        if self.remote is None or not refresh and (
+                self.hallways.fresh(server, now, self.refresh_seconds)
+                or self.hallways.failed_recently(server, now, PULL_BACKOFF_S)):
+            return self.hallways.entries(server)
+        self.pulls += 1
         try:
             answer = await asyncio.wait_for(
                 self.remote.remote_public_rooms(server, schema.MAX_ENTRIES, None, None), 5)
@@ -122,9 +173,32 @@ class AudioRoomHandler:
             entries = schema.hallway_entries(answer, server)
         except Exception as e:  # unreachable or no directory answer: keep the last good list
             log.info("hallway: cannot refresh %s: %s", server, e)
-            return cached[1] if cached else []
-        self._remote[server] = (self.clock(), entries)
-        return entries
+            self.hallways.pull_failed(server, self.clock())
+            return self.hallways.entries(server)
+        self.hallways.pulled(server, now, entries)
+        return self.hallways.entries(server)
+
+    def on_hallway_edu(self, origin: str, content: dict) -> None:
+        """A server we federate with pushed changes to its hallway (``org.audiorooms.hallway``:
+        see hallway_push.py). Only its own rooms, each checked like a pulled entry; a server
+        we do not list is not listened to (so this keeps nothing for strangers)."""
+        now = self.clock()
+        if now - self._known[0] >= KNOWN_TTL_S:
+            self._known = (now, self.known_servers())
+        if origin == self.server_name or origin not in self._known[1]:
+            log.info("ignored a hallway push from %s, a server we do not list", origin)
+            return
+        try:
+            boot, seq, updates = schema.hallway_push(content, origin)
+        except schema.Invalid as e:
+            log.info("ignored a malformed hallway push from %s: %s", origin, e)
+            return
+        self.hallways.pushed(origin, boot, seq, updates, now)
+
+    def _ended_rooms(self) -> dict[str, int]:
+        if self._ended is None:  # once, then kept by on_event
+            self._ended = self.store.ended_audio_rooms()
+        return self._ended
 
     # reacting to the stage -----------------------------------------------------------------
 
@@ -134,6 +208,12 @@ class AudioRoomHandler:
             if event["content"].get("live") is True:
                 asyncio.get_running_loop().call_soon(self._notify_club, event)
             return
+        if etype == stage.LIVE and event.get("state_key") == "":
+            ended_at = self._ended_rooms()
+            if event["content"].get("live") is False:
+                ended_at[event["room_id"]] = event["origin_server_ts"]
+            else:
+                ended_at.pop(event["room_id"], None)
         if etype not in (stage.LIVE, stage.ROLE, "m.room.member"):
             return
         view = self.rooms.state_view(event["room_id"])
@@ -215,7 +295,7 @@ class AudioRoomHandler:
                           if e["room_id"] == room_id), None)
             if entry is not None:
                 return _notice_name(entry.get("name"))
-            fetched = self._remote.get(host, (0.0, []))[0]
+            fetched = self.hallways.fetched(host)
             if self.clock() - fetched < NAME_REFRESH_S:
                 break  # asked just now: do not let a club make us ask again and again
         return None
@@ -229,6 +309,17 @@ class AudioRoomHandler:
                 self.notices.send(user_id, f"🎙 {what} is live now. Join: {room_id}", extra)
             except Exception:
                 log.exception("could not notify %s that %s went live", user_id, room_id)
+
+
+def _hallway_replays(entries: list[dict], limit: int) -> list[dict]:
+    """The replays of the listed rooms, newest first: each with its room's ID, name, host."""
+    out = []
+    for e in entries:
+        for r in e.get(NS + "replays", []):
+            out.append({**r, "room_id": e["room_id"], "host": e[NS + "host"],
+                        **({"name": e["name"]} if "name" in e else {})})
+    out.sort(key=lambda r: (-r["ended_ts"], -r["started_ts"], r["event_id"]))
+    return out[:limit]
 
 
 def _notice_name(name) -> str | None:

@@ -61,6 +61,10 @@ class DirectoryHandler:
         # Each adds fields to a room's directory entry (the audio stage adds live/counts);
         # make_app connects them.
         self.summary_extenders: list[Callable[[str, Any], dict]] = []
+        # Told when a room is made public or private, and who pulled our directory (the
+        # hallway pushes to them); make_app connects them.
+        self.visibility_listeners: list[Callable[[str, bool], None]] = []
+        self.pull_listeners: list[Callable[[str], None]] = []
 
     def _check_alias(self, alias: str, local: bool = True) -> None:
         if not ALIAS.match(alias) or len(alias) > 255:
@@ -113,6 +117,12 @@ class DirectoryHandler:
                 pl, "m.room.canonical_alias", True):
             raise Forbidden("You may not change this room's visibility")
         self.store.set_room_public(room_id, visibility == "public")
+        for listener in self.visibility_listeners:
+            listener(room_id, visibility == "public")
+
+    def is_public(self, room_id: str) -> bool:
+        room = self.store.get_room(room_id)
+        return bool(room and room["is_public"])
 
     def get_visibility(self, room_id: str) -> dict:
         room = self.store.get_room(room_id)
@@ -169,6 +179,13 @@ class DirectoryHandler:
         if offset > 0:
             out["prev_batch"] = str(max(0, offset - (limit or offset)))
         return out
+
+    def public_rooms_for_federation(self, origin: str, limit: int | None = None,
+                                    since: str | None = None, search: str | None = None) -> dict:
+        answer = self.public_rooms(limit, since, search)
+        for listener in self.pull_listeners:
+            listener(origin)
+        return answer
 
     def alias_for_federation(self, alias: str) -> dict:
         """GET /_matrix/federation/v1/query/directory: the room and the servers in it."""

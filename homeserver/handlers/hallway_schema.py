@@ -22,12 +22,17 @@ MAX_SPEAKERS = 100  # speaker objects listed per room
 MAX_CLUBS = 50
 MAX_TOKEN = 255  # pagination tokens
 MAX_TEXT = 65536  # longer display text is not cut, the entry is dropped
+MAX_REPLAYS = 5  # replays listed per room entry (its newest)
+MAX_DURATION_MS = 7 * 24 * 3600_000  # a replay is at most a week long
+MAX_PUSH_ROOMS = 50  # room updates per pushed hallway EDU; more and the EDU is ignored
 
 SERVER_NAME = r"(?:\[[0-9a-fA-F:.]{2,45}\]|[A-Za-z0-9.\-]{1,255})(?::[0-9]{1,5})?"
 # Room and user localparts are opaque: printable ASCII but ':' (and no spaces).
 ROOM_ID = re.compile(r"^![\x21-\x39\x3b-\x7e]{1,255}:(" + SERVER_NAME + r")$")
 USER_ID = re.compile(r"^@[\x21-\x39\x3b-\x7e]{1,255}:(" + SERVER_NAME + r")$")
 ALIAS = re.compile(r"^#[^:\s]{1,255}:(" + SERVER_NAME + r")$")
+EVENT_ID = re.compile(r"^\$[A-Za-z0-9+/_\-=.:]{1,255}$")
+MXC = re.compile(r"^mxc://(" + SERVER_NAME + r")/([A-Za-z0-9_\-]{1,255})$")
 
 
 class Invalid(ValueError):
@@ -103,6 +108,26 @@ def _speaker(v: Any) -> dict:
             "moderator": _bool(v.get("moderator"))}
 
 
+def replay(v: Any) -> dict:
+    """One replay of a room (its m.audio event's fields): the mxc URL is checked for form
+    here; that it is on the room's own server is checked with the room (``hallway_entry``)."""
+    if not isinstance(v, dict):
+        raise ValueError("replay is not an object")
+    out: dict[str, Any] = {"event_id": _str(255, EVENT_ID)(v.get("event_id")),
+           "url": _str(600, MXC)(v.get("url")),
+           "duration": _int(0, MAX_DURATION_MS)(v.get("duration")),
+           "started_ts": _int(0, MAX_SAFE_INT)(v.get("started_ts")),
+           "ended_ts": _int(0, MAX_SAFE_INT)(v.get("ended_ts"))}
+    if out["ended_ts"] < out["started_ts"]:
+        raise ValueError("a replay ends before it starts")
+    return out
+
+
+def mxc_server(url: str) -> str:
+    m = MXC.match(url)
+    return m.group(1) if m else ""
+
+
 # The spec's PublicRoomsChunk: (check, required)
 DIRECTORY_FIELDS: dict[str, tuple[Callable[[Any], Any], bool]] = {
     "room_id": (_str(255, ROOM_ID), True),
@@ -126,6 +151,7 @@ HALLWAY_FIELDS: dict[str, tuple[Callable[[Any], Any], bool]] = {
     NS + "clubs": (_list(_str(255, ROOM_ID), MAX_CLUBS), True),
     NS + "live_since": (_int(0, MAX_SAFE_INT), True),
     NS + "scheduled_for": (_int(0, MAX_SAFE_INT), False),
+    NS + "replays": (_list(replay, MAX_REPLAYS), False),
 }
 
 
@@ -165,6 +191,8 @@ def hallway_entry(entry: Any, server: str) -> dict | None:
         return None
     if room_server(base["room_id"]) != server or audio[NS + "host"] != server:
         return None  # a server speaks for its own rooms only
+    if any(mxc_server(r["url"]) != server for r in audio.get(NS + "replays", [])):
+        return None  # and its replays are in its own media repository
     return {**base, **audio}
 
 
@@ -202,3 +230,32 @@ def _chunk(answer: Any) -> list:
     if not isinstance(answer, dict) or not isinstance(answer.get("chunk"), list):
         raise Invalid("the answer is not an object with a 'chunk' list")
     return answer["chunk"]
+
+
+def hallway_push(content: Any, origin: str) -> tuple[str, int, list[tuple[str, dict | None]]]:
+    """A pushed ``org.audiorooms.hallway`` EDU from ``origin``: ``{"boot", "seq", "rooms"}``,
+    each room a full hallway entry of a room ``origin`` hosts or ``{"room_id", "removed":
+    true}``. Returns (boot, seq, [(room_id, entry or None if removed)]); a bad room is
+    skipped, an EDU that is not of this shape (or lists too many rooms) raises Invalid."""
+    if not isinstance(content, dict):
+        raise Invalid("not an object")
+    boot, seq, rooms = content.get("boot"), content.get("seq"), content.get("rooms")
+    try:
+        boot = _str(64)(boot)
+        seq = _int(0, MAX_SAFE_INT)(seq)
+    except ValueError as e:
+        raise Invalid(f"boot/seq: {e}") from None
+    if not isinstance(rooms, list) or len(rooms) > MAX_PUSH_ROOMS:
+        raise Invalid(f"rooms is not a list of at most {MAX_PUSH_ROOMS}")
+    out: list[tuple[str, dict | None]] = []
+    for raw in rooms:
+        if isinstance(raw, dict) and raw.get("removed") is True:
+            room_id = raw.get("room_id")
+            if isinstance(room_id, str) and len(room_id) <= 255 and \
+                    room_server(room_id) == origin:
+                out.append((room_id, None))
+            continue
+        entry = hallway_entry(raw, origin)
+        if entry is not None:
+            out.append((entry["room_id"], entry))
+    return boot, seq, out

@@ -308,6 +308,23 @@ class EventStore:
         eid = self.current_state_ids(room_id).get((etype, state_key))
         return self.get_event(eid) if eid else None
 
+    def replay_events(self, room_id: str, limit: int) -> list[dict]:
+        """The room's newest messages carrying an ``org.audiorooms.replay`` object (its
+        recordings), newest first; the partial index of migration 15 finds them."""
+        return [json.loads(r[0]) for r in self.db.execute(
+            "SELECT json FROM events WHERE room_id = ? AND type = 'm.room.message'"
+            " AND json_type(json, '$.content.\"org.audiorooms.replay\"') = 'object'"
+            " ORDER BY stream_ordering DESC LIMIT ?", (room_id, limit))]
+
+    def ended_audio_rooms(self) -> dict[str, int]:
+        """Rooms whose current ``org.audiorooms.live`` says the room ended: room_id -> the
+        ended event's origin_server_ts."""
+        return dict(self.db.execute(
+            "SELECT e.room_id, e.origin_server_ts FROM current_state c"
+            " JOIN events e ON e.event_id = c.event_id"
+            " WHERE c.type = 'org.audiorooms.live' AND c.state_key = ''"
+            " AND json_type(e.json, '$.content.live') = 'false'").fetchall())
+
     # memberships ---------------------------------------------------------------------------
 
     def membership(self, room_id: str, user_id: str) -> tuple[str, int] | None:

@@ -371,4 +371,12 @@ CREATE TABLE push_read_upto_threads (
     PRIMARY KEY (user_id, room_id, thread_id)
 )
 """),
+    # 15: an audio room's replays (messages with an org.audiorooms.replay object) for the
+    # hallway, found without reading the room's other messages. A redaction rewrites the
+    # event's JSON without that object, so a redacted replay leaves the index by itself.
+    (15, """
+CREATE INDEX events_audio_replays ON events(room_id, stream_ordering)
+    WHERE type = 'm.room.message'
+    AND json_type(json, '$.content."org.audiorooms.replay"') = 'object'
+"""),
 ]
