@@ -356,4 +356,20 @@ CREATE TABLE event_reports (
 );
 CREATE INDEX event_reports_received ON event_reports(received_ts)
 """),
+    (13, """
+CREATE TABLE recordings (
+    id TEXT PRIMARY KEY,
+    room_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    started_ts INTEGER NOT NULL,
+    started_by TEXT NOT NULL,
+    ended_ts INTEGER,
+    stopped_by TEXT,
+    state TEXT NOT NULL,
+    content_uri TEXT,
+    event_id TEXT
+);
+CREATE INDEX recordings_state ON recordings(state);
+CREATE INDEX recordings_room ON recordings(room_id)
+"""),
 ]
