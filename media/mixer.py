@@ -142,7 +142,7 @@ def mix(path: str | Path, out_path: str | Path, start_ms: int = 0, end_ms: int |
 def _samples(frame: av.AudioFrame) -> np.ndarray:
     """A decoded frame as mono float32 (a view of the frame's buffer, used at once)."""
     if frame.format.name in ("flt", "fltp") and len(frame.layout.channels) == 1:
-        return np.frombuffer(frame.planes[0], dtype=np.float32, count=frame.samples)
+        return np.frombuffer(memoryview(frame.planes[0]), dtype=np.float32, count=frame.samples)
     pcm = frame.to_ndarray()
     if frame.format.is_planar:
         pcm = pcm.mean(axis=0)
