@@ -1,7 +1,7 @@
 """Recording a room's stage: its speakers' Opus packets, appended to one file as they arrive.
 
-Nothing is decoded here: ``Recorder.packet`` strips the RTP header, appends one small record
-(speaker, arrival time, RTP timestamp, payload) to an in-memory buffer, and every
+Nothing is decoded here: ``Recorder.packet`` appends one small record (speaker, arrival time,
+the RTP packet) to an in-memory buffer, and every
 ``flush_interval`` writes the buffer to the file (plain ``write``: a SIGKILLed process's
 writes are in the kernel's page cache and survive it; the SFU's timer flushes too, so a quiet
 room is written out as well). A crash therefore loses at most the last ``flush_interval`` plus
@@ -10,12 +10,13 @@ one timer tick. ``mixer.py`` turns a file into Ogg/Opus, off the forwarding path
 The file (little-endian)::
 
     header  b"ARREC01\\n" + u64 wall-clock start in ms                          (16 bytes)
-    record  u8 kind, u16 speaker, u32 t_ms, u32 rtp_ts, u16 length, payload  (13 + length)
+    record  u8 kind, u16 speaker, u32 t_ms, u16 length, payload                (9 + length)
 
-``t_ms`` is the arrival time in ms since the start (the SFU's monotonic clock), ``rtp_ts`` the
-packet's RTP timestamp (48 kHz). Kinds: ``PACKET`` (payload: Opus), ``SPEAKER`` (declares a
-speaker index; payload: the user ID in UTF-8), ``END`` (recording stopped cleanly). A file cut
-off mid-record (a crash) is read up to its last whole record.
+``t_ms`` is the arrival time in ms since the start (the SFU's monotonic clock). Kinds:
+``PACKET`` (payload: the RTP packet as received, so recording costs two appends and no
+parsing; ``read_records`` strips the header and gives its RTP timestamp), ``SPEAKER``
+(declares a speaker index; payload: the user ID in UTF-8), ``END`` (recording stopped
+cleanly). A file cut off mid-record (a crash) is read up to its last whole record.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 MAGIC = b"ARREC01\n"
 HEADER = struct.Struct("<8sQ")
-RECORD = struct.Struct("<BHIIH")
+RECORD = struct.Struct("<BHIH")
 HEADER_SIZE = HEADER.size
 PACKET, SPEAKER, END = 1, 2, 3
 MAX_SPEAKERS = 0xFFFF
@@ -64,7 +65,7 @@ class Recorder:
         idx = len(self.speakers)
         self.speakers[user_id] = idx
         name = user_id.encode()[:MAX_PAYLOAD]
-        self.buf += RECORD.pack(SPEAKER, idx, self._ms(now), 0, len(name))
+        self.buf += RECORD.pack(SPEAKER, idx, self._ms(now), len(name))
         self.buf += name
         return idx
 
@@ -72,7 +73,8 @@ class Recorder:
         return min(0xFFFFFFFF, max(0, int((now - self.t0) * 1000)))
 
     def packet(self, user_id: str, data: bytes, now: float) -> None:
-        """One RTP packet of a stage speaker, as it arrived (already through the stage gate)."""
+        """One RTP packet of a stage speaker, as it arrived (already through the stage gate).
+        Kept whole (its header is parsed when the file is read, not here)."""
         if self.full:
             return
         idx = self.speakers.get(user_id)
@@ -80,19 +82,12 @@ class Recorder:
             if len(self.speakers) >= MAX_SPEAKERS:
                 return
             idx = self._declare(user_id, now)
-        b0 = data[0]
-        pos = 12 + 4 * (b0 & 0x0F)
-        if b0 & 0x10:
-            if len(data) < pos + 4:
-                return
-            pos += 4 + 4 * ((data[pos + 2] << 8) | data[pos + 3])
-        end = len(data) - data[-1] if b0 & 0x20 else len(data)
-        if pos >= end or end - pos > MAX_PAYLOAD:
+        n = len(data)
+        if n > MAX_PAYLOAD:
             return
-        ms = int((now - self.t0) * 1000)
         buf = self.buf
-        buf += RECORD.pack(PACKET, idx, ms, int.from_bytes(data[4:8], "big"), end - pos)
-        buf += data[pos:end]
+        buf += RECORD.pack(PACKET, idx, int((now - self.t0) * 1000), n)
+        buf += data
         self.packets += 1
         if now >= self.next_flush:
             self.flush(now)
@@ -132,7 +127,7 @@ class Recorder:
         """Stop: write what is buffered and an END record; the file is then complete."""
         if self.closed:
             return
-        self.buf += RECORD.pack(END, 0, self._ms(now), 0, 0)
+        self.buf += RECORD.pack(END, 0, self._ms(now), 0)
         self.full = False
         self.flush(now)
         self.closed = True
@@ -164,7 +159,9 @@ def read_header(path: str | Path) -> int:
 
 def read_records(path: str | Path, offset: int = HEADER_SIZE,
                  chunk: int = 1 << 20) -> Iterator[tuple[int, int, int, int, bytes]]:
-    """(kind, speaker, t_ms, rtp_ts, payload) from ``offset`` to the last whole record."""
+    """(kind, speaker, t_ms, rtp_ts, payload) from ``offset`` to the last whole record; for
+    ``PACKET`` the payload is the Opus data (RTP header and padding stripped; a packet whose
+    header does not parse is skipped), for the others ``rtp_ts`` is 0."""
     unpack = RECORD.unpack_from
     size = RECORD.size
     with open(path, "rb") as f:
@@ -177,15 +174,37 @@ def read_records(path: str | Path, offset: int = HEADER_SIZE,
             pos = 0
             n = len(data)
             while pos + size <= n:
-                kind, idx, t, ts, length = unpack(data, pos)
-                if pos + size + length > n:
+                kind, idx, t, length = unpack(data, pos)
+                start = pos + size
+                if start + length > n:
                     break
                 if kind not in (PACKET, SPEAKER, END) or length > MAX_PAYLOAD:
                     return  # garbage (a torn write): stop at the last good record
-                yield kind, idx, t, ts, data[pos + size:pos + size + length]
-                pos += size + length
+                pos = start + length
+                if kind != PACKET:
+                    yield kind, idx, t, 0, data[start:pos]
+                    continue
+                opus = _rtp_payload(data, start, pos)
+                if opus is not None:
+                    yield kind, idx, t, int.from_bytes(data[start + 4:start + 8], "big"), opus
             if not more:
                 return
+
+
+def _rtp_payload(data: bytes, start: int, end: int) -> bytes | None:
+    if end - start < 13:
+        return None
+    b0 = data[start]
+    pos = start + 12 + 4 * (b0 & 0x0F)
+    if b0 & 0x10:
+        if end < pos + 4:
+            return None
+        pos += 4 + 4 * ((data[pos + 2] << 8) | data[pos + 3])
+    if b0 & 0x20:
+        end -= data[end - 1]
+    if pos >= end:
+        return None
+    return data[pos:end]
 
 
 def summary(path: str | Path) -> dict:

@@ -55,6 +55,7 @@ MAX_CLIP_S = 60
 ALLOWED_REMOTE_ERRORS = (NOT_RECORDING, "M_FORBIDDEN", "M_INVALID_PARAM", "M_LIMIT_EXCEEDED",
                          "M_NOT_FOUND")
 CLIP_LIMIT = RateLimit(per_second=0.2, burst=3)  # per user: 3 at once, then one per 5 s
+SERVER_CLIP_LIMIT = RateLimit(per_second=2.0, burst=10)  # per remote server, all its users
 MIXERS = 2  # mixes running at once (each a thread)
 CLIP_PATH = "/_matrix/federation/unstable/org.audiorooms/clip/"
 RECORDING_NOTICE = ("🔴 {what} is being recorded: what you say on its stage will be in its "
@@ -91,6 +92,7 @@ class RecordingHandler:
         self.notices = notices
         self.folder = folder
         self.clip_limiter = clip_limiter
+        self.server_clip_limiter = RateLimiter(SERVER_CLIP_LIMIT)
         self.remote = remote
         self.clock = clock
         folder.mkdir(parents=True, exist_ok=True)
@@ -342,6 +344,7 @@ class RecordingHandler:
         if not self.rooms.is_host(room_id):
             raise InvalidParam(f"{self.server_name} does not host {room_id}")
         seconds = self._check_clip(room_id, user_id, body)
+        self.server_clip_limiter.check(origin)  # a server inventing users gains nothing
         self.clip_limiter.check(user_id)
         return await self._make_clip(room_id, user_id, seconds)
 
