@@ -104,16 +104,16 @@ def machine_share(before: list[int], after: list[int]) -> dict:
 # the SFUs under test ---------------------------------------------------------------------
 
 def serve_main(kind: str, port: int, slots: int, ready, workers: int = 0,
-               per_worker: int = 0) -> None:
+               per_worker: int = 0, record_to: str | None = None) -> None:
     boost(NICE)
     try:
-        asyncio.run(_serve(kind, port, slots, ready, workers, per_worker))
+        asyncio.run(_serve(kind, port, slots, ready, workers, per_worker, record_to))
     except KeyboardInterrupt:
         pass
 
 
 async def _serve(kind: str, port: int, slots: int, ready, workers: int = 0,
-                 per_worker: int = 0) -> None:
+                 per_worker: int = 0, record_to: str | None = None) -> None:
     from aiohttp import web
 
     if kind == "ours":
@@ -127,6 +127,18 @@ async def _serve(kind: str, port: int, slots: int, ready, workers: int = 0,
             await sfu.start()
         else:
             sfu = SFU(audio_slots=slots)
+        recordings = [0]
+
+        async def record(request):
+            """bench/recording.py: POST {"on": bool} starts (a new file) or stops recording."""
+            body = await request.json()
+            if body.get("on") and record_to:
+                recordings[0] += 1
+                await sfu.start_recording(ROOM, f"{record_to}.{recordings[0]}",
+                                          int(time.time() * 1000))
+            else:
+                await sfu.stop_recording(ROOM)
+            return web.json_response({})
 
         async def join(request):
             body = await request.json()
@@ -160,6 +172,9 @@ async def _serve(kind: str, port: int, slots: int, ready, workers: int = 0,
 
         async def stats(request):
             out = await sfu.get_stats()
+            if record_to and isinstance(sfu, SFU) and ROOM in sfu.rooms:
+                rec = sfu.rooms[ROOM].recorder
+                out["recorded_packets"] = rec.packets if rec else None
             rooms = sfu.rooms.values() if isinstance(sfu, SFU) else []
             queues = [s.tp.connection._queue.qsize() for r in rooms for s in r.sessions.values()
                       if s.tp is not None]
@@ -173,6 +188,9 @@ async def _serve(kind: str, port: int, slots: int, ready, workers: int = 0,
     else:
         async def stats(request):
             return web.json_response({})
+
+        async def record(request):
+            return web.json_response({}, status=404)
         from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
         from aiortc.contrib.media import MediaRelay
         relay = MediaRelay()
@@ -201,6 +219,7 @@ async def _serve(kind: str, port: int, slots: int, ready, workers: int = 0,
     app = web.Application()
     app.router.add_post("/join", join)
     app.router.add_get("/stats", stats)
+    app.router.add_post("/record", record)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -241,7 +260,11 @@ def recv(conn, timeout: float, what: str):
 
 def run_system(kind: str, listeners: int, speakers: int, duration: float, procs: int,
                join_rate: float, slots: int, workers: int = 0, settle: float = 5.0,
-               probe_every: float = 0.4, probe_time: float = 10.0) -> dict:
+               probe_every: float = 0.4, probe_time: float = 10.0,
+               record: bool = False, in_window=None) -> dict:
+    """One system's run. ``record``: the SFU may record the room (``POST /record``);
+    ``in_window(server, pid, t1)``: called in the measurement window, its result returned
+    as ``"in_window"`` (bench/recording.py alternates recording on and off there)."""
     ctx = mp.get_context("spawn")
     tmp = tempfile.mkdtemp(prefix=f"fanout-{kind}-")
     server_proc = janus = None
@@ -259,7 +282,8 @@ def run_system(kind: str, listeners: int, speakers: int, duration: float, procs:
             per_worker = (listeners + speakers + workers) // workers + 1 if workers else 0
             server_proc = ctx.Process(target=serve_main,
                                       args=(kind, port, slots, ready,
-                                            workers if kind == "ours" else 0, per_worker))
+                                            workers if kind == "ours" else 0, per_worker,
+                                            os.path.join(tmp, "room.rec") if record else None))
             server_proc.start()
             if not ready.wait(30):
                 raise RuntimeError("SFU did not start")
@@ -309,6 +333,7 @@ def run_system(kind: str, listeners: int, speakers: int, duration: float, procs:
         cpu0 = cpu_seconds(pid)
         machine0 = machine_ticks()
         others0 = {p.pid: cpu_seconds(started_pid(p)) for p in children}
+        probed_window = in_window(server, pid, t1) if in_window is not None else None
         time.sleep(max(0.0, t1 - time.time()))
         cpu1 = cpu_seconds(pid)
         machine = machine_share(machine0, machine_ticks())
@@ -355,6 +380,7 @@ def run_system(kind: str, listeners: int, speakers: int, duration: float, procs:
             "bulk_join_p50_ms": _ms(pct(bulk_joins, 50)),
             "bulk_join_p95_ms": _ms(pct(bulk_joins, 95)),
             "failure_examples": failures[:3], "sfu_stats": sfu_stats,
+            "in_window": probed_window,
             "machine": machine, "loadavg": round(load, 2),
             "client_cpu_share": [round(others[p.pid] / duration, 3) for p in children],
             "per_client_min_max": [min((x for r in lis for x in r["per_client"]), default=None),

@@ -31,6 +31,7 @@ from .api.http import ACCOUNTS, DEVICES, matrix_errors
 from .api.log_filters import install_malformed_http_filter
 from .api.presence import PresenceServlets
 from .api.push import PushServlets
+from .api.recording import RecordingServlets
 from .api.relations import RelationServlets
 from .api.rooms import RoomServlets
 from .config import Config, media_store_path
@@ -57,6 +58,7 @@ from .handlers.pusher_delivery import DeliveryPolicy, PusherDelivery
 from .handlers.ratelimit import RateLimiter, SenderLimit
 from .handlers.reactions import REACTION, ReactionGate
 from .handlers.receipts import ReceiptHandler
+from .handlers.recording import CLIP_LIMIT, RecordingHandler
 from .handlers.relations import RelationsHandler
 from .handlers.remote import RemoteQueries
 from .handlers.reports import ReportHandler
@@ -77,6 +79,7 @@ from .storage.media_repo import MediaStore
 from .storage.presence import PresenceStore
 from .storage.push import PushStore
 from .storage.receipts import ReceiptStore
+from .storage.recordings import RecordingStore
 from .storage.relations import RelationStore
 from .storage.reports import ReportStore
 from .storage.user_directory import UserDirectoryStore
@@ -196,10 +199,16 @@ class Homeserver:
         self.hallway_push = HallwayPublisher(name, self.directory, self.queue, known_servers)
         self.sfu = make_sfu(config, SFUHooks(self.rooms, self.federation_client))
         self.media = MediaHandler(name, self.events, self.rooms, self.sfu)
+        # recording with consent: the host's SFU keeps the stage, replays and clips are media
+        self.recording = RecordingHandler(
+            name, self.events, self.rooms, RecordingStore(self.db), self.sfu, self.content_repo,
+            self.notices, media_store_path(config) / "recordings", RateLimiter(CLIP_LIMIT),
+            self.remote)
 
         # who reacts to what
         self.rooms.event_listeners.append(self.federation.on_event_appended)  # relay, in order
         self.rooms.event_listeners.append(self.audio.on_event)  # stage changes, live notices
+        self.rooms.event_listeners.append(self.recording.on_event)  # recording on/off, notices
         self.rooms.event_listeners.append(self.notifications.on_event)  # unread counts
         self.directory.summary_extenders.append(self.audio.summary_fields)
         self.audio.stage_changed_listeners.append(self.media.on_stage_changed)
@@ -231,8 +240,10 @@ class Homeserver:
         self.pushers.start()  # the same for pushes
         self.devices.start()  # devices' last seen, flushed now and then
         self.presence.start()  # idle and offline timeouts
+        self.recording.start()  # recordings a crash left unfinished are mixed
 
     async def stop(self) -> None:
+        await self.recording.stop()
         await self.sfu.close()
         await self.hallway_push.stop()
         await self.queue.stop()
@@ -299,6 +310,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app.add_routes(PresenceServlets(hs.presence).routes())
     app.add_routes(AudioServlets(hs.audio).routes())
     app.add_routes(MediaServlets(hs.media, federation).routes())
+    app.add_routes(RecordingServlets(hs.recording, federation).routes())
     # Uploads stream to disk under media_repository.max_upload_bytes (client_max_size above
     # bounds only bodies read whole, so every other route keeps its small limit).
     app.add_routes(ContentRepoServlets(hs.content_repo, federation).routes())

@@ -23,9 +23,10 @@ ROLE = "org.audiorooms.role"
 HAND = "org.audiorooms.hand"
 LIVE = "org.audiorooms.live"
 RSVP = "org.audiorooms.rsvp"
+RECORDING = "org.audiorooms.recording"
 ROLES = ("moderator", "speaker", "listener")
 STAGE_ROLES = ("moderator", "speaker")
-STAGE_EVENT_TYPES = (ROLE, HAND, LIVE, RSVP)
+STAGE_EVENT_TYPES = (ROLE, HAND, LIVE, RSVP, RECORDING)
 
 StateMap = Mapping[tuple[str, str], dict]
 
@@ -101,6 +102,12 @@ def publishers(state: StateMap) -> set[str]:
     return {u for u in on_stage if not role_of(state, u)["muted"]}
 
 
+def is_recorded(state: StateMap) -> bool:
+    """Whether a moderator has the room recorded now (``org.audiorooms.recording``)."""
+    ev = state.get((RECORDING, ""))
+    return ev is not None and ev["content"].get("recording") is True
+
+
 def live_state(state: StateMap) -> dict:
     ev = state.get((LIVE, ""))
     return ev["content"] if ev else {"live": True}  # created without a schedule: live now
@@ -133,6 +140,15 @@ def check_stage_event(event: dict, state: StateMap) -> None:
 
     if membership_of(state, sender) != "join":
         raise AuthError(f"{sender} is not in the room")
+
+    if etype == RECORDING:
+        if target != "":
+            raise AuthError("org.audiorooms.recording has an empty state_key")
+        if not isinstance(content.get("recording"), bool):
+            raise AuthError("recording must be true or false")
+        if not is_mod():
+            raise AuthError("only moderators can start or stop recording")
+        return
 
     if etype == LIVE:
         if target != "":

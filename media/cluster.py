@@ -274,6 +274,21 @@ class SFUCluster:
         if w is not None:
             await _call(w, "close_relay", room_id=room_id, relay_id=relay_id)
 
+    # recording: the room's primary worker has every speaker (the others relay through it);
+    # it writes the file, so workers on other hosts need the path on a shared filesystem.
+
+    async def start_recording(self, room_id: str, path: str, started_ms: int) -> None:
+        w = await self._place(room_id, relay=True)
+        await _call(w, "start_recording", room_id=room_id, path=path, started_ms=started_ms)
+
+    async def stop_recording(self, room_id: str) -> dict | None:
+        w = self.primary.get(room_id)
+        return None if w is None else await _call(w, "stop_recording", room_id=room_id)
+
+    async def recording_state(self, room_id: str) -> dict | None:
+        w = self.primary.get(room_id)
+        return None if w is None else await _call(w, "recording_state", room_id=room_id)
+
     async def get_stats(self) -> dict:
         per = {w.name: await _call(w, "stats") for w in self.workers}
         total = {k: sum(s[k] for s in per.values()) for k in

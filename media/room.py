@@ -17,6 +17,7 @@ from collections.abc import Callable
 from . import arsl, rtp
 from .cascade import RelayPeer, Uplink
 from .forwarding import Counters, OutStream, Source, assign, forward, subscribe
+from .recorder import Recorder
 from .session import Session
 from .slots import SlotAllocator
 from .transport import PeerTransport
@@ -46,6 +47,7 @@ class Room:
         self.last_eval = 0.0
         self.relays: dict[str, RelayPeer] = {}  # relays from servers (or workers) below us
         self.uplink: Uplink | None = None  # our relay to the host, when we do not host it
+        self.recorder: Recorder | None = None  # while the room is recorded (we host it)
 
     def empty(self) -> bool:
         return not self.sessions and not self.relays
@@ -203,6 +205,9 @@ class Room:
             for out in subs:
                 out.attach(src)
             subscribe(src, subs)
+        rec = self.recorder
+        if rec is not None:  # one append to a buffer: the stage's audio, as it arrived
+            rec.packet(src.user_id, data, now)
         seq = (data[2] << 8) | data[3]
         src.received += 1
         level = rtp.read_audio_level(data, level_id) if level_id else None

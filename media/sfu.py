@@ -27,6 +27,7 @@ from . import sdp
 from .cascade import RelayPeer, Uplink
 from .errors import CapacityExceeded, MediaError, SdpError, Unavailable
 from .forwarding import Counters
+from .recorder import Recorder
 from .room import Room, StagePolicy
 from .session import Session
 from .transport import Certificate, IceOptions, PeerTransport, resolve_options
@@ -238,10 +239,52 @@ class SFU:
     async def get_stats(self) -> dict:
         return self.stats()
 
+    # recording (the stage's Opus packets, kept as they arrive; recorder.py) ---------------
+
+    async def start_recording(self, room_id: str, path: str, started_ms: int) -> None:
+        """Keep the stage's packets (local mics and relayed speakers) in a new file at
+        ``path`` until ``stop_recording``. Only for rooms hosted here."""
+        self._check_open()
+        room = self._room(room_id)
+        if not room.local:
+            raise MediaError("only the room's host records it")
+        if room.recorder is not None:
+            if room.recorder.path == path:
+                return
+            room.recorder.close(self.clock())
+        try:
+            room.recorder = Recorder(path, started_ms, self.clock())
+        except OSError as e:
+            raise Unavailable(f"cannot record: {e}") from e
+        self._ensure_ticker()
+
+    async def stop_recording(self, room_id: str) -> dict | None:
+        """Stop recording; the file is complete. Returns ``Recorder.state()`` (None if the
+        room was not recorded)."""
+        room = self.rooms.get(room_id)
+        rec = room.recorder if room else None
+        if room is None or rec is None:
+            return None
+        room.recorder = None
+        rec.close(self.clock())
+        return rec.state()
+
+    async def recording_state(self, room_id: str) -> dict | None:
+        """Flush the room's recording and describe it (for clips); None if not recorded."""
+        room = self.rooms.get(room_id)
+        rec = room.recorder if room else None
+        if rec is None:
+            return None
+        rec.flush(self.clock())
+        return rec.state()
+
     async def close_room(self, room_id: str) -> None:
         room = self.rooms.get(room_id)
         if room is None:
             return
+        if room.recorder is not None:
+            room.recorder.close(self.clock())
+            room.recorder = None
         for sid in list(room.sessions):
             await self.close_session(room_id, sid)
         for rid in list(room.relays):
@@ -301,6 +344,12 @@ class SFU:
                 elif now >= relay.next_control:
                     relay.send_map(now)
                     relay.send_layout(room.top, room.spare)
+            if room.recorder is not None:
+                try:
+                    room.recorder.tick(now)
+                except OSError:
+                    log.exception("recording of %s failed", room.id)
+                    room.recorder = None
             if room.local:
                 # speakers who stopped sending go stale even without other packets coming
                 if now - room.last_eval >= 0.25:

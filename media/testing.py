@@ -210,3 +210,72 @@ def tone_switch_latency(client: AudioClient, slot: int, switched_at: float,
             if f is not None and abs(f - freq) < 60:
                 return t - switched_at
     return None
+
+
+# recordings (tests and bench) ------------------------------------------------------------
+
+def opus_tone_packets(frequency: float, seconds: float, amplitude: float = 0.5) -> list[bytes]:
+    """Opus packets (20 ms, mono, 48 kHz) of a sine tone, encoded with PyAV."""
+    import numpy
+    enc = av.CodecContext.create("libopus", "w")
+    enc.sample_rate = SAMPLE_RATE
+    enc.layout = "mono"
+    enc.format = av.AudioFormat("s16")
+    enc.bit_rate = 32000
+    enc.open()
+    n = int(seconds * SAMPLE_RATE) // 960 * 960
+    t = numpy.arange(n) / SAMPLE_RATE
+    pcm = (amplitude * 32767 * numpy.sin(2 * math.pi * frequency * t)).astype(numpy.int16)
+    out: list[bytes] = []
+    for i in range(0, n, 960):
+        frame = av.AudioFrame.from_ndarray(pcm[i:i + 960].reshape(1, -1), format="s16",
+                                           layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = i
+        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        out.extend(bytes(p) for p in enc.encode(frame))
+    return out  # the encoder's tail (its lookahead) is left out: n / 960 packets exactly
+
+
+def rtp_packet(payload: bytes, seq: int, ts: int, ssrc: int = 1234, pt: int = 111,
+               level: int | None = None) -> bytes:
+    """An RTP packet (with a one-byte audio-level extension, ID 1, if ``level`` is given)."""
+    import struct
+    if level is None:
+        return struct.pack("!BBHII", 0x80, pt, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc) + payload
+    return struct.pack("!BBHIIHHBBH", 0x90, pt, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc,
+                       0xBEDE, 1, 0x10, level, 0) + payload
+
+
+def decode_audio(data_or_path) -> tuple[bytes, int]:
+    """Decode an audio file (bytes or path) with PyAV: (mono s16 PCM, sample rate)."""
+    import io
+
+    import numpy
+    src = io.BytesIO(data_or_path) if isinstance(data_or_path, bytes) else str(data_or_path)
+    chunks = []
+    rate = SAMPLE_RATE
+    with av.open(src, "r") as container:
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+        for frame in container.decode(audio=0):
+            for out in resampler.resample(frame):
+                chunks.append(out.to_ndarray().reshape(-1))
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray().reshape(-1))
+    pcm = numpy.concatenate(chunks) if chunks else numpy.zeros(0, dtype=numpy.int16)
+    return pcm.astype(numpy.int16).tobytes(), rate
+
+
+def tone_windows(pcm: bytes, rate: int = SAMPLE_RATE, window: float = 0.5) -> list:
+    """The dominant frequency (to the nearest 10 Hz) of each ``window`` of audio, None where
+    it is (nearly) silent."""
+    step = int(rate * window) * 2
+    out: list[int | None] = []
+    for i in range(0, len(pcm) - step + 1, step):
+        chunk = pcm[i:i + step]
+        if level_db(chunk) < -40:
+            out.append(None)
+            continue
+        f = dominant_frequency(chunk, rate)
+        out.append(None if f is None else int(round(f / 10) * 10))
+    return out

@@ -116,6 +116,12 @@ class Worker:
                 return None
             if method == "stats":
                 return sfu.stats()
+            if method == "start_recording":
+                return await sfu.start_recording(p["room_id"], p["path"], p["started_ms"])
+            if method == "stop_recording":
+                return await sfu.stop_recording(p["room_id"])
+            if method == "recording_state":
+                return await sfu.recording_state(p["room_id"])
             if method == "close":
                 await sfu.close()
                 self.done.set()

@@ -199,6 +199,39 @@ class ContentRepository:
             raise
         return f"mxc://{self.server_name}/{media_id}"
 
+    # media the server makes itself (replays, clips) ----------------------------------------
+
+    def temp_path(self, prefix: str) -> Path:
+        """A new, empty file in the store's tmp/ (same filesystem: ``store_file`` renames it)."""
+        fd, name = tempfile.mkstemp(dir=self.root / "tmp", prefix=prefix)
+        os.close(fd)
+        return Path(name)
+
+    def store_file(self, src: Path, content_type: str, filename: str | None,
+                   user_id: str | None, sha256: str | None = None) -> str:
+        """Moves a file the server produced (from ``temp_path``) into the store as our own
+        media, under no upload limit; returns its mxc URI. ``sha256``: its hex digest, when
+        the producer computed it off the event loop."""
+        if filename is not None and not valid_filename(filename):
+            raise ValueError("bad filename")
+        if sha256 is None:
+            h = hashlib.sha256()
+            with open(src, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+            sha256 = h.hexdigest()
+        media_id = new_media_id()
+        info = MediaInfo(self.server_name, media_id, content_type, src.stat().st_size,
+                         filename, sha256, user_id, int(self.clock() * 1000))
+        path = self._path(self.server_name, media_id)
+        os.replace(src, path)
+        try:
+            self.store.add(info)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return f"mxc://{self.server_name}/{media_id}"
+
     # downloads -----------------------------------------------------------------------------
 
     def check_ids(self, server_name: str, media_id: str) -> None:

@@ -371,6 +371,24 @@ CREATE TABLE push_read_upto_threads (
     PRIMARY KEY (user_id, room_id, thread_id)
 )
 """),
+    # Audio-room recordings (homeserver/handlers/recording.py): one row per recording file,
+    # from start to the replay it became; unfinished ones are mixed at startup.
+    (13, """
+CREATE TABLE recordings (
+    id TEXT PRIMARY KEY,
+    room_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    started_ts INTEGER NOT NULL,
+    started_by TEXT NOT NULL,
+    ended_ts INTEGER,
+    stopped_by TEXT,
+    state TEXT NOT NULL,
+    content_uri TEXT,
+    event_id TEXT
+);
+CREATE INDEX recordings_state ON recordings(state);
+CREATE INDEX recordings_room ON recordings(room_id)
+"""),
     # 15: an audio room's replays (messages with an org.audiorooms.replay object) for the
     # hallway, found without reading the room's other messages. A redaction rewrites the
     # event's JSON without that object, so a redacted replay leaves the index by itself.

@@ -556,3 +556,27 @@ def test_with_order_and_pdu_with_order():
     # What the host sends carries its order and nothing else unsigned.
     assert pdu_with_order(ev_, 9)["unsigned"] == {ORDER: 9}
     assert "unsigned" not in pdu_with_order(ev_, None)
+
+
+# -- RECORDING ---------------------------------------------------------------------------------
+
+def test_only_moderators_start_or_stop_recording():
+    from homeserver.stage import RECORDING, is_recorded
+    r = standard()
+    assert not is_recorded(r.state)
+    assert allowed(ev(RECORDING, MOD, {"recording": True}), r.state)
+    assert allowed(ev(RECORDING, MOD, {"recording": False}), r.state)
+    refused(ev(RECORDING, SPK, {"recording": True}), r.state, "only moderators")
+    refused(ev(RECORDING, LIS, {"recording": True}), r.state, "only moderators")
+    refused(ev(RECORDING, LIS, {"recording": False}), r.state, "only moderators")
+    refused(ev(RECORDING, OUT, {"recording": True}), r.state, "not in the room")
+    refused(ev(RECORDING, MOD, {"recording": "yes"}), r.state, "true or false")
+    refused(ev(RECORDING, MOD, {}), r.state, "true or false")
+    refused(ev(RECORDING, MOD, {"recording": True}, MOD), r.state, "empty state_key")
+    r.put(ev(RECORDING, MOD, {"recording": True}))
+    assert is_recorded(r.state)
+    r.put(ev(RECORDING, MOD, {"recording": 1}))  # junk that slipped in is not "recording"
+    assert not is_recorded(r.state)
+    # the derived moderator (the explicit one left) may stop it
+    r2 = standard().leave(MOD)
+    assert allowed(ev(RECORDING, SPK, {"recording": False}), r2.state)
