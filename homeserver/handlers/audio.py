@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from federation.pdus import server_of
 
-from .. import rules, stage
+from .. import stage
 from ..errors import InvalidParam
 from ..storage.events import EventStore
 from . import hallway_schema as schema
@@ -94,17 +94,19 @@ class AudioRoomHandler:
 
     def _replays(self, room_id: str, view, mods: list[str]) -> list[dict]:
         """The room's newest recordings, as the design's ``m.audio`` replay events posted by
-        a moderator (or someone who may start a recording), the file in our own media
-        repository; each checked like a remote server's, so what we serve is well-formed."""
+        a moderator or the room's creator (who may start a recording: the stage rules, not
+        power levels, which audio rooms open to everyone for stage events), the file in our
+        own media repository; each checked like a remote server's, so what we serve is
+        well-formed."""
         if server_of(room_id) != self.server_name:
             return []
-        pl = rules.power_levels(view)
-        may_record = rules.required_level(pl, RECORDING, True)
+        create = view.get(("m.room.create", ""))
+        creator = (create or {}).get("sender")
         out = []
         for ev in self.store.replay_events(room_id, REPLAY_SCAN):
             content, sender = ev.get("content") or {}, ev.get("sender")
             if content.get("msgtype") != "m.audio" or not isinstance(sender, str) or not (
-                    sender in mods or rules.user_level(pl, sender) >= may_record):
+                    sender in mods or sender == creator):
                 continue
             info, times = content.get("info"), content.get(REPLAY) or {}
             try:
