@@ -81,6 +81,18 @@ export class Api {
       initial_device_display_name: "Audio rooms web",
     }, { auth: false });
   }
+  /** A guest account (Matrix guest access): listen in public rooms, nothing else. */
+  registerGuest() {
+    return this.request("POST", `${C}/register`, { initial_device_display_name: "Audio rooms web (guest)" },
+      { query: { kind: "guest" }, auth: false });
+  }
+  /** Turn the guest into a full account (the guest's token proves who they were). */
+  upgradeGuest(username, password, guestToken) {
+    return this.request("POST", `${C}/register`, {
+      username, password, auth: { type: "m.login.dummy" }, guest_access_token: guestToken,
+      initial_device_display_name: "Audio rooms web",
+    }, { auth: false });
+  }
   logout() { return this.request("POST", `${C}/logout`, {}); }
   whoami() { return this.request("GET", `${C}/account/whoami`); }
   profile(userId) { return this.request("GET", `${C}/profile/${enc(userId)}`); }
@@ -90,7 +102,12 @@ export class Api {
 
   // rooms ----------------------------------------------------------------------------------
   createRoom(body) { return this.request("POST", `${C}/createRoom`, body); }
-  join(roomIdOrAlias) { return this.request("POST", `${C}/join/${enc(roomIdOrAlias)}`, {}); }
+  join(roomIdOrAlias, via = null) {
+    return this.request("POST", `${C}/join/${enc(roomIdOrAlias)}`, {}, via ? { query: { server_name: via } } : {});
+  }
+  invite(roomId, userId, reason) {
+    return this.request("POST", `${C}/rooms/${enc(roomId)}/invite`, { user_id: userId, ...(reason ? { reason } : {}) });
+  }
   leave(roomId) { return this.request("POST", `${C}/rooms/${enc(roomId)}/leave`, {}); }
   kick(roomId, userId, reason) {
     return this.request("POST", `${C}/rooms/${enc(roomId)}/kick`, { user_id: userId, reason });
@@ -172,6 +189,10 @@ export class Api {
   }
   mediaLeave(roomId, sessionId) {
     return this.request("DELETE", `${U}/rooms/${enc(roomId)}/media/${enc(sessionId)}`);
+  }
+  /** What a visitor sees of a room before joining (no token needed). */
+  preview(roomIdOrAlias) {
+    return this.request("GET", `${U}/rooms/${enc(roomIdOrAlias)}/preview`, undefined, { auth: false });
   }
   speakers(roomId) { return this.request("GET", `${U}/rooms/${enc(roomId)}/speakers`); }
 }

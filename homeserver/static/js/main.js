@@ -4,13 +4,15 @@ import { Api } from "./api.js";
 import { avatar, MediaCache } from "./media.js";
 import { RoomSession } from "./session.js";
 import { Store } from "./store.js";
-import { announce, h, render, toast } from "./ui.js";
+import { announce, clearToasts, h, render, toast } from "./ui.js";
 import * as loginView from "./views/login.js";
 import * as hallwayView from "./views/hallway.js";
 import * as createView from "./views/create.js";
 import * as roomView from "./views/room.js";
 import * as dmsView from "./views/dms.js";
 import * as profileView from "./views/profile.js";
+import * as linkView from "./views/link.js";
+import { linkRef, roomRoute } from "./views/link.js";
 
 const SESSION_KEY = "audiorooms.session";
 
@@ -45,13 +47,27 @@ class App {
     if (saved?.access_token && saved?.user_id) {
       this.signedIn(saved, false);
     }
+    // A room's shareable link (/r/<alias or ID>): with a session here, straight into the room.
+    const ref = linkRef(location.pathname);
+    if (ref) {
+      const via = new URLSearchParams(location.search).get("via") || "";
+      if (this.store) { this.leaveLink(roomRoute(ref, via)); return; }
+      this.link = { ref, via };
+    }
+    this.navigate();
+  }
+
+  /** Leave the /r/ page for a route of this client (no reload: the guest session goes on). */
+  leaveLink(route) {
+    this.link = null;
+    history.replaceState(null, "", `/${route}`);
     this.navigate();
   }
 
   // accounts --------------------------------------------------------------------------------
 
   signedIn(creds, fresh = true) {
-    this.user = { userId: creds.user_id, deviceId: creds.device_id, homeServer: creds.home_server };
+    this.user = { userId: creds.user_id, deviceId: creds.device_id, homeServer: creds.home_server, guest: creds.guest === true };
     this.api.token = creds.access_token;
     if (fresh) localStorage.setItem(SESSION_KEY, JSON.stringify(creds));
     this.media = new MediaCache(this.api);
@@ -59,8 +75,33 @@ class App {
     this.bindStore();
     this.store.start();
     document.getElementById("topbar").hidden = false;
-    document.getElementById("whoami").textContent = creds.user_id;
-    this.loadProfile();
+    document.getElementById("whoami").textContent = this.user.guest ? "Guest" : creds.user_id;
+    document.querySelector("nav.mainnav").hidden = this.user.guest;
+    document.getElementById("signout").textContent = this.user.guest ? "Stop listening" : "Sign out";
+    if (!this.user.guest) this.loadProfile();
+  }
+
+  /** The guest signed up in a room: a full account that stays in the room, its audio going on. */
+  async upgraded(creds, roomId) {
+    if (creds.user_id === this.user?.userId) {
+      this.user.guest = false;
+      this.api.token = creds.access_token;
+      localStorage.setItem(SESSION_KEY, JSON.stringify(creds));
+      document.getElementById("whoami").textContent = creds.user_id;
+      document.querySelector("nav.mainnav").hidden = false;
+      document.getElementById("signout").textContent = "Sign out";
+      this.loadProfile();
+      this.store.emit("change", { rooms: new Set([roomId]) });
+    } else {
+      // A new user ID: rejoin as it, quietly, and stay on the room's page.
+      if (this.session) { this.session.close(false); this.session = null; }
+      this.store.stop();
+      this.signedIn(creds);
+      await this.api.join(roomId);
+      await this.store.loadState(roomId);
+      this.navigate();
+    }
+    announce("Your account is ready. You can raise your hand now.");
   }
 
   /** The user's own name and photo, for the top bar and the profile page. */
@@ -127,15 +168,15 @@ class App {
       if (!wasOn && isOn && !mine) {
         toast(room.recording()
           ? `You're on stage in ${room.name || "the room"}, and you're being recorded (this room is recorded). Unmute when you're ready to speak.`
-          : `You're on stage in ${room.name || "the room"}. Unmute when you're ready to speak.`, "info", room.recording() ? 15000 : 9000);
+          : `You're on stage in ${room.name || "the room"}. Unmute when you're ready to speak.`, "info", room.recording() ? 15000 : 9000, roomId);
       } else if (wasOn && isOn && before.muted && !after.muted && !mine) {
-        toast("A moderator allowed you to unmute.", "info");
+        toast("A moderator allowed you to unmute.", "info", 9000, roomId);
       } else if (wasOn && !isOn && !mine) {
-        toast("A moderator moved you to the audience.", "info");
+        toast("A moderator moved you to the audience.", "info", 9000, roomId);
       } else if (isOn && after.muted && !before?.muted && !mine) {
-        toast("A moderator muted you.", "info");
+        toast("A moderator muted you.", "info", 9000, roomId);
       } else if (after.role === "moderator" && before?.role !== "moderator" && !mine) {
-        toast("You're now a moderator.", "info");
+        toast("You're now a moderator.", "info", 9000, roomId);
       }
     });
     store.on("recording", ({ roomId, recording, sender }) => {
@@ -143,7 +184,7 @@ class App {
       const room = store.room(roomId);
       const name = room.name || "The room";
       if (recording && room.onStage(store.me) && sender !== store.me) {
-        toast(`Recording started: you're being recorded in ${name}.`, "info", 15000);
+        toast(`Recording started: you're being recorded in ${name}.`, "info", 15000, roomId);
       } else if (sender !== store.me) {
         announce(recording ? `${name} is now being recorded.` : `${name} is no longer being recorded.`);
       }
@@ -151,6 +192,7 @@ class App {
     });
     store.on("room-ended", ({ roomId }) => {
       const room = store.room(roomId);
+      clearToasts(roomId);
       if (this.session?.roomId === roomId) {
         const s = this.session;
         this.session = null;
@@ -245,6 +287,7 @@ class App {
     const [path, query = ""] = raw.split("?");
     const parts = path.split("/").map((p) => { try { return decodeURIComponent(p); } catch { return p; } });
     const q = Object.fromEntries(new URLSearchParams(query));
+    if (this.link) return { name: "link", params: { ...this.link } };
     switch (parts[0]) {
       case "login": return { name: "login", params: { mode: "signin", ...q } };
       case "signup": return { name: "login", params: { mode: "signup", ...q } };
@@ -259,7 +302,7 @@ class App {
 
   navigate() {
     const route = this.parse();
-    if (route.name !== "login" && !this.store) {
+    if (route.name !== "login" && route.name !== "link" && !this.store) {
       const next = location.hash && !location.hash.startsWith("#/login") ? location.hash : "";
       location.replace(`#/login${next ? "?next=" + encodeURIComponent(next) : ""}`);
       return;
@@ -272,9 +315,15 @@ class App {
       else a.removeAttribute("aria-current");
     }
     document.body.dataset.route = route.name;
-    const view = { login: loginView, hallway: hallwayView, create: createView, room: roomView, dms: dmsView, profile: profileView }[route.name];
+    const view = { login: loginView, hallway: hallwayView, create: createView, room: roomView, dms: dmsView, profile: profileView, link: linkView }[route.name];
     this.main.replaceChildren();
-    if (!view) {
+    if (this.user?.guest && view && route.name !== "room") {
+      // Guests listen; everything else needs an account.
+      const back = this.session ? `#/room/${encodeURIComponent(this.session.roomId)}` : null;
+      render(this.main, h("section", { class: "page narrow" }, h("h1", {}, "You're listening as a guest"),
+        h("p", {}, "Sign up from the room to raise your hand, message people and start rooms."),
+        back ? h("p", {}, h("a", { class: "btn btn-primary", href: back }, "Back to the room")) : null));
+    } else if (!view) {
       render(this.main, h("section", { class: "page narrow" }, h("h1", {}, "Page not found"),
         h("p", {}, h("a", { href: "#/hallway" }, "Go to the hallway"))));
     } else {

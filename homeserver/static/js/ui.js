@@ -54,16 +54,24 @@ export function announce(message) {
   setTimeout(() => { el.textContent = message; }, 50);
 }
 
-export function toast(message, kind = "error", timeoutMs = 9000) {
+/** A passing notice; ``tag`` (e.g. a room ID) lets clearToasts take back the ones that no
+ *  longer hold (a room that ended says nothing more about who is on its stage). */
+export function toast(message, kind = "error", timeoutMs = 9000, tag = null) {
   const box = document.getElementById("toasts");
   if (!box) return;
   const close = h("button", { type: "button", class: "toast-close", "aria-label": "Dismiss" }, "×");
-  const t = h("div", { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : "status" },
+  const t = h("div", { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : "status", "data-tag": tag },
     h("span", { class: "toast-text" }, message), close);
   close.addEventListener("click", () => t.remove());
   box.append(t);
   while (box.children.length > 4) box.firstElementChild.remove();
   if (timeoutMs) setTimeout(() => t.remove(), timeoutMs);
+}
+
+export function clearToasts(tag) {
+  for (const t of document.querySelectorAll("#toasts .toast[data-tag]")) {
+    if (t.dataset.tag === tag) t.remove();
+  }
 }
 
 export function initials(name) {

@@ -3,6 +3,7 @@
 import { ApiError } from "../api.js";
 import { imageBody, seenAt, seenText, sendImage, TypingNotifier, typingText, uploadError } from "../dm.js";
 import { avatar, IMAGE_TYPES } from "../media.js";
+import { inviteInfo, personCard } from "../people.js";
 import { h, render, toast } from "../ui.js";
 
 function time(ts) {
@@ -72,14 +73,19 @@ export function conversation(app, roomId) {
   const pane = h("section", { class: "conv-pane", "aria-labelledby": "conv-title" }, head, log, typingLine, composer);
 
   function inviteCard(room) {
-    const inviter = room.inviteState?.find((e) => e.type === "m.room.member" && e.state_key === me)?.sender;
+    const { inviter, name, preview } = inviteInfo(room, me);
     return h("li", { class: "invite-card" },
-      h("p", {}, h("strong", {}, inviter || "Someone"), " wants to talk with you."),
+      h("p", {}, h("strong", {}, name || inviter || "Someone"), name && inviter ? ` (${inviter})` : "", " wants to talk with you."),
+      preview ? h("blockquote", { class: "invite-preview" }, h("p", {}, preview)) : null,
       h("div", { class: "row-start" },
         h("button", { type: "button", class: "btn btn-primary", "data-key": "accept", onclick: async (ev) => {
           ev.currentTarget.disabled = true;
           try {
             await app.api.join(roomId);
+            if (inviter && !(store.direct[inviter] || []).includes(roomId)) {
+              store.addDirect([inviter], roomId);
+              app.api.setAccountData(me, "m.direct", store.direct).catch(() => {});
+            }
             await store.loadState(roomId);
             await store.loadHistory(roomId);
             document.getElementById("composer")?.focus();
@@ -114,7 +120,9 @@ export function conversation(app, roomId) {
       h("a", { class: "btn btn-quiet btn-small back-link", href: "#/dms", "data-key": "back" }, "← All"),
       others.length === 1 ? avatar(app.media, others[0].userId, others[0].displayname, others[0].avatarUrl, "small") : null,
       h("h2", { id: "conv-title" }, room.dmTitle(me)),
-      h("span", { class: "muted small conv-ids" }, others.map((m) => m.userId).join(", ")));
+      h("span", { class: "muted small conv-ids" }, others.map((m) => h("button", { type: "button", class: "linklike",
+        "data-key": `who-${m.userId}`, onclick: () => personCard(app, m.userId, { name: m.displayname, avatarUrl: m.avatarUrl }) },
+      m.userId))));
     if (room.membership === "invite") {
       composer.hidden = true;
       render(log, inviteCard(room));
@@ -155,4 +163,36 @@ export function conversation(app, roomId) {
   function close() { typing.stop(); }
 
   return { pane, draw, close, readIfSeen };
+}
+
+/** A conversation not created yet: the first message creates it and invites ``userId``.
+ *  ``send(body)`` answers "" when it worked, or the error to show. */
+export function draftConversation(app, userId, send) {
+  const text = h("textarea", { id: "composer", rows: 1, name: "body", placeholder: "Message…", "aria-describedby": "send-error" });
+  const sendError = h("p", { class: "form-error", id: "send-error", role: "alert" });
+  const button = h("button", { type: "submit", class: "btn btn-primary" }, "Send");
+  const composer = h("form", { class: "composer" }, h("label", { for: "composer", class: "visually-hidden" }, "Message"),
+    text, button, sendError);
+  const submit = async () => {
+    const body = text.value.trim();
+    if (!body || button.disabled) return;
+    button.disabled = true;
+    sendError.textContent = "";
+    const err = await send(body);
+    button.disabled = false;
+    if (err) sendError.textContent = err;
+  };
+  composer.addEventListener("submit", (ev) => { ev.preventDefault(); submit(); });
+  text.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); submit(); }
+  });
+  const pane = h("section", { class: "conv-pane", "aria-labelledby": "conv-title" },
+    h("div", { class: "conv-head" },
+      h("a", { class: "btn btn-quiet btn-small back-link", href: "#/dms" }, "← All"),
+      h("h2", { id: "conv-title" }, `New conversation with ${userId}`)),
+    h("ul", { class: "messages", "aria-label": "Messages" },
+      h("li", { class: "empty" }, "Your first message goes with the invitation, so they see who you are and what it's about.")),
+    composer);
+  setTimeout(() => text.focus(), 0);
+  return { pane, draw() {}, close() {}, readIfSeen() {} };
 }

@@ -10,6 +10,29 @@ function localInputValue(d) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
+/** A readable address from a title: "Friday Jazz!" -> "friday-jazz". */
+export function slugify(title) {
+  return (title || "").normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40).replace(/-+$/, "");
+}
+
+/** Create the room with the address the user chose, or by default one from its title (with a
+ *  short suffix when it's taken), so its link reads /r/#friday-jazz:server. */
+async function createWithAlias(api, body, chosen) {
+  if (chosen) return api.createRoom({ ...body, room_alias_name: chosen });
+  const slug = slugify(body.name);
+  if (!slug) return api.createRoom(body);
+  for (let i = 0; i < 4; i += 1) {
+    const name = i === 0 ? slug : `${slug}-${Math.random().toString(36).slice(2, 6)}`;
+    try {
+      return await api.createRoom({ ...body, room_alias_name: name });
+    } catch (e) {
+      if (!(e instanceof ApiError && e.errcode === "M_ROOM_IN_USE")) throw e;
+    }
+  }
+  return api.createRoom(body);
+}
+
 export function mount(app, main) {
   const store = app.store;
   const error = h("p", { class: "form-error", role: "alert", id: "create-error" });
@@ -96,11 +119,10 @@ export function mount(app, main) {
       initial_state: initial,
     };
     if (topic.value.trim()) body.topic = topic.value.trim();
-    if (aliasName) body.room_alias_name = aliasName;
     if (invitees.length) body.invite = invitees;
     submit.disabled = true;
     try {
-      const res = await app.api.createRoom(body);
+      const res = await createWithAlias(app.api, body, aliasName);
       if (clubId) {
         app.api.putState(clubId, "m.space.child", res.room_id, { via: [me.slice(me.indexOf(":") + 1)] })
           .catch(() => toast("The room was created, but you can't add rooms to that club.", "info"));

@@ -1,8 +1,9 @@
 // The backchannel: direct conversations with anyone on any server, live from the sync loop.
 import { ApiError } from "../api.js";
 import { avatar } from "../media.js";
+import { inviteInfo, startDm } from "../people.js";
 import { h, render } from "../ui.js";
-import { conversation } from "./conversation.js";
+import { conversation, draftConversation } from "./conversation.js";
 
 const USER_ID = /^@[^:\s]+:[^\s]+$/;
 
@@ -44,7 +45,10 @@ export function mount(app, main, params) {
     if (ids.includes(me)) { newError.textContent = "That's you! Enter someone else's user ID."; newInput.focus(); return; }
     if (ids.length === 1) {
       const existing = (store.direct[ids[0]] || []).find((id) => store.rooms.get(id)?.membership === "join");
-      if (existing) { newInput.value = ""; location.hash = `#/dms/${encodeURIComponent(existing)}`; return; }
+      newInput.value = "";
+      // One person: they're invited with the first message, so they see what it's about.
+      location.hash = existing ? `#/dms/${encodeURIComponent(existing)}` : `#/dms?to=${encodeURIComponent(ids[0])}`;
+      return;
     }
     newButton.disabled = true;
     newButton.textContent = "Starting…";
@@ -69,7 +73,10 @@ export function mount(app, main, params) {
     h("h1", { id: "dms-title" }, "Backchannel"), newForm, list);
 
   function lastLine(room) {
-    if (room.membership === "invite") return "Invited you to talk";
+    if (room.membership === "invite") {
+      const { preview } = inviteInfo(room, me);
+      return preview ? `Invited you: “${preview}”` : "Invited you to talk";
+    }
     const ev = room.timeline.at(-1);
     if (!ev) return "No messages yet";
     const who = ev.sender === me ? "You: " : "";
@@ -87,7 +94,8 @@ export function mount(app, main, params) {
       const title = room.dmTitle(me);
       const otherMember = room.members("join").find((m) => m.userId !== me);
       const other = otherMember?.userId || room.inviteState?.find((e) => e.type === "m.room.member" && e.state_key === me)?.sender || room.id;
-      const label = `${title}${room.membership === "invite" ? ", invitation" : unread ? `, ${unread} unread` : ""}`;
+      const invite = room.membership === "invite" ? inviteInfo(room, me) : null;
+      const label = `${title}${invite ? `, invitation${invite.preview ? `: ${invite.preview}` : ""}` : unread ? `, ${unread} unread` : ""}`;
       return h("li", {},
         h("a", { class: `dm-item${room.id === current ? " active" : ""}${unread ? " unread" : ""}`,
           href: `#/dms/${encodeURIComponent(room.id)}`, "data-key": `dm-${room.id}`, "aria-label": label,
@@ -99,12 +107,20 @@ export function mount(app, main, params) {
   }
 
   // the conversation ----------------------------------------------------------------------------
-  const conv = current ? conversation(app, current) : null;
+  const draftTo = !current && USER_ID.test(params.to || "") && params.to !== me ? params.to : null;
+  const conv = current ? conversation(app, current)
+    : draftTo ? draftConversation(app, draftTo, async (body) => {
+      try {
+        const roomId = await startDm(app, draftTo, body);
+        location.hash = `#/dms/${encodeURIComponent(roomId)}`;
+        return "";
+      } catch (e) { return startError(e, [draftTo]); }
+    }) : null;
   const convPane = conv ? conv.pane : h("section", { class: "conv-pane conv-empty", "aria-label": "Conversation" },
     h("p", { class: "muted" }, "Pick a conversation, or message someone on any server."));
   const drawConversation = () => { if (conv) conv.draw(); };
 
-  main.append(h("div", { class: `page dms${current ? " has-conv" : ""}` }, listPane, convPane));
+  main.append(h("div", { class: `page dms${current || draftTo ? " has-conv" : ""}` }, listPane, convPane));
   drawList();
   drawConversation();
   if (current && store.room(current).membership === "join") store.loadHistory(current).catch(() => {});

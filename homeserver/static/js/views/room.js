@@ -8,6 +8,9 @@ import { avatar } from "../media.js";
 import { announce, confirmDialog, formatTime, h, icon, plural, render, toast } from "../ui.js";
 import { joinErrorMessage } from "./hallway.js";
 import { REACTION, ReactionLayer, reactionBar, reactionError } from "../reactions.js";
+import { personCard } from "../people.js";
+import { upgradeDialog } from "../guest.js";
+import { roomLink } from "./link.js";
 
 const NS = "org.audiorooms.";
 
@@ -79,7 +82,7 @@ export function mount(app, main, params) {
     phase = "joining";
     draw();
     try {
-      const res = await app.api.join(roomId || ref);
+      const res = await app.api.join(roomId || ref, typeof params.via === "string" && params.via.length < 256 ? params.via : null);
       roomId = res.room_id;
       const room = await store.loadState(roomId);
       if (stopped) return;
@@ -225,7 +228,8 @@ export function mount(app, main, params) {
     const label = `${name}${uid === me ? " (you)" : ""}`;
     return h("li", { class: `person${talking ? " talking" : ""}${stage ? " on-stage" : ""}`, dataset: { user: uid } },
       h("span", { class: "avatar-ring" }, avatar(app.media, uid, name, room.avatarOf(uid), stage ? "large" : "")),
-      h("span", { class: "person-name", title: uid }, label),
+      h("button", { type: "button", class: "person-name linklike", "data-key": `who-${uid}`, "aria-haspopup": "dialog",
+        onclick: () => personCard(app, uid, { name, avatarUrl: room.avatarOf(uid) }) }, label),
       h("span", { class: "person-status" }, status),
       amMod && uid !== me ? moderatorActions(room, uid, name) : null);
   }
@@ -239,7 +243,7 @@ export function mount(app, main, params) {
   function shareLink() {
     const room = store.room(roomId);
     const target = room.alias || roomId;
-    const link = `${location.origin}/#/room/${encodeURIComponent(target)}`;
+    const link = roomLink(location.origin, target);
     const done = () => toast(`Link copied: ${target}`, "info", 4000);
     if (navigator.clipboard?.writeText) navigator.clipboard.writeText(link).then(done, () => toast(`Copy this link: ${link}`, "info", 15000));
     else toast(`Copy this link: ${link}`, "info", 15000);
@@ -288,7 +292,7 @@ export function mount(app, main, params) {
     if (phase === "ended") {
       const room = roomId ? store.room(roomId) : null;
       const recorded = room && (room.recording() || room.replays().length > 0);
-      return panel("This room has ended", "The moderators ended this room. Thanks for listening!", room ? [
+      return panel(room?.name ? `${room.name} has ended` : "This room has ended", "The moderators ended this room. Thanks for listening!", room ? [
         recorded ? h("p", {}, room.joinRule === "public" ? "It was recorded: its replay is listed in the hallway." : "It was recorded.") : null,
         replaysSection(room)] : null);
     }
@@ -358,7 +362,8 @@ export function mount(app, main, params) {
         const name = room.displayName(u);
         return h("li", { class: "hand-item", dataset: { user: u } },
           avatar(app.media, u, name, room.avatarOf(u), "small"),
-          h("span", { class: "person-name", title: u }, name),
+          h("button", { type: "button", class: "person-name linklike", "data-key": `hwho-${u}`, "aria-haspopup": "dialog",
+            onclick: () => personCard(app, u, { name, avatarUrl: room.avatarOf(u) }) }, name),
           h("span", { class: "hand-actions" },
             h("button", { type: "button", class: "btn btn-small btn-primary", "data-key": `invite-${u}`,
               onclick: (ev) => act("invite them to speak", async () => {
@@ -391,6 +396,9 @@ export function mount(app, main, params) {
           c.push(h("button", { type: "button", class: "btn", "data-key": "step-down",
             onclick: (ev) => act("move to the audience", () => s.stepDown(), ev.currentTarget) }, "Move to audience"));
         }
+      } else if (app.user.guest) {
+        c.push(h("button", { type: "button", class: "btn btn-primary", "data-key": "upgrade",
+          onclick: () => upgradeDialog(app, roomId) }, icon("hand"), "Sign up to raise your hand"));
       } else {
         const raised = room.handRaised(me);
         c.push(h("button", { type: "button", class: `btn ${raised ? "btn-live" : "btn-primary"}`, "data-key": "hand",
@@ -407,7 +415,7 @@ export function mount(app, main, params) {
     } else if (amMod) {
       c.push(h("button", { type: "button", class: "btn btn-live", "data-key": "go-live",
         onclick: (ev) => act("go live", () => s.goLive(), ev.currentTarget) }, "Go live now"));
-    } else {
+    } else if (!app.user.guest) {
       const going = room.content(RSVP, me).going === true;
       c.push(h("button", { type: "button", class: "btn", "data-key": "rsvp", "aria-pressed": going ? "true" : "false",
         onclick: (ev) => act("set a reminder", () => app.api.putState(roomId, RSVP, me, { going: !going }), ev.currentTarget) },
@@ -418,7 +426,7 @@ export function mount(app, main, params) {
         onclick: (ev) => act(recording ? "stop recording" : "start recording", () => setRecording(!recording), ev.currentTarget) },
       h("span", { class: "rec-mark", "aria-hidden": "true" }), recording ? "Stop recording" : "Start recording"));
     }
-    if (!scheduled) c.push(reactionBar(react));
+    if (!scheduled && !app.user.guest) c.push(reactionBar(react));
     c.push(h("button", { type: "button", class: "btn btn-quiet", "data-key": "leave",
       onclick: () => act("leave", async () => { await app.leaveRoom(); location.hash = "#/hallway"; }) }, "Leave quietly"));
     if (amMod) {
