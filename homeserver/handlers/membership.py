@@ -8,6 +8,7 @@ after construction.
 """
 from __future__ import annotations
 
+from ..errors import BadJson
 from .accounts import USER_ID, Requester
 from .federation import FederationHandler
 from .remote import RemoteQueries
@@ -67,6 +68,11 @@ class MembershipHandler:
         if action == "invite" and isinstance(target, str) and USER_ID.match(target) \
                 and not self.rooms.is_local_user(target):
             self.rooms.known_room(room_id)
-            await self.invite_remote(req, room_id, target, {"membership": "invite"})
+            reason = body.get("reason")
+            if reason is not None and not isinstance(reason, str):
+                raise BadJson("reason must be a string")
+            # The reason travels with the invite (a DM's first words, shown before accepting).
+            await self.invite_remote(req, room_id, target, {
+                "membership": "invite", **({"reason": reason[:1000]} if reason else {})})
             return
         self.rooms.set_membership(req, room_id, body, action)

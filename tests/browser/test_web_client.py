@@ -165,8 +165,8 @@ async def test_stage_audio_and_backchannel_across_two_servers(make_homeserver, o
     await alice.page.get_by_role("link", name="Return to room").click()
     await alice.page.get_by_role("button", name="End room").click()
     await alice.page.get_by_role("dialog").get_by_role("button", name="End room").click()
-    await expect(alice.page.get_by_role("heading", name="This room has ended")).to_be_visible()
-    await expect(bob.page.get_by_role("heading", name="This room has ended")).to_be_visible(
+    await expect(alice.page.get_by_role("heading", name="Federated jazz has ended")).to_be_visible()
+    await expect(bob.page.get_by_role("heading", name="Federated jazz has ended")).to_be_visible(
         timeout=20000)
     await bob.page.get_by_role("link", name="Back to the hallway").click()
     await expect(bob.page.locator("li.room-card", has_text="Federated jazz")).to_have_count(0)
@@ -235,7 +235,7 @@ async def test_clear_messages_for_failures_a_user_can_cause(make_homeserver, ope
                                    creation_content=AUDIO)
     await erin.put_state(ended, "org.audiorooms.live", {"live": False})
     await carol.goto(f"#/room/{quote(ended)}?join=1")
-    await expect(carol.page.get_by_role("heading", name="This room has ended")).to_be_visible()
+    await expect(carol.page.get_by_role("heading", name="Gone has ended")).to_be_visible()
 
     # The microphone refused (as when the user blocks it): a clear message, still muted.
     await carol.goto("#/hallway")

@@ -191,7 +191,9 @@ export class Store extends EventTarget {
       const mine = room.inviteState?.find((e) => e.type === "m.room.member" && e.state_key === this.me);
       // Our DMs invite after the first message (with it as the reason), and the invite API
       // can't carry is_direct: an unnamed chat room is a DM too.
-      return mine?.content?.is_direct === true || (!!mine && !room.isAudio && !room.isSpace && !room.name);
+      const reason = mine?.content?.reason;
+      return mine?.content?.is_direct === true
+        || (typeof reason === "string" && reason !== "" && !room.isAudio && !room.isSpace && !room.name);
     }
     return Object.values(this.direct).some((ids) => Array.isArray(ids) && ids.includes(room.id));
   }
