@@ -55,7 +55,7 @@ async def heard_within(up, seconds: float, poll: float = 0.1) -> float:
 
 
 def link_of(server, alias: str) -> str:
-    return f"{server.url}/r/{quote(alias, safe=':')}"
+    return f"{server.url}/r/{quote(alias.lstrip('#'), safe=':')}"
 
 
 async def test_visitor_listens_from_link_then_signs_up_and_raises_hand(make_homeserver, open_page):

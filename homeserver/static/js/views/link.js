@@ -8,7 +8,9 @@ const SERVER = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
 /** The shareable link of a room on ``origin``. */
 export function roomLink(origin, ref) {
-  return `${origin}/r/${encodeURIComponent(ref).replace(/%3A/gi, ":")}`;
+  // An alias reads best without its "#" (which a browser would take for a fragment anyway).
+  const readable = ref.startsWith("#") ? ref.slice(1) : ref;
+  return `${origin}/r/${encodeURIComponent(readable).replace(/%3A/gi, ":")}`;
 }
 
 /** The route in this web client that opens (and joins) a room: joins through our own server. */
@@ -24,7 +26,8 @@ export function linkRef(pathname) {
   if (!m) return null;
   let ref;
   try { ref = decodeURIComponent(m[1]); } catch { return null; }
-  return /^[#!][^:\s]+:[^\s]+$/.test(ref) ? ref : null;
+  if (!/^[#!]/.test(ref)) ref = `#${ref}`;
+  return /^[#!][^:\s]+:[^\s]+$/.test(ref) && ref.length <= 255 ? ref : null;
 }
 
 function embeddedPreview() {
@@ -102,7 +105,8 @@ export function mount(app, main, params) {
       h("h1", { id: "link-title" }, name),
       str(p.topic, 500) ? h("p", { class: "topic" }, str(p.topic, 500)) : null,
       stage.length ? h("p", { class: "link-stage" }, h("strong", {}, "On stage: "), stage.join(", ")) : null,
-      listeners !== null ? h("p", { class: "counts" }, `${plural(stage.length, "speaker", "speakers")} · ${listeners} listening`) : null,
+      listeners !== null ? h("p", { class: "counts" },
+        `${plural(Number.isFinite(p.speaker_count) ? p.speaker_count : stage.length, "speaker", "speakers")} · ${listeners} listening`) : null,
       error ? h("p", { class: "form-error", role: "alert" }, error) : null,
       h("div", { class: "row-start" },
         live && guests ? h("button", { type: "button", class: "btn btn-primary", "data-key": "listen", "aria-busy": busy ? "true" : null,
