@@ -93,17 +93,20 @@ async def test_visitor_listens_from_link_then_signs_up_and_raises_hand(make_home
     await visitor.screenshot("guest-view-desktop")
     await visitor.screenshot("guest-view-phone", PHONE)
     guest_session = await page.evaluate("window.__audiorooms.session()")
+    guest_id = await visitor.page.evaluate(
+        "JSON.parse(localStorage.getItem('audiorooms.session')).user_id")
 
     # Sign up from the room: the account keeps the room and its audio; the hand goes up.
     await page.get_by_role("button", name="Sign up to raise your hand").click()
     dialog = page.get_by_role("dialog")
-    await dialog.get_by_label("Username").fill("vera")
+    await dialog.get_by_label("Your name").fill("Vera")
     await dialog.get_by_label("Password").fill(PASSWORD)
     await dialog.get_by_role("button", name="Create account").click()
     await page.get_by_role("button", name="Raise hand").click()
     await expect(page.get_by_role("button", name="Lower hand")).to_be_visible()
     vera_id = await page.locator("#whoami").inner_text()
-    assert vera_id.startswith("@vera:") or vera_id.startswith("@")
+    assert vera_id == guest_id     # the same user: never left the room, nor rejoined
+    await expect(person(alice, "audience", vera_id)).to_contain_text("Vera", timeout=10000)
     after = await page.evaluate("window.__audiorooms.session()")
     assert after["roomId"] == guest_session["roomId"]
     await expect(alice.page.locator("section.hands li.hand-item")).to_have_count(1, timeout=10000)

@@ -89,7 +89,7 @@ export class Api {
   /** Turn the guest into a full account (the guest's token proves who they were). */
   upgradeGuest(username, password, guestToken) {
     return this.request("POST", `${C}/register`, {
-      username, password, auth: { type: "m.login.dummy" }, guest_access_token: guestToken,
+      ...(username ? { username } : {}), password, auth: { type: "m.login.dummy" }, guest_access_token: guestToken,
       initial_device_display_name: "Audio rooms web",
     }, { auth: false });
   }

@@ -21,8 +21,8 @@ export async function listenAsGuest(app) {
 /** The "Sign up" dialog for a guest in a room: the account keeps the room and its audio. */
 export function upgradeDialog(app, roomId) {
   const error = h("p", { class: "form-error", role: "alert", id: "upgrade-error" });
-  const username = h("input", { id: "up-username", name: "username", required: true, autocomplete: "username",
-    autocapitalize: "none", spellcheck: "false", "aria-describedby": "up-hint upgrade-error" });
+  const name = h("input", { id: "up-name", name: "displayname", required: true, autocomplete: "nickname",
+    maxlength: 100, "aria-describedby": "up-hint upgrade-error" });
   const password = h("input", { id: "up-password", name: "password", type: "password", required: true,
     autocomplete: "new-password", "aria-describedby": "upgrade-error" });
   const submit = h("button", { type: "submit", class: "btn btn-primary" }, "Create account");
@@ -30,8 +30,8 @@ export function upgradeDialog(app, roomId) {
   const form = h("form", { novalidate: true },
     h("h2", { id: "up-title" }, "Sign up to raise your hand"),
     h("p", {}, "You'll stay in the room and keep listening."),
-    h("div", { class: "field" }, h("label", { for: "up-username" }, "Username"), username,
-      h("p", { class: "hint", id: "up-hint" }, `You'll be @name:${location.host}`)),
+    h("div", { class: "field" }, h("label", { for: "up-name" }, "Your name"), name,
+      h("p", { class: "hint", id: "up-hint" }, `Your account keeps the ID you're listening with, ${app.user.userId}: sign in with it next time.`)),
     h("div", { class: "field" }, h("label", { for: "up-password" }, "Password"), password),
     error,
     h("div", { class: "row-end" }, cancel, submit));
@@ -39,27 +39,28 @@ export function upgradeDialog(app, roomId) {
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     error.textContent = "";
-    const user = username.value.trim().replace(/^@/, "").split(":")[0];
-    if (!user || !password.value) {
-      error.textContent = "Enter a username and a password.";
-      (user ? password : username).focus();
+    const display = name.value.trim();
+    if (!display || !password.value) {
+      error.textContent = "Enter your name and a password.";
+      (display ? password : name).focus();
       return;
     }
     submit.disabled = true;
     submit.textContent = "Creating account…";
     try {
-      const creds = await app.api.upgradeGuest(user, password.value, app.api.token);
+      // As the spec has it, a guest keeps its user ID when it signs up (no username to pick).
+      const creds = await app.api.upgradeGuest(null, password.value, app.api.token);
       dlg.close();
-      await app.upgraded(creds, roomId);
+      await app.upgraded(creds, roomId, display);
     } catch (e) {
       error.textContent = upgradeMessage(e);
       submit.disabled = false;
       submit.textContent = "Create account";
-      username.focus();
+      name.focus();
     }
   });
   document.body.append(dlg);
   dlg.addEventListener("close", () => dlg.remove());
   dlg.showModal();
-  username.focus();
+  name.focus();
 }

@@ -82,7 +82,7 @@ class App {
   }
 
   /** The guest signed up in a room: a full account that stays in the room, its audio going on. */
-  async upgraded(creds, roomId) {
+  async upgraded(creds, roomId, displayname = "") {
     if (creds.user_id === this.user?.userId) {
       this.user.guest = false;
       this.api.token = creds.access_token;
@@ -101,7 +101,12 @@ class App {
       await this.store.loadState(roomId);
       this.navigate();
     }
+    if (displayname) {
+      await this.api.setProfileField(this.user.userId, "displayname", displayname).catch(() => {});
+      this.loadProfile();
+    }
     announce("Your account is ready. You can raise your hand now.");
+    toast(`Your account is ready: you're ${this.user.userId}. Sign in with it next time.`, "info", 12000);
   }
 
   /** The user's own name and photo, for the top bar and the profile page. */
