@@ -8,7 +8,7 @@ after construction.
 """
 from __future__ import annotations
 
-from ..errors import BadJson
+from ..errors import BadJson, GuestForbidden
 from .accounts import USER_ID, Requester
 from .federation import FederationHandler
 from .remote import RemoteQueries
@@ -43,6 +43,8 @@ class MembershipHandler:
             room_id = await self.remote.resolve_remote_alias(target)
         else:
             room_id = rooms.resolve_room(target)
+        if req.is_guest:
+            self.check_guest_join(room_id)
         if rooms.is_host(room_id):
             return rooms.join(req, room_id)
         current = rooms.store.membership(room_id, req.user_id)
@@ -54,6 +56,13 @@ class MembershipHandler:
                 invite["content"].get("is_direct"):
             rooms.add_direct_room(req.user_id, invite["sender"], room_id)
         return room_id
+
+    def check_guest_join(self, room_id: str) -> None:
+        """A guest joins only a room whose current state (known here) says guests can_join;
+        a room we know nothing of yet (on another server) is refused too, as Synapse does."""
+        ev = self.rooms.store.state_event(room_id, "m.room.guest_access", "")
+        if ev is None or ev["content"].get("guest_access") != "can_join":
+            raise GuestForbidden("Guests may not join this room")
 
     async def leave(self, req: Requester, room_id: str) -> None:
         if not self.rooms.is_host(room_id) and self.rooms.store.get_room(room_id) is None:
