@@ -11,10 +11,11 @@ const POLL_MS = 5000;
 export function parseRoomRef(text) {
   let t = (text || "").trim();
   if (!t) return null;
-  const m = t.match(/#\/(?:room\/)?([^?\s]+)/);
+  const m = t.match(/#\/(?:room\/)?([^?\s]+)/) || t.match(/^https?:\/\/[^/]+\/r\/([^?#\s]+)/i);
   if (/^https?:\/\//i.test(t) && m) t = m[1];
   try { t = decodeURIComponent(t); } catch { /* keep as typed */ }
   if (/^[#!][^:\s]+:[^\s]+$/.test(t)) return t;
+  if (m && /^[^#!:\s/][^:\s]*:[^\s]+$/.test(t)) return `#${t}`;   // a /r/ link's alias, "#" left out
   return null;
 }
 
