@@ -182,7 +182,8 @@ class Homeserver:
         self.federation = FederationHandler(
             name, self.signing_key, self.rooms, self.room_host, self.events, self.users,
             self.keyring, self.federation_client, self.queue, TransactionStore(self.db))
-        self.membership = MembershipHandler(self.rooms, self.federation, self.remote)
+        self.membership = MembershipHandler(self.rooms, self.federation, self.remote,
+                                            self.accounts.is_guest)
         # the user directory (kept by the database from memberships), TURN, event reports
         self.user_directory = UserDirectoryHandler(UserDirectoryStore(self.db))
         self.turn = TurnHandler(config.turn)
@@ -216,6 +217,7 @@ class Homeserver:
         self.rooms.event_listeners.append(self.audio.on_event)  # stage changes, live notices
         self.rooms.event_listeners.append(self.recording.on_event)  # recording on/off, notices
         self.rooms.event_listeners.append(self.notifications.on_event)  # unread counts
+        self.rooms.event_listeners.append(self.membership.on_event)  # guests out when barred
         self.directory.summary_extenders.append(self.audio.summary_fields)
         self.audio.stage_changed_listeners.append(self.media.on_stage_changed)
         self.audio.room_ended_listeners.append(self.media.on_room_ended)

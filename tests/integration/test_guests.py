@@ -278,3 +278,21 @@ async def test_upgrade_keeps_the_guest_in_the_room_and_lets_it_raise_a_hand(home
             "type": "m.login.password", "user": guest.user_id, "password": "new pass"})
     finally:
         await listener.close()
+
+
+async def test_guests_leave_when_guest_access_is_turned_off(homeserver):
+    alice = await homeserver.user("alice")
+    bob = await homeserver.user("bob")
+    room = await live_audio_room(alice)
+    guest, _, _ = await register_guest(homeserver)
+    await guest.join(room)
+    await bob.join(room)
+    await alice.put_state(room, "m.room.guest_access", {"guest_access": "forbidden"})
+
+    async def guest_gone():
+        joined = (await alice.ok("GET", f"/rooms/{quote(room)}/joined_members"))["joined"]
+        return guest.user_id not in joined and bob.user_id in joined
+    await eventually(guest_gone, timeout=5)
+    assert (await guest.ok("GET", "/joined_rooms"))["joined_rooms"] == []
+    status, err = await guest.request("POST", f"/join/{quote(room)}", {})
+    assert (status, err["errcode"]) == (403, "M_GUEST_ACCESS_FORBIDDEN")
