@@ -34,6 +34,7 @@ from .api.push import PushServlets
 from .api.recording import RecordingServlets
 from .api.relations import RelationServlets
 from .api.rooms import RoomServlets
+from .api.to_device import ToDeviceServlets
 from .config import Config, media_store_path
 from .handlers.account_data import AccountDataHandler
 from .handlers.accounts import AccountHandler, PasswordHasher
@@ -66,6 +67,7 @@ from .handlers.room_host import RoomHost
 from .handlers.rooms import RoomHandler
 from .handlers.sfu_hooks import SFUHooks
 from .handlers.sync import SyncHandler
+from .handlers.to_device import ToDeviceHandler
 from .handlers.typing import TypingHandler
 from .handlers.user_directory import UserDirectoryHandler
 from .handlers.voip import TurnHandler
@@ -82,6 +84,7 @@ from .storage.receipts import ReceiptStore
 from .storage.recordings import RecordingStore
 from .storage.relations import RelationStore
 from .storage.reports import ReportStore
+from .storage.to_device import ToDeviceStore
 from .storage.user_directory import UserDirectoryStore
 from .storage.users import KeyStore, UserStore
 
@@ -167,11 +170,14 @@ class Homeserver:
         self.context = ContextHandler(self.events, self.rooms, self.relations, self.stream)
         self.presence = PresenceHandler(name, PresenceStore(self.db, self.stream), self.events,
                                         self.notifier, self.queue, config.presence.enabled)
+        # to-device messages: device inboxes on the sync stream, m.direct_to_device EDUs
+        self.to_device = ToDeviceHandler(name, ToDeviceStore(self.db, self.stream),
+                                         self.accounts.devices, self.notifier, self.queue)
         self.sync = SyncHandler(self.events, self.account_data, self.stream, self.rooms,
                                 self.notifier, config.limits.sync_timeline_limit,
                                 EphemeralEvents(self.receipts, self.typing),
                                 unread=self.notifications, bundle=self.relations.bundle,
-                                presence=self.presence)
+                                presence=self.presence, to_device=self.to_device)
         self.directory = DirectoryHandler(name, self.events, self.rooms, self.remote)
         self.room_host = RoomHost(name, self.rooms, self.events, self.keyring)
         self.federation = FederationHandler(
@@ -220,6 +226,7 @@ class Homeserver:
         self.rooms.event_listeners.append(self.typing.on_event)  # leaving stops typing
         self.rooms.event_listeners.append(self.presence.on_event)  # sending is activity
         self.federation.edu_handlers["m.presence"] = self.presence.on_edu
+        self.federation.edu_handlers["m.direct_to_device"] = self.to_device.on_edu
         # the hallway: our rooms' changes pushed to other servers, theirs laid over our cache
         self.rooms.event_listeners.append(self.hallway_push.on_event)
         self.directory.visibility_listeners.append(self.hallway_push.on_visibility)
@@ -308,6 +315,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app.add_routes(RelationServlets(hs.relations, hs.context).routes())
     app.add_routes(DeviceServlets(hs.devices).routes())
     app.add_routes(PresenceServlets(hs.presence).routes())
+    app.add_routes(ToDeviceServlets(hs.to_device, config.limits.max_request_bytes).routes())
     app.add_routes(AudioServlets(hs.audio).routes())
     app.add_routes(MediaServlets(hs.media, federation).routes())
     app.add_routes(RecordingServlets(hs.recording, federation).routes())
