@@ -273,3 +273,17 @@ async def test_hostile_to_device_edus_are_ignored(make_homeserver):
                                          "once")]) == 200
     assert [e["sender"] for e in to_device(await alice.sync(since))] == \
         [carol.user_id, bob.user_id]
+
+
+async def test_a_deleted_device_takes_its_inbox_with_it(homeserver):
+    alice = await homeserver.user("alice")
+    bob = await homeserver.user("bob")
+    gone = await login(homeserver, "bob", "GONE")
+    await send_to_device(alice, {bob.user_id: {"*": {"n": 1}}})
+    assert homeserver.hs.to_device.store.count(bob.user_id) == 2
+    await gone.ok("POST", "/logout", {})
+    assert homeserver.hs.to_device.store.count(bob.user_id) == 1
+    # Logging in again with that device ID starts with an empty inbox.
+    again = await login(homeserver, "bob", "GONE")
+    assert to_device(await again.sync()) == []
+    assert [e["content"] for e in to_device(await bob.sync())] == [{"n": 1}]
