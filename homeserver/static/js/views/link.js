@@ -95,6 +95,7 @@ export function mount(app, main, params) {
     const live = p.live === true;
     const guests = p.guest_access !== false && p.guest_access !== "forbidden";
     const host = str(p.host, 255) || ref.slice(ref.indexOf(":") + 1);
+    document.title = `${name} · Audio rooms`;
     const signIn = `/#/login?next=${encodeURIComponent(roomRoute(str(p.room_id, 255) || ref, via))}`;
     render(body, h("div", { class: "card notice-card link-card" },
       h("p", { class: "host" }, `An audio room on ${host}`),
@@ -120,6 +121,5 @@ export function mount(app, main, params) {
   if (!preview) {
     app.api.preview(ref).then((p) => { preview = p && typeof p === "object" ? p : null; draw(); }, () => {});
   }
-  document.title = `${str(preview?.name, 200) || ref} · Audio rooms`;
   return () => { document.title = "Audio rooms"; };
 }
