@@ -84,3 +84,80 @@ class Audit:
                     if v["impact"] in BLOCKING]
             out += [f"{page}: {v['id']} ({v['impact']}) x{v['count']}" for v in res["structure"]]
         return out
+
+
+# The keyboard: what has focus, and whether its focus ring shows ------------------------------
+
+FOCUSED = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body || el === document.documentElement) return null;
+  // A visually hidden file input shows its ring on its label (the visible "Photo" button).
+  let ring = el;
+  if (el.matches('input[type=file]') && el.getBoundingClientRect().width <= 1 && el.labels?.length) ring = el.labels[0];
+  const cs = getComputedStyle(ring);
+  const name = (el.getAttribute('aria-label') || (el.labels?.[0]?.innerText) || el.innerText || el.value || '')
+    .replace(/\\s+/g, ' ').trim();
+  const r = ring.getBoundingClientRect();
+  return {
+    tag: el.tagName.toLowerCase(), name, key: el.dataset.key || el.id || '',
+    focusVisible: el.matches(':focus-visible'),
+    outline: `${cs.outlineStyle} ${cs.outlineWidth} ${cs.outlineColor}`,
+    ringShows: cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2,
+    onScreen: r.width > 0 && r.height > 0,
+  };
+}"""
+
+CONTROLS = """() => [...document.querySelectorAll(
+    'a[href], button, input, select, textarea, summary, [tabindex]:not([tabindex="-1"])')]
+  .filter((el) => !el.disabled && el.tabIndex >= 0 && el.checkVisibility({visibilityProperty: true})
+    && !el.closest('[inert], [aria-hidden=true]'))
+  .map((el) => { el.dataset.a11yControl = '1'; return (el.getAttribute('aria-label') || el.labels?.[0]?.innerText
+    || el.innerText || el.name || el.tagName).replace(/\\s+/g, ' ').trim(); })"""
+
+
+async def focused(page) -> dict | None:
+    f = await page.evaluate(FOCUSED)
+    if f is not None:
+        assert f["focusVisible"] and f["ringShows"], f"keyboard focus without a visible focus ring: {f}"
+    return f
+
+
+async def tab_to(page, name, limit: int = 80, key: str = "Tab") -> dict:
+    """Press Tab until the focused control's name matches ``name`` (a compiled regex or a
+    string it starts with); every control passed on the way must show its focus ring."""
+    passed = []
+    for _ in range(limit):
+        await page.keyboard.press(key)
+        f = await focused(page)
+        if f is None:
+            passed.append("<body>")
+            continue
+        hit = name.search(f["name"]) if hasattr(name, "search") else f["name"].startswith(name)
+        if hit:
+            return f
+        passed.append(f["name"] or f["tag"])
+    raise AssertionError(f"Tab never reached {name!r}; it went through: {passed}")
+
+
+async def tab_cycle(page, limit: int = 200) -> list[str]:
+    """Tab through the whole page once; the visible controls Tab never reached."""
+    await page.evaluate(CONTROLS)
+    await page.evaluate("""() => { window.__a11yReached = new Set();
+      window.__a11yOnFocus = (ev) => window.__a11yReached.add(ev.target);
+      document.addEventListener('focusin', window.__a11yOnFocus); }""")
+    body_hits = 0
+    for _ in range(limit):
+        await page.keyboard.press("Tab")
+        if await focused(page) is None:
+            body_hits += 1
+            if body_hits >= 2:  # went round the whole page
+                break
+    return await page.evaluate("""() => {
+      document.removeEventListener('focusin', window.__a11yOnFocus);
+      const missed = [...document.querySelectorAll('[data-a11y-control]')].filter((el) =>
+        !window.__a11yReached.has(el) && el.isConnected && el.checkVisibility({visibilityProperty: true})
+        // Arrow keys, not Tab, move within a radio group: reaching one of it is enough.
+        && !(el.type === 'radio' && [...window.__a11yReached].some((r) => r.type === 'radio' && r.name === el.name)));
+      for (const el of document.querySelectorAll('[data-a11y-control]')) delete el.dataset.a11yControl;
+      return missed.map((el) => el.outerHTML.slice(0, 160));
+    }""")

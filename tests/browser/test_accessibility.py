@@ -8,6 +8,7 @@ serious or critical one, or on content outside landmarks / a view without an h1.
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -18,7 +19,7 @@ except ImportError:  # pragma: no cover - depends on the machine
         raise
     pytest.skip("Playwright is not installed (pip install playwright)", allow_module_level=True)
 
-from tests.browser.a11y import Audit, require_axe
+from tests.browser.a11y import Audit, focused, require_axe, tab_cycle, tab_to
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.browser.flows import create_room, person, sign_up
 
@@ -122,3 +123,94 @@ async def _walk(audit: Audit, alice, bob) -> None:
     await alice.goto("#/no-such-page")
     await expect(a.get_by_role("heading", name="Page not found")).to_be_visible()
     await audit.run(alice, "page not found", SIZES)
+
+
+async def test_keyboard_alone_creates_a_room_raises_a_hand_and_sends_a_dm(homeserver, open_page):
+    """From the hallway, Tab and Enter (and typing into fields) alone: start a room, raise a
+    hand as a listener on another page, have the moderator invite them up, and send a DM.
+    Every control focused on the way shows a visible focus ring (computed outline), and on
+    each page Tab reaches every visible control."""
+    alice = await open_page(homeserver, "alice", DESKTOP)
+    bob = await open_page(homeserver, "bob", DESKTOP)
+    a, b = alice.page, bob.page
+    alice_id = await sign_up(alice, "alice")
+    bob_id = await sign_up(bob, "bob")
+
+    # Every visible control on the hallway, the create form and the backchannel is reachable.
+    assert await tab_cycle(a) == [], "hallway controls Tab never reaches"
+
+    # Start a room with the keyboard.
+    await tab_to(a, "Start a room")
+    await a.keyboard.press("Enter")
+    await expect(a.get_by_role("heading", name="Start a room", level=1)).to_be_visible()
+    assert await tab_cycle(a) == [], "create-room controls Tab never reaches"
+    await tab_to(a, "Title")
+    await a.keyboard.type("Keyboard jazz")
+    await tab_to(a, "Start room")
+    await a.keyboard.press("Enter")
+    await expect(a.get_by_role("heading", name="Keyboard jazz", level=1)).to_be_visible()
+    await expect(a.get_by_test_id("audio-status")).to_have_text(
+        "You're connected to the room's audio.", timeout=20000)
+
+    # A listener on another page joins from the hallway and raises a hand, keyboard only.
+    await expect(b.locator("li.room-card", has_text="Keyboard jazz")).to_be_visible()
+    await tab_to(b, re.compile(r"^Join Keyboard jazz$"))
+    await b.keyboard.press("Enter")
+    await expect(b.get_by_test_id("audio-status")).to_have_text("You're listening.", timeout=20000)
+    assert await tab_cycle(b) == [], "listener's room controls Tab never reaches"
+    await tab_to(b, "Raise hand")
+    await b.keyboard.press("Enter")
+    await expect(b.get_by_role("button", name="Lower hand")).to_be_visible()
+    await expect(person(alice, "audience", bob_id).get_by_role("img", name="hand raised")).to_be_visible()
+
+    # The moderator invites them up from the hand queue, keyboard only; then opens the
+    # person menu of someone in the room with Enter and closes it with Escape.
+    assert await tab_cycle(a) == [], "moderator's room controls Tab never reaches"
+    await tab_to(a, "Invite to speak")
+    await a.keyboard.press("Enter")
+    await expect(person(bob, "stage", bob_id)).to_be_visible()
+    await tab_to(a, "Actions for bob")
+    await a.keyboard.press("Enter")
+    menu = a.get_by_role("group", name="Actions for bob")
+    await expect(menu.get_by_role("button", name="Move to audience")).to_be_visible()
+    f = await tab_to(a, "Make moderator")
+    assert f["key"].startswith("act-Make moderator-")
+    await a.keyboard.press("Escape")
+    await expect(menu.get_by_role("button", name="Move to audience")).to_be_hidden()
+    assert (await focused(a))["name"] == "Actions for bob"
+
+    # The listener, now on stage, sends a DM with the keyboard alone.
+    await tab_to(b, re.compile(r"^Backchannel"))
+    await b.keyboard.press("Enter")
+    await expect(b.get_by_role("heading", name="Backchannel", level=1)).to_be_visible()
+    assert await tab_cycle(b) == [], "backchannel controls Tab never reaches"
+    await tab_to(b, "Message someone")
+    await b.keyboard.type(alice_id)
+    await b.keyboard.press("Enter")
+    await expect(b.get_by_role("heading", name="alice", level=2)).to_be_visible()
+    await tab_to(b, re.compile(r"^Message$"))
+    await b.keyboard.type("Typed without a mouse")
+    await b.keyboard.press("Enter")
+    await expect(b.locator("ol.messages")).to_contain_text("Typed without a mouse")
+    assert await tab_cycle(b) == [], "conversation controls Tab never reaches"
+    await expect(a.locator("#nav-dms")).to_have_attribute("aria-label", "Backchannel, 1 unread", timeout=20000)
+
+
+async def test_animations_stop_with_reduced_motion(homeserver, open_page):
+    """With "reduce motion" set, nothing on the room page moves: no pulsing LIVE dot, no
+    floating reactions (the reaction still shows, in place)."""
+    alice = await open_page(homeserver, "alice", DESKTOP)
+    a = alice.page
+    await a.emulate_media(reduced_motion="reduce")
+    await sign_up(alice, "alice")
+    await create_room(alice, "Still room")
+    await a.get_by_role("button", name="React with applause").click()
+    floating = a.locator(".reaction-float")
+    await expect(floating).to_have_count(1)
+    moving = await a.evaluate("""() => [...document.querySelectorAll('*')]
+      .filter((el) => { const cs = getComputedStyle(el);
+        return (cs.animationName !== 'none' && parseFloat(cs.animationDuration) > 0)
+          || (parseFloat(cs.transitionDuration) > 0 && cs.transitionProperty !== 'none'); })
+      .map((el) => el.className || el.tagName)""")
+    assert moving == [], f"animated with reduced motion on: {moving}"
+    assert float(await floating.evaluate("el => getComputedStyle(el).opacity")) == 1
