@@ -1,9 +1,10 @@
 """WCAG 2.2 AA, checked by axe-core in real Chromium on every page of the web client, at phone
 and desktop sizes: sign-in and sign-up, the hallway (empty and with a live room), starting a
 room, the room as a listener and as a moderator (with a raised hand and a person's menu open),
-the backchannel (the list, an invitation, a conversation), the profile, an ended room and an
-unknown page (the dark colour scheme too). The test prints every violation axe finds (rule, impact, count) and fails on any
-serious or critical one, or on content outside landmarks / a view without an h1.
+the backchannel (the list, an invitation, a conversation), the profile, a toast and a dialog,
+an ended room, a scheduled room (moderator, preview, listener) and an unknown page; the dark
+colour scheme too. The test prints every violation axe finds (rule, impact, count) and fails on
+any serious or critical one, or on content outside landmarks / a view without an h1.
 """
 from __future__ import annotations
 
@@ -64,6 +65,9 @@ async def _walk(audit: Audit, alice, bob) -> None:
     await expect(a.get_by_test_id("audio-status")).to_have_text(
         "You're connected to the room's audio.", timeout=20000)
     await audit.run(alice, "room as moderator (alone on stage)", SIZES)
+    await a.get_by_role("button", name="Copy link").click()
+    await expect(a.locator(".toast")).to_be_visible()
+    await audit.run(alice, "room as moderator (a toast shown)", SIZES)
 
     bob_id = await sign_up(bob, "bob")
     card = b.locator("li.room-card", has_text="Accessible jazz")
@@ -117,9 +121,22 @@ async def _walk(audit: Audit, alice, bob) -> None:
 
     await alice.goto(f"#/room/{room_id}")
     await a.get_by_role("button", name="End room").click()
+    await expect(a.get_by_role("dialog")).to_be_visible()
+    await audit.run(alice, "room as moderator (confirm dialog)", SIZES)
     await a.get_by_role("dialog").get_by_role("button", name="End room").click()
     await expect(a.get_by_role("heading", name="This room has ended")).to_be_visible()
     await audit.run(alice, "ended room", SIZES)
+
+    await alice.goto("#/hallway")
+    later = await create_room(alice, "Tomorrow's jazz", schedule="2099-01-01T20:00")
+    await expect(a.get_by_role("button", name="Go live now")).to_be_visible()
+    await audit.run(alice, "scheduled room as moderator", SIZES)
+    await bob.goto(f"#/room/{later}")
+    await expect(b.get_by_role("button", name="Join as listener")).to_be_visible()
+    await audit.run(bob, "room preview before joining", SIZES)
+    await b.get_by_role("button", name="Join as listener").click()
+    await expect(b.get_by_role("button", name="Remind me")).to_be_visible()
+    await audit.run(bob, "scheduled room as listener", SIZES)
     await alice.goto("#/no-such-page")
     await expect(a.get_by_role("heading", name="Page not found")).to_be_visible()
     await audit.run(alice, "page not found", SIZES)
