@@ -98,12 +98,22 @@ FOCUSED = """() => {
   const name = (el.getAttribute('aria-label') || (el.labels?.[0]?.innerText) || el.innerText || el.value || '')
     .replace(/\\s+/g, ' ').trim();
   const r = ring.getBoundingClientRect();
+  // WCAG 2.4.11: the focused control is not entirely hidden by sticky or fixed content (top
+  // bar, controls bar): some of it is what the page shows at one of these points.
+  const points = [[0.5, 0.5], [0.1, 0.1], [0.9, 0.1], [0.1, 0.9], [0.9, 0.9]].map(([x, y]) =>
+    [r.left + r.width * x, r.top + r.height * y]);
+  const shown = points.some(([x, y]) => {
+    const top = document.elementFromPoint(x, y);
+    return top && (ring.contains(top) || top.contains(ring));
+  });
   return {
     tag: el.tagName.toLowerCase(), name, key: el.dataset.key || el.id || '',
     focusVisible: el.matches(':focus-visible'),
     outline: `${cs.outlineStyle} ${cs.outlineWidth} ${cs.outlineColor}`,
     ringShows: cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2,
-    onScreen: r.width > 0 && r.height > 0,
+    onScreen: r.width > 0 && r.height > 0, shown,
+    at: shown ? '' : points.map(([x, y]) => { const t = document.elementFromPoint(x, y);
+      return `${Math.round(x)},${Math.round(y)}:${t ? t.tagName + '.' + t.className : 'none'}`; }).join(' '),
   };
 }"""
 
@@ -119,6 +129,7 @@ async def focused(page) -> dict | None:
     f = await page.evaluate(FOCUSED)
     if f is not None:
         assert f["focusVisible"] and f["ringShows"], f"keyboard focus without a visible focus ring: {f}"
+        assert f["shown"], f"the focused control is hidden behind other content: {f}"
     return f
 
 

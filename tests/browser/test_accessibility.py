@@ -183,6 +183,9 @@ async def test_keyboard_alone_creates_a_room_raises_a_hand_and_sends_a_dm(homese
     # The moderator invites them up from the hand queue, keyboard only; then opens the
     # person menu of someone in the room with Enter and closes it with Escape.
     assert await tab_cycle(a) == [], "moderator's room controls Tab never reaches"
+    await a.set_viewport_size(PHONE)  # the controls bar covers more of a phone's screen
+    assert await tab_cycle(a) == [], "moderator's room controls Tab never reaches on a phone"
+    await a.set_viewport_size(DESKTOP)
     await tab_to(a, "Invite to speak")
     await a.keyboard.press("Enter")
     await expect(person(bob, "stage", bob_id)).to_be_visible()
