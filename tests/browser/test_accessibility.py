@@ -155,6 +155,9 @@ async def test_keyboard_alone_creates_a_room_raises_a_hand_and_sends_a_dm(homese
 
     # Every visible control on the hallway, the create form and the backchannel is reachable.
     assert await tab_cycle(a) == [], "hallway controls Tab never reaches"
+    await a.set_viewport_size(PHONE)
+    assert await tab_cycle(a) == [], "hallway controls Tab never reaches on a phone"
+    await a.set_viewport_size(DESKTOP)
 
     # Start a room with the keyboard.
     await tab_to(a, "Start a room")
@@ -213,6 +216,8 @@ async def test_keyboard_alone_creates_a_room_raises_a_hand_and_sends_a_dm(homese
     await b.keyboard.press("Enter")
     await expect(b.locator("ol.messages")).to_contain_text("Typed without a mouse")
     assert await tab_cycle(b) == [], "conversation controls Tab never reaches"
+    await b.set_viewport_size(PHONE)
+    assert await tab_cycle(b) == [], "conversation controls Tab never reaches on a phone"
     await expect(a.locator("#nav-dms")).to_have_attribute("aria-label", "Backchannel, 1 unread", timeout=20000)
 
 
