@@ -403,4 +403,97 @@ CREATE INDEX events_audio_replays ON events(room_id, stream_ordering)
 ALTER TABLE users ADD COLUMN is_guest INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE access_tokens ADD COLUMN valid_until_ms INTEGER
 """),
+    # 17: end-to-end encryption keys (homeserver/handlers/e2e_keys.py): devices' identity
+    # keys, one-time and fallback keys, cross-signing keys and the signatures others add;
+    # device list changes on the sync stream; other servers' users' devices as last heard.
+    (17, """
+CREATE TABLE e2e_device_keys (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (user_id, device_id)
+);
+CREATE TABLE e2e_one_time_keys (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    algorithm TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (user_id, device_id, algorithm, key_id)
+);
+CREATE TABLE e2e_fallback_keys (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    algorithm TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    json TEXT NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, device_id, algorithm)
+);
+CREATE TABLE e2e_cross_signing_keys (
+    user_id TEXT NOT NULL,
+    usage TEXT NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (user_id, usage)
+);
+CREATE TABLE e2e_signatures (
+    user_id TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    signer TEXT NOT NULL,
+    signer_key_id TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (user_id, key_id, signer, signer_key_id)
+);
+CREATE TABLE device_list_changes (
+    user_id TEXT NOT NULL,
+    stream_ordering INTEGER NOT NULL,
+    sent INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX device_list_changes_pos ON device_list_changes(stream_ordering);
+CREATE INDEX device_list_changes_user ON device_list_changes(user_id, stream_ordering);
+CREATE TABLE remote_devices (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (user_id, device_id)
+);
+CREATE TABLE remote_device_lists (
+    user_id TEXT PRIMARY KEY,
+    stream_id INTEGER NOT NULL
+)
+"""),
+    # 18: to-device messages (homeserver/handlers/to_device.py). The inbox holds each device's
+    # messages at their place on the sync stream until the device acknowledges them (a later
+    # since token); the send transactions make /sendToDevice idempotent; the received message
+    # IDs drop a remote server's retried m.direct_to_device EDUs. Remote recipients' EDUs wait
+    # in federation_outbox (kind 'edu') like PDUs do. A deleted device's inbox goes with it.
+    (18, """
+CREATE TABLE device_inbox (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    stream_pos INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    type TEXT NOT NULL,
+    content TEXT NOT NULL,
+    PRIMARY KEY (user_id, device_id, stream_pos)
+);
+CREATE TABLE to_device_txns (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    txn_id TEXT NOT NULL,
+    created_ts INTEGER NOT NULL,
+    PRIMARY KEY (user_id, device_id, txn_id)
+);
+CREATE INDEX to_device_txns_ts ON to_device_txns(created_ts);
+CREATE TABLE to_device_received (
+    origin TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    received_ts INTEGER NOT NULL,
+    PRIMARY KEY (origin, message_id)
+);
+CREATE INDEX to_device_received_ts ON to_device_received(received_ts);
+CREATE TRIGGER device_inbox_on_device_delete AFTER DELETE ON devices BEGIN
+    DELETE FROM device_inbox WHERE user_id = OLD.user_id AND device_id = OLD.device_id;
+END
+"""),
 ]
