@@ -28,20 +28,24 @@ from .api.devices import DeviceServlets
 from .api.ephemeral import EphemeralServlets
 from .api.federation import FederationServlets
 from .api.http import ACCOUNTS, DEVICES, matrix_errors
+from .api.keys import KeyServlets
 from .api.log_filters import install_malformed_http_filter
 from .api.presence import PresenceServlets
 from .api.push import PushServlets
 from .api.recording import RecordingServlets
 from .api.relations import RelationServlets
 from .api.rooms import RoomServlets
-from .config import Config, media_store_path
+from .config import Config, RateLimit, media_store_path
 from .handlers.account_data import AccountDataHandler
 from .handlers.accounts import AccountHandler, PasswordHasher
 from .handlers.audio import AudioRoomHandler, NoticeSender
 from .handlers.content_repo import ContentRepository
 from .handlers.context import ContextHandler
+from .handlers.cross_signing import CrossSigning
+from .handlers.device_lists import DeviceLists
 from .handlers.devices import DeviceHandler
 from .handlers.directory import DirectoryHandler
+from .handlers.e2e_keys import E2EKeysHandler
 from .handlers.ephemeral import EphemeralEvents
 from .handlers.events import EventFactory
 from .handlers.federation import FederationHandler
@@ -73,6 +77,7 @@ from .push_client import HttpPushGateway
 from .stage import StageRules
 from .storage.database import Database
 from .storage.devices import DeviceStore
+from .storage.e2e_keys import E2EKeyStore
 from .storage.events import AccountDataStore, EventStore, FilterStore, StreamCounter
 from .storage.federation import KeyCacheStore, OutboxStore, TransactionStore
 from .storage.media_repo import MediaStore
@@ -167,11 +172,22 @@ class Homeserver:
         self.context = ContextHandler(self.events, self.rooms, self.relations, self.stream)
         self.presence = PresenceHandler(name, PresenceStore(self.db, self.stream), self.events,
                                         self.notifier, self.queue, config.presence.enabled)
+        # end-to-end encryption keys and device lists (here and on other servers)
+        self.e2e_keys = E2EKeysHandler(
+            name, E2EKeyStore(self.db, self.stream), self.accounts.devices,
+            self.federation_client, RateLimiter(RateLimit(per_second=1.0, burst=20)),
+            RateLimiter(RateLimit(per_second=10.0, burst=200)), self.devices.authorise)
+        self.device_lists = DeviceLists(name, self.e2e_keys.store, self.events, self.notifier,
+                                        self.queue, self.federation_client,
+                                        self.e2e_keys.render_device,
+                                        self.e2e_keys.render_cross_signing)
+        self.e2e_keys.attach(self.device_lists)
+        self.cross_signing = CrossSigning(self.e2e_keys)
         self.sync = SyncHandler(self.events, self.account_data, self.stream, self.rooms,
                                 self.notifier, config.limits.sync_timeline_limit,
                                 EphemeralEvents(self.receipts, self.typing),
                                 unread=self.notifications, bundle=self.relations.bundle,
-                                presence=self.presence)
+                                presence=self.presence, e2e_keys=self.e2e_keys)
         self.directory = DirectoryHandler(name, self.events, self.rooms, self.remote)
         self.room_host = RoomHost(name, self.rooms, self.events, self.keyring)
         self.federation = FederationHandler(
@@ -220,6 +236,11 @@ class Homeserver:
         self.rooms.event_listeners.append(self.typing.on_event)  # leaving stops typing
         self.rooms.event_listeners.append(self.presence.on_event)  # sending is activity
         self.federation.edu_handlers["m.presence"] = self.presence.on_edu
+        # device lists: our deletions told, other servers' updates followed
+        self.devices.deletion_listeners.append(self.e2e_keys.device_deleted)
+        self.federation.edu_handlers["m.device_list_update"] = self.device_lists.on_edu
+        self.federation.edu_handlers["m.signing_key_update"] = \
+            self.device_lists.on_signing_key_edu
         # the hallway: our rooms' changes pushed to other servers, theirs laid over our cache
         self.rooms.event_listeners.append(self.hallway_push.on_event)
         self.directory.visibility_listeners.append(self.hallway_push.on_visibility)
@@ -250,6 +271,7 @@ class Homeserver:
         await self.pushers.stop()
         await self.devices.stop()
         await self.presence.stop()
+        await self.device_lists.stop()
         await self.federation_client.close()
         await self.push_gateway.close()
         self.db.close()
@@ -307,6 +329,8 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app.add_routes(ClientMiscServlets(config, hs.user_directory, hs.turn, hs.reports).routes())
     app.add_routes(RelationServlets(hs.relations, hs.context).routes())
     app.add_routes(DeviceServlets(hs.devices).routes())
+    app.add_routes(KeyServlets(hs.e2e_keys, hs.cross_signing, lambda: hs.stream.current,
+                               federation.authenticate).routes())
     app.add_routes(PresenceServlets(hs.presence).routes())
     app.add_routes(AudioServlets(hs.audio).routes())
     app.add_routes(MediaServlets(hs.media, federation).routes())

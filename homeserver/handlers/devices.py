@@ -44,6 +44,8 @@ class DeviceHandler:
         # session -> (user_id, what it authorises, expiry)
         self._sessions: dict[str, tuple[str, tuple, float]] = {}
         self._task: asyncio.Task | None = None
+        # (user_id, device IDs) after devices are deleted: their keys go, others are told
+        self.deletion_listeners: list[Callable[[str, list[str]], None]] = []
 
     # last seen ----------------------------------------------------------------------------
 
@@ -109,6 +111,7 @@ class DeviceHandler:
         await self._authorise(req, ("delete_device", device_id), body.get("auth"))
         self.accounts.forget_tokens(self.store.delete_devices(req.user_id, [device_id]))
         self._seen.pop((req.user_id, device_id), None)
+        self._deleted(req.user_id, [device_id])
 
     async def delete_devices(self, req: Requester, body: dict) -> None:
         ids = body.get("devices")
@@ -121,6 +124,11 @@ class DeviceHandler:
         self.accounts.forget_tokens(self.store.delete_devices(req.user_id, ids))
         for d in ids:
             self._seen.pop((req.user_id, d), None)
+        self._deleted(req.user_id, ids)
+
+    def _deleted(self, user_id: str, device_ids: list[str]) -> None:
+        for listener in self.deletion_listeners:
+            listener(user_id, device_ids)
 
     # user-interactive auth ----------------------------------------------------------------
 
@@ -134,6 +142,10 @@ class DeviceHandler:
         session = secrets.token_urlsafe(18)
         self._sessions[session] = (user_id, what, now + SESSION_SECONDS)
         return session
+
+    async def authorise(self, req: Requester, what: tuple, auth) -> None:
+        """User-interactive auth for another request (cross-signing key upload)."""
+        await self._authorise(req, what, auth)
 
     async def _authorise(self, req: Requester, what: tuple, auth) -> None:
         """Return when ``auth`` completes m.login.password for this user and request; raise

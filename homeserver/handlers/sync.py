@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import InvalidParam, NotFound
 from ..storage.events import AccountDataStore, EventStore, StreamCounter
 from .accounts import Requester
+from .e2e_keys import E2EKeysHandler
 from .ephemeral import EphemeralEvents
 from .events import client_event
 from .notifications import NotificationCounter
@@ -84,7 +85,8 @@ class SyncHandler:
                  ephemeral: EphemeralEvents | None = None, *,
                  unread: NotificationCounter,
                  bundle: Callable[[str, str, list[dict], int | None], None] | None = None,
-                 presence: PresenceHandler | None = None):
+                 presence: PresenceHandler | None = None,
+                 e2e_keys: E2EKeysHandler | None = None):
         self.store = store
         self.account_data = account_data
         self.stream = stream
@@ -97,6 +99,7 @@ class SyncHandler:
         # (user_id, room_id, events, visible up to).
         self.bundle = bundle or (lambda user_id, room_id, events, upto: None)
         self.presence = presence
+        self.e2e_keys = e2e_keys  # device_lists, one-time key counts
 
     async def sync(self, req: Requester, since: str | None, timeout_ms: int = 0,
                    full_state: bool = False, timeline_limit: int | None = None,
@@ -165,6 +168,11 @@ class SyncHandler:
             "device_lists": {"changed": [], "left": []},
             "device_one_time_keys_count": {},
         }
+        if self.e2e_keys is not None:  # device lists and one-time key counts
+            keys = self.e2e_keys.sync_fields(req, since, pos)
+            result.update(keys)
+            if keys["device_lists"]["changed"] or keys["device_lists"]["left"]:
+                return result, False
         return result, not (join or invite or leave or global_ad or presence)
 
     def _joined_room(self, req: Requester, room_id: str, since: int | None, full: bool,

@@ -397,4 +397,62 @@ CREATE INDEX events_audio_replays ON events(room_id, stream_ordering)
     WHERE type = 'm.room.message'
     AND json_type(json, '$.content."org.audiorooms.replay"') = 'object'
 """),
+    # 17: end-to-end encryption keys (homeserver/handlers/e2e_keys.py): devices' identity
+    # keys, one-time and fallback keys, cross-signing keys and the signatures others add;
+    # device list changes on the sync stream; other servers' users' devices as last heard.
+    (17, """
+CREATE TABLE e2e_device_keys (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (user_id, device_id)
+);
+CREATE TABLE e2e_one_time_keys (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    algorithm TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (user_id, device_id, algorithm, key_id)
+);
+CREATE TABLE e2e_fallback_keys (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    algorithm TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    json TEXT NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, device_id, algorithm)
+);
+CREATE TABLE e2e_cross_signing_keys (
+    user_id TEXT NOT NULL,
+    usage TEXT NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (user_id, usage)
+);
+CREATE TABLE e2e_signatures (
+    user_id TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    signer TEXT NOT NULL,
+    signer_key_id TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (user_id, key_id, signer, signer_key_id)
+);
+CREATE TABLE device_list_changes (
+    user_id TEXT NOT NULL,
+    stream_ordering INTEGER NOT NULL
+);
+CREATE INDEX device_list_changes_pos ON device_list_changes(stream_ordering);
+CREATE INDEX device_list_changes_user ON device_list_changes(user_id, stream_ordering);
+CREATE TABLE remote_devices (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (user_id, device_id)
+);
+CREATE TABLE remote_device_lists (
+    user_id TEXT PRIMARY KEY,
+    stream_id INTEGER NOT NULL
+)
+"""),
 ]
