@@ -5,7 +5,12 @@ the outbox only after the destination answered the transaction with 200, so a cr
 outage of any length loses nothing; a resend after a crash reuses the same transaction ID
 (derived from the outbox row IDs), which the receiver answers idempotently. Failures back off
 exponentially with jitter; any request from the destination to us (it is back) resets that.
-EDUs (typing, who is talking) are kept in memory only: losing one is harmless.
+EDUs (typing, who is talking) are kept in memory only: losing one is harmless. An EDU that
+must not be lost (``m.direct_to_device``: it may carry a room key) is sent ``durable``: it waits
+in the outbox with the PDUs, in the same order, and is deleted only once a transaction carrying
+it was answered 200, so it survives outages, restarts and SIGKILL like a PDU. A resend may
+deliver it twice (we crashed after the answer, before the delete); such EDUs carry an ID the
+receiver deduplicates by (``message_id``).
 """
 from __future__ import annotations
 
@@ -24,11 +29,15 @@ MAX_PDUS, MAX_EDUS = 50, 100
 
 
 class Outbox(Protocol):
-    """Where the queue keeps PDUs until their destination took them (a durable store)."""
+    """Where the queue keeps PDUs (and durable EDUs) until their destination took them."""
 
-    def enqueue(self, destinations: Iterable[str], pdu: dict) -> None: ...
+    def enqueue(self, destinations: Iterable[str], pdu: dict, kind: str = "pdu") -> None: ...
 
-    def pending(self, destination: str, limit: int = MAX_PDUS) -> list[tuple[int, dict]]: ...
+    def pending(self, destination: str, max_pdus: int = MAX_PDUS,
+                max_edus: int = MAX_EDUS) -> list[tuple[int, str, dict]]:
+        """The oldest rows (id, kind 'pdu' or 'edu', json) in order: the longest prefix with
+        at most ``max_pdus`` PDUs and ``max_edus`` EDUs."""
+        ...
 
     def delete_upto(self, destination: str, last_id: int) -> None: ...
 
@@ -72,7 +81,14 @@ class OutboundQueue:
         for d in dests:
             self._ensure_worker(d)
 
-    def send_edu(self, destinations, edu: dict) -> None:
+    def send_edu(self, destinations, edu: dict, durable: bool = False) -> None:
+        if durable:
+            dests = [d for d in set(destinations) if d != self.server_name]
+            if dests:
+                self.store.enqueue(dests, edu, kind="edu")  # committed, like a PDU
+                for d in dests:
+                    self._ensure_worker(d)
+            return
         for d in set(destinations):
             if d == self.server_name:
                 continue
@@ -100,9 +116,15 @@ class OutboundQueue:
         wakeup = self._wakeups[dest]
         while not self._stopping:
             wakeup.clear()
-            pdus = self.store.pending(dest)
-            edus = self._edus.pop(dest, [])[:MAX_EDUS]
-            if not pdus and not edus:
+            rows = self.store.pending(dest)
+            pdus = [item for _, kind, item in rows if kind == "pdu"]
+            edus = [item for _, kind, item in rows if kind == "edu"]
+            volatile = self._edus.pop(dest, [])
+            room = MAX_EDUS - len(edus)
+            edus += volatile[:room]
+            if volatile[room:]:  # the rest go in the next transaction
+                self._edus[dest] = volatile[room:]
+            if not rows and not edus:
                 try:
                     await asyncio.wait_for(wakeup.wait(), 60)
                 except TimeoutError:
@@ -110,13 +132,13 @@ class OutboundQueue:
                         self._workers.pop(dest, None)
                         return
                 continue
-            if pdus:
-                txn_id = f"{pdus[0][0]}-{pdus[-1][0]}"
+            if rows:  # the same rows resent after a failure or a crash: the same ID
+                txn_id = f"{rows[0][0]}-{rows[-1][0]}"
             else:
                 self._edu_txn += 1
                 txn_id = f"e{int(time.time() * 1000)}-{self._edu_txn}"
             body = {"origin": self.server_name, "origin_server_ts": int(time.time() * 1000),
-                    "pdus": [p for _, p in pdus], "edus": edus}
+                    "pdus": pdus, "edus": edus}
             try:
                 resp = await self.client.request(dest, "PUT",
                                                  f"/_matrix/federation/v1/send/{txn_id}", body)
@@ -131,8 +153,8 @@ class OutboundQueue:
                     pass
                 continue
             self._failures[dest] = 0
-            if pdus:
-                self.store.delete_upto(dest, pdus[-1][0])
+            if rows:
+                self.store.delete_upto(dest, rows[-1][0])
             for event_id, result in (resp.get("pdus") or {}).items():
                 if isinstance(result, dict) and result.get("error"):
                     log.warning("%s rejected %s: %s", dest, event_id, result["error"])

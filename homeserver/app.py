@@ -35,6 +35,7 @@ from .api.push import PushServlets
 from .api.recording import RecordingServlets
 from .api.relations import RelationServlets
 from .api.rooms import RoomServlets
+from .api.to_device import ToDeviceServlets
 from .config import Config, RateLimit, media_store_path
 from .handlers.account_data import AccountDataHandler
 from .handlers.accounts import AccountHandler, PasswordHasher
@@ -70,6 +71,7 @@ from .handlers.room_host import RoomHost
 from .handlers.rooms import RoomHandler
 from .handlers.sfu_hooks import SFUHooks
 from .handlers.sync import SyncHandler
+from .handlers.to_device import ToDeviceHandler
 from .handlers.typing import TypingHandler
 from .handlers.user_directory import UserDirectoryHandler
 from .handlers.voip import TurnHandler
@@ -87,6 +89,7 @@ from .storage.receipts import ReceiptStore
 from .storage.recordings import RecordingStore
 from .storage.relations import RelationStore
 from .storage.reports import ReportStore
+from .storage.to_device import ToDeviceStore
 from .storage.user_directory import UserDirectoryStore
 from .storage.users import KeyStore, UserStore
 
@@ -183,11 +186,15 @@ class Homeserver:
                                         self.e2e_keys.render_cross_signing)
         self.e2e_keys.attach(self.device_lists)
         self.cross_signing = CrossSigning(self.e2e_keys)
+        # to-device messages: device inboxes on the sync stream, m.direct_to_device EDUs
+        self.to_device = ToDeviceHandler(name, ToDeviceStore(self.db, self.stream),
+                                         self.accounts.devices, self.notifier, self.queue)
         self.sync = SyncHandler(self.events, self.account_data, self.stream, self.rooms,
                                 self.notifier, config.limits.sync_timeline_limit,
                                 EphemeralEvents(self.receipts, self.typing),
                                 unread=self.notifications, bundle=self.relations.bundle,
-                                presence=self.presence, e2e_keys=self.e2e_keys)
+                                presence=self.presence, e2e_keys=self.e2e_keys,
+                                to_device=self.to_device)
         self.directory = DirectoryHandler(name, self.events, self.rooms, self.remote)
         self.room_host = RoomHost(name, self.rooms, self.events, self.keyring)
         self.federation = FederationHandler(
@@ -241,6 +248,7 @@ class Homeserver:
         self.federation.edu_handlers["m.device_list_update"] = self.device_lists.on_edu
         self.federation.edu_handlers["m.signing_key_update"] = \
             self.device_lists.on_signing_key_edu
+        self.federation.edu_handlers["m.direct_to_device"] = self.to_device.on_edu
         # the hallway: our rooms' changes pushed to other servers, theirs laid over our cache
         self.rooms.event_listeners.append(self.hallway_push.on_event)
         self.directory.visibility_listeners.append(self.hallway_push.on_visibility)
@@ -332,6 +340,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app.add_routes(KeyServlets(hs.e2e_keys, hs.cross_signing, lambda: hs.stream.current,
                                federation.authenticate).routes())
     app.add_routes(PresenceServlets(hs.presence).routes())
+    app.add_routes(ToDeviceServlets(hs.to_device, config.limits.max_request_bytes).routes())
     app.add_routes(AudioServlets(hs.audio).routes())
     app.add_routes(MediaServlets(hs.media, federation).routes())
     app.add_routes(RecordingServlets(hs.recording, federation).routes())

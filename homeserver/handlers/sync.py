@@ -21,6 +21,7 @@ from .notifications import NotificationCounter
 from .notifier import Notifier
 from .presence import PresenceHandler
 from .rooms import RoomHandler
+from .to_device import ToDeviceHandler
 
 MAX_TIMEOUT_MS = 120_000
 
@@ -30,6 +31,7 @@ def parse_token(token: str | None, what: str = "since") -> int | None:
         return None
     # Accept the bare integer too: a few clients strip prefixes from opaque tokens.
     raw = token[1:] if token.startswith("s") else token
+    raw = raw.split("_", 1)[0]  # "_..." parts are for other streams (to-device's "_td<N>")
     try:
         pos = int(raw)
     except ValueError:
@@ -86,7 +88,8 @@ class SyncHandler:
                  unread: NotificationCounter,
                  bundle: Callable[[str, str, list[dict], int | None], None] | None = None,
                  presence: PresenceHandler | None = None,
-                 e2e_keys: E2EKeysHandler | None = None):
+                 e2e_keys: E2EKeysHandler | None = None,
+                 to_device: ToDeviceHandler | None = None):
         self.store = store
         self.account_data = account_data
         self.stream = stream
@@ -100,6 +103,7 @@ class SyncHandler:
         self.bundle = bundle or (lambda user_id, room_id, events, upto: None)
         self.presence = presence
         self.e2e_keys = e2e_keys  # device_lists, one-time key counts
+        self.to_device = to_device
 
     async def sync(self, req: Requester, since: str | None, timeout_ms: int = 0,
                    full_state: bool = False, timeline_limit: int | None = None,
@@ -114,9 +118,13 @@ class SyncHandler:
         deadline = time.monotonic() + min(max(timeout_ms, 0), MAX_TIMEOUT_MS) / 1000
         presence = self.presence is not None and \
             self.presence.sync_started(req.user_id, set_presence)
+        # To-device: what the device got (up to the since token) is deleted now, once.
+        td_since = self.to_device.acknowledge(req, since, self.stream.current) \
+            if self.to_device is not None else None
         try:
             while True:
-                result, empty = self._compute(req, since_pos, full_state, limit, thread_counts)
+                result, empty = self._compute(req, since_pos, full_state, limit, thread_counts,
+                                              td_since)
                 remaining = deadline - time.monotonic()
                 if not empty or since_pos is None or full_state or remaining <= 0:
                     return result
@@ -127,7 +135,8 @@ class SyncHandler:
                 self.presence.sync_ended(req.user_id)
 
     def _compute(self, req: Requester, since: int | None, full_state: bool,
-                 limit: int, thread_counts: bool = False) -> tuple[dict, bool]:
+                 limit: int, thread_counts: bool = False,
+                 td_since: int | None = None) -> tuple[dict, bool]:
         pos = self.stream.current
         join, invite, leave = {}, {}, {}
         # One query for the user's account data changes, split by room (not one per room).
@@ -159,12 +168,14 @@ class SyncHandler:
         presence = self.presence.presence_events(
             req.user_id, joined_rooms, None if full_state else since, pos) \
             if self.presence is not None else []
+        to_device, td_token = self.to_device.for_sync(req, td_since, pos) \
+            if self.to_device is not None else ([], "")
         result = {
-            "next_batch": make_token(pos),
+            "next_batch": make_token(pos) + td_token,
             "rooms": {"join": join, "invite": invite, "leave": leave, "knock": {}},
             "account_data": {"events": global_ad},
             "presence": {"events": presence},
-            "to_device": {"events": []},
+            "to_device": {"events": to_device},
             "device_lists": {"changed": [], "left": []},
             "device_one_time_keys_count": {},
         }
@@ -173,7 +184,7 @@ class SyncHandler:
             result.update(keys)
             if keys["device_lists"]["changed"] or keys["device_lists"]["left"]:
                 return result, False
-        return result, not (join or invite or leave or global_ad or presence)
+        return result, not (join or invite or leave or global_ad or presence or to_device)
 
     def _joined_room(self, req: Requester, room_id: str, since: int | None, full: bool,
                      limit: int, pos: int, room_ad: list[dict],

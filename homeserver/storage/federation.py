@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable
 
 from federation.keyring import CheckedKeyResponse
-from federation.queue import MAX_PDUS
+from federation.queue import MAX_EDUS, MAX_PDUS
 
 from .database import Database
 
@@ -33,18 +33,33 @@ class OutboxStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def enqueue(self, destinations: Iterable[str], pdu: dict) -> None:
+    def enqueue(self, destinations: Iterable[str], pdu: dict, kind: str = "pdu") -> None:
+        """Queue a PDU (or, ``kind`` 'edu', an EDU that must not be lost)."""
+        if kind not in ("pdu", "edu"):
+            raise ValueError(f"unknown outbox kind {kind!r}")
         raw = json.dumps(pdu, ensure_ascii=False, separators=(",", ":"))
         now = int(time.time() * 1000)
         with self.db.transaction() as c:
             c.executemany(
                 "INSERT INTO federation_outbox (destination, kind, json, created_ts)"
-                " VALUES (?, 'pdu', ?, ?)", [(d, raw, now) for d in destinations])
+                " VALUES (?, ?, ?, ?)", [(d, kind, raw, now) for d in destinations])
 
-    def pending(self, destination: str, limit: int = MAX_PDUS) -> list[tuple[int, dict]]:
-        return [(i, json.loads(j)) for i, j in self.db.execute(
-            "SELECT id, json FROM federation_outbox WHERE destination = ? ORDER BY id LIMIT ?",
-            (destination, limit))]
+    def pending(self, destination: str, max_pdus: int = MAX_PDUS,
+                max_edus: int = MAX_EDUS) -> list[tuple[int, str, dict]]:
+        """The longest prefix of the destination's rows with at most ``max_pdus`` PDUs and
+        ``max_edus`` EDUs: a prefix, so delete_upto its last ID removes exactly what was sent."""
+        out: list[tuple[int, str, dict]] = []
+        counts = {"pdu": 0, "edu": 0}
+        caps = {"pdu": max_pdus, "edu": max_edus}
+        for i, kind, j in self.db.execute(
+                "SELECT id, kind, json FROM federation_outbox WHERE destination = ?"
+                " ORDER BY id LIMIT ?", (destination, max_pdus + max_edus)):
+            kind = kind if kind in caps else "pdu"
+            if counts[kind] >= caps[kind]:
+                break
+            counts[kind] += 1
+            out.append((i, kind, json.loads(j)))
+        return out
 
     def delete_upto(self, destination: str, last_id: int) -> None:
         with self.db.transaction() as c:

@@ -455,4 +455,35 @@ CREATE TABLE remote_device_lists (
     stream_id INTEGER NOT NULL
 )
 """),
+    # 18: to-device messages (homeserver/handlers/to_device.py). The inbox holds each device's
+    # messages at their place on the sync stream until the device acknowledges them (a later
+    # since token); the send transactions make /sendToDevice idempotent; the received message
+    # IDs drop a remote server's retried m.direct_to_device EDUs. Remote recipients' EDUs wait
+    # in federation_outbox (kind 'edu') like PDUs do.
+    (18, """
+CREATE TABLE device_inbox (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    stream_pos INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    type TEXT NOT NULL,
+    content TEXT NOT NULL,
+    PRIMARY KEY (user_id, device_id, stream_pos)
+);
+CREATE TABLE to_device_txns (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    txn_id TEXT NOT NULL,
+    created_ts INTEGER NOT NULL,
+    PRIMARY KEY (user_id, device_id, txn_id)
+);
+CREATE INDEX to_device_txns_ts ON to_device_txns(created_ts);
+CREATE TABLE to_device_received (
+    origin TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    received_ts INTEGER NOT NULL,
+    PRIMARY KEY (origin, message_id)
+);
+CREATE INDEX to_device_received_ts ON to_device_received(received_ts)
+"""),
 ]
