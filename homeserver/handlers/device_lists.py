@@ -98,7 +98,7 @@ class DeviceLists:
         self.notifier.notify_users(self.sharing(user_id))
         dests = self._servers(user_id) if federate else set()
         for device_id in device_ids or [""]:
-            pos, prev = self.store.record_change(user_id)
+            pos, prev = self.store.record_change(user_id, sent=bool(device_id))
             if not dests or not device_id:
                 continue
             content: dict = {"user_id": user_id, "device_id": device_id, "stream_id": pos,
@@ -146,6 +146,7 @@ class DeviceLists:
             raise BadJson("malformed keys in m.device_list_update")
         if not self.shares_room_with_ours(user_id):
             log.info("ignored a device list update for %s, who shares no room with us", user_id)
+            self.store.forget_remote_user(user_id)  # our copy would go stale: read afresh
             return
         known = self.store.remote_stream_id(user_id)
         if known is not None and stream_id <= known:
@@ -268,7 +269,7 @@ class DeviceLists:
             if names.get(device_id):
                 entry["device_display_name"] = names[device_id]
             devices.append(entry)
-        return {"user_id": user_id, "stream_id": self.store.last_change(user_id) or 0,
+        return {"user_id": user_id, "stream_id": self.store.last_sent(user_id) or 0,
                 "devices": devices, **self.render_cross_signing(user_id)}
 
     # sync and /keys/changes ----------------------------------------------------------------

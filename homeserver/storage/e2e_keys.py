@@ -139,20 +139,20 @@ class E2EKeyStore:
 
     # device list changes, on the sync stream -----------------------------------------------
 
-    def record_change(self, user_id: str) -> tuple[int, int | None]:
+    def record_change(self, user_id: str, sent: bool = False) -> tuple[int, int | None]:
         """Note that the user's device list changed: (its stream position, the previous
-        change's or None)."""
-        row = self.db.execute("SELECT MAX(stream_ordering) FROM device_list_changes WHERE"
-                              " user_id = ?", (user_id,)).fetchone()
+        position ``sent`` to other servers as an m.device_list_update, or None)."""
+        prev = self.last_sent(user_id)
         with self.db.transaction() as c:
             pos = self.stream.next_marked("device_lists")
-            c.execute("INSERT INTO device_list_changes (user_id, stream_ordering) VALUES (?,?)",
-                      (user_id, pos))
-        return pos, row[0]
+            c.execute("INSERT INTO device_list_changes (user_id, stream_ordering, sent)"
+                      " VALUES (?,?,?)", (user_id, pos, int(sent)))
+        return pos, prev
 
-    def last_change(self, user_id: str) -> int | None:
+    def last_sent(self, user_id: str) -> int | None:
+        """The stream_id of the user's last m.device_list_update: where the chain is."""
         return self.db.execute("SELECT MAX(stream_ordering) FROM device_list_changes WHERE"
-                               " user_id = ?", (user_id,)).fetchone()[0]
+                               " user_id = ? AND sent = 1", (user_id,)).fetchone()[0]
 
     def changed_between(self, after: int, upto: int, limit: int = 10_000) -> list[str]:
         return [r[0] for r in self.db.execute(

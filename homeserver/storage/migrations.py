@@ -440,7 +440,8 @@ CREATE TABLE e2e_signatures (
 );
 CREATE TABLE device_list_changes (
     user_id TEXT NOT NULL,
-    stream_ordering INTEGER NOT NULL
+    stream_ordering INTEGER NOT NULL,
+    sent INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX device_list_changes_pos ON device_list_changes(stream_ordering);
 CREATE INDEX device_list_changes_user ON device_list_changes(user_id, stream_ordering);
