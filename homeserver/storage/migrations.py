@@ -460,7 +460,7 @@ CREATE TABLE remote_device_lists (
     # messages at their place on the sync stream until the device acknowledges them (a later
     # since token); the send transactions make /sendToDevice idempotent; the received message
     # IDs drop a remote server's retried m.direct_to_device EDUs. Remote recipients' EDUs wait
-    # in federation_outbox (kind 'edu') like PDUs do.
+    # in federation_outbox (kind 'edu') like PDUs do. A deleted device's inbox goes with it.
     (18, """
 CREATE TABLE device_inbox (
     user_id TEXT NOT NULL,
@@ -485,6 +485,9 @@ CREATE TABLE to_device_received (
     received_ts INTEGER NOT NULL,
     PRIMARY KEY (origin, message_id)
 );
-CREATE INDEX to_device_received_ts ON to_device_received(received_ts)
+CREATE INDEX to_device_received_ts ON to_device_received(received_ts);
+CREATE TRIGGER device_inbox_on_device_delete AFTER DELETE ON devices BEGIN
+    DELETE FROM device_inbox WHERE user_id = OLD.user_id AND device_id = OLD.device_id;
+END
 """),
 ]
