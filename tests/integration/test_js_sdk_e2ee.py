@@ -33,13 +33,10 @@ from tests.integration.test_js_sdk import (  # noqa: F401  (fixtures used by nam
 from tests.synapse_env import SynapseServer
 
 SCENARIOS = ["e2ee_dm_federated", "e2ee_dm_local", "e2ee_new_device", "e2ee_no_plaintext"]
-# Our server's end-to-end encryption support (keys upload/query/claim/changes, device lists,
-# to-device messages local and over federation) is built on branches not merged yet; strict, so
-# the suite says so the moment a scenario passes against ours (then its entry goes).
-PENDING_ON_OURS: dict[str, str] = {
-    name: "feature branch not merged yet (e2ee-keys, e2ee-todevice)"
-    for name in [*SCENARIOS, "e2ee_server_down"]
-}
+# A scenario proven against Synapse before our server has what it needs goes here, with the
+# reason: expected to fail against ours only, strictly, so the suite says so the moment it passes
+# (then the entry goes). All pass against ours since e2ee-keys and e2ee-todevice were merged.
+PENDING_ON_OURS: dict[str, str] = {}
 # Answers that are not errors: the Rust crypto asks for a key backup and for secret-storage
 # account data at start, and a 404 there means "none" (the spec's answer for an absent one).
 NONE_ANSWERS = ("/room_keys/version -> 404", "/account_data/m.secret_storage.default_key -> 404",
