@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import signal
+import threading
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import unused_port
 
-from tests.integration.federation_helpers import restart, start_servers
+from tests.integration.federation_helpers import restart, start_process, start_servers
 from tests.integration.test_js_sdk import (  # noqa: F401  (fixtures used by name)
     PASSWORD,
     _user,
@@ -30,6 +33,7 @@ from tests.integration.test_js_sdk import (  # noqa: F401  (fixtures used by nam
     run_scenario,
     synapse_pair,
 )
+from tests.matrix_client import Client
 from tests.synapse_env import SynapseServer
 
 SCENARIOS = ["e2ee_dm_federated", "e2ee_dm_local", "e2ee_new_device", "e2ee_no_plaintext"]
@@ -143,7 +147,19 @@ async def test_e2ee_server_down(scenario, backend, node, make_homeserver, reques
         async def start():
             await asyncio.to_thread(servers[1].start)
 
-    steps = {"stop_bob_server": stop, "start_bob_server": start}
+    try:
+        result = await with_harness(node, scenario, users, control,
+                                    {"stop_bob_server": stop, "start_bob_server": start})
+    finally:
+        if backend == "synapse" and servers[1].proc is None:  # leave the pair as it was
+            await asyncio.to_thread(servers[1].start)
+    check_common(result)
+
+
+async def with_harness(node_path: str, scenario: str, users: dict, control: Path, steps: dict,
+                       extra: dict | None = None) -> dict:
+    """Run the scenario, doing each step's action when the script asks (<step>.ready) and
+    telling it when done (<step>.done); every step must have been asked for and done."""
 
     async def harness():
         done: set[str] = set()
@@ -157,12 +173,58 @@ async def test_e2ee_server_down(scenario, backend, node, make_homeserver, reques
 
     task = asyncio.create_task(harness())
     try:
-        result = await run_scenario(node, scenario, users, {"control_dir": str(control)},
-                                    timeout=120)
+        result = await run_scenario(node_path, scenario, users,
+                                    {"control_dir": str(control), **(extra or {})}, timeout=120)
     finally:
         task.cancel()
-        if backend == "synapse" and servers[1].proc is None:  # leave the pair as it was
-            await asyncio.to_thread(servers[1].start)
-    assert {p.name for p in control.iterdir()} >= {"stop_bob_server.done",
-                                                    "start_bob_server.done"}
+    assert {p.name for p in control.iterdir()} >= {f"{s}.done" for s in steps}
+    return result
+
+
+def _drained(proc):
+    """A started server process whose output is read (and dropped) so it can never block."""
+    threading.Thread(target=lambda: proc.stdout.read(), daemon=True).start()
+    return proc
+
+
+async def test_e2ee_sender_killed_with_room_key_queued(
+        node, make_homeserver, http_session, tmp_path):  # noqa: F811
+    """As above, and alice's server (a real process) is SIGKILLed while it holds the room
+    key's to-device message (and the event) for bob's server, then started again: bob's
+    client still decrypts alice's message once his server is back."""
+    control = tmp_path / "control"
+    control.mkdir()
+    port_a, port_b = unused_port(), unused_port()
+    name_a, name_b = f"127.0.0.1:{port_a}", f"127.0.0.1:{port_b}"
+    servers = {name_a: f"http://{name_a}", name_b: f"http://{name_b}"}
+    procs = [_drained(await asyncio.to_thread(start_process, tmp_path, "a", port_a, servers))]
+    try:
+        b = await make_homeserver("b", port=port_b, federation={
+            "servers": servers, "retry_base_seconds": 0.05, "retry_max_seconds": 0.5})
+        users = {}
+        for name, url in (("alice", servers[name_a]), ("bob", b.url)):
+            users[name] = _user(url, await Client(http_session, url).register(name, PASSWORD))
+        hs = {"b": b}
+
+        async def stop_b():
+            await hs["b"].server.close()
+
+        async def start_b():
+            hs["b"] = await restart(make_homeserver, hs["b"], "b")
+
+        async def kill_a():
+            procs[0].send_signal(signal.SIGKILL)  # no clean shutdown: only the disk remains
+            await asyncio.to_thread(procs[0].wait, 10)
+            procs[0] = _drained(await asyncio.to_thread(start_process, tmp_path, "a", port_a,
+                                                        servers))
+
+        result = await with_harness(
+            node, "e2ee_server_down", users, control,
+            {"stop_bob_server": stop_b, "kill_alice_server": kill_a, "start_bob_server": start_b},
+            {"kill_sender": True})
+    finally:
+        procs[0].kill()
+        await asyncio.to_thread(procs[0].wait, 10)
     check_common(result)
+    assert plaintext_in_files([tmp_path / "a", Path(b.config.database.path).parent],
+                              result["result"]["secrets"]) == []

@@ -1089,7 +1089,9 @@ const scenarios = {
     /** bob's server is down while alice sends her first encrypted message: its room key goes
      *  to bob's device as a to-device message, which alice's server must keep until bob's
      *  server is back; then bob decrypts it. (bob wrote first, so alice's device already has an
-     *  Olm session with his and needs nothing from his server to encrypt to it.) */
+     *  Olm session with his and needs nothing from his server to encrypt to it.) With
+     *  `kill_sender` in the input, alice's server is also killed (SIGKILL) and restarted while
+     *  it holds them. */
     async e2ee_server_down() {
         const c = await startAll(["alice", "bob"], { crypto: true });
         const roomId = await encryptedDm(c, "bob");
@@ -1100,6 +1102,11 @@ const scenarios = {
         const first = secret("alice's first message, bob's server down");
         const firstId = await sendEncrypted("alice", c.alice, roomId, first);
         await sleep(1500);  // alice's server tries bob's and fails: it must keep the messages
+        if (input.kill_sender) {
+            // alice's server is SIGKILLed with them queued and started again: still kept.
+            await harness("kill_alice_server");
+            c.alice.retryImmediately();
+        }
         await harness("start_bob_server");
         c.bob.retryImmediately();  // as Element when the network comes back
         // bob's return makes his server talk to alice's (a typing notice), so a sender that
