@@ -1021,6 +1021,15 @@ const scenarios = {
         const roomId = await encryptedDm(c, "bob");
         const result = await exchange(c, roomId, "alice", "bob");
         result.served = await checkCiphertextOnly(c, roomId, ["alice", "bob"], result.event_ids);
+        // No key backup: the spec's "none" (404 M_NOT_FOUND), which the crypto reads as such;
+        // not M_UNRECOGNIZED, which it would take for a broken server.
+        for (const who of ["alice", "bob"]) {
+            const resp = await authedFetch(c[who],
+                `${c[who].baseUrl}/_matrix/client/v3/room_keys/version`);
+            const body = await resp.json();
+            check(resp.status === 404 && body.errcode === "M_NOT_FOUND",
+                  `${who}'s GET /room_keys/version: ${resp.status} ${JSON.stringify(body)}`);
+        }
         return { room_id: roomId, ...result, secrets };
     },
 
