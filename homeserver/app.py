@@ -27,8 +27,9 @@ from .api.content_repo import ContentRepoServlets
 from .api.devices import DeviceServlets
 from .api.ephemeral import EphemeralServlets
 from .api.federation import FederationServlets
-from .api.http import ACCOUNTS, DEVICES, matrix_errors
+from .api.http import ACCOUNTS, DEVICES, guest_gate, matrix_errors
 from .api.keys import KeyServlets
+from .api.links import LinkServlets
 from .api.log_filters import install_malformed_http_filter
 from .api.presence import PresenceServlets
 from .api.push import PushServlets
@@ -58,6 +59,7 @@ from .handlers.membership import MembershipHandler
 from .handlers.notifications import NotificationCounter
 from .handlers.notifier import Notifier
 from .handlers.presence import PresenceHandler
+from .handlers.previews import RoomPreviews
 from .handlers.push import PushRulesHandler
 from .handlers.pusher_delivery import DeliveryPolicy, PusherDelivery
 from .handlers.ratelimit import RateLimiter, SenderLimit
@@ -142,7 +144,10 @@ class Homeserver:
         self.accounts = AccountHandler(
             name, self.users, PasswordHasher(n=config.limits.password_scrypt_n),
             config.registration.open, config.registration.shared_secret, self.remote,
-            devices=DeviceStore(self.db))
+            devices=DeviceStore(self.db),
+            guests_enabled=config.registration.open if config.registration.guests_enabled
+            is None else config.registration.guests_enabled,
+            guest_token_lifetime_ms=config.registration.guest_token_lifetime_seconds * 1000)
         self.devices = DeviceHandler(self.accounts.devices, self.accounts,
                                      RateLimiter(config.ratelimit.login))
         self.factory = EventFactory(name, self.signing_key, config.limits.max_event_bytes)
@@ -175,6 +180,9 @@ class Homeserver:
         self.context = ContextHandler(self.events, self.rooms, self.relations, self.stream)
         self.presence = PresenceHandler(name, PresenceStore(self.db, self.stream), self.events,
                                         self.notifier, self.queue, config.presence.enabled)
+        # to-device messages: device inboxes on the sync stream, m.direct_to_device EDUs
+        self.to_device = ToDeviceHandler(name, ToDeviceStore(self.db, self.stream),
+                                         self.accounts.devices, self.notifier, self.queue)
         # end-to-end encryption keys and device lists (here and on other servers)
         self.e2e_keys = E2EKeysHandler(
             name, E2EKeyStore(self.db, self.stream), self.accounts.devices,
@@ -186,21 +194,19 @@ class Homeserver:
                                         self.e2e_keys.render_cross_signing)
         self.e2e_keys.attach(self.device_lists)
         self.cross_signing = CrossSigning(self.e2e_keys)
-        # to-device messages: device inboxes on the sync stream, m.direct_to_device EDUs
-        self.to_device = ToDeviceHandler(name, ToDeviceStore(self.db, self.stream),
-                                         self.accounts.devices, self.notifier, self.queue)
         self.sync = SyncHandler(self.events, self.account_data, self.stream, self.rooms,
                                 self.notifier, config.limits.sync_timeline_limit,
                                 EphemeralEvents(self.receipts, self.typing),
                                 unread=self.notifications, bundle=self.relations.bundle,
-                                presence=self.presence, e2e_keys=self.e2e_keys,
-                                to_device=self.to_device)
+                                presence=self.presence, to_device=self.to_device,
+                                e2e_keys=self.e2e_keys)
         self.directory = DirectoryHandler(name, self.events, self.rooms, self.remote)
         self.room_host = RoomHost(name, self.rooms, self.events, self.keyring)
         self.federation = FederationHandler(
             name, self.signing_key, self.rooms, self.room_host, self.events, self.users,
             self.keyring, self.federation_client, self.queue, TransactionStore(self.db))
-        self.membership = MembershipHandler(self.rooms, self.federation, self.remote)
+        self.membership = MembershipHandler(self.rooms, self.federation, self.remote,
+                                            self.accounts.is_guest)
         # the user directory (kept by the database from memberships), TURN, event reports
         self.user_directory = UserDirectoryHandler(UserDirectoryStore(self.db))
         self.turn = TurnHandler(config.turn)
@@ -221,7 +227,8 @@ class Homeserver:
             known_servers, config.audio.hallway_refresh_seconds)
         self.hallway_push = HallwayPublisher(name, self.directory, self.queue, known_servers)
         self.sfu = make_sfu(config, SFUHooks(self.rooms, self.federation_client))
-        self.media = MediaHandler(name, self.events, self.rooms, self.sfu)
+        self.media = MediaHandler(name, self.events, self.rooms, self.sfu,
+                                  self.accounts.is_guest)
         # recording with consent: the host's SFU keeps the stage, replays and clips are media
         self.recording = RecordingHandler(
             name, self.events, self.rooms, RecordingStore(self.db), self.sfu, self.content_repo,
@@ -233,6 +240,7 @@ class Homeserver:
         self.rooms.event_listeners.append(self.audio.on_event)  # stage changes, live notices
         self.rooms.event_listeners.append(self.recording.on_event)  # recording on/off, notices
         self.rooms.event_listeners.append(self.notifications.on_event)  # unread counts
+        self.rooms.event_listeners.append(self.membership.on_event)  # guests out when barred
         self.directory.summary_extenders.append(self.audio.summary_fields)
         self.audio.stage_changed_listeners.append(self.media.on_stage_changed)
         self.audio.room_ended_listeners.append(self.media.on_room_ended)
@@ -243,12 +251,12 @@ class Homeserver:
         self.rooms.event_listeners.append(self.typing.on_event)  # leaving stops typing
         self.rooms.event_listeners.append(self.presence.on_event)  # sending is activity
         self.federation.edu_handlers["m.presence"] = self.presence.on_edu
+        self.federation.edu_handlers["m.direct_to_device"] = self.to_device.on_edu
         # device lists: our deletions told, other servers' updates followed
         self.devices.deletion_listeners.append(self.e2e_keys.device_deleted)
         self.federation.edu_handlers["m.device_list_update"] = self.device_lists.on_edu
         self.federation.edu_handlers["m.signing_key_update"] = \
             self.device_lists.on_signing_key_edu
-        self.federation.edu_handlers["m.direct_to_device"] = self.to_device.on_edu
         # the hallway: our rooms' changes pushed to other servers, theirs laid over our cache
         self.rooms.event_listeners.append(self.hallway_push.on_event)
         self.directory.visibility_listeners.append(self.hallway_push.on_visibility)
@@ -316,7 +324,7 @@ def add_web_client(app: web.Application) -> None:
 def make_app(config: Config, db: Database | None = None) -> web.Application:
     hs = Homeserver(config, db)
     install_malformed_http_filter()  # garbage from peers: a WARNING a minute, no traceback
-    app = web.Application(middlewares=[matrix_errors],
+    app = web.Application(middlewares=[matrix_errors, guest_gate],
                           client_max_size=max(config.limits.max_request_bytes,
                                               config.limits.max_event_bytes) + 1024)
     app[HOMESERVER] = hs
@@ -324,7 +332,8 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app[DEVICES] = hs.devices
     accounts = AccountServlets(
         config, hs.accounts, AccountDataHandler(hs.account_data, hs.filters, hs.notifier),
-        RateLimiter(config.ratelimit.login), RateLimiter(config.ratelimit.register))
+        RateLimiter(config.ratelimit.login), RateLimiter(config.ratelimit.register),
+        RateLimiter(config.ratelimit.guest_register))
     rooms = RoomServlets(config, hs.rooms, hs.membership, hs.sync, hs.directory, hs.filters)
     federation = FederationServlets(config.server_name, hs.federation, hs.room_host,
                                     hs.keyring, hs.queue, hs.accounts, hs.directory,
@@ -347,6 +356,8 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     # Uploads stream to disk under media_repository.max_upload_bytes (client_max_size above
     # bounds only bodies read whole, so every other route keeps its small limit).
     app.add_routes(ContentRepoServlets(hs.content_repo, federation).routes())
+    app.add_routes(LinkServlets(RoomPreviews(config.server_name, hs.directory, hs.audio),
+                                STATIC_DIR / "index.html", config.public_baseurl).routes())
     add_web_client(app)
 
     async def on_startup(app):

@@ -39,6 +39,11 @@ class DatabaseConfig:
 class RegistrationConfig:
     open: bool = False
     shared_secret: str | None = None
+    # Guest access (register?kind=guest): listeners without an account, who may join rooms
+    # whose m.room.guest_access is can_join and listen, nothing else. Their tokens expire.
+    # Unset: guests are welcome exactly when registration is open.
+    guests_enabled: bool | None = None
+    guest_token_lifetime_seconds: int = 86400
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,8 @@ class RateLimitConfig:
     # remote sender to this rate, and each remote server to reaction_per_origin per room.
     reaction: RateLimit = RateLimit(per_second=10.0, burst=10)
     reaction_per_origin: RateLimit = RateLimit(per_second=50.0, burst=100)
+    # Guest registrations (register?kind=guest), per client IP: a visitor needs one.
+    guest_register: RateLimit = RateLimit(per_second=0.1, burst=5)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,10 @@ class Forbidden(MatrixError):
     status, errcode = 403, "M_FORBIDDEN"
 
 
+class GuestForbidden(MatrixError):
+    status, errcode = 403, "M_GUEST_ACCESS_FORBIDDEN"
+
+
 class NotFound(MatrixError):
     status, errcode = 404, "M_NOT_FOUND"
 

@@ -9,7 +9,7 @@ from ..errors import InvalidParam, MatrixError, NotFound
 from ..handlers.account_data import AccountDataHandler
 from ..handlers.accounts import USER_ID, AccountHandler
 from ..handlers.ratelimit import RateLimiter
-from .http import json_response, read_json, requester
+from .http import guest_ok, json_response, read_json, read_optional_json, requester
 
 C = "/_matrix/client/{v:(r0|v3)}"
 SMALL = 65536
@@ -18,12 +18,13 @@ SMALL = 65536
 class AccountServlets:
     def __init__(self, config: Config, accounts: AccountHandler,
                  account_data: AccountDataHandler, login_limiter: RateLimiter,
-                 register_limiter: RateLimiter):
+                 register_limiter: RateLimiter, guest_limiter: RateLimiter):
         self.config = config
         self.accounts = accounts
         self.account_data = account_data
         self.login_limiter = login_limiter
         self.register_limiter = register_limiter
+        self.guest_limiter = guest_limiter  # register?kind=guest, per client IP
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -53,6 +54,7 @@ class AccountServlets:
             web.post("/_synapse/admin/v1/register", self.admin_register),
         ]
 
+    @guest_ok
     async def versions(self, request):
         # v1.11 matters: Element-class clients pick the authenticated media paths from it, and
         # those are the only ones we serve (v1.10's /relations recurse is in too).
@@ -62,6 +64,7 @@ class AccountServlets:
                                                     # authenticated media (MSC3916)
                                                     "org.matrix.msc3916.stable": True}})
 
+    @guest_ok
     async def capabilities(self, request):
         requester(request)
         return json_response({"capabilities": {
@@ -69,14 +72,17 @@ class AccountServlets:
             "m.room_versions": {"default": "org.audiorooms.1",
                                 "available": {"org.audiorooms.1": "stable"}}}})
 
+    @guest_ok
     async def login_flows(self, request):
         return json_response({"flows": [{"type": "m.login.password"}]})
 
+    @guest_ok
     async def login(self, request):
         self.login_limiter.check(request.remote or "?")
         body = await read_json(request, SMALL)
         return json_response(await self.accounts.login(body))
 
+    @guest_ok
     async def logout(self, request):
         self.accounts.logout(requester(request))
         return json_response({})
@@ -85,13 +91,19 @@ class AccountServlets:
         self.accounts.logout_all(requester(request))
         return json_response({})
 
+    @guest_ok
     async def register(self, request):
         kind = request.query.get("kind", "user")
-        if kind != "guest":  # refused at once below, without costing the client a slot
+        if kind == "guest":
+            if self.accounts.guests_enabled:  # refused at once if off, costing no slot
+                self.guest_limiter.check(request.remote or "?")
+            body = await read_optional_json(request, SMALL)
+        else:
             self.register_limiter.check(request.remote or "?")
-        body = await read_json(request, SMALL)
+            body = await read_json(request, SMALL)
         return json_response(await self.accounts.register_request(kind, body))
 
+    @guest_ok
     async def register_available(self, request):
         username = request.query.get("username")
         if not username:
@@ -99,10 +111,11 @@ class AccountServlets:
         self.accounts.check_username_available(username)
         return json_response({"available": True})
 
+    @guest_ok
     async def whoami(self, request):
         req = requester(request)
         return json_response({"user_id": req.user_id, "device_id": req.device_id,
-                              "is_guest": False})
+                              "is_guest": req.is_guest})
 
     def _user_param(self, request) -> str:
         user_id = request.match_info["user_id"]
@@ -110,9 +123,11 @@ class AccountServlets:
             raise InvalidParam(f"{user_id!r} is not a valid user ID")
         return user_id
 
+    @guest_ok
     async def get_profile(self, request):
         return json_response(await self.accounts.get_any_profile(self._user_param(request)))
 
+    @guest_ok
     async def get_profile_field(self, request):
         profile = await self.accounts.get_any_profile(self._user_param(request))
         field = request.match_info["field"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..handlers.audio import AudioRoomHandler
-from .http import int_param, json_response, read_json, requester
+from .http import guest_ok, int_param, json_response, read_json, requester
 
 U = "/_matrix/client/unstable/org.audiorooms"
 
@@ -16,6 +16,7 @@ class AudioServlets:
     def routes(self) -> list[web.RouteDef]:
         return [web.get(U + "/hallway", self.hallway)]
 
+    @guest_ok
     async def hallway(self, request):
         requester(request)
         q = request.query
@@ -43,18 +44,21 @@ class MediaServlets:
                      self.relay),
         ]
 
+    @guest_ok
     async def open_session(self, request):
         req = requester(request)
         body = await read_json(request, self.max_body)
         return json_response(await self.media.open_session(
             req, request.match_info["room_id"], body))
 
+    @guest_ok
     async def close_session(self, request):
         req = requester(request)
         await self.media.close_session(req, request.match_info["room_id"],
                                        request.match_info["session_id"])
         return json_response({})
 
+    @guest_ok
     async def speakers(self, request):
         req = requester(request)
         return json_response(await self.media.speakers(req, request.match_info["room_id"]))

@@ -8,7 +8,7 @@ from ..handlers.reports import ReportHandler
 from ..handlers.user_directory import UserDirectoryHandler
 from ..handlers.voip import TurnHandler
 from ..handlers.well_known import client_well_known, server_well_known
-from .http import json_response, read_json, read_optional_json, requester
+from .http import guest_ok, json_response, read_json, read_optional_json, requester
 
 C = "/_matrix/client/{v:(r0|v3)}"
 SMALL = 65536
@@ -38,6 +38,7 @@ class ClientMiscServlets:
         body = await read_json(request, SMALL)
         return json_response(self.directory.search(req, body))
 
+    @guest_ok
     async def turn_server(self, request):
         return json_response(self.turn.turn_server(requester(request)))
 

@@ -19,7 +19,7 @@ from federation.media import envelope
 from ..errors import MatrixError, MissingParam, NotFound
 from ..handlers.content_repo import ContentRepository
 from ..handlers.media_rules import content_disposition
-from .http import CORS_HEADERS, error_response, int_param, json_response, requester
+from .http import CORS_HEADERS, error_response, guest_ok, int_param, json_response, requester
 
 C1 = "/_matrix/client/v1/media"
 LEGACY = "/_matrix/media/{v:(r0|v1|v3)}"
@@ -92,6 +92,7 @@ class ContentRepoServlets:
     async def create(self, request):
         return json_response(self.repo.create(requester(request).user_id))
 
+    @guest_ok
     @media_endpoint
     async def config(self, request):
         requester(request)
@@ -101,6 +102,7 @@ class ContentRepoServlets:
     async def legacy(self, request):
         raise NotFound("Unauthenticated media is not served: use /_matrix/client/v1/media")
 
+    @guest_ok
     @media_endpoint
     async def download(self, request):
         requester(request)
@@ -110,6 +112,7 @@ class ContentRepoServlets:
         return _file(media.path, media.info.content_type,
                      content_disposition(media.info.content_type, name))
 
+    @guest_ok
     @media_endpoint
     async def thumbnail(self, request):
         requester(request)

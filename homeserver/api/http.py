@@ -12,6 +12,7 @@ from federation.exceptions import CanonicalJSONError
 
 from ..errors import (
     BadJson,
+    GuestForbidden,
     InvalidParam,
     MatrixError,
     MissingToken,
@@ -31,6 +32,40 @@ CORS_HEADERS = {
     "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
     "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization",
 }
+
+
+# Guests (register?kind=guest) reach only the client API routes whose handler is marked
+# ``@guest_ok``: one allow-list, checked by ``guest_gate`` before any handler runs, so a new
+# endpoint is closed to guests until someone decides otherwise.
+GUEST_OK = "_guest_ok"
+GATED_PREFIXES = ("/_matrix/client/", "/_matrix/media/", "/_synapse/")
+
+
+def guest_ok(handler):
+    """Mark a servlet method as open to guests (they still meet its own checks)."""
+    setattr(handler, GUEST_OK, True)
+    return handler
+
+
+def is_guest_ok(request: web.Request) -> bool:
+    route = request.match_info.route
+    return bool(getattr(getattr(route, "handler", None), GUEST_OK, False))
+
+
+@web.middleware
+async def guest_gate(request: web.Request, handler):
+    """403 M_GUEST_ACCESS_FORBIDDEN for a guest's token on any route not marked guest_ok."""
+    if request.method != "OPTIONS" and request.path.startswith(GATED_PREFIXES) \
+            and request.match_info.http_exception is None and not is_guest_ok(request):
+        token = access_token(request)
+        if token:
+            try:
+                req = request.app[ACCOUNTS].authenticate(token)
+            except MatrixError:  # unknown or expired: the handler answers as for anyone
+                req = None
+            if req is not None and req.is_guest:
+                raise GuestForbidden("Guests may not use this endpoint; sign up first")
+    return await handler(request)
 
 
 def json_response(body, status: int = 200) -> web.Response:

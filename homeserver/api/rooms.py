@@ -11,7 +11,7 @@ from ..handlers.membership import MembershipHandler
 from ..handlers.rooms import RoomHandler
 from ..handlers.sync import SyncHandler, thread_counts_from_filter, timeline_limit_from_filter
 from ..storage.events import FilterStore
-from .http import int_param, json_response, read_json, read_optional_json, requester
+from .http import guest_ok, int_param, json_response, read_json, read_optional_json, requester
 
 C = "/_matrix/client/{v:(r0|v3)}"
 # Path parameters: aiohttp's match_info is already percent-decoded (%2F included), exactly once;
@@ -72,6 +72,7 @@ class RoomServlets:
         body = await read_json(request, self.config.limits.max_request_bytes, canonical=True)
         return json_response(await self.membership.create_room(req, body))
 
+    @guest_ok
     async def join(self, request):
         req = requester(request)
         await read_optional_json(request, SMALL)
@@ -80,6 +81,7 @@ class RoomServlets:
             "server_name", []) + request.query.getall("via", []))
         return json_response({"room_id": room_id})
 
+    @guest_ok
     async def leave(self, request):
         req = requester(request)
         await read_optional_json(request, SMALL)
@@ -114,11 +116,13 @@ class RoomServlets:
                                      request.match_info["txn_id"], body)
         return json_response({"event_id": event_id})
 
+    @guest_ok
     async def get_state(self, request):
         req = requester(request)
         events = self.rooms.get_state(req, request.match_info["room_id"])
         return json_response([client_event(e) for e in events])
 
+    @guest_ok
     async def get_state_event(self, request):
         req = requester(request)
         ev = self.rooms.get_state_event(req, request.match_info["room_id"],
@@ -136,6 +140,7 @@ class RoomServlets:
                                         request.match_info.get("state_key", ""), body)
         return json_response({"event_id": event_id})
 
+    @guest_ok
     async def messages(self, request):
         req = requester(request)
         q = request.query
@@ -143,6 +148,7 @@ class RoomServlets:
             req, request.match_info["room_id"], q.get("from"), q.get("dir", "b"),
             int_param(request, "limit", 10), q.get("to")))
 
+    @guest_ok
     async def members(self, request):
         req = requester(request)
         q = request.query
@@ -150,10 +156,12 @@ class RoomServlets:
                                           q.get("membership"), q.get("not_membership"))
         return json_response({"chunk": chunk})
 
+    @guest_ok
     async def joined_members(self, request):
         req = requester(request)
         return json_response(self.sync_handler.joined_members(req, request.match_info["room_id"]))
 
+    @guest_ok
     async def get_event(self, request):
         req = requester(request)
         return json_response(self.sync_handler.event(req, request.match_info["room_id"],
@@ -164,10 +172,12 @@ class RoomServlets:
         return json_response({"aliases": self.directory.room_aliases(
             req, request.match_info["room_id"])})
 
+    @guest_ok
     async def joined_rooms(self, request):
         req = requester(request)
         return json_response({"joined_rooms": self.rooms.joined_rooms(req)})
 
+    @guest_ok
     async def sync(self, request):
         req = requester(request)
         q = request.query
@@ -184,6 +194,7 @@ class RoomServlets:
             req, q.get("since"), timeout, full_state == "true", limit,
             q.get("set_presence", "online"), thread_counts=by_thread))
 
+    @guest_ok
     async def get_alias(self, request):
         return json_response(await self.directory.get_alias_async(
             request.match_info["alias"]))
@@ -209,6 +220,7 @@ class RoomServlets:
         self.directory.set_visibility(req, request.match_info["room_id"], body.get("visibility"))
         return json_response({})
 
+    @guest_ok
     async def public_rooms(self, request):
         body = await read_json(request, SMALL) if request.method == "POST" else {}
         q = PublicRoomsQuery.parse(body, request.query)

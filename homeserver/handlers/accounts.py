@@ -76,6 +76,8 @@ class Requester:
     user_id: str
     device_id: str
     token_hash: bytes
+    # A guest (register?kind=guest): the API lets it reach only the routes marked guest_ok.
+    is_guest: bool = False
 
 
 class PasswordHasher:
@@ -112,14 +114,18 @@ def hash_token(token: str) -> bytes:
 class AccountHandler:
     def __init__(self, server_name: str, users: UserStore, hasher: PasswordHasher,
                  registration_open: bool, shared_secret: str | None,
-                 remote: RemoteQueries | None = None, *, devices: DeviceStore):
+                 remote: RemoteQueries | None = None, *, devices: DeviceStore,
+                 guests_enabled: bool = False, guest_token_lifetime_ms: int = 86_400_000):
         self.server_name = server_name
         self.users = users
         self.devices = devices
         self.hasher = hasher
         self.registration_open = registration_open
         self.shared_secret = shared_secret
-        self._tokens: dict[bytes, Requester] = {}  # hot cache; DB is the truth
+        self.guests_enabled = guests_enabled
+        self.guest_token_lifetime_ms = guest_token_lifetime_ms
+        # hot cache (requester, valid until ms or None); the DB is the truth
+        self._tokens: dict[bytes, tuple[Requester, int | None]] = {}
         self._nonces: dict[str, float] = {}
         self.remote = remote  # profiles of other servers' users (None: local users only)
         # Told the user ID after a profile change (make_app: announce it in the user's rooms).
@@ -146,9 +152,12 @@ class AccountHandler:
     # registration --------------------------------------------------------------------------
 
     async def register_request(self, kind: str, body: dict) -> dict:
-        """POST /register: the dummy-auth flow when registration is open."""
+        """POST /register: the dummy-auth flow when registration is open; guests; a guest's
+        upgrade to a full account (``guest_access_token``, the spec's way)."""
         if kind == "guest":
-            raise Forbidden("Guest access is disabled", "M_GUEST_ACCESS_FORBIDDEN")
+            return self.register_guest(body)
+        if kind != "user":
+            raise InvalidParam("kind must be 'user' or 'guest'")
         if not self.registration_open:
             raise Forbidden("Registration has been disabled")
         auth = body.get("auth")
@@ -169,8 +178,64 @@ class AccountHandler:
         inhibit = body.get("inhibit_login", False)
         if not isinstance(inhibit, bool):
             raise BadJson("inhibit_login must be a boolean")
+        guest_token = body.get("guest_access_token")
+        if guest_token is not None:
+            if not isinstance(guest_token, str):
+                raise BadJson("guest_access_token must be a string")
+            return await self.upgrade_guest(guest_token, username, password, device_id,
+                                            inhibit, device_name)
+        if isinstance(username, str) and username.isdigit():
+            raise InvalidUsername("Numeric user IDs are reserved for guest users")
         return await self.register(username, password, device_id, inhibit,
                                    device_name=device_name)
+
+    def register_guest(self, body: dict) -> dict:
+        """register?kind=guest: a fresh guest with a numeric ID and a token that expires."""
+        if not self.guests_enabled:
+            raise Forbidden("Guest access is disabled", "M_GUEST_ACCESS_FORBIDDEN")
+        device_name = check_device_name(body.get("initial_device_display_name"))
+        user_id = self.users.create_guest("Guest", self.server_name)
+        if user_id is None:
+            raise MatrixError("Could not allocate a guest ID; try again", "M_UNKNOWN", 503)
+        valid_until = int(time.time() * 1000) + self.guest_token_lifetime_ms
+        result = {"user_id": user_id, "home_server": self.server_name}
+        result.update(self.issue_token(user_id, None, device_name, valid_until, is_guest=True))
+        return result
+
+    async def upgrade_guest(self, guest_token: str, username: str | None, password: str,
+                            device_id: str | None, inhibit_login: bool,
+                            device_name: str | None) -> dict:
+        """The spec's upgrade: the guest keeps its user ID (``username``, if given, must be the
+        guest's own localpart), so it stays in its rooms. Its existing tokens stop expiring
+        and now act for the full account; a new token is issued as for any registration."""
+        try:
+            guest = self.authenticate(guest_token)
+        except UnknownToken:
+            raise Forbidden("guest_access_token is not a valid guest's token") from None
+        if not guest.is_guest:
+            raise Forbidden("guest_access_token is not a guest's token")
+        localpart = guest.user_id[1:].split(":", 1)[0]
+        if username is not None and username.lower() != localpart:
+            raise InvalidUsername(
+                f"A guest keeps its user ID when it signs up: username must be {localpart!r}"
+                " or absent")
+        if len(password) > 512:
+            raise InvalidParam("password must be a string of at most 512 characters")
+        if not self.users.upgrade_guest(guest.user_id, await self.hasher.hash(password)):
+            raise Forbidden("This guest has already been upgraded")
+        self._forget_user(guest.user_id)
+        result = {"user_id": guest.user_id, "home_server": self.server_name}
+        if not inhibit_login:
+            result.update(self.issue_token(guest.user_id, device_id, device_name))
+        return result
+
+    def is_guest(self, user_id: str) -> bool:
+        return self.users.is_guest(user_id)
+
+    def _forget_user(self, user_id: str) -> None:
+        """Drop a user's cached tokens (their guest flag or expiry changed)."""
+        for th in [th for th, (r, _) in self._tokens.items() if r.user_id == user_id]:
+            del self._tokens[th]
 
     async def register(self, username: str | None, password: str | None,
                        device_id: str | None = None, inhibit_login: bool = False,
@@ -227,7 +292,8 @@ class AccountHandler:
     # login / tokens ------------------------------------------------------------------------
 
     def issue_token(self, user_id: str, device_id: str | None = None,
-                    device_name: str | None = None) -> dict:
+                    device_name: str | None = None, valid_until_ms: int | None = None,
+                    is_guest: bool = False) -> dict:
         """A new access token on the device (created if new; a known device's previous
         tokens are revoked, as the spec says for a login naming an existing device)."""
         token = "syt_" + secrets.token_urlsafe(32)  # 256 bits of randomness
@@ -235,8 +301,8 @@ class AccountHandler:
             secrets.token_hex(5).upper()
         th = hash_token(token)
         self.forget_tokens(self.devices.keep_device(user_id, device_id, device_name))
-        self.users.add_access_token(th, user_id, device_id)
-        self._tokens[th] = Requester(user_id, device_id, th)
+        self.users.add_access_token(th, user_id, device_id, valid_until_ms)
+        self._tokens[th] = (Requester(user_id, device_id, th, is_guest), valid_until_ms)
         return {"access_token": token, "device_id": device_id}
 
     async def login(self, body: dict) -> dict:
@@ -278,16 +344,18 @@ class AccountHandler:
 
     def authenticate(self, token: str) -> Requester:
         th = hash_token(token)
-        req = self._tokens.get(th)
-        if req is not None:
-            return req
-        row = self.users.get_token(th)
-        if row is None or not hmac.compare_digest(row[0], th):
-            raise UnknownToken("Unknown access token", soft_logout=False)
-        req = Requester(row[1], row[2], th)
-        if len(self._tokens) > 100_000:
-            self._tokens.clear()
-        self._tokens[th] = req
+        cached = self._tokens.get(th)
+        if cached is None:
+            row = self.users.get_token(th)
+            if row is None or not hmac.compare_digest(row[0], th):
+                raise UnknownToken("Unknown access token", soft_logout=False)
+            cached = (Requester(row[1], row[2], th, bool(row[4])), row[3])
+            if len(self._tokens) > 100_000:
+                self._tokens.clear()
+            self._tokens[th] = cached
+        req, valid_until = cached
+        if valid_until is not None and time.time() * 1000 >= valid_until:
+            raise UnknownToken("Access token has expired", soft_logout=False)
         return req
 
     def logout(self, req: Requester) -> None:

@@ -180,6 +180,13 @@ class AudioRoomHandler:
         self.hallways.pulled(server, now, entries)
         return self.hallways.entries(server)
 
+    async def remote_entry(self, server: str, room_id: str) -> dict | None:
+        """A room of another server as its directory lists it (the hallway's cached copy)."""
+        for e in await self._remote_entries(server, False):
+            if e.get("room_id") == room_id:
+                return e
+        return None
+
     def on_hallway_edu(self, origin: str, content: dict) -> None:
         """A server we federate with pushed changes to its hallway (``org.audiorooms.hallway``:
         see hallway_push.py). Only its own rooms, each checked like a pulled entry; a server

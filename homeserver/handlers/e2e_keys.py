@@ -138,7 +138,9 @@ class E2EKeysHandler:
             if usage == "master":
                 pub = cross_signing_pub(key)
                 if pub is not None:
-                    self._merge_signatures(key, user_id, pub[0].split(":", 1)[1], viewer)
+                    # others' signatures only for their signer (none for other servers)
+                    self._merge_signatures(key, user_id, pub[0].split(":", 1)[1],
+                                           viewer or user_id)
             out[field] = key
         return out
 

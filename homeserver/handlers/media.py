@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from federation.pdus import server_of
 from media.api import AudioSFU
 from media.errors import CapacityExceeded, MediaError, SdpError
 
 from .. import stage
-from ..errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
+from ..errors import BadJson, Forbidden, GuestForbidden, InvalidParam, MatrixError, NotFound
 from ..storage.events import EventStore
 from .accounts import Requester
 from .rooms import RoomHandler
@@ -33,10 +34,34 @@ def _matrix_error(e: MediaError) -> MatrixError:
     return MatrixError(f"Audio is unavailable now: {e}", "M_UNKNOWN", 503)
 
 
+DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
+
+
+def offers_to_send(sdp: str) -> bool:
+    """Whether an offer would send audio: any enabled m=audio section whose direction (its
+    own, else the session's, else sendrecv as RFC 4566 says) is sendrecv or sendonly."""
+    session_dir, section, sections = "sendrecv", None, []
+    for line in sdp.splitlines():
+        line = line.strip()
+        if line.startswith("m="):
+            parts = line[2:].split()
+            section = {"kind": parts[0] if parts else "", "port": parts[1] if len(parts) > 1
+                       else "0", "dir": None}
+            sections.append(section)
+        elif line.startswith("a=") and line[2:] in DIRECTIONS:
+            if section is None:
+                session_dir = line[2:]
+            else:
+                section["dir"] = line[2:]
+    return any(sec["kind"] == "audio" and sec["port"] != "0"
+               and (sec["dir"] or session_dir) in ("sendrecv", "sendonly") for sec in sections)
+
+
 class MediaHandler:
     def __init__(self, server_name: str, store: EventStore, rooms: RoomHandler,
-                 sfu: AudioSFU):
+                 sfu: AudioSFU, is_guest: Callable[[str], bool] = lambda user_id: False):
         self.server_name = server_name
+        self.is_guest = is_guest  # guests listen: never a mic, whatever the stage says
         self.store = store
         self.rooms = rooms
         self.sfu = sfu
@@ -56,6 +81,8 @@ class MediaHandler:
             raise BadJson("the body must be {\"type\": \"offer\", \"sdp\": \"...\"}")
         if len(offer) > MAX_SDP:
             raise BadJson("the offer is too large")
+        if req.is_guest and offers_to_send(offer):
+            raise GuestForbidden("Guests listen only: offer recvonly audio")
         view = self._audio_room(room_id)
         if (self.store.membership(room_id, req.user_id) or ("",))[0] != "join":
             raise Forbidden("Join the room before joining its audio")
@@ -66,7 +93,8 @@ class MediaHandler:
                             "ORG.AUDIOROOMS_NOT_LIVE")
         try:
             session_id, answer = await self.sfu.open_session(
-                room_id, req.user_id, offer, stage.may_publish(view, req.user_id))
+                room_id, req.user_id, offer,
+                stage.may_publish(view, req.user_id) and not req.is_guest)
         except MediaError as e:
             raise _matrix_error(e) from e
         except ValueError as e:  # an offer the SFU cannot use
@@ -109,10 +137,14 @@ class MediaHandler:
         if event.get("state_key", "").startswith("@"):
             users.add(event["state_key"])
         for user_id in users:  # effective before the SFU forwards the next packet
-            self.sfu.set_may_send(room_id, user_id, user_id in allowed)
+            self.sfu.set_may_send(room_id, user_id,
+                                  user_id in allowed and not self._guest(user_id))
         if event["type"] == "m.room.member" and \
                 event["content"].get("membership") in ("leave", "ban"):
             self._drop_user(room_id, event["state_key"])
+
+    def _guest(self, user_id: str) -> bool:
+        return server_of(user_id) == self.server_name and self.is_guest(user_id)
 
     def _drop_user(self, room_id: str, user_id: str) -> None:
         for sid, (r, u) in list(self._sessions.items()):

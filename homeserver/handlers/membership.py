@@ -8,18 +8,47 @@ after construction.
 """
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable
+
+from ..errors import GuestForbidden, MatrixError
 from .accounts import USER_ID, Requester
 from .federation import FederationHandler
 from .remote import RemoteQueries
 from .rooms import RoomHandler
 
+log = logging.getLogger(__name__)
+
 
 class MembershipHandler:
     def __init__(self, rooms: RoomHandler, federation: FederationHandler,
-                 remote: RemoteQueries):
+                 remote: RemoteQueries, is_guest: Callable[[str], bool] = lambda u: False):
         self.rooms = rooms
         self.federation = federation
         self.remote = remote
+        self.is_guest = is_guest
+        self._tasks: set[asyncio.Task] = set()
+
+    def on_event(self, event: dict, stream: int) -> None:
+        """Guest access turned off: our guests in the room leave it (as Synapse does)."""
+        if event.get("type") != "m.room.guest_access" or event.get("state_key") != "" or \
+                (event.get("content") or {}).get("guest_access") == "can_join":
+            return
+        room_id = event["room_id"]
+        guests = [u for u in self.rooms.store.room_members(room_id)
+                  if self.rooms.is_local_user(u) and self.is_guest(u)]
+        if guests:
+            task = asyncio.ensure_future(self._evict(room_id, guests))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _evict(self, room_id: str, guests: list[str]) -> None:
+        for user_id in guests:
+            try:
+                await self.leave(Requester(user_id, "server", b"", True), room_id)
+            except MatrixError as e:
+                log.info("could not remove guest %s from %s: %s", user_id, room_id, e)
 
     async def create_room(self, req: Requester, body: dict) -> dict:
         """createRoom, then the invites that need the invitees' servers to countersign."""
@@ -42,6 +71,8 @@ class MembershipHandler:
             room_id = await self.remote.resolve_remote_alias(target)
         else:
             room_id = rooms.resolve_room(target)
+        if req.is_guest:
+            self.check_guest_join(room_id)
         if rooms.is_host(room_id):
             return rooms.join(req, room_id)
         current = rooms.store.membership(room_id, req.user_id)
@@ -53,6 +84,13 @@ class MembershipHandler:
                 invite["content"].get("is_direct"):
             rooms.add_direct_room(req.user_id, invite["sender"], room_id)
         return room_id
+
+    def check_guest_join(self, room_id: str) -> None:
+        """A guest joins only a room whose current state (known here) says guests can_join;
+        a room we know nothing of yet (on another server) is refused too, as Synapse does."""
+        ev = self.rooms.store.state_event(room_id, "m.room.guest_access", "")
+        if ev is None or ev["content"].get("guest_access") != "can_join":
+            raise GuestForbidden("Guests may not join this room")
 
     async def leave(self, req: Requester, room_id: str) -> None:
         if not self.rooms.is_host(room_id) and self.rooms.store.get_room(room_id) is None:

@@ -289,7 +289,9 @@ class RoomHandler:
             send("m.room.canonical_alias", {"alias": alias})
         send("m.room.join_rules", {"join_rule": "public" if preset == "public_chat" else "invite"})
         send("m.room.history_visibility", {"history_visibility": "shared"})
-        if preset != "public_chat":
+        if preset != "public_chat" or room_type == stage.AUDIO_ROOM:
+            # The spec's private presets, and public audio rooms: a visitor with a link
+            # listens as a guest (a moderator with the power level can set it forbidden).
             send("m.room.guest_access", {"guest_access": "can_join"})
         for s in initial_state:
             send(s["type"], s["content"], s.get("state_key", ""))

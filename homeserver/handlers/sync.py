@@ -88,8 +88,8 @@ class SyncHandler:
                  unread: NotificationCounter,
                  bundle: Callable[[str, str, list[dict], int | None], None] | None = None,
                  presence: PresenceHandler | None = None,
-                 e2e_keys: E2EKeysHandler | None = None,
-                 to_device: ToDeviceHandler | None = None):
+                 to_device: ToDeviceHandler | None = None,
+                 e2e_keys: E2EKeysHandler | None = None):
         self.store = store
         self.account_data = account_data
         self.stream = stream
@@ -102,8 +102,8 @@ class SyncHandler:
         # (user_id, room_id, events, visible up to).
         self.bundle = bundle or (lambda user_id, room_id, events, upto: None)
         self.presence = presence
-        self.e2e_keys = e2e_keys  # device_lists, one-time key counts
         self.to_device = to_device
+        self.e2e_keys = e2e_keys  # device_lists, one-time key counts
 
     async def sync(self, req: Requester, since: str | None, timeout_ms: int = 0,
                    full_state: bool = False, timeline_limit: int | None = None,

@@ -397,6 +397,12 @@ CREATE INDEX events_audio_replays ON events(room_id, stream_ordering)
     WHERE type = 'm.room.message'
     AND json_type(json, '$.content."org.audiorooms.replay"') = 'object'
 """),
+    # 16: guest accounts (register?kind=guest, upgraded in place by a later /register) and
+    # access tokens that expire (guests'; NULL: never).
+    (16, """
+ALTER TABLE users ADD COLUMN is_guest INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE access_tokens ADD COLUMN valid_until_ms INTEGER
+"""),
     # 17: end-to-end encryption keys (homeserver/handlers/e2e_keys.py): devices' identity
     # keys, one-time and fallback keys, cross-signing keys and the signatures others add;
     # device list changes on the sync stream; other servers' users' devices as last heard.

@@ -25,6 +25,43 @@ class UserStore:
             )
             return cur.rowcount == 1
 
+    def create_guest(self, displayname_prefix: str, server_name: str) -> str | None:
+        """A guest with the next free numeric localpart (as Synapse); None if none was free
+        in a few tries (a race with another registration)."""
+        with self.db.transaction() as c:
+            # Numeric localparts are kept for guests (and the accounts they became).
+            row = c.execute(
+                "SELECT MAX(CAST(substr(user_id, 2, instr(user_id, ':') - 2) AS INTEGER))"
+                " FROM users WHERE substr(user_id, 2, instr(user_id, ':') - 2)"
+                " NOT GLOB '*[^0-9]*'").fetchone()
+            n = int(row[0] or 0) + 1
+            for _ in range(50):
+                user_id = f"@{n}:{server_name}"
+                cur = c.execute(
+                    "INSERT OR IGNORE INTO users (user_id, password_hash, displayname, is_admin,"
+                    " created_ts, is_guest) VALUES (?, NULL, ?, 0, ?, 1)",
+                    (user_id, f"{displayname_prefix} {n}", _now()))
+                if cur.rowcount == 1:
+                    return user_id
+                n += 1
+        return None
+
+    def is_guest(self, user_id: str) -> bool:
+        row = self.db.execute("SELECT is_guest FROM users WHERE user_id = ?",
+                              (user_id,)).fetchone()
+        return bool(row and row[0])
+
+    def upgrade_guest(self, user_id: str, password_hash: str) -> bool:
+        """The guest becomes a full account with the same ID; its tokens stop expiring."""
+        with self.db.transaction() as c:
+            cur = c.execute("UPDATE users SET is_guest = 0, password_hash = ? WHERE user_id = ?"
+                            " AND is_guest = 1", (password_hash, user_id))
+            if cur.rowcount != 1:
+                return False
+            c.execute("UPDATE access_tokens SET valid_until_ms = NULL WHERE user_id = ?",
+                      (user_id,))
+        return True
+
     def get_user(self, user_id: str) -> dict | None:
         row = self.db.execute(
             "SELECT user_id, password_hash, displayname, avatar_url, is_admin FROM users"
@@ -43,16 +80,20 @@ class UserStore:
         with self.db.transaction() as c:
             c.execute(f"UPDATE users SET {field} = ? WHERE user_id = ?", (value, user_id))
 
-    def add_access_token(self, token_hash: bytes, user_id: str, device_id: str) -> None:
+    def add_access_token(self, token_hash: bytes, user_id: str, device_id: str,
+                         valid_until_ms: int | None = None) -> None:
         with self.db.transaction() as c:
             c.execute(
-                "INSERT INTO access_tokens (token_hash, user_id, device_id, created_ts)"
-                " VALUES (?, ?, ?, ?)", (token_hash, user_id, device_id, _now()))
+                "INSERT INTO access_tokens (token_hash, user_id, device_id, created_ts,"
+                " valid_until_ms) VALUES (?, ?, ?, ?, ?)",
+                (token_hash, user_id, device_id, _now(), valid_until_ms))
 
-    def get_token(self, token_hash: bytes) -> tuple[bytes, str, str] | None:
+    def get_token(self, token_hash: bytes) -> tuple[bytes, str, str, int | None, int] | None:
+        """(hash, user ID, device ID, valid until (ms) or None, is guest)."""
         return self.db.execute(
-            "SELECT token_hash, user_id, device_id FROM access_tokens WHERE token_hash = ?",
-            (token_hash,)).fetchone()
+            "SELECT t.token_hash, t.user_id, t.device_id, t.valid_until_ms, u.is_guest"
+            " FROM access_tokens t JOIN users u ON u.user_id = t.user_id"
+            " WHERE t.token_hash = ?", (token_hash,)).fetchone()
 
     def delete_token(self, token_hash: bytes) -> None:
         with self.db.transaction() as c:

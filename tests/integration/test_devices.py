@@ -135,7 +135,8 @@ async def test_devices_of_tokens_from_before_the_migration_appear(tmp_path):
     conn.executescript("DROP TABLE devices; DROP TABLE presence;"
                        " DROP INDEX access_tokens_device;")
     conn.execute("INSERT INTO users (user_id, created_ts) VALUES ('@old:x', 1)")
-    conn.executemany("INSERT INTO access_tokens VALUES (?, '@old:x', ?, ?)",
+    conn.executemany("INSERT INTO access_tokens (token_hash, user_id, device_id, created_ts)"
+                     " VALUES (?, '@old:x', ?, ?)",
                      [(b"a", "DEV1", 5), (b"b", "DEV1", 3), (b"c", "DEV2", 7)])
     conn.commit()
     conn.close()

@@ -117,7 +117,8 @@ async def test_public_rooms_entries_and_member_counts(homeserver):
     assert entry["room_type"] == "org.audiorooms.audio"
     assert entry["join_rule"] == "public"
     assert entry["world_readable"] is False
-    assert entry["guest_can_join"] is False
+    assert entry["guest_can_join"] is True  # public audio rooms welcome guests (issue 17)
+    assert body["chunk"][1]["guest_can_join"] is False  # a plain public room does not
     # Clients get the spec's keys only (SDKs such as matrix-nio refuse any other key).
     assert set(entry) <= {"avatar_url", "canonical_alias", "guest_can_join", "join_rule", "name",
                           "num_joined_members", "room_id", "room_type", "topic",

@@ -15,7 +15,10 @@ export function conversation(app, roomId) {
   const me = store.me;
   const typing = new TypingNotifier(app.api, roomId, me);
 
-  const log = h("ol", { class: "messages", role: "log", "aria-live": "polite", "aria-label": "Messages" });
+  // role=log sits on a wrapper: on the <ol> itself it would hide the list from its items.
+  // Focusable, so the keyboard can scroll it.
+  const list = h("ol", { class: "messages" });
+  const log = h("div", { class: "message-log", role: "log", "aria-live": "polite", "aria-label": "Messages", tabindex: "0" }, list);
   const head = h("div", { class: "conv-head" });
   const typingLine = h("p", { class: "typing-line", role: "status", "aria-live": "polite", "data-testid": "typing" });
   const text = h("textarea", { id: "composer", rows: 1, name: "body", placeholder: "Message…", "aria-describedby": "send-error" });
@@ -117,12 +120,12 @@ export function conversation(app, roomId) {
       h("span", { class: "muted small conv-ids" }, others.map((m) => m.userId).join(", ")));
     if (room.membership === "invite") {
       composer.hidden = true;
-      render(log, inviteCard(room));
+      render(list, inviteCard(room));
       return;
     }
     if (room.membership !== "join") {
       composer.hidden = true;
-      render(log, h("li", { class: "empty" }, room.membership ? "You're not in this conversation any more." : "Loading…"));
+      render(list, h("li", { class: "empty" }, room.membership ? "You're not in this conversation any more." : "Loading…"));
       return;
     }
     composer.hidden = false;
@@ -138,7 +141,7 @@ export function conversation(app, roomId) {
       prev = ev;
     });
     if (!items.length) items.push(h("li", { class: "empty" }, "No messages yet. Say hello!"));
-    render(log, items);
+    render(list, items);
     if (!photoLabel.classList.contains("busy")) typingLine.textContent = typingText(room, me);
     if (nearBottom || !log.dataset.scrolled) { log.scrollTop = log.scrollHeight; log.dataset.scrolled = "1"; }
     readIfSeen();

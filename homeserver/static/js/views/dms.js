@@ -87,13 +87,17 @@ export function mount(app, main, params) {
       const title = room.dmTitle(me);
       const otherMember = room.members("join").find((m) => m.userId !== me);
       const other = otherMember?.userId || room.inviteState?.find((e) => e.type === "m.room.member" && e.state_key === me)?.sender || room.id;
-      const label = `${title}${room.membership === "invite" ? ", invitation" : unread ? `, ${unread} unread` : ""}`;
+      // The link's name is its visible text (title, last line) plus the unread state, so
+      // speech input can say what is on screen (WCAG 2.5.3 label in name).
+      const state = room.membership === "invite" ? ", invitation" : unread ? `, ${unread} unread` : "";
       return h("li", {},
         h("a", { class: `dm-item${room.id === current ? " active" : ""}${unread ? " unread" : ""}`,
-          href: `#/dms/${encodeURIComponent(room.id)}`, "data-key": `dm-${room.id}`, "aria-label": label,
+          href: `#/dms/${encodeURIComponent(room.id)}`, "data-key": `dm-${room.id}`,
           "aria-current": room.id === current ? "page" : null },
         avatar(app.media, other, title, otherMember?.avatarUrl, "small"),
-        h("span", { class: "dm-text" }, h("span", { class: "dm-title" }, title), h("span", { class: "dm-last" }, lastLine(room))),
+        h("span", { class: "dm-text" }, h("span", { class: "dm-title" }, title),
+          state ? h("span", { class: "visually-hidden" }, state) : null,
+          h("span", { class: "dm-last" }, lastLine(room))),
         unread ? h("span", { class: "badge", "aria-hidden": "true" }, room.membership === "invite" ? "new" : String(unread)) : null));
     }));
   }

@@ -43,6 +43,11 @@ export function mount(app, main, params) {
 
   const session = () => (app.session && app.session.roomId === roomId ? app.session : null);
 
+  // The fixed controls bar must never hide what has keyboard focus (WCAG 2.4.11): its height
+  // is the page's scroll-padding-bottom (app.css), so focus scrolls clear of it.
+  const barObserver = new ResizeObserver(([e]) => document.documentElement.style.setProperty(
+    "--controls-height", `${Math.ceil(e.target.getBoundingClientRect().height)}px`));
+
   // the flow: resolve, preview or enter, join ---------------------------------------------
 
   async function start() {
@@ -440,11 +445,15 @@ export function mount(app, main, params) {
           : "This room is being recorded. If you're invited to speak, you'll be recorded too.") : null,
       h("div", { class: `room-grid${amMod ? " with-hands" : ""}` }, stageSection, handsSection, audienceSection, replaysSection(room)),
       h("div", { class: "controls", role: "group", "aria-label": "Your controls" }, c));
+    barObserver.disconnect();
+    barObserver.observe(body.querySelector(".controls"));
   }
 
   start();
   return () => {
     stopped = true;
+    barObserver.disconnect();
+    document.documentElement.style.removeProperty("--controls-height");
     reactions.close();
     for (const u of unsubs) u();
     shelf.close();
