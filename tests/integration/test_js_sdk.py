@@ -123,19 +123,21 @@ async def users_on_synapse(servers: list[SynapseServer], scenario: str) -> dict:
     return out
 
 
-async def run_scenario(node: str, scenario: str, users: dict) -> dict:
-    """Run one scenario under Node (asynchronously: our servers serve on this loop)."""
+async def run_scenario(node: str, scenario: str, users: dict, extra: dict | None = None,
+                       timeout: int = SCENARIO_TIMEOUT) -> dict:
+    """Run one scenario under Node (asynchronously: our servers serve on this loop).
+    ``extra`` is merged into the script's input (e.g. control_dir); ``timeout`` in seconds."""
     proc = await asyncio.create_subprocess_exec(
         node, str(SCRIPT), cwd=JS_DIR, stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     payload = json.dumps({"scenario": scenario, "users": users, "timeout_ms": 20000,
-                          "total_timeout_ms": (SCENARIO_TIMEOUT - 5) * 1000}).encode()
+                          "total_timeout_ms": (timeout - 5) * 1000, **(extra or {})}).encode()
     try:
-        out, err = await asyncio.wait_for(proc.communicate(payload), SCENARIO_TIMEOUT)
+        out, err = await asyncio.wait_for(proc.communicate(payload), timeout)
     except TimeoutError:
         proc.kill()
         await proc.wait()
-        pytest.fail(f"node scenario {scenario} did not finish within {SCENARIO_TIMEOUT} s")
+        pytest.fail(f"node scenario {scenario} did not finish within {timeout} s")
     assert proc.returncode == 0, (
         f"js-sdk scenario {scenario} failed (exit {proc.returncode}):\n"
         f"{err.decode(errors='replace')[:8000]}")

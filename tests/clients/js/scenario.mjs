@@ -17,8 +17,9 @@
 // added is an observer around fetch that records the event IDs of every /sync response, so the
 // scenario can check that incremental sync never delivers an event twice.
 
-import { createHash } from "node:crypto";
-import { appendFileSync } from "node:fs";
+import { createHash, randomBytes, webcrypto } from "node:crypto";
+import { appendFileSync, existsSync, writeFileSync } from "node:fs";
+import { join as joinPath } from "node:path";
 import { deflateSync } from "node:zlib";
 
 // The SDK logs through `console` (via loglevel); stdout carries our JSON result, so everything
@@ -32,6 +33,10 @@ for (const level of ["log", "info", "debug", "trace", "warn", "error"]) {
         if (logTail.length > LOG_KEEP) logTail.shift();
     };
 }
+
+// The Rust crypto (WebAssembly) needs WebCrypto as a global; Node 20 has it (older ones did not
+// put it on globalThis).
+if (!globalThis.crypto) globalThis.crypto = webcrypto;
 
 const sdk = await import("matrix-js-sdk");
 const { logger: sdkLogger } = await import("matrix-js-sdk/lib/logger.js");
@@ -145,6 +150,7 @@ class SyncLog {
         this.receipts = [];       // m.read receipts as sync delivered them
         this.receipts_sent = [];  // receipt requests: "user: path body -> status"
         this.http_errors = [];    // every answer that was not 2xx, as "user: METHOD path -> status"
+        this.plaintext_seen = []; // a sync response that carried a plaintext sent encrypted
     }
 
     fetchFor(name) {
@@ -172,6 +178,14 @@ class SyncLog {
 
     record(name, since, body) {
         this.responses[name] += 1;
+        if (secrets.length) {
+            // Encrypted scenarios: no sync response (timeline, to-device, anything) may carry a
+            // plaintext sent encrypted.
+            const text = JSON.stringify(body);
+            for (const secret of secrets) {
+                if (text.includes(secret)) this.plaintext_seen.push({ user: name, since, secret });
+            }
+        }
         if (input.dump_sync) {  // debugging aid: every sync response, one JSON line each
             appendFileSync(input.dump_sync, JSON.stringify({ user: name, since, body }) + "\n");
         }
@@ -223,8 +237,18 @@ class SyncLog {
         return { responses: this.responses, timeline_events: this.events,
                  duplicates: this.duplicates.slice(0, 10), duplicates_count: this.duplicates.length,
                  limited_again: this.limited.slice(0, 10), errors: this.errors.slice(0, 10),
-                 http_errors: this.http_errors };
+                 http_errors: this.http_errors,
+                 plaintext_seen: this.plaintext_seen.slice(0, 10) };
     }
+}
+
+// Plaintexts the encrypted scenarios send: unique, so finding one anywhere (a sync response, a
+// server's /messages, a database file) can only mean it leaked.
+const secrets = [];
+function secret(label) {
+    const s = `${label} ${randomBytes(9).toString("hex")}`;
+    secrets.push(s);
+    return s;
 }
 
 const syncLog = new SyncLog();
@@ -233,14 +257,20 @@ const syncLog = new SyncLog();
 
 const clients = {};
 
-async function startUser(name, opts = {}) {
-    const u = input.users[name];
+async function startUser(name, opts = {}, device = null) {
+    const { crypto = false, clientName = name, ...startOpts } = opts;
+    const u = device ?? input.users[name];
     check(u, `no user "${name}" in the input`);
     const client = createClient({
         baseUrl: u.base_url, userId: u.user_id, accessToken: u.access_token,
-        deviceId: u.device_id, fetchFn: syncLog.fetchFor(name), logger: silentLogger,
+        deviceId: u.device_id, fetchFn: syncLog.fetchFor(clientName), logger: silentLogger,
         timelineSupport: true,  // as Element Web: permalinks use /context
     });
+    if (crypto) {
+        // As Element Web, with an in-memory store: the Rust crypto uploads this device's keys
+        // and one-time keys, tracks other users' devices, and (en|de)crypts room events.
+        await bounded(`${clientName}'s initRustCrypto`, client.initRustCrypto({ useIndexedDB: false }));
+    }
     client.on(ClientEvent.Sync, (state, prev, data) => {
         if (state === SyncState.Error) {
             syncLog.errors.push(`${name}: ${data?.error?.message ?? "sync error"}`);
@@ -255,14 +285,14 @@ async function startUser(name, opts = {}) {
         };
         client.on(ClientEvent.Sync, onSync);
     });
-    await client.startClient({ initialSyncLimit: 20, ...opts });
+    await client.startClient({ initialSyncLimit: 20, ...startOpts });
     try {
-        await bounded(`${name}'s client reaching PREPARED`, prepared);
+        await bounded(`${clientName}'s client reaching PREPARED`, prepared);
     } catch (e) {
         e.message += ` (sync errors: ${JSON.stringify(syncLog.errors)})`;
         throw e;
     }
-    clients[name] = client;
+    clients[clientName] = client;
     return client;
 }
 
@@ -401,6 +431,122 @@ async function threadWithReplies(c) {
     await waitFor("bob's client to put alice's answer in the thread",
         () => c.bob.getRoom(roomId).getThread(root)?.findEventById(answer));
     return { roomId, root, reply, answer };
+}
+
+// --------------------------------------------------------------------------- end-to-end encryption
+
+const MEGOLM = "m.megolm.v1.aes-sha2";
+
+/** alice (Rust crypto on) opens an encrypted DM with `peer`, as Element does for a new DM:
+ *  is_direct, m.room.encryption in the initial state, the peer invited; the peer joins. */
+async function encryptedDm(c, peer, inviter = "alice") {
+    const roomId = await sharedRoom(c, [peer], { createRoom: {
+        is_direct: true, preset: "trusted_private_chat",
+        initial_state: [{ type: "m.room.encryption", state_key: "", content: { algorithm: MEGOLM } }],
+    } });
+    for (const who of [inviter, peer]) {
+        await waitFor(`${who}'s client to take the room as encrypted`,
+            () => c[who].getCrypto().isEncryptionEnabledInRoom(roomId));
+    }
+    return roomId;
+}
+
+/** Send `body` encrypted; the event the server got is m.room.encrypted. */
+async function sendEncrypted(who, client, roomId, body) {
+    const eventId = await send(client, roomId, body);
+    const local = findEvent(client, roomId, eventId);
+    check(!local || local.isEncrypted(), `${who}'s message went out unencrypted`);
+    return eventId;
+}
+
+/** Wait until `client` has `eventId` decrypted to `body`; its encryption info as reported. */
+async function decrypted(who, client, roomId, eventId, body) {
+    const ev = await waitFor(`${who}'s client to decrypt ${eventId}`, () => {
+        const e = findEvent(client, roomId, eventId);
+        return e && !e.isBeingDecrypted() && e.getClearContent()?.body === body ? e : null;
+    }, TIMEOUT, () => {
+        const e = findEvent(client, roomId, eventId);
+        return e ? { type: e.getWireType(), failure: e.decryptionFailureReason,
+                     clear: e.getClearContent() } : "not received";
+    });
+    check(ev.isEncrypted() && ev.getWireType() === "m.room.encrypted",
+          `${who} got ${eventId} as ${ev.getWireType()}, not encrypted`);
+    check(ev.getWireContent().algorithm === MEGOLM, `algorithm ${ev.getWireContent().algorithm}`);
+    check(ev.getWireContent().body === undefined, `${who}'s wire content has a body`);
+    return { event_id: eventId, sender_device: ev.getWireContent().device_id ?? null };
+}
+
+/** One encrypted exchange: `from` sends, `to` decrypts; `to` replies, `from` decrypts. */
+async function exchange(c, roomId, from, to) {
+    const first = secret(`${from} to ${to}, privately`);
+    const firstId = await sendEncrypted(from, c[from], roomId, first);
+    const got = await decrypted(to, c[to], roomId, firstId, first);
+    const reply = secret(`${to} answers ${from}`);
+    const replyId = await sendEncrypted(to, c[to], roomId, reply);
+    const back = await decrypted(from, c[from], roomId, replyId, reply);
+    mark(`${from} and ${to} exchanged encrypted messages`);
+    return { sent: got, reply: back, event_ids: [firstId, replyId] };
+}
+
+/** The room's events as the server serves them to `who` (raw /messages JSON, newest first). */
+async function rawMessages(who, client, roomId) {
+    const url = `${client.baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)
+        }/messages?dir=b&limit=100`;
+    const resp = await authedFetch(client, url);
+    check(resp.status === 200, `${who}'s /messages answered ${resp.status}`);
+    return resp.json();
+}
+
+/** Every server-served copy of the encrypted events is megolm ciphertext, and no plaintext
+ *  sent appears anywhere in what the servers served (raw /messages of each member). */
+async function checkCiphertextOnly(c, roomId, members, eventIds) {
+    const out = {};
+    for (const who of members) {
+        const data = await rawMessages(who, c[who], roomId);
+        const text = JSON.stringify(data);
+        const leaked = secrets.filter((s) => text.includes(s));
+        check(leaked.length === 0, `${who}'s /messages carries plaintext: ${JSON.stringify(leaked)}`);
+        const byId = new Map(data.chunk.map((e) => [e.event_id, e]));
+        for (const id of eventIds) {
+            const ev = byId.get(id);
+            check(ev, `${who}'s /messages lacks ${id}`);
+            check(ev.type === "m.room.encrypted", `${id} is served as ${ev.type}`);
+            const content = ev.content ?? {};
+            check(content.algorithm === MEGOLM && typeof content.ciphertext === "string"
+                  && content.ciphertext.length > 0 && typeof content.session_id === "string",
+                  `${id}'s served content is not megolm ciphertext: ${JSON.stringify(content)}`);
+            check(content.body === undefined && content.msgtype === undefined,
+                  `${id}'s served content has cleartext fields: ${JSON.stringify(content)}`);
+        }
+        check(!data.chunk.some((e) => e.type === "m.room.message"),
+              `${who}'s /messages has an unencrypted m.room.message`);
+        out[who] = data.chunk.filter((e) => e.type === "m.room.encrypted").length;
+    }
+    return out;
+}
+
+/** A second device for `name` (password login), with its own Rust crypto, synced to PREPARED. */
+async function loginDevice(name, clientName) {
+    const u = input.users[name];
+    const localpart = u.user_id.slice(1, u.user_id.indexOf(":"));
+    const loginClient = createClient({ baseUrl: u.base_url, logger: silentLogger });
+    const login = await bounded(`${clientName}'s login`, loginClient.loginRequest({
+        type: "m.login.password", identifier: { type: "m.id.user", user: localpart },
+        password: u.password, initial_device_display_name: clientName }));
+    const device = { base_url: u.base_url, user_id: u.user_id, access_token: login.access_token,
+                     device_id: login.device_id };
+    const client = await startUser(name, { crypto: true, clientName }, device);
+    return { client, device_id: login.device_id };
+}
+
+/** The test harness acts (stops or starts a server) between two steps: this process writes
+ *  <control_dir>/<step>.ready and waits for <step>.done. */
+async function harness(step, timeout = 60000) {
+    check(input.control_dir, `scenario needs control_dir for step ${step}`);
+    writeFileSync(joinPath(input.control_dir, `${step}.ready`), "");
+    await waitFor(`the harness to do "${step}"`,
+        () => existsSync(joinPath(input.control_dir, `${step}.done`)), timeout);
+    mark(`harness: ${step}`);
 }
 
 // --------------------------------------------------------------------------- scenarios
@@ -865,6 +1011,126 @@ const scenarios = {
         }
         return out;
     },
+
+    // ----- end-to-end encryption (matrix-js-sdk's Rust crypto, as Element Web)
+
+    /** alice (one server) and bob (the other) in an encrypted DM: bob decrypts alice's message,
+     *  alice decrypts bob's reply; the servers served ciphertext only. */
+    async e2ee_dm_federated() {
+        const c = await startAll(["alice", "bob"], { crypto: true });
+        const roomId = await encryptedDm(c, "bob");
+        const result = await exchange(c, roomId, "alice", "bob");
+        result.served = await checkCiphertextOnly(c, roomId, ["alice", "bob"], result.event_ids);
+        // No key backup: the spec's "none" (404 M_NOT_FOUND), which the crypto reads as such;
+        // not M_UNRECOGNIZED, which it would take for a broken server.
+        for (const who of ["alice", "bob"]) {
+            const resp = await authedFetch(c[who],
+                `${c[who].baseUrl}/_matrix/client/v3/room_keys/version`);
+            const body = await resp.json();
+            check(resp.status === 404 && body.errcode === "M_NOT_FOUND",
+                  `${who}'s GET /room_keys/version: ${resp.status} ${JSON.stringify(body)}`);
+        }
+        return { room_id: roomId, ...result, secrets };
+    },
+
+    /** The same between alice and carol on one server. */
+    async e2ee_dm_local() {
+        const c = await startAll(["alice", "carol"], { crypto: true });
+        const roomId = await encryptedDm(c, "carol");
+        const result = await exchange(c, roomId, "alice", "carol");
+        result.served = await checkCiphertextOnly(c, roomId, ["alice", "carol"], result.event_ids);
+        return { room_id: roomId, ...result, secrets };
+    },
+
+    /** bob logs in a second device after the DM began: once alice's client knows that device
+     *  (device list update over federation), what she sends is decryptable by it, and still
+     *  by bob's first device. */
+    async e2ee_new_device() {
+        const c = await startAll(["alice", "bob"], { crypto: true });
+        const roomId = await encryptedDm(c, "bob");
+        const before = await exchange(c, roomId, "alice", "bob");
+        const { client: bob2, device_id: bob2Device } = await loginDevice("bob", "bob2");
+        c.bob2 = bob2;
+        await waitFor("bob's second device in bob's room", () =>
+            bob2.getRoom(roomId)?.getMyMembership() === "join");
+        // alice's client learns of it from her sync's device_lists (nothing asked by hand:
+        // bob is tracked, so this reads what the client has).
+        let known = [];
+        await waitFor("alice's client to know bob's new device", async () => {
+            const devices = await c.alice.getCrypto().getUserDeviceInfo([uid("bob")], true);
+            known = [...(devices.get(uid("bob"))?.keys() ?? [])];
+            return known.includes(bob2Device);
+        }, TIMEOUT, () => known);
+        mark("alice knows bob2");
+        const after = secret("alice, after bob's new device");
+        const afterId = await sendEncrypted("alice", c.alice, roomId, after);
+        const onNew = await decrypted("bob2", bob2, roomId, afterId, after);
+        const onOld = await decrypted("bob", c.bob, roomId, afterId, after);
+        // And the new device's own message reaches alice.
+        const fromNew = secret("bob from his second device");
+        const fromNewId = await sendEncrypted("bob2", bob2, roomId, fromNew);
+        const aliceGot = await decrypted("alice", c.alice, roomId, fromNewId, fromNew);
+        const served = await checkCiphertextOnly(c, roomId, ["alice", "bob", "bob2"],
+            [...before.event_ids, afterId, fromNewId]);
+        return { room_id: roomId, bob2_device: bob2Device, alice_knows: known, on_new: onNew,
+                 on_old: onOld, alice_got: aliceGot, served, secrets };
+    },
+
+    /** Several encrypted messages both ways, federated and local, then every member's raw
+     *  /messages: only megolm ciphertext, no plaintext. The test then scans the servers'
+     *  database files for the plaintexts (returned in `secrets`). */
+    async e2ee_no_plaintext() {
+        const c = await startAll(["alice", "bob", "carol"], { crypto: true });
+        const fed = await encryptedDm(c, "bob");
+        const local = await encryptedDm(c, "carol");
+        const ids = { [fed]: [], [local]: [] };
+        for (let i = 0; i < 2; i++) {
+            ids[fed].push(...(await exchange(c, fed, "alice", "bob")).event_ids);
+            ids[local].push(...(await exchange(c, local, "alice", "carol")).event_ids);
+        }
+        const served = {
+            federated: await checkCiphertextOnly(c, fed, ["alice", "bob"], ids[fed]),
+            local: await checkCiphertextOnly(c, local, ["alice", "carol"], ids[local]),
+        };
+        return { rooms: [fed, local], served, secrets };
+    },
+
+    /** bob's server is down while alice sends her first encrypted message: its room key goes
+     *  to bob's device as a to-device message, which alice's server must keep until bob's
+     *  server is back; then bob decrypts it. (bob wrote first, so alice's device already has an
+     *  Olm session with his and needs nothing from his server to encrypt to it.) With
+     *  `kill_sender` in the input, alice's server is also killed (SIGKILL) and restarted while
+     *  it holds them. */
+    async e2ee_server_down() {
+        const c = await startAll(["alice", "bob"], { crypto: true });
+        const roomId = await encryptedDm(c, "bob");
+        const hello = secret("bob says hello first");
+        const helloId = await sendEncrypted("bob", c.bob, roomId, hello);
+        await decrypted("alice", c.alice, roomId, helloId, hello);
+        await harness("stop_bob_server");
+        const first = secret("alice's first message, bob's server down");
+        const firstId = await sendEncrypted("alice", c.alice, roomId, first);
+        await sleep(1500);  // alice's server tries bob's and fails: it must keep the messages
+        if (input.kill_sender) {
+            // alice's server is SIGKILLed with them queued and started again: still kept.
+            await harness("kill_alice_server");
+            c.alice.retryImmediately();
+        }
+        await harness("start_bob_server");
+        c.bob.retryImmediately();  // as Element when the network comes back
+        // bob's return makes his server talk to alice's (a typing notice), so a sender that
+        // backs off from a dead server knows it is up again.
+        await waitFor("bob's client syncing again", () =>
+            c.bob.getSyncState() === SyncState.Syncing, TIMEOUT);
+        await bounded("bob typing", c.bob.sendTyping(roomId, true, 3000));
+        const got = await decrypted("bob", c.bob, roomId, firstId, first);
+        const reply = secret("bob answers after the outage");
+        const replyId = await sendEncrypted("bob", c.bob, roomId, reply);
+        await decrypted("alice", c.alice, roomId, replyId, reply);
+        const served = await checkCiphertextOnly(c, roomId, ["alice", "bob"],
+            [helloId, firstId, replyId]);
+        return { room_id: roomId, got, served, secrets };
+    },
 };
 
 // --------------------------------------------------------------------------- main
@@ -874,6 +1140,8 @@ async function main() {
     check(run, `unknown scenario "${input.scenario}" (known: ${Object.keys(scenarios).join(", ")})`);
     const result = await run();
     const dups = syncLog.duplicates;
+    check(syncLog.plaintext_seen.length === 0, `a sync response carried a plaintext sent encrypted: ${
+        JSON.stringify(syncLog.plaintext_seen.slice(0, 3))}`);
     check(dups.length === 0, `incremental sync delivered ${dups.length} events twice, e.g. ${
         JSON.stringify(dups.slice(0, 3))}`);
     return result;
