@@ -77,8 +77,7 @@ class AudioRoomHandler:
         out = {
             NS + "live": live.get("live", False),
             NS + "host": server_of(room_id),
-            NS + "speakers": [{"user_id": u, "displayname": self._name(view, u),
-                               "moderator": u in mods}
+            NS + "speakers": [self._speaker(view, u, u in mods)
                               for u in on_stage[:schema.MAX_SPEAKERS]],
             NS + "speaker_count": len(on_stage),
             NS + "listener_count": len(listeners),
@@ -120,6 +119,18 @@ class AudioRoomHandler:
                 out.append(item)
                 if len(out) >= schema.MAX_REPLAYS:
                     break
+        return out
+
+    @classmethod
+    def _speaker(cls, view, user_id: str, moderator: bool) -> dict:
+        """A face in the hallway: name, moderator flag, and their photo (an mxc URI from
+        their member event) when they have one; checked as other servers' entries are."""
+        ev = view.get(("m.room.member", user_id))
+        out = {"user_id": user_id, "displayname": cls._name(view, user_id),
+               "moderator": moderator}
+        avatar = schema.face_url(ev["content"].get("avatar_url") if ev else None)
+        if avatar is not None:
+            out["avatar_url"] = avatar
         return out
 
     @staticmethod

@@ -14,6 +14,8 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
+from federation.servername import is_valid_server_name
+
 NS = "org.audiorooms."
 MAX_ENTRIES = 500  # per server and answer; we ask for at most this many
 MAX_SAFE_INT = 2**53 - 1
@@ -103,9 +105,20 @@ def _list(item: Callable[[Any], Any], max_items: int) -> Callable[[Any], list]:
 def _speaker(v: Any) -> dict:
     if not isinstance(v, dict):
         raise ValueError("speaker is not an object")
-    return {"user_id": _str(255, USER_ID)(v.get("user_id")),
-            "displayname": _text(255)(v.get("displayname")),
-            "moderator": _bool(v.get("moderator"))}
+    out = {"user_id": _str(255, USER_ID)(v.get("user_id")),
+           "displayname": _text(255)(v.get("displayname")),
+           "moderator": _bool(v.get("moderator"))}
+    avatar = face_url(v.get("avatar_url"))
+    if avatar is not None:
+        out["avatar_url"] = avatar
+    return out
+
+
+def face_url(v: Any) -> str | None:
+    """A speaker's photo as an mxc URI, or None. A face is cosmetic: a malformed one is left
+    out, not a reason to drop the room."""
+    m = MXC.match(v) if isinstance(v, str) and len(v) <= 600 else None
+    return v if m and is_valid_server_name(m.group(1)) else None
 
 
 def replay(v: Any) -> dict:

@@ -149,6 +149,13 @@ async def test_profile_photos_and_photos_in_the_backchannel_across_two_servers(m
     await alice.screenshot("room-photos-desktop")
     await bob.screenshot("room-photos-phone", PHONE)
 
+    # B's hallway shows A's room with alice's face on its card (the host's entry, pushed).
+    await bob.page.get_by_role("link", name="Hallway", exact=True).click()
+    card = bob.page.get_by_role("article", name="Photo booth")
+    card_face = card.locator("ul.speaker-faces img.avatar-photo")
+    await expect(card_face).to_have_attribute("alt", "Photo of alice", timeout=20000)
+    await decoded(card_face)
+
     # A DM: each sees the other's face in the list, the header and beside messages.
     await bob.page.get_by_role("link", name="Backchannel").click()
     await bob.page.get_by_label("Message someone").fill(alice_id)

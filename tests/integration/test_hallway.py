@@ -1,4 +1,6 @@
 """The hallway with live rooms on three servers: federated list, counts, order, pagination."""
+from urllib.parse import quote
+
 from tests.integration.federation_helpers import eventually, start_servers
 
 AUDIO = {"type": "org.audiorooms.audio"}
@@ -75,3 +77,32 @@ async def test_hallway_lists_live_rooms_of_three_servers_with_counts_and_pages(m
 
 async def _call(fn, check):
     return check(await fn())
+
+
+async def test_speakers_photos_reach_other_servers_hallways(make_homeserver):
+    """The faces on the stage are the product: a speaker's photo (their member event's mxc
+    avatar) is in the hallway entry, here and on another server."""
+    hs = await start_servers(make_homeserver, names=("a", "b"))
+    host, viewer = await hs["a"].user("host"), await hs["b"].user("viewer")
+    status, up = await host.request("POST", "/_matrix/media/v3/upload",
+                                    raw=b"\x89PNG\r\n\x1a\n" + b"\0" * 32,
+                                    headers={"Content-Type": "image/png"})
+    assert status == 200, up
+    await host.ok("PUT", f"/profile/{quote(host.user_id)}/avatar_url",
+                  {"avatar_url": up["content_uri"]})
+    room = await host.create_room(preset="public_chat", visibility="public", name="Faces",
+                                  creation_content=AUDIO)
+
+    def face(page):
+        for e in page["live"]:
+            if e["room_id"] == room:
+                [s] = e["org.audiorooms.speakers"]
+                return s.get("avatar_url")
+        return None
+
+    assert face(await host.ok("GET", H)) == up["content_uri"]
+
+    async def remote():
+        return face(await viewer.ok("GET", H, params={"refresh": "true"}))
+
+    assert await eventually(remote, timeout=15) == up["content_uri"]

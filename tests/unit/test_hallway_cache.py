@@ -100,3 +100,15 @@ def test_pushed_rooms_are_packed_into_bounded_edus():
     assert sum(map(len, batches)) == 31
     assert all(len(b) <= schema.MAX_PUSH_ROOMS for b in batches)
     assert len(batches) >= 3 and batches[-1] == [room(99, topic="t" * 70000)]
+
+
+def test_speaker_faces_are_kept_when_they_are_mxc_and_dropped_otherwise():
+    good = {"user_id": "@a:a.example", "displayname": "A", "moderator": True,
+            "avatar_url": f"mxc://{S}/face1"}
+    entry = schema.hallway_entry(room(1, **{NS + "speakers": [good]}), S)
+    assert entry[NS + "speakers"] == [good]
+    for bad in ("https://evil.example/x.png", "mxc://../etc", 5, "mxc://a.example/" + "x" * 700):
+        entry = schema.hallway_entry(room(1, **{NS + "speakers": [{**good, "avatar_url": bad}]}),
+                                     S)
+        # The room stays listed; only the face goes.
+        assert entry is not None and "avatar_url" not in entry[NS + "speakers"][0]

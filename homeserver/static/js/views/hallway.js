@@ -1,8 +1,9 @@
 // The hallway: live and upcoming rooms from this server and the servers it federates with.
 import { ApiError } from "../api.js";
+import { avatar as face } from "../media.js";
 import { replayFromHallway, RSVP } from "../model.js";
 import { ReplayShelf } from "../replay.js";
-import { announce, avatar, formatTime, h, plural, render, toast } from "../ui.js";
+import { announce, formatTime, h, plural, render, toast } from "../ui.js";
 
 const NS = "org.audiorooms.";
 const POLL_MS = 5000;
@@ -116,7 +117,7 @@ export function mount(app, main, params) {
     const speakers = entry[NS + "speakers"] || [];
     const shown = speakers.slice(0, 4);
     return h("ul", { class: "speaker-faces", "aria-label": "Speakers" },
-      shown.map((s) => h("li", {}, avatar(s.user_id, s.displayname, "small"),
+      shown.map((s) => h("li", {}, face(app.media, s.user_id, s.displayname, s.avatar_url, "small"),
         h("span", { class: "face-name" }, s.displayname || s.user_id, s.moderator ? h("span", { class: "visually-hidden" }, " (moderator)") : null))),
       speakers.length > shown.length ? h("li", { class: "more" }, `+${speakers.length - shown.length} more`) : null);
   }
