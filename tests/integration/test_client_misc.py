@@ -94,13 +94,14 @@ def free_udp_port() -> int:
 @pytest.mark.skipif(shutil.which("turnserver") is None, reason="coturn is not installed")
 async def test_real_coturn_accepts_the_credentials(make_homeserver, tmp_path):
     port = free_udp_port()
+    log_file = (tmp_path / "turn.log").open("wb")
     coturn = await asyncio.create_subprocess_exec(
         "turnserver", "-n", "--listening-ip", "127.0.0.1", "--listening-port", str(port),
         "--relay-ip", "127.0.0.1", "--min-port", "49160", "--max-port", "49400",
         "--use-auth-secret", "--static-auth-secret", TURN_SECRET, "--realm", "example.org",
         "--no-tls", "--no-dtls", "--no-cli", "--userdb", str(tmp_path / "turndb"),
         "--pidfile", str(tmp_path / "turn.pid"), "--log-file", "stdout", "--simple-log",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        stdout=log_file, stderr=asyncio.subprocess.STDOUT)
     try:
         hs = await make_homeserver("a", turn={"uris": [f"turn:127.0.0.1:{port}"],
                                               "shared_secret": TURN_SECRET})
@@ -115,7 +116,13 @@ async def test_real_coturn_accepts_the_credentials(make_homeserver, tmp_path):
                 return await allocate(creds["username"], creds["password"])
             except OSError:  # not listening yet: the ICMP refusal, or no answer
                 return None
-        assert await eventually(coturn_up) == 0x0103  # Allocate success
+        # coturn can take a while to listen on a loaded machine; if it never answers, say why.
+        try:
+            assert await eventually(coturn_up, timeout=30) == 0x0103  # Allocate success
+        except AssertionError:
+            log = (tmp_path / "turn.log").read_text(errors="replace")[-2000:]
+            raise AssertionError(
+                f"coturn (exit {coturn.returncode}) never allocated:\n{log}") from None
         # coturn checks what we computed: a wrong password or an expired username is refused.
         assert await allocate(creds["username"], "x" + creds["password"]) == 0x0113
         expired = f"{int(time.time()) - 10}:{alice.user_id}"
@@ -125,6 +132,7 @@ async def test_real_coturn_accepts_the_credentials(make_homeserver, tmp_path):
     finally:
         coturn.terminate()
         await coturn.wait()
+        log_file.close()
 
 
 # /.well-known/matrix/* ---------------------------------------------------------------------
