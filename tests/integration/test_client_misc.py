@@ -99,7 +99,7 @@ async def test_real_coturn_accepts_the_credentials(make_homeserver, tmp_path):
         "turnserver", "-n", "--listening-ip", "127.0.0.1", "--listening-port", str(port),
         "--relay-ip", "127.0.0.1", "--min-port", "49160", "--max-port", "49400",
         "--use-auth-secret", "--static-auth-secret", TURN_SECRET, "--realm", "example.org",
-        "--no-tls", "--no-dtls", "--no-cli", "--userdb", str(tmp_path / "turndb"),
+        "--no-tls", "--no-dtls", "--no-tcp", "--no-cli", "--userdb", str(tmp_path / "turndb"),
         "--pidfile", str(tmp_path / "turn.pid"), "--log-file", "stdout", "--simple-log",
         stdout=log_file, stderr=asyncio.subprocess.STDOUT)
     try:
