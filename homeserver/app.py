@@ -21,6 +21,8 @@ from media.cluster import SFUCluster
 from media.sfu import SFU
 
 from .api.accounts import AccountServlets
+from .api.admin import AdminServlets
+from .api.admin_rooms import AdminRoomServlets
 from .api.audio import AudioServlets, MediaServlets
 from .api.client_misc import ClientMiscServlets
 from .api.content_repo import ContentRepoServlets
@@ -40,6 +42,8 @@ from .api.to_device import ToDeviceServlets
 from .config import Config, RateLimit, media_store_path
 from .handlers.account_data import AccountDataHandler
 from .handlers.accounts import AccountHandler, PasswordHasher
+from .handlers.admin import AdminHandler
+from .handlers.admin_rooms import AdminRooms
 from .handlers.audio import AudioRoomHandler, NoticeSender
 from .handlers.content_repo import ContentRepository
 from .handlers.context import ContextHandler
@@ -66,6 +70,7 @@ from .handlers.ratelimit import RateLimiter, SenderLimit
 from .handlers.reactions import REACTION, ReactionGate
 from .handlers.receipts import ReceiptHandler
 from .handlers.recording import CLIP_LIMIT, RecordingHandler
+from .handlers.registration_tokens import RegistrationTokens
 from .handlers.relations import RelationsHandler
 from .handlers.remote import RemoteQueries
 from .handlers.reports import ReportHandler
@@ -79,6 +84,7 @@ from .handlers.user_directory import UserDirectoryHandler
 from .handlers.voip import TurnHandler
 from .push_client import HttpPushGateway
 from .stage import StageRules
+from .storage.admin import AdminStore, RegistrationTokenStore
 from .storage.database import Database
 from .storage.devices import DeviceStore
 from .storage.e2e_keys import E2EKeyStore
@@ -235,6 +241,18 @@ class Homeserver:
             self.notices, media_store_path(config) / "recordings", RateLimiter(CLIP_LIMIT),
             self.remote)
 
+        # operators: Synapse's admin API, registration tokens
+        self.admin_store = AdminStore(self.db)
+        self.admin_store.fail_unfinished_deletions()
+        self.registration_tokens = RegistrationTokens(RegistrationTokenStore(self.db),
+                                                      config.registration.requires_token)
+        if config.registration.requires_token:
+            self.accounts.tokens = self.registration_tokens
+        self.admin = AdminHandler(name, self.admin_store, self.accounts, self.membership)
+        self.admin_rooms = AdminRooms(name, self.admin_store, self.events, self.membership,
+                                      self.directory, self.media, self.notices)
+        self.membership.join_checks.append(self.admin_rooms.check_join)  # blocked rooms
+
         # who reacts to what
         self.rooms.event_listeners.append(self.federation.on_event_appended)  # relay, in order
         self.rooms.event_listeners.append(self.audio.on_event)  # stage changes, live notices
@@ -280,6 +298,7 @@ class Homeserver:
         self.recording.start()  # recordings a crash left unfinished are mixed
 
     async def stop(self) -> None:
+        await self.admin_rooms.stop()
         await self.recording.stop()
         await self.sfu.close()
         await self.hallway_push.stop()
@@ -339,6 +358,10 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
                                     hs.keyring, hs.queue, hs.accounts, hs.directory,
                                     InboundGate(), config.limits.max_request_bytes)
     app.add_routes(accounts.routes())
+    admin = AdminServlets(hs.admin, hs.admin_rooms, hs.registration_tokens,
+                          RateLimiter(config.ratelimit.register), config.registration.open)
+    app.add_routes(admin.routes())
+    app.add_routes(AdminRoomServlets(hs.admin_rooms, admin.auth).routes())
     app.add_routes(rooms.routes())
     app.add_routes(EphemeralServlets(hs.receipts, hs.typing).routes())
     app.add_routes(federation.routes())

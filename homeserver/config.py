@@ -44,6 +44,8 @@ class RegistrationConfig:
     # Unset: guests are welcome exactly when registration is open.
     guests_enabled: bool | None = None
     guest_token_lifetime_seconds: int = 86400
+    # Sign-up needs a registration token an admin made (UIA m.login.registration_token).
+    requires_token: bool = False
 
 
 @dataclass(frozen=True)
