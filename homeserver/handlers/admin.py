@@ -94,7 +94,7 @@ class AdminHandler:
             raise InvalidParam("avatar_url must be an mxc://<server>/<media id> URI")
         user = self.store.get_user(user_id)
         if user is None:
-            localpart = user_id[1:].rsplit(":", 1)[0] if ":" in user_id else user_id[1:]
+            localpart = user_id[1:].split(":", 1)[0]
             if localpart.isdigit():
                 raise MatrixError("Numeric user IDs are reserved for guests", "M_INVALID_USERNAME")
             await self.accounts.register(localpart, password, inhibit_login=True, admin=admin,
