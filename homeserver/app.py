@@ -248,7 +248,8 @@ class Homeserver:
                                                       config.registration.requires_token)
         if config.registration.requires_token:
             self.accounts.tokens = self.registration_tokens
-        self.admin = AdminHandler(name, self.admin_store, self.accounts, self.membership)
+        self.admin = AdminHandler(name, self.admin_store, self.accounts, self.devices,
+                                  self.membership)
         self.admin_rooms = AdminRooms(name, self.admin_store, self.events, self.membership,
                                       self.directory, self.media, self.notices)
         self.membership.join_checks.append(self.admin_rooms.check_join)  # blocked rooms

@@ -13,6 +13,7 @@ from federation.pdus import server_of
 from ..errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
 from ..storage.admin import AdminStore
 from .accounts import USER_ID, AccountHandler, Requester, is_mxc_uri
+from .devices import DeviceHandler
 from .membership import MembershipHandler
 
 log = logging.getLogger(__name__)
@@ -36,10 +37,11 @@ def _password(body: dict, key: str) -> str | None:
 
 class AdminHandler:
     def __init__(self, server_name: str, store: AdminStore, accounts: AccountHandler,
-                 membership: MembershipHandler):
+                 devices: DeviceHandler, membership: MembershipHandler):
         self.server_name = server_name
         self.store = store
         self.accounts = accounts
+        self.devices = devices  # deletions tell the device lists (e2e keys) too
         self.membership = membership
 
     def require_admin(self, req: Requester) -> None:
@@ -137,7 +139,7 @@ class AdminHandler:
     def _log_out(self, user_id: str, keep_device: str | None = None) -> None:
         devices = [d["device_id"] for d in self.accounts.devices.list_devices(user_id)
                    if d["device_id"] != keep_device]
-        self.accounts.forget_tokens(self.accounts.devices.delete_devices(user_id, devices))
+        self.devices.remove_devices(user_id, devices)
         if keep_device is None:  # tokens of devices unknown to the device list too
             self.accounts.forget_tokens(self.accounts.users.delete_all_tokens(user_id))
 

@@ -215,8 +215,8 @@ class AdminRooms:
         if self.store.room_row(room_id) is None and not self.events.current_state_ids(room_id):
             return result
         self._end_audio(room_id)
-        local = [u for u, m in self.events._room_memberships(room_id).items()
-                 if server_of(u) == self.server_name and m in ("join", "invite", "knock")]
+        local = [u for u in self.events.room_members(room_id, ("join", "invite", "knock"))
+                 if server_of(u) == self.server_name]
         for user_id in sorted(local):
             was_joined = (self.events.membership(room_id, user_id) or ("",))[0] == "join"
             try:

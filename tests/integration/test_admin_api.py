@@ -344,6 +344,20 @@ async def test_registration_tokens_gate_sign_up_both(target):
     invalid = await admin.ok("GET", f"{A}/v1/registration_tokens", params={"valid": "false"})
     assert token in [t["token"] for t in invalid["registration_tokens"]]
 
+    # a sign-up that passed the token stage holds a use (pending) until it finishes
+    one = await admin.ok("POST", f"{A}/v1/registration_tokens/new", {"uses_allowed": 1})
+    c = target.client()
+    first = (await c.request("POST", "/register", {"username": unique("p"), "password": "pw"}))[1]
+    status, step = await c.request("POST", "/register", {
+        "username": unique("p"), "password": "pw",
+        "auth": {"type": TOKEN_STAGE, "token": one["token"], "session": first["session"]}})
+    assert status == 401 and step["completed"] == [TOKEN_STAGE], step
+    held = await admin.ok("GET", f"{A}/v1/registration_tokens/{one['token']}")
+    assert held["pending"] == 1 and held["completed"] == 0
+    assert (await anon.ok("GET", validity, params={"token": one["token"]}))["valid"] is False
+    status, body = await register_with_token(target, one["token"], unique("racer"))
+    assert status == 401 and body["errcode"] == "M_UNAUTHORIZED", body
+
     # an expired token is refused; raising uses_allowed makes a used-up one work again
     soon = await admin.ok("POST", f"{A}/v1/registration_tokens/new",
                           {"token": unique("soon"), "expiry_time": int(time.time() * 1000)
