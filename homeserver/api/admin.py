@@ -68,6 +68,11 @@ class AdminServlets:
             web.post(A + "/v1/reset_password/{user_id}", self.reset_password),
             web.get(A + "/v1/whois/{user_id}", self.whois),
             web.get(A + "/v1/users/{user_id}/admin", self.get_admin_flag),
+            web.get(A + "/v1/users/{user_id}/joined_rooms", self.joined_rooms),
+            web.get(A + "/v2/users/{user_id}/devices", self.devices),
+            web.delete(A + "/v2/users/{user_id}/devices/{device_id}", self.delete_device),
+            web.get(A + "/v1/users/{user_id}/pushers", self.pushers),
+            web.get(A + "/v1/users/{user_id}/media", self.media),
             web.put(A + "/v1/users/{user_id}/admin", self.put_admin_flag),
             web.get(A + "/v1/server_version", self.server_version),
             web.post(A + "/v1/send_server_notice", self.server_notice),
@@ -140,6 +145,29 @@ class AdminServlets:
             raise MatrixError("Param 'admin' must be a boolean", "M_MISSING_PARAM")
         await self.admin.put_user(req, request.match_info["user_id"], {"admin": body["admin"]})
         return json_response({})
+
+    async def joined_rooms(self, request):
+        self.auth(request)
+        return json_response(self.admin.joined_rooms(request.match_info["user_id"]))
+
+    async def devices(self, request):
+        self.auth(request)
+        return json_response(self.admin.list_devices(request.match_info["user_id"]))
+
+    async def delete_device(self, request):
+        self.auth(request)
+        self.admin.delete_device(request.match_info["user_id"], request.match_info["device_id"])
+        return json_response({})
+
+    async def pushers(self, request):
+        self.auth(request)
+        return json_response(self.admin.pushers(request.match_info["user_id"]))
+
+    async def media(self, request):
+        self.auth(request)
+        return json_response(self.admin.media(
+            request.match_info["user_id"], nonneg_int(request, "from", 0),
+            min(nonneg_int(request, "limit", 100), MAX_LIMIT), direction(request)))
 
     async def server_version(self, request):
         return json_response({"server_version": "audiorooms"})

@@ -41,7 +41,7 @@ class AdminHandler:
         self.server_name = server_name
         self.store = store
         self.accounts = accounts
-        self.devices = devices  # deletions tell the device lists (e2e keys) too
+        self.device_handler = devices  # deletions tell the device lists (e2e keys) too
         self.membership = membership
 
     def require_admin(self, req: Requester) -> None:
@@ -139,7 +139,7 @@ class AdminHandler:
     def _log_out(self, user_id: str, keep_device: str | None = None) -> None:
         devices = [d["device_id"] for d in self.accounts.devices.list_devices(user_id)
                    if d["device_id"] != keep_device]
-        self.devices.remove_devices(user_id, devices)
+        self.device_handler.remove_devices(user_id, devices)
         if keep_device is None:  # tokens of devices unknown to the device list too
             self.accounts.forget_tokens(self.accounts.users.delete_all_tokens(user_id))
 
@@ -181,6 +181,45 @@ class AdminHandler:
                        for _, ip, ts in self.store.whois(user_id) if ip or ts]
         return {"user_id": user_id, "devices": {"": {"sessions": [
             {"connections": connections}]}}}
+
+    # what an account has (the pages of an admin UI's user view) ---------------------------
+
+    def _existing(self, user_id: str) -> str:
+        self.local_user(user_id)
+        if self.store.get_user(user_id) is None:
+            raise NotFound("User not found")
+        return user_id
+
+    def joined_rooms(self, user_id: str) -> dict:
+        self._existing(user_id)
+        rooms = sorted(r for r, m, _ in self.membership.rooms.store.rooms_for_user(user_id)
+                       if m == "join")
+        return {"joined_rooms": rooms, "total": len(rooms)}
+
+    def list_devices(self, user_id: str) -> dict:
+        self._existing(user_id)
+        devices = [{**d, "user_id": user_id, "last_seen_user_agent": None}
+                   for d in self.accounts.devices.list_devices(user_id)]
+        return {"devices": devices, "total": len(devices)}
+
+    def delete_device(self, user_id: str, device_id: str) -> None:
+        self._existing(user_id)
+        if self.accounts.devices.get_device(user_id, device_id) is not None:
+            self.device_handler.remove_devices(user_id, [device_id])
+
+    def pushers(self, user_id: str) -> dict:
+        self._existing(user_id)
+        pushers = self.store.pushers(user_id)
+        return {"pushers": pushers, "total": len(pushers)}
+
+    def media(self, user_id: str, start: int, limit: int, backwards: bool) -> dict:
+        self._existing(user_id)
+        media, total = self.store.user_media(user_id, self.server_name, start, limit,
+                                             backwards)
+        out: dict = {"media": media, "total": total}
+        if start + limit < total:
+            out["next_token"] = start + len(media)
+        return out
 
     # event reports -------------------------------------------------------------------------
 

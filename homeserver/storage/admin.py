@@ -109,6 +109,23 @@ class AdminStore:
             "SELECT device_id, last_seen_ip, last_seen_ts FROM devices WHERE user_id = ?"
             " ORDER BY device_id LIMIT 1000", (user_id,)).fetchall()
 
+    def pushers(self, user_id: str) -> list[dict]:
+        return [json.loads(r[0]) for r in self.db.execute(
+            "SELECT pusher_json FROM pushers WHERE user_id = ? LIMIT 1000", (user_id,))]
+
+    def user_media(self, user_id: str, origin: str, start: int, limit: int,
+                   backwards: bool) -> tuple[list[dict], int]:
+        total = self.db.execute("SELECT COUNT(*) FROM media WHERE user_id = ? AND origin = ?",
+                                (user_id, origin)).fetchone()[0]
+        rows = self.db.execute(
+            "SELECT media_id, content_type, size, upload_name, created_ts FROM media"
+            " WHERE user_id = ? AND origin = ? ORDER BY created_ts"
+            f" {'DESC' if backwards else 'ASC'}, media_id LIMIT ? OFFSET ?",
+            (user_id, origin, limit, start)).fetchall()
+        return [{"media_id": r[0], "media_type": r[1], "media_length": r[2],
+                 "upload_name": r[3], "created_ts": r[4], "last_access_ts": None,
+                 "quarantined_by": None, "safe_from_quarantine": False} for r in rows], total
+
     # rooms ---------------------------------------------------------------------------------
 
     def room_ids(self) -> list[str]:

@@ -197,6 +197,25 @@ async def test_reset_password_logs_out_and_changes_login_both(target):
     assert whois["user_id"] == erin.user_id and "devices" in whois
 
 
+async def test_what_an_account_has_both(target):
+    """The pages of an admin UI's user view: rooms, devices, pushers, media."""
+    admin = await target.admin()
+    otto = await target.user("otto")
+    room = await otto.create_room(preset="public_chat")
+    u = quote(otto.user_id)
+    assert (await admin.ok("GET", f"{A}/v1/users/{u}/joined_rooms")) == {
+        "joined_rooms": [room], "total": 1}
+    devices = await admin.ok("GET", f"{A}/v2/users/{u}/devices")
+    assert devices["total"] == 1 and devices["devices"][0]["user_id"] == otto.user_id
+    device_id = devices["devices"][0]["device_id"]
+    assert (await admin.ok("GET", f"{A}/v1/users/{u}/pushers")) == {"pushers": [], "total": 0}
+    media = await admin.ok("GET", f"{A}/v1/users/{u}/media")
+    assert media["media"] == [] and media["total"] == 0
+    await admin.ok("DELETE", f"{A}/v2/users/{u}/devices/{device_id}")
+    assert (await otto.request("GET", "/account/whoami"))[0] == 401
+    assert (await admin.ok("GET", f"{A}/v2/users/{u}/devices"))["total"] == 0
+
+
 # rooms ------------------------------------------------------------------------------------
 
 async def test_room_list_details_members_state_both(target):
@@ -410,6 +429,11 @@ def admin_endpoints(room: str, user: str) -> list[tuple[str, str, dict | None]]:
         ("POST", f"{A}/v1/deactivate/{u}", {}),
         ("POST", f"{A}/v1/reset_password/{u}", {"new_password": "x"}),
         ("GET", f"{A}/v1/whois/{u}", None),
+        ("GET", f"{A}/v1/users/{u}/joined_rooms", None),
+        ("GET", f"{A}/v2/users/{u}/devices", None),
+        ("DELETE", f"{A}/v2/users/{u}/devices/ABC", None),
+        ("GET", f"{A}/v1/users/{u}/pushers", None),
+        ("GET", f"{A}/v1/users/{u}/media", None),
         ("GET", f"{A}/v1/rooms", None),
         ("GET", f"{A}/v1/rooms/{r}", None),
         ("GET", f"{A}/v1/rooms/{r}/members", None),
