@@ -75,6 +75,7 @@ class AdminServlets:
             web.get(A + "/v1/users/{user_id}/media", self.media),
             web.put(A + "/v1/users/{user_id}/admin", self.put_admin_flag),
             web.get(A + "/v1/server_version", self.server_version),
+            web.get(A + "/v1/statistics/users/media", self.media_statistics),
             web.post(A + "/v1/send_server_notice", self.server_notice),
             web.put(A + "/v1/send_server_notice/{txn_id}", self.server_notice),
             web.get(A + "/v1/registration_tokens", self.list_tokens),
@@ -168,6 +169,17 @@ class AdminServlets:
         return json_response(self.admin.media(
             request.match_info["user_id"], nonneg_int(request, "from", 0),
             min(nonneg_int(request, "limit", 100), MAX_LIMIT), direction(request)))
+
+    async def media_statistics(self, request):
+        self.auth(request)
+        q = request.query
+        order_by = q.get("order_by", "user_id")
+        if order_by not in ("user_id", "displayname", "media_length", "media_count"):
+            raise InvalidParam("order_by must be user_id, displayname, media_length or"
+                               " media_count")
+        return json_response(self.admin.media_statistics(
+            nonneg_int(request, "from", 0), min(nonneg_int(request, "limit", 100), MAX_LIMIT),
+            order_by, direction(request), q.get("search_term")))
 
     async def server_version(self, request):
         return json_response({"server_version": "audiorooms"})

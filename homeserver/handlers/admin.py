@@ -75,6 +75,8 @@ class AdminHandler:
         if user is None:
             raise NotFound("User not found")
         user.pop("approved", None)
+        if user["creation_ts"] is not None:  # seconds here, milliseconds in the list: as Synapse
+            user["creation_ts"] //= 1000
         user.update({"threepids": [], "external_ids": [], "appservice_id": None,
                      "consent_server_notice_sent": None, "consent_version": None,
                      "consent_ts": None, "suspended": False})
@@ -219,6 +221,15 @@ class AdminHandler:
         out: dict = {"media": media, "total": total}
         if start + limit < total:
             out["next_token"] = start + len(media)
+        return out
+
+    def media_statistics(self, start: int, limit: int, order_by: str, backwards: bool,
+                         search: str | None) -> dict:
+        users, total = self.store.media_statistics(self.server_name, start, limit, order_by,
+                                                   backwards, search)
+        out: dict = {"users": users, "total": total}
+        if start + limit < total:
+            out["next_token"] = start + len(users)
         return out
 
     # event reports -------------------------------------------------------------------------

@@ -126,6 +126,30 @@ class AdminStore:
                  "upload_name": r[3], "created_ts": r[4], "last_access_ts": None,
                  "quarantined_by": None, "safe_from_quarantine": False} for r in rows], total
 
+    MEDIA_ORDER = {"user_id": "m.user_id", "displayname": "u.displayname",
+                   "media_length": "media_length", "media_count": "media_count"}
+
+    def media_statistics(self, origin: str, start: int, limit: int, order_by: str,
+                         backwards: bool, search: str | None) -> tuple[list[dict], int]:
+        """Per user: how many files they uploaded here and their bytes (Synapse's
+        statistics/users/media)."""
+        where, args = "m.origin = ? AND m.user_id IS NOT NULL", [origin]
+        if search:
+            where += " AND (m.user_id LIKE ? ESCAPE '\\' OR u.displayname LIKE ? ESCAPE '\\')"
+            args += ["@" + _like(search) + ":%", _like(search)]  # the localpart, as Synapse
+        base = (f"FROM media m LEFT JOIN users u ON u.user_id = m.user_id WHERE {where}"
+                " GROUP BY m.user_id")
+        total = self.db.execute(f"SELECT COUNT(*) FROM (SELECT m.user_id {base})",
+                                args).fetchone()[0]
+        direction = "DESC" if backwards else "ASC"
+        rows = self.db.execute(
+            "SELECT m.user_id, u.displayname, COUNT(*) AS media_count,"
+            f" COALESCE(SUM(m.size), 0) AS media_length {base}"
+            f" ORDER BY {self.MEDIA_ORDER.get(order_by, 'm.user_id')} {direction}, m.user_id"
+            " LIMIT ? OFFSET ?", [*args, limit, start]).fetchall()
+        return [{"user_id": r[0], "displayname": r[1], "media_count": r[2],
+                 "media_length": r[3]} for r in rows], total
+
     # rooms ---------------------------------------------------------------------------------
 
     def room_ids(self) -> list[str]:

@@ -124,9 +124,11 @@ async def test_list_create_and_modify_users_both(target):
 
     got = await admin.ok("GET", f"{A}/v2/users/{quote(uid)}")
     assert got["name"] == uid and got["displayname"] == "Carol" and got["is_guest"] is False
+    assert 10**9 < got["creation_ts"] < 10**11  # seconds here (as Synapse) ...
 
     listed = await admin.ok("GET", f"{A}/v2/users", params={"name": name})
     assert [u["name"] for u in listed["users"]] == [uid] and listed["total"] == 1
+    assert listed["users"][0]["creation_ts"] > 10**12  # ... milliseconds in the list
     assert {"name", "admin", "deactivated", "displayname", "is_guest", "creation_ts",
             "user_type", "avatar_url", "shadow_banned"} <= set(listed["users"][0])
 
@@ -211,6 +213,17 @@ async def test_what_an_account_has_both(target):
     assert (await admin.ok("GET", f"{A}/v1/users/{u}/pushers")) == {"pushers": [], "total": 0}
     media = await admin.ok("GET", f"{A}/v1/users/{u}/media")
     assert media["media"] == [] and media["total"] == 0
+    status, up = await otto.request("POST", "/_matrix/media/v3/upload", raw=b"x" * 1234,
+                                    params={"filename": "a.txt"},
+                                    headers={"Content-Type": "text/plain"})
+    assert status == 200, up
+    media = await admin.ok("GET", f"{A}/v1/users/{u}/media")
+    assert media["total"] == 1 and media["media"][0]["media_length"] == 1234
+    assert up["content_uri"].endswith("/" + media["media"][0]["media_id"])
+    stats = await admin.ok("GET", f"{A}/v1/statistics/users/media",
+                           params={"search_term": otto.user_id[1:].split(":")[0]})
+    assert [(x["user_id"], x["media_count"], x["media_length"]) for x in stats["users"]] == [
+        (otto.user_id, 1, 1234)]
     await admin.ok("DELETE", f"{A}/v2/users/{u}/devices/{device_id}")
     assert (await otto.request("GET", "/account/whoami"))[0] == 401
     assert (await admin.ok("GET", f"{A}/v2/users/{u}/devices"))["total"] == 0
@@ -434,6 +447,7 @@ def admin_endpoints(room: str, user: str) -> list[tuple[str, str, dict | None]]:
         ("DELETE", f"{A}/v2/users/{u}/devices/ABC", None),
         ("GET", f"{A}/v1/users/{u}/pushers", None),
         ("GET", f"{A}/v1/users/{u}/media", None),
+        ("GET", f"{A}/v1/statistics/users/media", None),
         ("GET", f"{A}/v1/rooms", None),
         ("GET", f"{A}/v1/rooms/{r}", None),
         ("GET", f"{A}/v1/rooms/{r}/members", None),
