@@ -12,7 +12,7 @@ from ..handlers.admin_rooms import AdminRooms
 from ..handlers.ratelimit import RateLimiter
 from ..handlers.registration_tokens import RegistrationTokens, parse_bool
 from ..storage.admin import USER_ORDER
-from .http import json_response, read_json, read_optional_json, requester
+from .http import guest_ok, json_response, read_json, read_optional_json, requester
 
 A = "/_synapse/admin"
 SMALL = 65536
@@ -181,6 +181,7 @@ class AdminServlets:
             nonneg_int(request, "from", 0), min(nonneg_int(request, "limit", 100), MAX_LIMIT),
             order_by, direction(request), q.get("search_term")))
 
+    @guest_ok
     async def server_version(self, request):
         return json_response({"server_version": "audiorooms"})
 
@@ -215,6 +216,7 @@ class AdminServlets:
         self.tokens.delete(request.match_info["token"])
         return json_response({})
 
+    @guest_ok
     async def token_validity(self, request):
         self.validity_limiter.check(request.remote or "?")
         if not self.registration_open:
