@@ -6,6 +6,7 @@ subsystem react to another's events are connected at the end, here and nowhere e
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from .api.content_repo import ContentRepoServlets
 from .api.devices import DeviceServlets
 from .api.ephemeral import EphemeralServlets
 from .api.federation import FederationServlets
-from .api.http import ACCOUNTS, DEVICES, guest_gate, matrix_errors
+from .api.http import ACCOUNTS, DEVICES, TRUSTED_PROXIES, guest_gate, matrix_errors
 from .api.keys import KeyServlets
 from .api.links import LinkServlets
 from .api.log_filters import install_malformed_http_filter
@@ -343,6 +344,8 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app[HOMESERVER] = hs
     app[ACCOUNTS] = hs.accounts
     app[DEVICES] = hs.devices
+    app[TRUSTED_PROXIES] = [ipaddress.ip_network(n, strict=False)
+                            for n in config.trusted_proxies]
     accounts = AccountServlets(
         config, hs.accounts, AccountDataHandler(hs.account_data, hs.filters, hs.notifier),
         RateLimiter(config.ratelimit.login), RateLimiter(config.ratelimit.register),
@@ -350,7 +353,8 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     rooms = RoomServlets(config, hs.rooms, hs.membership, hs.sync, hs.directory, hs.filters)
     federation = FederationServlets(config.server_name, hs.federation, hs.room_host,
                                     hs.keyring, hs.queue, hs.accounts, hs.directory,
-                                    InboundGate(), config.limits.max_request_bytes)
+                                    InboundGate(), config.limits.max_request_bytes,
+                                    RateLimiter(config.ratelimit.notary_fetch))
     app.add_routes(accounts.routes())
     app.add_routes(rooms.routes())
     app.add_routes(EphemeralServlets(hs.receipts, hs.typing).routes())
