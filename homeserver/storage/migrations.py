@@ -525,4 +525,10 @@ CREATE TABLE room_deletions (
 );
 CREATE INDEX room_deletions_room ON room_deletions(room_id, created_ts)
 """),
+    # received_transactions is pruned by age (storage/federation.py): index what it sorts by
+    (21, """
+CREATE INDEX IF NOT EXISTS received_transactions_origin_ts
+    ON received_transactions(origin, received_ts);
+CREATE INDEX IF NOT EXISTS received_transactions_ts ON received_transactions(received_ts);
+"""),
 ]
