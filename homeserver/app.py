@@ -38,6 +38,7 @@ from .api.presence import PresenceServlets
 from .api.push import PushServlets
 from .api.recording import RecordingServlets
 from .api.relations import RelationServlets
+from .api.room_keys import RoomKeyServlets
 from .api.rooms import RoomServlets
 from .api.to_device import ToDeviceServlets
 from .config import Config, RateLimit, media_store_path
@@ -76,6 +77,7 @@ from .handlers.relations import RelationsHandler
 from .handlers.remote import RemoteQueries
 from .handlers.reports import ReportHandler
 from .handlers.room_host import RoomHost
+from .handlers.room_keys import RoomKeysHandler
 from .handlers.rooms import RoomHandler
 from .handlers.server_acl import ServerAcls
 from .handlers.sfu_hooks import SFUHooks
@@ -99,6 +101,7 @@ from .storage.receipts import ReceiptStore
 from .storage.recordings import RecordingStore
 from .storage.relations import RelationStore
 from .storage.reports import ReportStore
+from .storage.room_keys import RoomKeyStore
 from .storage.to_device import ToDeviceStore
 from .storage.user_directory import UserDirectoryStore
 from .storage.users import KeyStore, UserStore
@@ -190,7 +193,8 @@ class Homeserver:
                                         self.notifier, self.queue, config.presence.enabled)
         # to-device messages: device inboxes on the sync stream, m.direct_to_device EDUs
         self.to_device = ToDeviceHandler(name, ToDeviceStore(self.db, self.stream),
-                                         self.accounts.devices, self.notifier, self.queue)
+                                         self.accounts.devices, self.notifier, self.queue,
+                                         RateLimiter(config.ratelimit.to_device))
         # end-to-end encryption keys and device lists (here and on other servers)
         self.e2e_keys = E2EKeysHandler(
             name, E2EKeyStore(self.db, self.stream), self.accounts.devices,
@@ -202,6 +206,7 @@ class Homeserver:
                                         self.e2e_keys.render_cross_signing)
         self.e2e_keys.attach(self.device_lists)
         self.cross_signing = CrossSigning(self.e2e_keys)
+        self.room_keys = RoomKeysHandler(RoomKeyStore(self.db))  # server-side key backups
         self.sync = SyncHandler(self.events, self.account_data, self.stream, self.rooms,
                                 self.notifier, config.limits.sync_timeline_limit,
                                 EphemeralEvents(self.receipts, self.typing),
@@ -277,6 +282,7 @@ class Homeserver:
         self.federation.edu_handlers["m.direct_to_device"] = self.to_device.on_edu
         # device lists: our deletions told, other servers' updates followed
         self.devices.deletion_listeners.append(self.e2e_keys.device_deleted)
+        self.accounts.device_deletion_listeners.append(self.e2e_keys.device_deleted)  # logout
         self.federation.edu_handlers["m.device_list_update"] = self.device_lists.on_edu
         self.federation.edu_handlers["m.signing_key_update"] = \
             self.device_lists.on_signing_key_edu
@@ -389,6 +395,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app.add_routes(DeviceServlets(hs.devices).routes())
     app.add_routes(KeyServlets(hs.e2e_keys, hs.cross_signing, lambda: hs.stream.current,
                                federation.authenticate).routes())
+    app.add_routes(RoomKeyServlets(hs.room_keys, config.limits.max_request_bytes).routes())
     app.add_routes(PresenceServlets(hs.presence).routes())
     app.add_routes(ToDeviceServlets(hs.to_device, config.limits.max_request_bytes).routes())
     app.add_routes(AudioServlets(hs.audio).routes())

@@ -67,6 +67,10 @@ class RateLimitConfig:
     # remote sender to this rate, and each remote server to reaction_per_origin per room.
     reaction: RateLimit = RateLimit(per_second=10.0, burst=10)
     reaction_per_origin: RateLimit = RateLimit(per_second=50.0, burst=100)
+    # /sendToDevice requests per user, one token per request whatever it names: a client
+    # shares a room key with hundreds of devices in a few requests, a script flooding other
+    # users' devices is stopped.
+    to_device: RateLimit = RateLimit(per_second=20.0, burst=100)
     # Guest registrations (register?kind=guest), per client IP: a visitor needs one.
     guest_register: RateLimit = RateLimit(per_second=0.1, burst=5)
     # Keys the notary (/_matrix/key/v2/query) may fetch from other servers on behalf of one

@@ -131,6 +131,8 @@ class AccountHandler:
         self.remote = remote  # profiles of other servers' users (None: local users only)
         # Told the user ID after a profile change (make_app: announce it in the user's rooms).
         self.profile_listeners: list[Callable[[str], None]] = []
+        # (user_id, device IDs) after logout deleted devices: their keys go, others are told
+        self.device_deletion_listeners: list[Callable[[str, list[str]], None]] = []
         # registration.requires_token: the m.login.registration_token stage (make_app sets it)
         self.tokens: RegistrationTokens | None = None
 
@@ -373,11 +375,18 @@ class AccountHandler:
         self.users.delete_token(req.token_hash)
         self._tokens.pop(req.token_hash, None)
         self.forget_tokens(self.devices.delete_devices(req.user_id, [req.device_id]))
+        self._devices_deleted(req.user_id, [req.device_id])
 
     def logout_all(self, req: Requester) -> None:
+        device_ids = [d["device_id"] for d in self.devices.list_devices(req.user_id)]
         for th in self.users.delete_all_tokens(req.user_id):
             self._tokens.pop(th, None)
         self.devices.delete_all_devices(req.user_id)
+        self._devices_deleted(req.user_id, device_ids)
+
+    def _devices_deleted(self, user_id: str, device_ids: list[str]) -> None:
+        for listener in self.device_deletion_listeners if device_ids else []:
+            listener(user_id, device_ids)
 
     # profiles ------------------------------------------------------------------------------
 
