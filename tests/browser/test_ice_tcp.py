@@ -254,3 +254,49 @@ async def test_chromium_restarts_ice_on_the_same_session_and_keeps_hearing(
             await speaker.close()
         await browser.close()
         await pw.stop()
+
+
+async def test_web_client_restarts_ice_on_a_network_change_and_keeps_its_session(
+        make_homeserver, open_page):
+    """The web client (audio.js): a network change (the browser's ``online`` event) makes it
+    restart ICE with a PUT on its session, not a new session; audio keeps coming."""
+    from playwright.async_api import expect
+
+    from tests.browser import flows
+
+    server = await make_homeserver(media={"tcp_port": 0})
+    alice = await open_page(server, "alice")
+    user_id = await flows.sign_up(alice, "alice")
+    room = await flows.create_room(alice, "Moving between networks")
+    await expect(alice.page.get_by_test_id("audio-status")).to_have_text(
+        "You're connected to the room's audio.", timeout=20000)
+    admin = await server.user("bob")  # a speaker
+    await admin.join(room)
+    # the moderator (in the web client) invites Bob to speak, through the API as herself
+    speaker = None
+    try:
+        sfu_room = server.hs.sfu.rooms[room]
+        mine = [s for s in sfu_room.sessions.values() if s.user_id == user_id]
+        assert len(mine) == 1
+        sess = mine[0]
+        creds = await alice.page.evaluate("JSON.parse(localStorage.getItem('audiorooms.session'))")
+        moderator = server.client(creds["access_token"])
+        # the moderator makes Bob a speaker; he speaks from an aiortc client
+        await moderator.put_state(room, "org.audiorooms.role", {"role": "speaker"},
+                                  admin.user_id)
+        speaker = AudioClient(mic=ToneTrack(440, 0.5))
+        answer = await admin.ok("POST", f"{U}/rooms/{quote(room)}/media",
+                                {"type": "offer", "sdp": await speaker.offer()})
+        await speaker.accept(answer["sdp"])
+        await flows.wait_for_energy(alice, lambda e: e > 0.001)
+        first_gen = sess.tp.gen
+        await alice.page.evaluate("window.dispatchEvent(new Event('online'))")
+        await eventually(lambda: sess.tp.gen is not first_gen, timeout=10)
+        await flows.wait_for_energy(alice, lambda e: e > 0.001, timeout=10)
+        mine = [s for s in sfu_room.sessions.values() if s.user_id == user_id]
+        assert mine == [sess] and not sess.closed
+        await expect(alice.page.get_by_test_id("audio-status")).to_have_text(
+            "You're connected to the room's audio.")
+    finally:
+        if speaker is not None:
+            await speaker.close()
