@@ -141,6 +141,7 @@ class TcpLink(asyncio.Protocol):
         try:
             frames = self.decoder.feed(data)
         except FrameError:
+            self.server.refused += 1
             self.close()
             return
         for f in frames:
