@@ -2,7 +2,11 @@
 transport, without aiortc's RTCPeerConnection, RTP senders, receivers, jitter buffers or codecs.
 
 * ICE: host candidates only, no STUN round trips (optionally bound in a UDP port range and
-  advertised with a configured public IP, as for a 1:1 NAT), so gathering takes a socket bind.
+  advertised with a configured public IP, as for a 1:1 NAT), so gathering takes a socket bind
+  (``ice.py``); with the SFU's ICE-TCP port (``ice_tcp.py``), a passive TCP candidate too, and
+  whichever path the peer nominates first (a UDP pair or a TCP connection) is used.
+* ICE restart: ``prepare_restart``/``restart`` gather a new generation (new credentials) and
+  move to its nominated path, keeping DTLS and SRTP (``_IceShim`` feeds DTLS from any path).
 * DTLS: aiortc's ``RTCDtlsTransport`` does the handshake and the SRTP key export; a subclass
   receives decrypted RTP and RTCP straight from it, bypassing its RTP router.
 * Once connected, the selected pair's socket callback handles SRTP and consent freshness
