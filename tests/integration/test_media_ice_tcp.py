@@ -245,3 +245,38 @@ async def test_renegotiation_put_is_for_the_owner_and_bad_offers_change_nothing(
     finally:
         await speaker.close()
         await listener.close()
+
+
+async def test_a_socket_level_tcp_listener_hears_the_speaker_and_keeps_consent():
+    """Without a browser: bench/fanout_tcp.py's listener (framed STUN with USE-CANDIDATE,
+    DTLS as the server, consent checks answered) gets the speaker's packets over the SFU's
+    TCP port; when it goes silent, consent expires and the session closes."""
+    from bench.fanout_clients import Counter
+    from bench.fanout_tcp import join_tcp
+
+    sfu = SFU(server_name="a", host_addresses=["127.0.0.1"], tcp_port=0,
+              consent_interval=0.3, consent_timeout=1.5)
+    speaker = AudioClient(mic=ToneTrack(440, 0.5))
+    tcp_client = None
+    try:
+        _sid, answer = await sfu.open_session(ROOM, "@s:a", await speaker.offer(), True)
+        await speaker.accept(answer)
+        counter = Counter(time.time())
+
+        async def signal(offer: str) -> str:
+            return (await sfu.open_session(ROOM, "@l:a", offer, False))[1]
+        tcp_client = await join_tcp(signal, 3, counter)
+        sess = next(s for s in sfu.rooms[ROOM].sessions.values() if s.user_id == "@l:a")
+        await wait_for(lambda: sess.connected, timeout=5)
+        assert sess.tp.path == "tcp"
+        counter.window = (time.time(), time.time() + 3.0)
+        await asyncio.sleep(3.0)
+        assert counter.count > 100, counter.count  # 50 packets/s
+        assert sess.connected and not sess.closed  # consent answered over TCP for 3 s
+        tcp_client.transport.pause_reading()  # silent from now on: no consent answers
+        assert await wait_for(lambda: sess.closed, timeout=5)
+    finally:
+        if tcp_client is not None:
+            await tcp_client.close()
+        await speaker.close()
+        await sfu.close()
