@@ -344,7 +344,8 @@ def make_sfu(config: Config, hooks: SFUHooks) -> AudioSFU:
                           relay_signaller=hooks.relay_signaller,
                           stage_policy=hooks.may_publish)
     return SFU(m.audio_slots, m.public_ip, udp, server_name=config.server_name,
-               relay_signaller=hooks.relay_signaller, stage_policy=hooks.may_publish)
+               relay_signaller=hooks.relay_signaller, stage_policy=hooks.may_publish,
+               tcp_port=m.tcp_port)
 
 
 STATIC_DIR = Path(__file__).parent / "static"

@@ -118,6 +118,9 @@ class MediaConfig:
     audio_slots: int = 3
     public_ip: str | None = None
     udp_port_range: list[int] | None = None
+    # ICE-TCP (RFC 6544): passive TCP candidates on this one port for clients whose network
+    # drops UDP. None: off; 0: any free port (tests).
+    tcp_port: int | None = None
     # 0: forward in the server process. N: N SFU worker processes (one per core is the point).
     workers: int = 0
     # SFU workers on other hosts ("host:port", started with `python -m media.worker`).
@@ -206,6 +209,12 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("media.worker_secret: required when media.worker_hosts is set")
     if cfg.media.audio_slots < 1 or cfg.media.audio_slots > 16:
         raise ConfigError("media.audio_slots: must be between 1 and 16")
+    tcp = cfg.media.tcp_port
+    if tcp is not None and (isinstance(tcp, bool) or not isinstance(tcp, int)
+                            or not 0 <= tcp <= 65535):
+        raise ConfigError("media.tcp_port: must be a port number (0..65535) or null")
+    if tcp is not None and (cfg.media.workers or cfg.media.worker_hosts):
+        raise ConfigError("media.tcp_port: ICE-TCP needs the in-process SFU (media.workers: 0)")
     rng = cfg.media.udp_port_range
     if rng is not None and (len(rng) != 2 or not 0 < rng[0] <= rng[1] <= 65535):
         raise ConfigError("media.udp_port_range: must be [low, high] with 0 < low <= high")
