@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from . import sdp
 from .cascade import RelayPeer, Uplink
 from .errors import CapacityExceeded, MediaError, SdpError, Unavailable
-from .forwarding import Counters
+from .forwarding import Counters, LoopLag
 from .recorder import Recorder
 from .room import Room, StagePolicy
 from .session import Session
@@ -106,6 +106,7 @@ class SFU:
         self.certificate = Certificate.generateCertificate()
         self.rooms: dict[str, Room] = {}
         self.counters = Counters()
+        self.lag = LoopLag()
         self._ticker: asyncio.Task | None = None
         self._closed = False
 
@@ -308,6 +309,8 @@ class SFU:
         c = self.counters
         return {"rooms": len(self.rooms), "received": c.received,
                 "forwarded": c.forwarded, "dropped": c.dropped,
+                "received_bytes": c.received_bytes, "forwarded_bytes": c.forwarded_bytes,
+                "loop_lag": self.lag.state(),
                 "ingress_lost": sum(room.lost() for room in self.rooms.values()),
                 "sessions": sum(len(r.sessions) for r in self.rooms.values()),
                 "relays": sum(len(r.relays) for r in self.rooms.values())}
@@ -316,7 +319,9 @@ class SFU:
 
     async def _tick_loop(self) -> None:
         while not self._closed:
+            due = time.monotonic() + TICK
             await asyncio.sleep(TICK)
+            self.lag.observe(time.monotonic() - due)
             try:
                 self._tick()
             except Exception:
