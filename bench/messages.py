@@ -321,9 +321,15 @@ async def metrics_overhead(args) -> dict:
                     await node.wait_ready(session, 60)
             for r in range(args.rounds):
                 for name in (("off", "on") if r % 2 == 0 else ("on", "off")):
-                    runs[name].append(await run_workload(
-                        nodes[name].base_url, secret, label=f"metrics {name} #{r + 1}",
-                        **workload))
+                    cpu0 = process_cpu_s(nodes[name])
+                    res = await run_workload(nodes[name].base_url, secret,
+                                             label=f"metrics {name} #{r + 1}", **workload)
+                    # the server's own CPU for the run (setup included): steadier than
+                    # throughput on a shared machine
+                    res["server_cpu_ms_per_msg"] = round(
+                        (process_cpu_s(nodes[name]) - cpu0) * 1000 / max(res["messages_sent"], 1),
+                        3)
+                    runs[name].append(res)
             async with aiohttp.ClientSession() as session, session.get(
                     f"http://127.0.0.1:{metrics_port}/metrics") as resp:
                 scraped = await resp.text()
@@ -339,16 +345,24 @@ async def metrics_overhead(args) -> dict:
         return vals[len(vals) // 2] if vals else None
 
     summary = {k: {n: median(k, n) for n in runs} for k in
-               ("messages_per_s", "send_p50_ms", "send_p95_ms", "delivery_p50_ms")}
+               ("server_cpu_ms_per_msg", "messages_per_s", "send_p50_ms", "send_p95_ms",
+                "delivery_p50_ms")}
     return {"runs": runs, "median": summary, "sends_counted_by_metrics": counted}
 
 
+def process_cpu_s(node: Node) -> float:
+    """User + system CPU seconds of the server process so far (Linux /proc)."""
+    assert node.proc is not None
+    fields = Path(f"/proc/{node.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def overhead_table(res: dict) -> str:
-    out = [f"{'metric (median)':<18}{'off':>10}{'on':>10}{'on/off':>10}"]
+    out = [f"{'metric (median)':<22}{'off':>10}{'on':>10}{'on/off':>10}"]
     for key, vals in res["median"].items():
         a, b = vals["off"], vals["on"]
         ratio = f"{b / a:.3f}" if a and b is not None else "n/a"
-        out.append(f"{key:<18}{fmt(a, 'n/a'):>10}{fmt(b, 'n/a'):>10}{ratio:>10}")
+        out.append(f"{key:<22}{fmt(a, 'n/a'):>10}{fmt(b, 'n/a'):>10}{ratio:>10}")
     out.append(f"sends counted by the metrics: {res['sends_counted_by_metrics']:.0f}")
     return "\n".join(out)
 
