@@ -119,6 +119,8 @@ async def test_federation_queue_grows_while_a_destination_is_down_then_drains(
     age = down.labelled("homeserver_federation_queue_oldest_age_seconds", "destination")[dest]
     assert age >= 0.2
     assert down.get("homeserver_federation_queue_destinations") == 1
+    # A checked B's signatures (Bob's join) with B's key, fetched once
+    assert down.get("homeserver_keyring_fetches_total", result="ok") >= 1
     assert down.get("homeserver_federation_queue_oldest_age_max_seconds") >= age
     assert await eventually(lambda: failures(http_session, metrics_port, dest))
     older = await scrape(http_session, metrics_port)
