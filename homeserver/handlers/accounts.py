@@ -36,6 +36,7 @@ from ..errors import (
 from ..storage.devices import DeviceStore
 from ..storage.users import UserStore
 from .media_rules import valid_media_id
+from .registration_tokens import RegistrationTokens
 from .remote import RemoteQueries
 
 LOCALPART = re.compile(r"^[a-z0-9._=\-/+]+$")
@@ -130,6 +131,8 @@ class AccountHandler:
         self.remote = remote  # profiles of other servers' users (None: local users only)
         # Told the user ID after a profile change (make_app: announce it in the user's rooms).
         self.profile_listeners: list[Callable[[str], None]] = []
+        # registration.requires_token: the m.login.registration_token stage (make_app sets it)
+        self.tokens: RegistrationTokens | None = None
 
     # identifiers ---------------------------------------------------------------------------
 
@@ -161,7 +164,10 @@ class AccountHandler:
         if not self.registration_open:
             raise Forbidden("Registration has been disabled")
         auth = body.get("auth")
-        if not isinstance(auth, dict) or auth.get("type") != "m.login.dummy":
+        uia_session = None
+        if self.tokens is not None:  # a token first, then the dummy stage (as Synapse)
+            uia_session = self.tokens.check_stage(auth)
+        elif not isinstance(auth, dict) or auth.get("type") != "m.login.dummy":
             # User-interactive auth: tell the client which flow completes registration.
             session = auth.get("session") if isinstance(auth, dict) else None
             raise AuthRequired([{"stages": ["m.login.dummy"]}],
@@ -186,8 +192,11 @@ class AccountHandler:
                                             inhibit, device_name)
         if isinstance(username, str) and username.isdigit():
             raise InvalidUsername("Numeric user IDs are reserved for guest users")
-        return await self.register(username, password, device_id, inhibit,
-                                   device_name=device_name)
+        result = await self.register(username, password, device_id, inhibit,
+                                     device_name=device_name)
+        if self.tokens is not None and uia_session is not None:
+            self.tokens.registered(uia_session)
+        return result
 
     def register_guest(self, body: dict) -> dict:
         """register?kind=guest: a fresh guest with a numeric ID and a token that expires."""
@@ -324,6 +333,7 @@ class AccountHandler:
             user_id = self.parse_login_user(user)
         except InvalidUsername:
             raise Forbidden("Invalid username or password") from None
+        # A deactivated account has no password left: refused like a wrong one (as Synapse).
         if not await self.check_password(user_id, password):
             raise Forbidden("Invalid username or password")
         result = {"user_id": user_id, "home_server": self.server_name}

@@ -496,4 +496,39 @@ CREATE TRIGGER device_inbox_on_device_delete AFTER DELETE ON devices BEGIN
     DELETE FROM device_inbox WHERE user_id = OLD.user_id AND device_id = OLD.device_id;
 END
 """),
+    # 20: operators (homeserver/handlers/admin*.py, Synapse's admin API). Deactivated and
+    # erased accounts; registration tokens with their pending/completed uses (as Synapse); rooms
+    # an admin blocked (local joins refused); room deletions, run in the background and asked
+    # after by delete_id.
+    (20, """
+ALTER TABLE users ADD COLUMN deactivated INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN erased INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE registration_tokens (
+    token TEXT PRIMARY KEY,
+    uses_allowed INTEGER,
+    pending INTEGER NOT NULL DEFAULT 0,
+    completed INTEGER NOT NULL DEFAULT 0,
+    expiry_time INTEGER
+);
+CREATE TABLE blocked_rooms (
+    room_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    blocked_ts INTEGER NOT NULL
+);
+CREATE TABLE room_deletions (
+    delete_id TEXT PRIMARY KEY,
+    room_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    result TEXT,
+    error TEXT,
+    created_ts INTEGER NOT NULL
+);
+CREATE INDEX room_deletions_room ON room_deletions(room_id, created_ts)
+"""),
+    # received_transactions is pruned by age (storage/federation.py): index what it sorts by
+    (21, """
+CREATE INDEX IF NOT EXISTS received_transactions_origin_ts
+    ON received_transactions(origin, received_ts);
+CREATE INDEX IF NOT EXISTS received_transactions_ts ON received_transactions(received_ts);
+"""),
 ]
