@@ -80,6 +80,8 @@ async def test_backup_of_a_server_under_write_load_restores_every_acknowledged_m
         before = [body for t, body in acked if t < began]
         during = [body for t, body in acked if began <= t < ended]
         assert len(before) >= 3 and during, (len(before), len(during))  # it ran under load
+        print(f"backup: {len(before)} messages acked before it began, {len(during)} while it"
+              f" ran ({ended - began:.2f} s)")
 
         # the copy is sound, and a snapshot: a prefix of the messages in the order sent
         with sqlite3.connect(backup) as db:
