@@ -271,7 +271,12 @@ class Homeserver:
                                   self.membership)
         self.admin_rooms = AdminRooms(name, self.admin_store, self.events, self.membership,
                                       self.directory, self.media, self.notices)
-        self.membership.join_checks.append(self.admin_rooms.check_join)  # blocked rooms
+        # blocked rooms: no joins or invites, ours or other servers', and listed nowhere
+        self.membership.join_checks.append(self.admin_rooms.check_join)
+        self.room_host.join_checks.append(self.admin_rooms.check_join)
+        self.federation.invite_checks.append(self.admin_rooms.check_join)
+        self.federation.pdu_admission.append(self.admin_rooms.admit_pdu)
+        self.directory.hidden_checks.append(self.admin_rooms.is_blocked)
 
         # who reacts to what
         self.rooms.event_listeners.append(self.federation.on_event_appended)  # relay, in order

@@ -1,12 +1,13 @@
 """The admin API's rules for rooms (Synapse's ``/_synapse/admin/v1/rooms`` and the v2 room
 deletion) and server notices.
 
-Deleting a room (as Synapse's shutdown and purge): it may be blocked first (our users' joins
-are then refused with 403), its audio ends for everyone (the stage goes off-air, so the hallway
-drops it, and the SFU closes every session and relay of the room), every local member leaves
-and local invites are declined, its local aliases go, it leaves the room directory, and with
-``purge`` every row of it is deleted. The v2 deletion runs in the background; its progress is
-asked for by delete_id or room ID.
+Deleting a room (as Synapse's shutdown and purge): it may be blocked first (joins and invites
+are then refused with 403: our users', other servers' make_join/send_join and invites, and
+member PDUs in transactions; no listing shows it), its audio ends for everyone (the stage
+goes off-air, so the hallway drops it, and the SFU closes every session and relay of the
+room), every local member leaves and local invites are declined, its local aliases go, it
+leaves the room directory, and with ``purge`` every row of it is deleted. The v2
+deletion runs in the background; its progress is asked for by delete_id or room ID.
 """
 from __future__ import annotations
 
@@ -262,8 +263,23 @@ class AdminRooms:
         return self.store.is_blocked(room_id)
 
     def check_join(self, room_id: str) -> None:
+        """Joins (ours and, at the host, make_join/send_join) and invites (ours, and other
+        servers' invites of our users) into a blocked room are refused."""
         if self.store.is_blocked(room_id):
             raise Forbidden("This room has been blocked on this server")
+
+    def admit_pdu(self, origin: str, pdu) -> str | None:
+        """FederationHandler.pdu_admission: in a blocked room nobody joins, knocks or is
+        invited through a transaction either (a remote member inviting a friend)."""
+        if not isinstance(pdu, dict) or pdu.get("type") != "m.room.member":
+            return None
+        content = pdu.get("content")
+        membership = content.get("membership") if isinstance(content, dict) else None
+        room_id = pdu.get("room_id")
+        if membership in ("join", "invite", "knock") and isinstance(room_id, str) and \
+                self.store.is_blocked(room_id):
+            return f"{room_id} has been blocked on {self.server_name}"
+        return None
 
     def delete_status(self, room_id: str) -> dict:
         self.known_room_id(room_id)
