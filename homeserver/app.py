@@ -23,7 +23,7 @@ from media.cluster import SFUCluster
 from media.sfu import SFU
 
 from .api.accounts import AccountServlets
-from .api.admin import AdminServlets
+from .api.admin import AccountDeactivationServlet, AdminServlets
 from .api.admin_rooms import AdminRoomServlets
 from .api.audio import AudioServlets, MediaServlets
 from .api.client_misc import ClientMiscServlets
@@ -416,6 +416,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     admin = AdminServlets(hs.admin, hs.admin_rooms, hs.registration_tokens,
                           RateLimiter(config.ratelimit.register), config.registration.open)
     app.add_routes(admin.routes())
+    app.add_routes(AccountDeactivationServlet(hs.admin).routes())
     app.add_routes(AdminRoomServlets(hs.admin_rooms, admin.auth).routes())
     app.add_routes(rooms.routes())
     app.add_routes(EphemeralServlets(hs.receipts, hs.typing).routes())

@@ -92,3 +92,96 @@ async def test_blocked_room_refuses_other_servers_joins_invites_and_is_listed_no
 
 async def _contains(awaitable, item) -> bool:
     return item in await awaitable
+
+
+# the client's own deactivation ---------------------------------------------------------------
+
+async def test_own_deactivation_behind_password_ends_sessions_keys_and_rooms(
+        make_homeserver, http_session):
+    from tests.integration.test_e2e_keys import device
+    hs = await start_servers(make_homeserver, names=("a", "b"))
+    a, b = hs["a"], hs["b"]
+    alice, amy, bob = await a.user("alice"), await a.user("amy"), await b.user("bob")
+    alice_dev = await device(alice)
+    await alice_dev.upload()
+    room = await alice.create_room(preset="public_chat", name="Shared")
+    await amy.join(room)
+    await bob.join(room)
+
+    async def alice_devices(client) -> dict:
+        out = await client.ok("POST", "/keys/query", {"device_keys": {alice.user_id: []}})
+        return out["device_keys"].get(alice.user_id, {})
+    assert await eventually(lambda: _has_key(alice_devices(bob), alice_dev.device_id),
+                            timeout=15)
+    assert alice_dev.device_id in await alice_devices(amy)
+    since = (await amy.sync())["next_batch"]
+
+    # user-interactive auth: the flows first, a wrong password refused, changing nothing
+    status, body = await alice.request("POST", "/account/deactivate", {})
+    assert status == 401 and body["flows"] == [{"stages": ["m.login.password"]}], body
+    ident = {"type": "m.id.user", "user": alice.user_id}
+    status, body = await alice.request("POST", "/account/deactivate", {"auth": {
+        "type": "m.login.password", "session": body["session"], "identifier": ident,
+        "password": "wrong"}})
+    assert status == 401 and body["errcode"] == "M_FORBIDDEN", body
+    assert (await alice.request("GET", "/account/whoami"))[0] == 200
+    status, body = await alice.request("POST", "/account/deactivate", {"auth": {
+        "type": "m.login.password", "session": body["session"], "identifier": ident,
+        "password": "correct horse"}})
+    assert (status, body) == (200, {"id_server_unbind_result": "no-support"})
+
+    # the session is dead, login refused, the room left, the keys gone here and on B
+    status, body = await alice.request("GET", "/account/whoami")
+    assert status == 401 and body["errcode"] == "M_UNKNOWN_TOKEN"
+    status, body = await a.client().request("POST", "/login", {
+        "type": "m.login.password", "identifier": ident, "password": "correct horse"})
+    assert status == 403, body
+    member = await amy.state(room, "m.room.member", alice.user_id)
+    assert member["membership"] == "leave"
+    assert await alice_devices(amy) == {}
+    assert await eventually(lambda: _is_empty(alice_devices(bob)), timeout=15)
+    changes = (await amy.sync(since))["device_lists"]
+    assert alice.user_id in changes.get("left", []) + changes.get("changed", []), changes
+    # and a guest, with no password, has nothing to deactivate
+    guest = a.client()
+    g = await guest.ok("POST", "/register", params={"kind": "guest"})
+    guest.token = g["access_token"]
+    status, body = await guest.request("POST", "/account/deactivate", {})
+    assert status == 403, body
+
+
+async def test_erased_users_leave_without_their_profile(make_homeserver, http_session):
+    a = await make_homeserver("a")
+    admin = await Target("ours", a.url, a.server_name, http_session, a).admin()
+    carol, dan, erin = await a.user("carol"), await a.user("dan"), await a.user("erin")
+    room = await dan.create_room(preset="public_chat", name="Talk")
+    for who, name in ((carol, "Carol Real"), (erin, "Erin Real")):
+        await who.ok("PUT", f"/profile/{quote(who.user_id)}/displayname", {"displayname": name})
+        await who.ok("PUT", f"/profile/{quote(who.user_id)}/avatar_url",
+                     {"avatar_url": "mxc://a/face"})
+        await who.join(room)
+        assert (await dan.state(room, "m.room.member", who.user_id))["displayname"] == name
+
+    # carol erases herself; an admin erases erin
+    ident = {"type": "m.id.user", "user": carol.user_id}
+    await carol.ok("POST", "/account/deactivate", {"erase": True, "auth": {
+        "type": "m.login.password", "identifier": ident, "password": "correct horse"}})
+    await admin.ok("POST", f"{A}/v1/deactivate/{quote(erin.user_id)}", {"erase": True})
+
+    for who in (carol, erin):
+        member = await dan.state(room, "m.room.member", who.user_id)
+        assert member == {"membership": "leave"}, member
+        profile = await dan.request("GET", f"/profile/{quote(who.user_id)}")
+        assert profile[0] == 404 or not ({"displayname", "avatar_url"} & set(profile[1]))
+        # what dan's client shows as the room's members names neither any more
+        members = await dan.ok("GET", f"/rooms/{quote(room)}/members")
+        names = [e["content"].get("displayname") for e in members["chunk"]]
+        assert "Carol Real" not in names and "Erin Real" not in names
+
+
+async def _has_key(awaitable, key) -> bool:
+    return key in await awaitable
+
+
+async def _is_empty(awaitable) -> bool:
+    return not await awaitable
