@@ -24,6 +24,7 @@ from media.sfu import SFU
 
 from .api.accounts import AccountServlets
 from .api.admin import AccountDeactivationServlet, AdminServlets
+from .api.admin_federation import AdminFederationServlets
 from .api.admin_rooms import AdminRoomServlets
 from .api.audio import AudioServlets, MediaServlets
 from .api.client_misc import ClientMiscServlets
@@ -54,6 +55,7 @@ from .config import Config, RateLimit, media_store_path
 from .handlers.account_data import AccountDataHandler
 from .handlers.accounts import AccountHandler, PasswordHasher
 from .handlers.admin import AdminHandler
+from .handlers.admin_federation import AdminDestinations
 from .handlers.admin_rooms import AdminRooms
 from .handlers.audio import AudioRoomHandler, NoticeSender
 from .handlers.content_repo import ContentRepository
@@ -269,6 +271,7 @@ class Homeserver:
             self.accounts.tokens = self.registration_tokens
         self.admin = AdminHandler(name, self.admin_store, self.accounts, self.devices,
                                   self.membership)
+        self.admin_destinations = AdminDestinations(self.queue)  # the queue's retry state
         self.admin_rooms = AdminRooms(name, self.admin_store, self.events, self.membership,
                                       self.directory, self.media, self.notices)
         # blocked rooms: no joins or invites, ours or other servers', and listed nowhere
@@ -418,6 +421,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app.add_routes(admin.routes())
     app.add_routes(AccountDeactivationServlet(hs.admin).routes())
     app.add_routes(AdminRoomServlets(hs.admin_rooms, admin.auth).routes())
+    app.add_routes(AdminFederationServlets(hs.admin_destinations, admin.auth).routes())
     app.add_routes(rooms.routes())
     app.add_routes(EphemeralServlets(hs.receipts, hs.typing).routes())
     app.add_routes(federation.routes())

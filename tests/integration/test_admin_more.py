@@ -7,6 +7,7 @@ another server's directory seen through ours) shows it.
 from __future__ import annotations
 
 import asyncio
+import time
 from urllib.parse import quote
 
 from tests.integration.federation_helpers import eventually, start_servers
@@ -185,3 +186,50 @@ async def _has_key(awaitable, key) -> bool:
 
 async def _is_empty(awaitable) -> bool:
     return not await awaitable
+
+
+# federation destinations ---------------------------------------------------------------------
+
+async def test_a_down_destination_shows_its_backoff_and_reset_connection_delivers_now(
+        make_homeserver, http_session):
+    from aiohttp.test_utils import unused_port
+    ports = {n: unused_port() for n in "ab"}
+    names = {n: f"127.0.0.1:{p}" for n, p in ports.items()}
+    fed = {"servers": {s: f"http://{s}" for s in names.values()}, "retry_base_seconds": 30,
+           "retry_max_seconds": 60, "request_timeout_seconds": 2}
+    a = await make_homeserver("a", port=ports["a"], federation=fed)
+    admin = await Target("ours", a.url, a.server_name, http_session, a).admin()
+    alice = await a.user("alice")
+    D = f"{A}/v1/federation/destinations"
+    dest = names["b"]
+    bob_id = f"@bob:{dest}"
+
+    # B is down: a to-device message for bob waits in A's queue, which backs off
+    before = int(time.time() * 1000)
+    await alice.ok("PUT", "/sendToDevice/m.test/t1", {"messages": {bob_id: {"*": {"n": 1}}}})
+
+    async def failing():
+        d = (await admin.ok("GET", f"{D}/{dest}"))
+        return d if d["failure_ts"] else None
+    d = await eventually(failing, timeout=10)
+    assert d["destination"] == dest and d["failure_ts"] >= before
+    assert d["retry_last_ts"] >= d["failure_ts"] and 15_000 <= d["retry_interval"] <= 30_000
+    listing = await admin.ok("GET", D, params={"destination": "127.0.0.1"})
+    assert dest in [x["destination"] for x in listing["destinations"]]
+    assert listing["total"] == len(listing["destinations"])
+
+    # B comes up; without a reset A would wait out its 15-30 s backoff. The operator resets.
+    b = await make_homeserver("b", port=ports["b"], federation=fed)
+    bob = await b.user("bob")
+    await admin.ok("POST", f"{D}/{dest}/reset_connection", {})
+
+    async def delivered():
+        s = await bob.sync()
+        return [e for e in s.get("to_device", {}).get("events", []) if e["type"] == "m.test"]
+    got = await eventually(delivered, timeout=8)
+    assert got[0]["content"] == {"n": 1} and got[0]["sender"] == alice.user_id
+    d = await admin.ok("GET", f"{D}/{dest}")
+    assert (d["failure_ts"], d["retry_last_ts"], d["retry_interval"]) == (None, 0, 0), d
+    # nothing to reset any more: Synapse's 400
+    status, body = await admin.request("POST", f"{D}/{dest}/reset_connection", {})
+    assert status == 400, body
