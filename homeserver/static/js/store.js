@@ -17,6 +17,7 @@ export class Store extends EventTarget {
     this.online = true;
     this.running = false;
     this.abort = null;
+    this.crypto = null;          // Crypto (crypto.js) once set: decrypts before apply()
     this.readKey = `audiorooms.read.${userId}`;
     try { this.read = JSON.parse(localStorage.getItem(this.readKey) || "{}"); } catch { this.read = {}; }
   }
@@ -54,6 +55,8 @@ export class Store extends EventTarget {
       this.abort = new AbortController();
       try {
         const res = await this.api.sync(this.since, this.online ? SYNC_TIMEOUT_MS : 0, this.abort.signal);
+        if (!this.running) return;
+        if (this.crypto) await this.crypto.processSync(res).catch((e) => console.warn("decrypting the sync failed:", e));
         if (!this.running) return;
         const first = this.since === null;
         this.apply(res, first);
@@ -118,6 +121,34 @@ export class Store extends EventTarget {
       changed.add(id);
     }
     if (changed.size || directChanged) this.emit("change", { rooms: changed, direct: directChanged, initial });
+    this.trackEncrypted(changed);
+  }
+
+  /** Follow the devices of everyone in our encrypted rooms, so keys go to all of them. */
+  trackEncrypted(roomIds) {
+    if (!this.crypto) return;
+    const users = new Set();
+    for (const id of roomIds) {
+      const room = this.rooms.get(id);
+      if (!room?.encryption || room.membership !== "join") continue;
+      for (const m of [...room.members("join"), ...room.members("invite")]) users.add(m.userId);
+    }
+    if (users.size) this.crypto.track([...users]).catch((e) => console.warn("tracking devices failed:", e));
+  }
+
+  /** A message that could not be decrypted before now can be: show its text. */
+  decrypted(roomId, event) {
+    const room = this.rooms.get(roomId);
+    if (room?.replaceMessage(event)) this.emit("change", { rooms: new Set([roomId]) });
+  }
+
+  /** Send a message: end-to-end encrypted where the room says so (m.room.encryption). */
+  async send(roomId, type, content) {
+    const room = this.room(roomId);
+    if (!room.encryption) return this.api.send(roomId, type, content);
+    if (!this.crypto) throw new Error("This conversation is end-to-end encrypted, and encryption isn't available here.");
+    const members = [...room.members("join"), ...room.members("invite")].map((m) => m.userId);
+    return this.crypto.send(roomId, type, content, members);
   }
 
   applyEvent(room, ev, initial) {
@@ -177,7 +208,8 @@ export class Store extends EventTarget {
     const room = this.room(roomId);
     if (room.historyLoaded) return;
     const res = await this.api.messages(roomId, undefined, 100);
-    for (const ev of res.chunk || []) {
+    for (let ev of res.chunk || []) {
+      if (ev.type === "m.room.encrypted" && this.crypto) ev = await this.crypto.decrypt(roomId, ev);
       if (ev.type === "m.room.message") room.addMessage(ev);
     }
     room.historyLoaded = true;
