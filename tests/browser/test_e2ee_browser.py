@@ -11,6 +11,7 @@ broadcast, not encrypted.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -28,6 +29,7 @@ except ImportError:  # pragma: no cover - depends on the machine
 from tests.browser.conftest import DESKTOP
 from tests.browser.flows import create_room, sign_up
 from tests.integration.federation_helpers import eventually, start_servers
+from tests.integration.test_js_sdk import PASSWORD, _user, node, run_scenario  # noqa: F401
 
 FIRST = "Meet backstage at nine, bring the setlist"
 REPLY = "Deal - the blue door behind the stage"
@@ -137,3 +139,35 @@ async def test_encrypted_dm_between_two_servers_in_the_browser(make_homeserver, 
     await create_room(alice, "Open stage")
     badge = a.get_by_test_id("not-encrypted")
     await expect(badge).to_have_text("Public broadcast · not encrypted")
+
+
+async def test_web_client_and_matrix_js_sdk_exchange_an_encrypted_dm(make_homeserver, open_page,
+                                                                      node):  # noqa: F811
+    """Interoperability: bob runs matrix-js-sdk with its Rust crypto under Node (as Element
+    Web), on B; alice the web client, on A. Bob opens an encrypted DM as Element does; alice's
+    browser decrypts his message and his client decrypts her reply."""
+    hs = await start_servers(make_homeserver, names=("a", "b"))
+    alice = await open_page(hs["a"], "alice", DESKTOP)
+    alice_id = await sign_up(alice, "alice")
+    bob = _user(hs["b"].url, await hs["b"].client().register("bob", PASSWORD))
+    js_text, web_text = "From the js-sdk: see you at the side stage", "From the web: on my way"
+    scenario = asyncio.create_task(run_scenario(node, "e2ee_web_peer", {"bob": bob}, extra={
+        "peer": alice_id, "js_text": js_text, "web_text": web_text}, timeout=150))
+
+    a = alice.page
+    await expect(a.locator("#nav-dms")).to_have_attribute("aria-label", "Backchannel, 1 unread", timeout=60000)
+    await a.get_by_role("link", name="Backchannel, 1 unread").click()
+    await a.locator("a.dm-item", has_text="bob").click()
+    await expect(a.locator(".invite-card")).to_contain_text("end-to-end encrypted")
+    await a.get_by_role("button", name="Accept").click()
+    theirs = a.locator("li.msg", has_text=js_text)
+    await expect(theirs).to_be_visible(timeout=60000)
+    await expect(theirs.get_by_role("img", name="Encrypted")).to_be_visible()
+    await expect(a.get_by_test_id("e2e-badge")).to_have_text("End-to-end encrypted")
+    await a.get_by_label("Message", exact=True).fill(web_text)
+    await a.keyboard.press("Enter")
+    result = await scenario
+    assert result["result"]["got"]["event_id"]
+    assert result["sync"]["plaintext_seen"] == []
+    dirs = [Path(h.config.database.path).parent for h in hs.values()]
+    assert plaintext_in_files(dirs, [js_text, web_text]) == []
