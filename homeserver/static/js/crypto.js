@@ -12,11 +12,28 @@ const MAX_PENDING = 500;       // undecryptable events kept for a retry when key
 
 export function storeName(userId, deviceId) { return `audiorooms-crypto:${userId}:${deviceId}`; }
 
-/** Forget a device's keys (the device was signed out: the server deleted it and its keys). */
+const STALE_KEY = "audiorooms.crypto.stale";
+
+/** Forget a device's keys (the device was signed out: the server deleted it and its keys).
+ *  Deleted on the next page load, when no machine can have its database open. */
 export function deleteStore(userId, deviceId) {
+  try {
+    const stale = JSON.parse(localStorage.getItem(STALE_KEY) || "[]");
+    stale.push(storeName(userId, deviceId));
+    localStorage.setItem(STALE_KEY, JSON.stringify(stale.slice(-20)));
+  } catch { /* private mode */ }
+}
+
+/** Delete the stores of signed-out devices (at start, before any machine opens one). */
+export function purgeStaleStores() {
+  let stale = [];
+  try { stale = JSON.parse(localStorage.getItem(STALE_KEY) || "[]"); localStorage.removeItem(STALE_KEY); } catch { return; }
   // The Rust SDK keeps two databases: "<name>::matrix-sdk-crypto" and its meta database.
-  for (const suffix of ["::matrix-sdk-crypto", "::matrix-sdk-crypto-meta"]) {
-    try { indexedDB.deleteDatabase(storeName(userId, deviceId) + suffix); } catch { /* private mode */ }
+  for (const name of Array.isArray(stale) ? stale : []) {
+    if (typeof name !== "string") continue;
+    for (const suffix of ["::matrix-sdk-crypto", "::matrix-sdk-crypto-meta"]) {
+      try { indexedDB.deleteDatabase(name + suffix); } catch { /* private mode */ }
+    }
   }
 }
 
@@ -34,6 +51,9 @@ export class Crypto extends EventTarget {
     this.ready = this.start();
   }
 
+  /** Started, or failed to: syncs wait for decryption from now on. */
+  get settled() { return !!(this.machine || this.failed || this.closed); }
+
   async start() {
     try {
       this.sdk = await import(VENDOR.href);
@@ -48,6 +68,13 @@ export class Crypto extends EventTarget {
       console.warn("end-to-end encryption is unavailable:", e);
       return false;
     }
+  }
+
+  /** Signing out: send nothing more, let a request under way finish (bounded), then close. */
+  async shutdown() {
+    this.closed = true;
+    await Promise.race([this.queue, new Promise((r) => setTimeout(r, 3000))]);
+    this.close();
   }
 
   close() {
@@ -66,9 +93,9 @@ export class Crypto extends EventTarget {
   }
 
   async sendOutgoing() {
-    if (!this.machine) return;
+    if (!this.machine || this.closed) return;
     const reqs = await this.machine.outgoingRequests();
-    for (const r of reqs) await this.sendRequest(r);
+    for (const r of reqs) if (!this.closed) await this.sendRequest(r);
   }
 
   async sendRequest(r) {
@@ -147,7 +174,7 @@ export class Crypto extends EventTarget {
 
   /** Follow these users' devices (members of encrypted rooms). */
   async track(userIds) {
-    if (!(await this.ready) || !this.machine || !userIds.length) return;
+    if (!(await this.ready) || !this.machine || this.closed || !userIds.length) return;
     await this.machine.updateTrackedUsers(userIds.map((u) => new this.sdk.UserId(u)));
   }
 

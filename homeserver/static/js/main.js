@@ -1,7 +1,7 @@
 // The app shell: session, router, header, connection banner, the "now in a room" bar, and
 // reactions to the sync loop that matter on every page.
 import { Api } from "./api.js";
-import { Crypto, deleteStore } from "./crypto.js";
+import { Crypto, deleteStore, purgeStaleStores } from "./crypto.js";
 import { avatar, MediaCache } from "./media.js";
 import { RoomSession } from "./session.js";
 import { Store } from "./store.js";
@@ -44,6 +44,7 @@ class App {
   }
 
   async start() {
+    purgeStaleStores();
     let saved = null;
     try { saved = JSON.parse(localStorage.getItem(SESSION_KEY) || "null"); } catch { saved = null; }
     if (saved?.access_token && saved?.user_id) {
@@ -140,6 +141,8 @@ class App {
     const api = this.api;
     const { userId, deviceId } = this.user || {};
     await this.leaveSessionQuietly();
+    this.store?.stop();
+    if (this.crypto) await this.crypto.shutdown();
     try { await api.logout(); } catch { /* the token goes away locally either way */ }
     this.forget();
     // The server deleted this device and its keys: its crypto store is of no further use.

@@ -56,10 +56,19 @@ export class Store extends EventTarget {
       try {
         const res = await this.api.sync(this.since, this.online ? SYNC_TIMEOUT_MS : 0, this.abort.signal);
         if (!this.running) return;
-        if (this.crypto) await this.crypto.processSync(res).catch((e) => console.warn("decrypting the sync failed:", e));
+        // Keys and to-device messages are taken in before the next request acknowledges them.
+        // Once encryption is up, events are decrypted before they show; while its WebAssembly
+        // still loads, the rest of the sync shows at once and encrypted events say
+        // "Decrypting…" until it is done.
+        let late = null;
+        if (this.crypto) {
+          const work = this.crypto.processSync(res).catch((e) => console.warn("decrypting the sync failed:", e));
+          if (this.crypto.settled) await work; else late = work;
+        }
         if (!this.running) return;
         const first = this.since === null;
         this.apply(res, first);
+        if (late) { await late; this.applyDecrypted(res); }
         this.since = res.next_batch;
         backoff = 1000;
         if (!this.online || first) { this.online = true; this.synced = true; this.emit("status", { online: true }); }
@@ -136,6 +145,17 @@ export class Store extends EventTarget {
     if (users.size) this.crypto.track([...users]).catch((e) => console.warn("tracking devices failed:", e));
   }
 
+  /** The encrypted events of ``res`` applied before they were decrypted: as decrypted now. */
+  applyDecrypted(res) {
+    const changed = new Set();
+    for (const [id, data] of Object.entries(res.rooms?.join || {})) {
+      for (const ev of data.timeline?.events || []) {
+        if ((ev._e2e || ev._utd) && this.rooms.get(id)?.replaceMessage(ev)) changed.add(id);
+      }
+    }
+    if (changed.size) this.emit("change", { rooms: changed });
+  }
+
   /** A message that could not be decrypted before now can be: show its text. */
   decrypted(roomId, event) {
     const room = this.rooms.get(roomId);
@@ -174,6 +194,9 @@ export class Store extends EventTarget {
         this.emit("removed", { roomId: room.id, membership: ev.content.membership, sender: ev.sender, reason: ev.content.reason });
       }
       return;
+    }
+    if (ev.type === "m.room.encrypted") {   // not decrypted yet (see loop): a placeholder
+      ev = { ...ev, type: "m.room.message", _pending: true, content: { msgtype: "m.bad.encrypted", body: "Decrypting…" } };
     }
     if (ev.type === "m.room.message" && room.addMessage(ev) && !initial) {
       this.emit("message", { roomId: room.id, event: ev });

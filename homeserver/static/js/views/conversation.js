@@ -118,11 +118,11 @@ export function conversation(app, roomId) {
     // Each message says how it came: decrypted here (a lock), or not decryptable (yet).
     const lock = ev._e2e ? h("span", { class: "msg-e2e", role: "img", "aria-label": "Encrypted", title: "End-to-end encrypted",
       "data-testid": "msg-e2e" }, h("span", { class: "lock", "aria-hidden": "true" })) : null;
-    if (ev._utd) {
+    if (ev._utd || ev._pending) {
       return h("li", { class: `msg utd${mine ? " mine" : ""}`, dataset: { event: ev.event_id } },
         h("div", { class: "msg-meta" }, h("span", { class: "msg-sender" }, mine ? "You" : room.displayName(ev.sender)),
           h("time", { datetime: new Date(ev.origin_server_ts).toISOString() }, time(ev.origin_server_ts))),
-        h("p", { class: "msg-body msg-utd", "data-testid": "utd" }, c.body));
+        h("p", { class: "msg-body msg-utd", "data-testid": ev._pending ? "decrypting" : "utd" }, c.body));
     }
     const name = mine ? "You" : room.displayName(ev.sender);
     const isImage = c.msgtype === "m.image";
