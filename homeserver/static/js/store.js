@@ -168,7 +168,14 @@ export class Store extends EventTarget {
     if (!room.encryption) return this.api.send(roomId, type, content);
     if (!this.crypto) throw new Error("This conversation is end-to-end encrypted, and encryption isn't available here.");
     const members = [...room.members("join"), ...room.members("invite")].map((m) => m.userId);
-    return this.crypto.send(roomId, type, content, members);
+    const res = await this.crypto.send(roomId, type, content, members);
+    // Our own message shows at once, as we wrote it; its encrypted copy from the sync (the same
+    // event ID) then adds nothing.
+    if (typeof res?.event_id === "string" && room.addMessage({ event_id: res.event_id, room_id: roomId,
+      sender: this.me, type, content, origin_server_ts: Date.now(), _e2e: true })) {
+      this.emit("change", { rooms: new Set([roomId]) });
+    }
+    return res;
   }
 
   applyEvent(room, ev, initial) {
