@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import mimetypes
 from pathlib import Path
 
 from aiohttp import web
@@ -384,6 +385,9 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def add_web_client(app: web.Application) -> None:
     """The web client: static files, no build step, served at / by the homeserver."""
+    # WebAssembly (the vendored crypto) must be application/wasm for instantiateStreaming;
+    # not every system's MIME table says so.
+    mimetypes.add_type("application/wasm", ".wasm")
 
     async def index(request):
         return web.FileResponse(STATIC_DIR / "index.html",
