@@ -272,7 +272,7 @@ class Homeserver:
             self.accounts.tokens = self.registration_tokens
         self.admin = AdminHandler(name, self.admin_store, self.accounts, self.devices,
                                   self.membership)
-        self.admin_destinations = AdminDestinations(self.queue)  # the queue's retry state
+        self.admin_destinations = AdminDestinations(self.queue, self.admin_store.rooms_of_server)
         self.admin_rooms = AdminRooms(name, self.admin_store, self.events, self.membership,
                                       self.directory, self.media, self.notices)
         # blocked rooms: no joins or invites, ours or other servers', and listed nowhere

@@ -21,6 +21,7 @@ class AdminFederationServlets:
         return [
             web.get(D, self.list_destinations),
             web.get(D + "/{destination}", self.destination),
+            web.get(D + "/{destination}/rooms", self.rooms),
             web.post(D + "/{destination}/reset_connection", self.reset_connection),
         ]
 
@@ -42,3 +43,9 @@ class AdminFederationServlets:
         self.auth(request)
         return json_response(self.destinations.reset_connection(
             request.match_info["destination"]))
+
+    async def rooms(self, request):
+        self.auth(request)
+        return json_response(self.destinations.rooms(
+            request.match_info["destination"], nonneg_int(request, "from", 0),
+            min(nonneg_int(request, "limit", 100), MAX_LIMIT), direction(request)))

@@ -1,11 +1,14 @@
 """The admin API's federation destinations (Synapse's ``/_synapse/admin/v1/federation/
 destinations``, what Synapse Admin's Federation page shows): each remote server the outbound
-queue (federation/queue.py) delivers to, with its retry state, and a way to end a backoff.
+queue (federation/queue.py) delivers to, with its retry state, the rooms it is in, and a way
+to end a backoff.
 
 The state is the queue's, kept in memory: a restart forgets the failures (the queue then
 retries at once anyway) and lists only destinations with items still waiting.
 """
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from federation.queue import DestinationState, OutboundQueue
 
@@ -17,8 +20,10 @@ MAX_DESTINATION = 255
 
 
 class AdminDestinations:
-    def __init__(self, queue: OutboundQueue):
+    def __init__(self, queue: OutboundQueue,
+                 rooms_of: Callable[[str], list[tuple[str, int]]] = lambda server: []):
         self.queue = queue
+        self.rooms_of = rooms_of  # (room_id, newest stream ordering) the server is joined to
 
     def list(self, start: int, limit: int, order_by: str, backwards: bool,
              search: str | None) -> dict:
@@ -53,3 +58,16 @@ class AdminDestinations:
             raise MatrixError("The retry timing does not need to be reset for this"
                               " destination.", "M_UNKNOWN", 400)
         return {}
+
+    def rooms(self, destination: str, start: int, limit: int, backwards: bool) -> dict:
+        """The rooms the destination has members in. Synapse's ``stream_ordering`` is the last
+        PDU of the room sent to it; here it is the room's newest event (the queue delivers
+        every room's PDUs to a destination in one order, not room by room)."""
+        self._known(destination)
+        rows = [{"room_id": r, "stream_ordering": n} for r, n in self.rooms_of(destination)]
+        if backwards:
+            rows.reverse()
+        out: dict = {"rooms": rows[start:start + limit], "total": len(rows)}
+        if start + limit < len(rows):
+            out["next_token"] = str(start + limit)
+        return out

@@ -481,6 +481,7 @@ async def test_federation_destinations_answer_alike_both(target):
         assert set(d) >= {"destination", "retry_last_ts", "retry_interval", "failure_ts",
                           "last_successful_stream_ordering"}, d
     for method, path in (("GET", f"{D}/unknown.example"),
+                         ("GET", f"{D}/unknown.example/rooms"),
                          ("POST", f"{D}/unknown.example/reset_connection")):
         status, body = await admin.request(method, path, {} if method == "POST" else None)
         assert (status, body["errcode"]) == (404, "M_NOT_FOUND"), (path, body)

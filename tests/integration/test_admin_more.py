@@ -230,6 +230,13 @@ async def test_a_down_destination_shows_its_backoff_and_reset_connection_deliver
     assert got[0]["content"] == {"n": 1} and got[0]["sender"] == alice.user_id
     d = await admin.ok("GET", f"{D}/{dest}")
     assert (d["failure_ts"], d["retry_last_ts"], d["retry_interval"]) == (None, 0, 0), d
+    # the rooms tab: none yet; then bob joins a room of A's and it is listed
+    assert (await admin.ok("GET", f"{D}/{dest}/rooms")) == {"rooms": [], "total": 0}
+    room = await alice.create_room(preset="public_chat")
+    await bob.join(room)
+    rooms = await admin.ok("GET", f"{D}/{dest}/rooms")
+    assert [r["room_id"] for r in rooms["rooms"]] == [room] and rooms["total"] == 1
+    assert isinstance(rooms["rooms"][0]["stream_ordering"], int)
     # nothing to reset any more: Synapse's 400
     status, body = await admin.request("POST", f"{D}/{dest}/reset_connection", {})
     assert status == 400, body
