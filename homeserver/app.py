@@ -281,6 +281,7 @@ class Homeserver:
         self.federation.invite_checks.append(self.admin_rooms.check_join)
         self.federation.pdu_admission.append(self.admin_rooms.admit_pdu)
         self.directory.hidden_checks.append(self.admin_rooms.is_blocked)
+        self.media.room_checks.append(self.admin_rooms.check_join)  # no audio either
 
         # who reacts to what
         self.rooms.event_listeners.append(self.federation.on_event_appended)  # relay, in order

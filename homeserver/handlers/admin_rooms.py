@@ -2,12 +2,13 @@
 deletion) and server notices.
 
 Deleting a room (as Synapse's shutdown and purge): it may be blocked first (joins and invites
-are then refused with 403: our users', other servers' make_join/send_join and invites, and
-member PDUs in transactions; no listing shows it), its audio ends for everyone (the stage
-goes off-air, so the hallway drops it, and the SFU closes every session and relay of the
-room), every local member leaves and local invites are declined, its local aliases go, it
-leaves the room directory, and with ``purge`` every row of it is deleted. The v2
-deletion runs in the background; its progress is asked for by delete_id or room ID.
+are then refused with 403: our users', other servers' make_join/send_join and invites; in a
+room we host, every PDU but a leave and every audio session or relay; no listing shows it),
+its audio ends for everyone (the stage goes off-air, so the hallway drops it, and the SFU
+closes every session and relay of the room), every local member leaves and local invites are
+declined, its local aliases go, it leaves the room directory, and with ``purge`` every row of
+it is deleted. The v2 deletion runs in the background; its progress is asked for by
+delete_id or room ID.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import logging
 import secrets
 from collections.abc import Callable
 
-from federation.pdus import server_of
+from federation.pdus import host_of, server_of
 
 from .. import stage
 from ..errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
@@ -269,17 +270,24 @@ class AdminRooms:
             raise Forbidden("This room has been blocked on this server")
 
     def admit_pdu(self, origin: str, pdu) -> str | None:
-        """FederationHandler.pdu_admission: in a blocked room nobody joins, knocks or is
-        invited through a transaction either (a remote member inviting a friend)."""
-        if not isinstance(pdu, dict) or pdu.get("type") != "m.room.member":
+        """FederationHandler.pdu_admission: a blocked room takes nothing more from other
+        servers but leaves (their remaining members go on neither talking, nor inviting, nor
+        going back on air in it: we are its host, so what we refuse never happens); a room
+        blocked here but hosted elsewhere takes no joins, knocks or invites."""
+        if not isinstance(pdu, dict):
+            return None
+        room_id = pdu.get("room_id")
+        if not isinstance(room_id, str) or not self.store.is_blocked(room_id):
             return None
         content = pdu.get("content")
         membership = content.get("membership") if isinstance(content, dict) else None
-        room_id = pdu.get("room_id")
-        if membership in ("join", "invite", "knock") and isinstance(room_id, str) and \
-                self.store.is_blocked(room_id):
-            return f"{room_id} has been blocked on {self.server_name}"
-        return None
+        if pdu.get("type") == "m.room.member" and membership == "leave":
+            return None
+        if host_of(room_id) != self.server_name and (
+                pdu.get("type") != "m.room.member"
+                or membership not in ("join", "invite", "knock")):
+            return None
+        return f"{room_id} has been blocked on {self.server_name}"
 
     def delete_status(self, room_id: str) -> dict:
         self.known_room_id(room_id)

@@ -64,6 +64,9 @@ class MediaHandler:
                  acl_allows: Callable[[str, str], bool] = lambda room_id, server: True):
         self.server_name = server_name
         self.acl_allows = acl_allows  # (room_id, server): the room's server ACL lets it in
+        # Called with the room ID before a session or relay opens; raise to refuse (app.py:
+        # rooms an admin blocked).
+        self.room_checks: list[Callable[[str], None]] = []
         self._relays: dict[str, tuple[str, str]] = {}  # relay_id -> (room_id, origin)
         self.is_guest = is_guest  # guests listen: never a mic, whatever the stage says
         self.store = store
@@ -88,6 +91,8 @@ class MediaHandler:
         if req.is_guest and offers_to_send(offer):
             raise GuestForbidden("Guests listen only: offer recvonly audio")
         view = self._audio_room(room_id)
+        for check in self.room_checks:
+            check(room_id)
         if (self.store.membership(room_id, req.user_id) or ("",))[0] != "join":
             raise Forbidden("Join the room before joining its audio")
         live = stage.live_state(view)
@@ -145,6 +150,8 @@ class MediaHandler:
 
     async def speakers(self, req: Requester, room_id: str) -> dict:
         view = self._audio_room(room_id)
+        for check in self.room_checks:
+            check(room_id)
         if (self.store.membership(room_id, req.user_id) or ("",))[0] != "join":
             raise Forbidden("You are not in this room")
         try:
@@ -206,6 +213,8 @@ class MediaHandler:
         if not self.rooms.is_host(room_id):
             raise NotFound(f"{self.server_name} does not host {room_id}")
         view = self._audio_room(room_id)
+        for check in self.room_checks:
+            check(room_id)
         if not self.acl_allows(room_id, origin):
             raise Forbidden(f"{origin} is denied by the server ACL of {room_id}")
         if not any(server_of(u) == origin for u in self.store.room_members(room_id)):

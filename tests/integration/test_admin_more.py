@@ -1,7 +1,8 @@
 """The admin API across servers and the client's own deactivation, on this server.
 
 A room an admin blocked is closed to everyone: other servers' make_join / send_join answer 403,
-invites into it are refused (ours and other servers'), and no listing (publicRooms, the hallway,
+invites into it are refused (ours and other servers'), the remote members still in a room we
+host can neither post nor get its audio (but may leave), and no listing (publicRooms, the hallway,
 another server's directory seen through ours) shows it.
 """
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import time
 from urllib.parse import quote
 
+from media.testing import AudioClient
 from tests.integration.federation_helpers import eventually, start_servers
 from tests.integration.keyed_server import KeyedServer
 from tests.integration.test_admin_api import A, Target, wait_deleted
@@ -79,6 +81,23 @@ async def test_blocked_room_refuses_other_servers_joins_invites_and_is_listed_no
     state = (await admin.ok("GET", f"{A}/v1/rooms/{quote(s)}/state"))["state"]
     assert not [e for e in state if e["type"] == "m.room.member"
                 and e["state_key"] == bart.user_id], state
+
+    # bob's words and his server's audio relay never reach S either: A, its host, refuses
+    await bob.send(s, "still here?")
+    status, body = await keyed.request(
+        http_session, a.url, a.server_name, "POST",
+        f"/_matrix/federation/unstable/org.audiorooms/media/{quote(s, safe='')}/relay",
+        {"type": "offer", "sdp": await AudioClient().offer()})
+    assert (status, body.get("errcode")) == (403, "M_FORBIDDEN"), body
+    # ...but he may leave
+    await bob.ok("POST", f"/rooms/{quote(s)}/leave", {})
+
+    async def bob_gone():
+        members = await admin.ok("GET", f"{A}/v1/rooms/{quote(s)}/members")
+        return bob.user_id not in members["members"]
+    assert await eventually(bob_gone, timeout=10)
+    assert a.hs.events.db.execute(
+        "SELECT COUNT(*) FROM events WHERE json LIKE '%still here?%'").fetchone()[0] == 0
 
     # B's invite of A's carl into R is refused by A (403), and carl is never invited
     status, body = await bella.request("POST", f"/rooms/{quote(r)}/invite",
