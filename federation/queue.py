@@ -49,6 +49,12 @@ class Outbox(Protocol):
         destinations whose oldest row is oldest."""
         ...
 
+    def save_destination(self, destination: str, failure_ts: int | None, retry_last_ts: int,
+                         retry_interval: int, last_successful: int | None) -> None: ...
+
+    def load_destinations(self, limit: int) -> list[tuple[str, int | None, int, int,
+                                                           int | None]]: ...
+
 
 MAX_TRACKED = 100_000  # destinations whose retry state is kept (a bound, not a target)
 
@@ -58,7 +64,7 @@ class DestinationState:
     """One destination's delivery state as plain data (Synapse's ``destinations`` row):
     times in ms since the epoch; ``retry_last_ts`` and ``retry_interval`` are 0 and
     ``failure_ts`` None while deliveries succeed; ``last_successful_stream_ordering`` is the
-    outbox row ID of the last PDU it took (None: none since this process started)."""
+    outbox row ID of the last PDU it took (None: none yet). Kept in the outbox's store."""
     destination: str
     failure_ts: int | None = None
     retry_last_ts: int = 0
@@ -90,7 +96,10 @@ class OutboundQueue:
         self._stopping = False
 
     def start(self) -> None:
-        """Catch up: resume delivery to every destination with queued PDUs."""
+        """Catch up: resume delivery to every destination with queued PDUs (the retry state
+        kept from before is shown until the first attempt, which is made at once)."""
+        for row in self.store.load_destinations(MAX_TRACKED):
+            self._states[row[0]] = DestinationState(*row)
         for dest in self.store.destinations():
             self._ensure_worker(dest)
 
@@ -140,6 +149,10 @@ class OutboundQueue:
                 out[dest] = (dest, len(edus), 0.0, self._failures.get(dest, 0))
         return list(out.values())
 
+    def _save(self, st: DestinationState) -> None:
+        self.store.save_destination(st.destination, st.failure_ts, st.retry_last_ts,
+                                    st.retry_interval, st.last_successful_stream_ordering)
+
     def _state(self, dest: str) -> DestinationState:
         st = self._states.get(dest)
         if st is None:
@@ -169,6 +182,7 @@ class OutboundQueue:
         if st is None or not st.retry_last_ts:
             return False
         st.failure_ts, st.retry_last_ts, st.retry_interval = None, 0, 0
+        self._save(st)
         self._failures[destination] = 0
         ev = self._wakeups.get(destination)
         if ev:
@@ -228,6 +242,7 @@ class OutboundQueue:
                 st.retry_last_ts = int(time.time() * 1000)
                 st.failure_ts = st.failure_ts or st.retry_last_ts
                 st.retry_interval = max(1, int(delay * 1000))
+                self._save(st)
                 log.info("delivery to %s failed (%s); retry in %.1fs", dest, e, delay)
                 try:
                     await asyncio.wait_for(wakeup.wait(), delay)
@@ -236,10 +251,13 @@ class OutboundQueue:
                 continue
             self._failures[dest] = 0
             st = self._state(dest)
+            before = vars(st).copy()
             st.failure_ts, st.retry_last_ts, st.retry_interval = None, 0, 0
             if pdus:
                 st.last_successful_stream_ordering = max(
                     i for i, kind, _ in rows if kind == "pdu")
+            if vars(st) != before:  # kept only when it changed (not for EDU-only ones)
+                self._save(st)
             if rows:
                 self.store.delete_upto(dest, rows[-1][0])
             for event_id, result in (resp.get("pdus") or {}).items():

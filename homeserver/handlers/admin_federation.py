@@ -3,8 +3,8 @@ destinations``, what Synapse Admin's Federation page shows): each remote server 
 queue (federation/queue.py) delivers to, with its retry state, the rooms it is in, and a way
 to end a backoff.
 
-The state is the queue's, kept in memory: a restart forgets the failures (the queue then
-retries at once anyway) and lists only destinations with items still waiting.
+The state is the queue's, kept in the database across restarts (a restart retries every
+destination with items waiting at once, and its state changes with that attempt).
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import time
 from urllib.parse import quote
 
 from media.testing import AudioClient
-from tests.integration.federation_helpers import eventually, start_servers
+from tests.integration.federation_helpers import eventually, restart, start_servers
 from tests.integration.keyed_server import KeyedServer
 from tests.integration.test_admin_api import A, Target, wait_deleted
 
@@ -236,6 +236,13 @@ async def test_a_down_destination_shows_its_backoff_and_reset_connection_deliver
     listing = await admin.ok("GET", D, params={"destination": "127.0.0.1"})
     assert dest in [x["destination"] for x in listing["destinations"]]
     assert listing["total"] == len(listing["destinations"])
+
+    # A restarts: the destination and since when it fails are still shown (kept in A's
+    # database), and the queue, which retried at once, is backing off again
+    await a.server.close()
+    a = await restart(make_homeserver, a, "a")
+    again = await eventually(failing, timeout=10)
+    assert again["failure_ts"] == d["failure_ts"], (again, d)
 
     # B comes up; without a reset A would wait out its 15-30 s backoff. The operator resets.
     b = await make_homeserver("b", port=ports["b"], federation=fed)
