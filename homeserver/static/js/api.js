@@ -187,6 +187,10 @@ export class Api {
   mediaOffer(roomId, sdp) {
     return this.request("POST", `${U}/rooms/${enc(roomId)}/media`, { type: "offer", sdp });
   }
+  /** TURN servers with short-lived credentials (coturn's REST API); {} when none is set up. */
+  turnServer() {
+    return this.request("GET", `${C}/voip/turnServer`);
+  }
   mediaLeave(roomId, sessionId) {
     return this.request("DELETE", `${U}/rooms/${enc(roomId)}/media/${enc(sessionId)}`);
   }

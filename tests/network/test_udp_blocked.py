@@ -1,0 +1,181 @@
+"""Listeners and speakers whose network drops all UDP (an office firewall), in Chromium.
+
+Namespace ``srv`` runs the homeserver (``python -m homeserver run``) and a real coturn
+(``use-auth-secret``, TURN over TCP on 3478); namespace ``blocked`` reaches it over a veth and
+drops every UDP packet in and out (nftables); namespace ``open`` reaches it with UDP allowed.
+Each browser is a headless Chromium started inside its namespace (Playwright launches a wrapper
+that runs ``ip netns exec NS chromium``). The web client takes its ICE servers from
+``/voip/turnServer``, so the blocked browser's only path is a TURN allocation over TCP.
+Audio is measured as in tests/browser/: received energy in WebRTC stats.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import time
+
+import aiohttp
+import pytest
+import yaml
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, ConsoleLog, UserPage
+from tests.conftest import FAST_TEST_CONFIG, deep_merge
+from tests.network.conftest import REPO
+
+SPEAKING = 1e-3  # as tests/browser/test_web_client.py: a second of the fake mic is above this
+TURN_SECRET = "netns-turn-secret"
+PORT = 8008
+
+
+def _require(what: str, ok: bool) -> None:
+    if ok:
+        return
+    if os.environ.get("AUDIOROOMS_REQUIRE_NETNS") == "1" or \
+            os.environ.get("AUDIOROOMS_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{what} is required for this test")
+    pytest.skip(f"{what} is not installed")
+
+
+async def start_homeserver(network, ns: str, tmp_path, **overrides) -> int:
+    """The homeserver in ``ns`` on 0.0.0.0:PORT; returns a local port forwarded to it."""
+    cfg = deep_merge(deep_merge({
+        "server_name": "rooms.test",
+        "listeners": [{"port": PORT, "bind_address": "0.0.0.0"}],
+        "database": {"path": str(tmp_path / "homeserver.db")},
+        "registration": {"open": True, "shared_secret": "test-shared-secret"},
+        "media_repository": {"store_path": str(tmp_path / "media")},
+    }, FAST_TEST_CONFIG), overrides)
+    path = tmp_path / "homeserver.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    log = (tmp_path / "homeserver.log").open("wb")
+    proc = network.popen(ns, [sys.executable, "-m", "homeserver", "run", "--config", str(path),
+                              "--log-level", "WARNING"], cwd=REPO, stdout=log, stderr=log)
+    port = await network.forward(ns, "127.0.0.1", PORT)
+    deadline = time.monotonic() + 30
+    async with aiohttp.ClientSession() as s:
+        while True:
+            try:
+                async with s.get(f"http://127.0.0.1:{port}/_matrix/client/versions") as r:
+                    if r.status == 200:
+                        return port
+            except aiohttp.ClientError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("homeserver did not start: "
+                                     + (tmp_path / "homeserver.log").read_text()[-2000:])
+            await asyncio.sleep(0.2)
+
+
+def start_coturn(network, ns: str, ip: str, tmp_path):
+    log = (tmp_path / "turn.log").open("wb")
+    return network.popen(ns, [
+        "turnserver", "-n", "--listening-ip", ip, "--listening-port", "3478",
+        "--relay-ip", ip, "--min-port", "49160", "--max-port", "49400",
+        "--use-auth-secret", "--static-auth-secret", TURN_SECRET, "--realm", "rooms.test",
+        "--no-tls", "--no-dtls", "--no-cli", "--userdb", str(tmp_path / "turndb"),
+        "--pidfile", str(tmp_path / "turn.pid"), "--log-file", "stdout", "--simple-log"],
+        stdout=log, stderr=log)
+
+
+class Browsers:
+    """Chromium instances, each inside a namespace; pages fail the test on console errors."""
+
+    def __init__(self, network):
+        self.network = network
+        self.pw = None
+        self.browsers: list = []
+        self.pages: list[UserPage] = []
+
+    async def open(self, ns: str, url: str, name: str) -> UserPage:
+        if self.pw is None:
+            from playwright.async_api import async_playwright
+            self.pw = await async_playwright().start()
+        b = await self.pw.chromium.launch(executable_path=self.network.chromium_wrapper(ns),
+                                          headless=True, args=[
+            *CHROMIUM_ARGS,
+            # a microphone needs a secure context: as on localhost, for this test's address
+            f"--unsafely-treat-insecure-origin-as-secure={url}"])
+        self.browsers.append(b)
+        context = await b.new_context(viewport=DESKTOP, base_url=url,
+                                      permissions=["microphone"])
+        context.set_default_timeout(20000)
+        page = await context.new_page()
+        log = ConsoleLog(name)
+        page.on("console", log.on_console)
+        page.on("pageerror", log.on_pageerror)
+        up = UserPage(context, page, url, name, log)
+        self.pages.append(up)
+        return up
+
+    async def close(self) -> list[str]:
+        errors = [e for p in self.pages for e in p.log.errors]
+        for b in self.browsers:
+            await b.close()
+        if self.pw is not None:
+            await self.pw.stop()
+        return errors
+
+
+@pytest.fixture
+async def browsers(network):
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        _require("Playwright", False)
+    _require(f"Chromium ({CHROMIUM})", bool(os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)))
+    bs = Browsers(network)
+    try:
+        yield bs
+    finally:
+        errors = await bs.close()
+    assert not errors, "console errors in the web client:\n" + "\n".join(errors)
+
+
+async def heard(up, timeout: float = 20.0) -> tuple[float, dict]:
+    from tests.browser.flows import audio_stats, wait_for_energy
+    energy, _ = await wait_for_energy(up, lambda e: e > SPEAKING, timeout=timeout)
+    return energy, await audio_stats(up)
+
+
+async def test_udp_blocked_listener_and_speaker_go_through_coturn_over_tcp(
+        network, browsers, tmp_path):
+    _require("coturn (turnserver)", shutil.which("turnserver") is not None)
+    from tests.browser.flows import create_room, sign_up
+    from tests.browser.test_guest_links import speak
+    srv, blocked, open_ = network.ns("srv"), network.ns("blocked"), network.ns("open")
+    srv_b, _ = network.link(srv, blocked)
+    srv_o, _ = network.link(srv, open_)
+    network.drop_udp(blocked)
+    start_coturn(network, srv, srv_b, tmp_path)
+    await start_homeserver(network, srv, tmp_path, turn={
+        "uris": [f"turn:{srv_b}:3478?transport=tcp"], "shared_secret": TURN_SECRET})
+
+    # An open-network speaker, heard by a listener behind the firewall.
+    olive = await browsers.open(open_, f"http://{srv_o}:{PORT}", "olive")
+    await sign_up(olive, "olive")
+    await create_room(olive, "Open to blocked")
+    await speak(olive)
+    room_url = olive.page.url.split("#", 1)[1]
+    bob = await browsers.open(blocked, f"http://{srv_b}:{PORT}", "bob")
+    await sign_up(bob, "bob")
+    await bob.goto(f"#{room_url}?join=1")
+    energy, stats = await heard(bob)
+    print(f"blocked listener: energy {energy:.4f}/s, path {stats.get('path')}")
+    assert stats["path"] == {"type": "relay", "protocol": "udp", "relayProtocol": "tcp"}
+
+    # A speaker behind the firewall, heard by a listener on the open network.
+    await bob.goto("#/hallway")
+    await create_room(bob, "Blocked to open")
+    await speak(bob)
+    room_url = bob.page.url.split("#", 1)[1]
+    bob_stats = await bob.page.evaluate("window.__audiorooms.audioStats()")
+    await olive.goto(f"#{room_url}?join=1")
+    energy, stats = await heard(olive)
+    bob_stats = await bob.page.evaluate("window.__audiorooms.audioStats()")
+    print(f"open listener of the blocked speaker: energy {energy:.4f}/s, speaker's path "
+          f"{bob_stats.get('path')}, speaker sent {bob_stats['outboundPackets']} packets")
+    assert bob_stats["path"]["type"] == "relay" and bob_stats["path"]["relayProtocol"] == "tcp"
+    # nothing got through the firewall but TCP: its UDP drop rules are still there
+    assert "udp drop" in network.udp_drops(blocked)
