@@ -33,7 +33,7 @@ def max_gap(client: AudioClient, t0: float, t1: float) -> float:
     times = [p[0] for p in client.records[0].packets if t0 <= p[0] < t1]
     if len(times) < 2:
         return t1 - t0
-    return max(b - a for a, b in zip([t0, *times], [*times, t1]))
+    return max(b - a for a, b in zip([t0, *times], [*times, t1], strict=True))
 
 
 async def eventually(pred, timeout: float) -> bool:
@@ -92,7 +92,7 @@ async def test_relay_over_lossy_delayed_link_is_continuous_and_survives_a_1s_cut
         gaps = [max_gap(c, t0, t1) for c in listeners]
         print(f"5% loss, 50 ms: far listeners received {got} of ~{expected} frames, "
               f"longest gap {[round(g * 1000) for g in gaps]} ms; impairer {await imp.stats()}")
-        for n, gap in zip(got, gaps):
+        for n, gap in zip(got, gaps, strict=True):
             assert n >= 0.85 * expected and gap < 0.3, (got, expected, gaps)
 
         # a 1 s cut heals on the same relay

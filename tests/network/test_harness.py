@@ -27,7 +27,7 @@ async def udp_probe(net: Network, src: str, dst: str, dst_ip: str, count: int,
             while True:
                 data = await asyncio.wait_for(loop.sock_recv(s, 64), 1.0)
                 got.append(time.monotonic() - struct.unpack("!d", data)[0])
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return got
         finally:
             s.close()
