@@ -135,6 +135,9 @@ async def browsers(network):
 
 async def heard(up, timeout: float = 20.0) -> tuple[float, dict]:
     from tests.browser.flows import audio_stats, wait_for_energy
+    # in the room (joining over the network can take a moment) before measuring
+    await up.page.wait_for_function("!!(window.__audiorooms && window.__audiorooms.session())",
+                                    timeout=20000)
     energy, _ = await wait_for_energy(up, lambda e: e > SPEAKING, timeout=timeout)
     return energy, await audio_stats(up)
 
