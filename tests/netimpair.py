@@ -15,7 +15,8 @@ compiler and libnetfilter-queue-dev at install time for what is three message ty
 
 Run inside the router namespace: ``python -m tests.netimpair --queue 0 --loss 5 --delay 50``.
 It prints ``ready`` once bound, then obeys lines on stdin: ``cut``, ``uncut``, ``loss P``,
-``delay MS [JITTER]``, ``stats`` (answers one JSON line), ``quit``.
+``delay MS [JITTER]``, ``stats`` and ``flows`` (the UDP flows it forwarded, with packet
+counts) answering one JSON line each, ``quit``.
 """
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ NFQNL_MSG_PACKET, NFQNL_MSG_VERDICT, NFQNL_MSG_CONFIG = 0, 1, 2
 NFQA_CFG_CMD, NFQA_CFG_PARAMS, NFQA_CFG_QUEUE_MAXLEN = 1, 2, 3
 NFQNL_CFG_CMD_BIND = 1
 NFQNL_COPY_META = 1
-NFQA_PACKET_HDR, NFQA_VERDICT_HDR = 1, 2
+NFQA_PACKET_HDR, NFQA_VERDICT_HDR, NFQA_PAYLOAD = 1, 2, 10
+NFQNL_COPY_PACKET = 2
+HEADERS = 28  # copied to us per packet: an IPv4 header and a UDP header, for the flow counts
 NF_DROP, NF_ACCEPT = 0, 1
 NLM_F_REQUEST, NLM_F_ACK = 1, 4
 NLMSG_ERROR = 2
@@ -51,7 +54,7 @@ def _message(msg: int, queue: int, attrs: bytes, seq: int, flags: int = NLM_F_RE
 
 
 def packet_ids(data: bytes):
-    """The packet ids of the NFQNL_MSG_PACKET messages in one netlink read."""
+    """(packet id, first bytes of the packet) of each NFQNL_MSG_PACKET in one netlink read."""
     off = 0
     while off + 16 <= len(data):
         length, kind, _flags, _seq, _pid = struct.unpack_from("=IHHII", data, off)
@@ -63,13 +66,18 @@ def packet_ids(data: bytes):
                 raise OSError(-err, f"nfnetlink refused a request: {err}")
         elif kind == (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET:
             a = off + 20  # after nlmsghdr and nfgenmsg
+            pid, payload = None, b""
             while a + 4 <= off + length:
                 alen, akind = struct.unpack_from("=HH", data, a)
                 if alen < 4:
                     break
                 if akind & 0x3FFF == NFQA_PACKET_HDR:
-                    yield struct.unpack_from("!I", data, a + 4)[0]
+                    pid = struct.unpack_from("!I", data, a + 4)[0]
+                elif akind & 0x3FFF == NFQA_PAYLOAD:
+                    payload = data[a + 4:a + alen]
                 a += (alen + 3) & ~3
+            if pid is not None:
+                yield pid, payload
         off += (length + 3) & ~3
 
 
@@ -83,6 +91,7 @@ class Impairer:
         self.cut = False
         self.random = random.Random(seed)
         self.stats = {"seen": 0, "lost": 0, "cut": 0, "passed": 0}
+        self.udp_flows: dict[str, int] = {}  # "src:port>dst:port" -> packets seen
         self.seq = 0
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
@@ -98,7 +107,7 @@ class Impairer:
                    NLM_F_REQUEST | NLM_F_ACK)
         list(packet_ids(self.sock.recv(65536)))  # the ack; raises if refused
         self._send(NFQNL_MSG_CONFIG,
-                   _attr(NFQA_CFG_PARAMS, struct.pack("!IB", 0, NFQNL_COPY_META))
+                   _attr(NFQA_CFG_PARAMS, struct.pack("!IB", HEADERS, NFQNL_COPY_PACKET))
                    + _attr(NFQA_CFG_QUEUE_MAXLEN, struct.pack("!I", 8192)),
                    NLM_F_REQUEST | NLM_F_ACK)
         list(packet_ids(self.sock.recv(65536)))
@@ -116,8 +125,9 @@ class Impairer:
                 return
             except OSError:  # ENOBUFS: the kernel dropped some queued packets' messages
                 continue
-            for pid in packet_ids(data):
+            for pid, head in packet_ids(data):
                 self.stats["seen"] += 1
+                self.count_flow(head)
                 if self.cut:
                     self.stats["cut"] += 1
                     self.verdict(pid, NF_DROP)
@@ -131,6 +141,16 @@ class Impairer:
                         loop.call_later(wait, self.verdict, pid, NF_ACCEPT)
                     else:
                         self.verdict(pid, NF_ACCEPT)
+
+    def count_flow(self, head: bytes) -> None:
+        if len(head) < HEADERS or head[0] >> 4 != 4 or head[9] != socket.IPPROTO_UDP:
+            return
+        ihl = (head[0] & 0x0F) * 4
+        if len(head) < ihl + 4:
+            return
+        sport, dport = struct.unpack_from("!HH", head, ihl)
+        key = f"{socket.inet_ntoa(head[12:16])}:{sport}>{socket.inet_ntoa(head[16:20])}:{dport}"
+        self.udp_flows[key] = self.udp_flows.get(key, 0) + 1
 
     def command(self, line: str) -> str | None:
         words = line.split()
@@ -147,6 +167,8 @@ class Impairer:
             self.jitter = float(words[2]) / 1000 if len(words) > 2 else 0.0
         elif words[0] == "stats":
             return json.dumps(self.stats)
+        elif words[0] == "flows":
+            return json.dumps(self.udp_flows)
         return "ok"
 
 

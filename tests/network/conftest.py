@@ -12,13 +12,18 @@ import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
+import aiohttp
 import pytest
+import yaml
 
+from tests.conftest import FAST_TEST_CONFIG, deep_merge
 from tests.netns import Network, netns_unavailable
 
 REPO = Path(__file__).resolve().parents[2]
+PORT = 8008  # every homeserver listens here, inside its own namespace
 
 
 def _unavailable(reason: str):
@@ -105,7 +110,7 @@ class _Waitable:
             return 0
 
     def wait(self, timeout=None):
-        import time
+
         deadline = time.monotonic() + (timeout or 5)
         while self.poll() is None:
             if time.monotonic() > deadline:
@@ -113,3 +118,36 @@ class _Waitable:
                 raise subprocess.TimeoutExpired(self.args, timeout or 5)
             time.sleep(0.05)
         return 0
+
+
+async def start_homeserver(network, ns: str, tmp_path, server_name: str = "rooms.test",
+                           **overrides) -> int:
+    """``python -m homeserver run`` in ``ns`` on 0.0.0.0:PORT, its files in ``tmp_path``;
+    returns a port on 127.0.0.1 forwarded to it, for the test's own HTTP client."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    cfg = deep_merge(deep_merge({
+        "server_name": server_name,
+        "listeners": [{"port": PORT, "bind_address": "0.0.0.0"}],
+        "database": {"path": str(tmp_path / "homeserver.db")},
+        "registration": {"open": True, "shared_secret": "test-shared-secret"},
+        "media_repository": {"store_path": str(tmp_path / "media")},
+    }, FAST_TEST_CONFIG), overrides)
+    path = tmp_path / "homeserver.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    log = (tmp_path / "homeserver.log").open("wb")
+    proc = network.popen(ns, [sys.executable, "-m", "homeserver", "run", "--config", str(path),
+                              "--log-level", "WARNING"], cwd=REPO, stdout=log, stderr=log)
+    port = await network.forward(ns, "127.0.0.1", PORT)
+    deadline = time.monotonic() + 30
+    async with aiohttp.ClientSession() as s:
+        while True:
+            try:
+                async with s.get(f"http://127.0.0.1:{port}/_matrix/client/versions") as r:
+                    if r.status == 200:
+                        return port
+            except aiohttp.ClientError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("homeserver did not start: "
+                                     + (tmp_path / "homeserver.log").read_text()[-2000:])
+            await asyncio.sleep(0.2)

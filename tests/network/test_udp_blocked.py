@@ -10,23 +10,16 @@ Audio is measured as in tests/browser/: received energy in WebRTC stats.
 """
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-import sys
-import time
 
-import aiohttp
 import pytest
-import yaml
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, ConsoleLog, UserPage
-from tests.conftest import FAST_TEST_CONFIG, deep_merge
-from tests.network.conftest import REPO
+from tests.network.conftest import PORT, start_homeserver
 
 SPEAKING = 1e-3  # as tests/browser/test_web_client.py: a second of the fake mic is above this
 TURN_SECRET = "netns-turn-secret"
-PORT = 8008
 
 
 def _require(what: str, ok: bool) -> None:
@@ -36,36 +29,6 @@ def _require(what: str, ok: bool) -> None:
             os.environ.get("AUDIOROOMS_REQUIRE_BROWSER") == "1":
         pytest.fail(f"{what} is required for this test")
     pytest.skip(f"{what} is not installed")
-
-
-async def start_homeserver(network, ns: str, tmp_path, **overrides) -> int:
-    """The homeserver in ``ns`` on 0.0.0.0:PORT; returns a local port forwarded to it."""
-    cfg = deep_merge(deep_merge({
-        "server_name": "rooms.test",
-        "listeners": [{"port": PORT, "bind_address": "0.0.0.0"}],
-        "database": {"path": str(tmp_path / "homeserver.db")},
-        "registration": {"open": True, "shared_secret": "test-shared-secret"},
-        "media_repository": {"store_path": str(tmp_path / "media")},
-    }, FAST_TEST_CONFIG), overrides)
-    path = tmp_path / "homeserver.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    log = (tmp_path / "homeserver.log").open("wb")
-    proc = network.popen(ns, [sys.executable, "-m", "homeserver", "run", "--config", str(path),
-                              "--log-level", "WARNING"], cwd=REPO, stdout=log, stderr=log)
-    port = await network.forward(ns, "127.0.0.1", PORT)
-    deadline = time.monotonic() + 30
-    async with aiohttp.ClientSession() as s:
-        while True:
-            try:
-                async with s.get(f"http://127.0.0.1:{port}/_matrix/client/versions") as r:
-                    if r.status == 200:
-                        return port
-            except aiohttp.ClientError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("homeserver did not start: "
-                                     + (tmp_path / "homeserver.log").read_text()[-2000:])
-            await asyncio.sleep(0.2)
 
 
 def start_coturn(network, ns: str, ip: str, tmp_path):
