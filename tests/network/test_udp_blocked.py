@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from types import SimpleNamespace
 
 import pytest
 
@@ -105,18 +106,13 @@ async def heard(up, timeout: float = 20.0) -> tuple[float, dict]:
     return energy, await audio_stats(up)
 
 
-async def test_udp_blocked_listener_and_speaker_go_through_coturn_over_tcp(
-        network, browsers, tmp_path):
-    _require("coturn (turnserver)", shutil.which("turnserver") is not None)
+async def blocked_hears_and_is_heard(network, fw, browsers, tmp_path, **server_config):
+    """The room scenario both ways; returns the blocked browser's path (its end of the selected
+    ICE candidate pair) as a listener and as a speaker."""
     from tests.browser.flows import create_room, sign_up
     from tests.browser.test_guest_links import speak
-    srv, blocked, open_ = network.ns("srv"), network.ns("blocked"), network.ns("open")
-    srv_b, _ = network.link(srv, blocked)
-    srv_o, _ = network.link(srv, open_)
-    network.drop_udp(blocked)
-    start_coturn(network, srv, srv_b, tmp_path)
-    await start_homeserver(network, srv, tmp_path, turn={
-        "uris": [f"turn:{srv_b}:3478?transport=tcp"], "shared_secret": TURN_SECRET})
+    srv, blocked, open_, srv_b, srv_o = fw.srv, fw.blocked, fw.open, fw.srv_b, fw.srv_o
+    await start_homeserver(network, srv, tmp_path, **server_config)
 
     # An open-network speaker, heard by a listener behind the firewall.
     olive = await browsers.open(open_, f"http://{srv_o}:{PORT}", "olive")
@@ -128,20 +124,49 @@ async def test_udp_blocked_listener_and_speaker_go_through_coturn_over_tcp(
     await sign_up(bob, "bob")
     await bob.goto(f"#{room_url}?join=1")
     energy, stats = await heard(bob)
-    print(f"blocked listener: energy {energy:.4f}/s, path {stats.get('path')}")
-    assert stats["path"] == {"type": "relay", "protocol": "udp", "relayProtocol": "tcp"}
+    as_listener = stats.get("path")
+    print(f"blocked listener: energy {energy:.4f}/s, path {as_listener}")
 
     # A speaker behind the firewall, heard by a listener on the open network.
     await bob.goto("#/hallway")
     await create_room(bob, "Blocked to open")
     await speak(bob)
     room_url = bob.page.url.split("#", 1)[1]
-    bob_stats = await bob.page.evaluate("window.__audiorooms.audioStats()")
     await olive.goto(f"#{room_url}?join=1")
     energy, stats = await heard(olive)
     bob_stats = await bob.page.evaluate("window.__audiorooms.audioStats()")
     print(f"open listener of the blocked speaker: energy {energy:.4f}/s, speaker's path "
           f"{bob_stats.get('path')}, speaker sent {bob_stats['outboundPackets']} packets")
-    assert bob_stats["path"]["type"] == "relay" and bob_stats["path"]["relayProtocol"] == "tcp"
     # nothing got through the firewall but TCP: its UDP drop rules are still there
     assert "udp drop" in network.udp_drops(blocked)
+    return as_listener, bob_stats.get("path")
+
+
+def firewall_topology(network) -> SimpleNamespace:
+    """``srv`` (homeserver, coturn) linked to ``blocked`` (drops UDP) and to ``open``;
+    ``srv_b``/``srv_o`` are srv's addresses as each side reaches it."""
+    srv, blocked, open_ = network.ns("srv"), network.ns("blocked"), network.ns("open")
+    srv_b, _ = network.link(srv, blocked)
+    srv_o, _ = network.link(srv, open_)
+    network.drop_udp(blocked)
+    return SimpleNamespace(srv=srv, blocked=blocked, open=open_, srv_b=srv_b, srv_o=srv_o)
+
+
+async def test_udp_blocked_listener_and_speaker_go_through_coturn_over_tcp(
+        network, browsers, tmp_path):
+    _require("coturn (turnserver)", shutil.which("turnserver") is not None)
+    fw = firewall_topology(network)
+    start_coturn(network, fw.srv, fw.srv_b, tmp_path)
+    paths = await blocked_hears_and_is_heard(network, fw, browsers, tmp_path, turn={
+        "uris": [f"turn:{fw.srv_b}:3478?transport=tcp"], "shared_secret": TURN_SECRET})
+    relay = {"type": "relay", "protocol": "udp", "relayProtocol": "tcp"}
+    assert paths == (relay, relay)
+
+
+async def test_udp_blocked_listener_and_speaker_use_ice_tcp_without_turn(
+        network, browsers, tmp_path):
+    fw = firewall_topology(network)
+    paths = await blocked_hears_and_is_heard(network, fw, browsers, tmp_path,
+                                             media={"tcp_port": 3479})
+    for path in paths:
+        assert path["type"] == "host" and path["protocol"] == "tcp", paths
