@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from types import SimpleNamespace
 
 import pytest
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, ConsoleLog, UserPage
-from tests.network.conftest import PORT, start_homeserver
+from tests.netns import sh
+from tests.network.conftest import PORT, REPO, start_homeserver
 
 SPEAKING = 1e-3  # as tests/browser/test_web_client.py: a second of the fake mic is above this
 TURN_SECRET = "netns-turn-secret"
@@ -177,3 +179,54 @@ async def test_udp_blocked_listener_and_speaker_use_ice_tcp_without_turn(
     # peer-reflexive candidate, never a relay (there is no TURN here)
     for path in paths:
         assert path["protocol"] == "tcp" and path["type"] in ("host", "prflx"), paths
+
+
+async def test_listener_whose_address_changes_resumes_on_the_same_session(
+        network, browsers, tmp_path):
+    """A phone moving between networks: the listener's namespace loses its address and gets
+    another mid-room; the web client restarts ICE (PUT on its session) and hears again within
+    3 s, without a new session (no second POST .../media) or a new join."""
+    from tests.browser.flows import create_room, received, sign_up
+    from tests.browser.test_guest_links import speak
+    if "mediaRenegotiate" not in (REPO / "homeserver/static/js/api.js").read_text():
+        pytest.skip("this tree's web client has no ICE restart yet")
+    srv, phone, open_ = network.ns("srv"), network.ns("phone"), network.ns("open")
+    srv_p, phone_ip = network.link(srv, phone)
+    srv_o, _ = network.link(srv, open_)
+    await start_homeserver(network, srv, tmp_path)
+    olive = await browsers.open(open_, f"http://{srv_o}:{PORT}", "olive")
+    await sign_up(olive, "olive")
+    await create_room(olive, "Moving listener")
+    await speak(olive)
+    room_url = olive.page.url.split("#", 1)[1]
+    bob = await browsers.open(phone, f"http://{srv_p}:{PORT}", "bob")
+    media_calls: list[str] = []
+    bob.page.on("request", lambda r: media_calls.append(r.method) if "/media" in r.url and
+                "/rooms/" in r.url and r.method in ("POST", "PUT") else None)
+    await sign_up(bob, "bob")
+    await bob.goto(f"#{room_url}?join=1")
+    await heard(bob)
+    assert media_calls == ["POST"]
+    room_before = (await bob.page.evaluate("window.__audiorooms.session()"))["roomId"]
+
+    # the phone's address changes (the old one disappears, a new one on the same link)
+    dev = next(line.split(":")[1].strip().split("@")[0]
+               for line in sh("ip", "-n", phone, "-o", "link").splitlines() if "@" in line)
+    sh("ip", "-n", phone, "addr", "del", f"{phone_ip}/24", "dev", dev)
+    new_ip = phone_ip.rsplit(".", 1)[0] + ".3"
+    sh("ip", "-n", phone, "addr", "add", f"{new_ip}/24", "dev", dev)
+    moved = time.monotonic()
+    resumed = None
+    while time.monotonic() - moved < 15:
+        energy, _ = await received(bob, 0.25)
+        if energy > SPEAKING / 4 and time.monotonic() - moved > 0.5:
+            resumed = time.monotonic() - moved
+            break
+    stats = await bob.page.evaluate("window.__audiorooms.audioStats()")
+    print(f"address change {phone_ip} -> {new_ip}: audio back after "
+          f"{'never' if resumed is None else f'{resumed:.2f} s'}; media calls {media_calls}; "
+          f"path {stats.get('path')}")
+    assert resumed is not None and resumed < 3.0, resumed
+    assert media_calls[0] == "POST" and "POST" not in media_calls[1:], media_calls
+    assert "PUT" in media_calls
+    assert (await bob.page.evaluate("window.__audiorooms.session()"))["roomId"] == room_before
