@@ -227,12 +227,7 @@ class FederationClient:
         """Send a signed request; return the JSON answer or raise RemoteServerError (an
         answer over ``max_bytes`` is one). A destination that is not a server name is refused
         (InvalidDestination) before anything is resolved or sent."""
-        try:
-            parse_server_name(destination)
-        except InvalidServerName as e:
-            raise InvalidDestination(f"refusing to contact {destination!r}: {e}") from None
-        if destination == self.server_name:
-            raise RemoteServerError("refusing to send a federation request to ourselves")
+        self._check_destination(destination)
         uri = path
         if query:
             uri += "?" + urlencode(query, doseq=True)
@@ -272,11 +267,17 @@ class FederationClient:
         except RemoteServerError:
             raise
         except (TimeoutError, aiohttp.ClientError, OSError) as e:
-            cause = getattr(e, "os_error", e)
-            if isinstance(cause, RefusedAddressError):
-                raise BlockedAddress(f"cannot reach {destination}: {cause}") from None
-            raise RemoteServerError(
-                f"cannot reach {destination}: {e or type(e).__name__}") from None
+            raise _unreachable(destination, e) from None
+
+    def _check_destination(self, destination: str) -> None:
+        """Refuse a destination that is not a server name (before anything is resolved or
+        sent), and ourselves."""
+        try:
+            parse_server_name(destination)
+        except InvalidServerName as e:
+            raise InvalidDestination(f"refusing to contact {destination!r}: {e}") from None
+        if destination == self.server_name:
+            raise RemoteServerError("refusing to send a federation request to ourselves")
 
     @asynccontextmanager
     async def stream(self, destination: str, path: str, url: str | None = None
@@ -286,12 +287,7 @@ class FederationClient:
         (where a server said its media is). Either way through the guarded session, with no
         redirects followed; failures while connecting or reading are RemoteServerError."""
         if url is None:
-            try:
-                parse_server_name(destination)
-            except InvalidServerName as e:
-                raise InvalidDestination(f"refusing to contact {destination!r}: {e}") from None
-            if destination == self.server_name:
-                raise RemoteServerError("refusing to send a federation request to ourselves")
+            self._check_destination(destination)
         elif urlsplit(url).scheme not in ("http", "https"):
             raise RemoteServerError(f"refusing to fetch {url[:200]!r}: not an http(s) URL")
         try:
@@ -308,11 +304,16 @@ class FederationClient:
         except RemoteServerError:
             raise
         except (TimeoutError, aiohttp.ClientError, OSError) as e:
-            cause = getattr(e, "os_error", e)
-            if isinstance(cause, RefusedAddressError):
-                raise BlockedAddress(f"cannot reach {destination}: {cause}") from None
-            raise RemoteServerError(
-                f"cannot reach {destination}: {e or type(e).__name__}") from None
+            raise _unreachable(destination, e) from None
+
+
+def _unreachable(destination: str, e: BaseException) -> RemoteServerError:
+    """A connection failure as the error callers handle: BlockedAddress when the address
+    policy refused the dial (so callers can tell "not allowed" from "down")."""
+    cause = getattr(e, "os_error", e)
+    if isinstance(cause, RefusedAddressError):
+        return BlockedAddress(f"cannot reach {destination}: {cause}")
+    return RemoteServerError(f"cannot reach {destination}: {e or type(e).__name__}")
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:

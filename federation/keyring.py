@@ -260,22 +260,35 @@ class Keyring:
 
     # notary --------------------------------------------------------------------------------
 
-    async def notary_query(self, wanted: object) -> list[dict]:
+    async def notary_query(self, wanted: object,
+                           may_fetch: Callable[[str], bool] = lambda server: True
+                           ) -> list[dict]:
         """POST /_matrix/key/v2/query: each server's key response, countersigned by us.
         NotaryRequestError if ``wanted`` asks for too much (see check_notary_request); the
-        servers are asked concurrently."""
+        servers are asked concurrently. ``may_fetch(server)`` is asked before each fetch that
+        would dial out (not for answers from the cache, nor for a fetch already under way or
+        done moments ago): False leaves that server out, as one we cannot reach."""
         checked = check_notary_request(wanted)
-        answers = await asyncio.gather(*(self._notarise(server, key_ids)
+        answers = await asyncio.gather(*(self._notarise(server, key_ids, may_fetch)
                                          for server, key_ids in checked.items()))
         return [a for a in answers if a is not None]
 
-    async def _notarise(self, server: str, key_ids: dict) -> dict | None:
+    def would_dial(self, server: str) -> bool:
+        """Whether a refresh of ``server``'s keys now would start a new outbound fetch."""
+        return server not in self._inflight and \
+            self.clock() - self._last_fetch.get(server, -1e9) >= REFETCH_INTERVAL_S
+
+    async def _notarise(self, server: str, key_ids: dict,
+                        may_fetch: Callable[[str], bool] = lambda server: True
+                        ) -> dict | None:
         if server == self.server_name:
             return self.own_key_response()
         resp = self.cache.response_json(server)
         min_valid = max([(v or {}).get("minimum_valid_until_ts", 0)
                          for v in key_ids.values() if isinstance(v, dict)] or [0])
         if resp is None or resp.get("valid_until_ts", 0) < max(min_valid, self.now_ms()):
+            if self.would_dial(server) and not may_fetch(server):
+                return None  # this requester has had its share of our outbound fetches
             try:
                 await self._refresh(server)  # at most one fetch per interval, shared
             except SignatureError:

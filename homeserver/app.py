@@ -6,6 +6,7 @@ subsystem react to another's events are connected at the end, here and nowhere e
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from .api.content_repo import ContentRepoServlets
 from .api.devices import DeviceServlets
 from .api.ephemeral import EphemeralServlets
 from .api.federation import FederationServlets
-from .api.http import ACCOUNTS, DEVICES, guest_gate, matrix_errors
+from .api.http import ACCOUNTS, DEVICES, TRUSTED_PROXIES, guest_gate, matrix_errors
 from .api.keys import KeyServlets
 from .api.links import LinkServlets
 from .api.log_filters import install_malformed_http_filter
@@ -62,7 +63,7 @@ from .handlers.presence import PresenceHandler
 from .handlers.previews import RoomPreviews
 from .handlers.push import PushRulesHandler
 from .handlers.pusher_delivery import DeliveryPolicy, PusherDelivery
-from .handlers.ratelimit import RateLimiter, SenderLimit
+from .handlers.ratelimit import RateLimiter, RemoteSenderLimit, SenderLimit
 from .handlers.reactions import REACTION, ReactionGate
 from .handlers.receipts import ReceiptHandler
 from .handlers.recording import CLIP_LIMIT, RecordingHandler
@@ -71,6 +72,7 @@ from .handlers.remote import RemoteQueries
 from .handlers.reports import ReportHandler
 from .handlers.room_host import RoomHost
 from .handlers.rooms import RoomHandler
+from .handlers.server_acl import ServerAcls
 from .handlers.sfu_hooks import SFUHooks
 from .handlers.sync import SyncHandler
 from .handlers.to_device import ToDeviceHandler
@@ -201,7 +203,9 @@ class Homeserver:
                                 presence=self.presence, to_device=self.to_device,
                                 e2e_keys=self.e2e_keys)
         self.directory = DirectoryHandler(name, self.events, self.rooms, self.remote)
-        self.room_host = RoomHost(name, self.rooms, self.events, self.keyring)
+        self.server_acls = ServerAcls(name, self.events)  # m.room.server_acl, at the host
+        self.room_host = RoomHost(name, self.rooms, self.events, self.keyring,
+                                  acl=self.server_acls.check)
         self.federation = FederationHandler(
             name, self.signing_key, self.rooms, self.room_host, self.events, self.users,
             self.keyring, self.federation_client, self.queue, TransactionStore(self.db))
@@ -228,7 +232,7 @@ class Homeserver:
         self.hallway_push = HallwayPublisher(name, self.directory, self.queue, known_servers)
         self.sfu = make_sfu(config, SFUHooks(self.rooms, self.federation_client))
         self.media = MediaHandler(name, self.events, self.rooms, self.sfu,
-                                  self.accounts.is_guest)
+                                  self.accounts.is_guest, self.server_acls.allowed)
         # recording with consent: the host's SFU keeps the stage, replays and clips are media
         self.recording = RecordingHandler(
             name, self.events, self.rooms, RecordingStore(self.db), self.sfu, self.content_repo,
@@ -266,9 +270,19 @@ class Homeserver:
         self.reactions = ReactionGate(name, self.events, config.ratelimit.reaction,
                                       config.ratelimit.reaction_per_origin)
         self.rooms.send_checks.append(self.reactions.check_send)
-        self.rooms.send_checks.append(SenderLimit(RateLimiter(config.ratelimit.message),
+        # server ACLs: a denied server's PDUs and EDUs refused first, its relays closed
+        self.federation.pdu_admission.append(self.server_acls.admit_pdu)
+        self.federation.edu_filters.append(self.server_acls.filter_edu)
+        self.rooms.event_listeners.append(self.server_acls.on_event)
+        self.server_acls.change_listeners.append(self.media.on_acl_changed)
+        # messages: one per-user limit for our users (/send) and, at the host, other servers'
+        message_limiter = RateLimiter(config.ratelimit.message)
+        self.rooms.send_checks.append(SenderLimit(message_limiter,
                                                   exempt=frozenset({REACTION})).check_send)
+        self.remote_sender_limit = RemoteSenderLimit(name, message_limiter, self.events.has_event,
+                                                     exempt=frozenset({REACTION}))
         self.federation.pdu_admission.append(self.reactions.admit_pdu)
+        self.federation.pdu_admission.append(self.remote_sender_limit.admit_pdu)
 
     async def start(self) -> None:
         if isinstance(self.sfu, SFUCluster):
@@ -330,6 +344,8 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app[HOMESERVER] = hs
     app[ACCOUNTS] = hs.accounts
     app[DEVICES] = hs.devices
+    app[TRUSTED_PROXIES] = [ipaddress.ip_network(n, strict=False)
+                            for n in config.trusted_proxies]
     accounts = AccountServlets(
         config, hs.accounts, AccountDataHandler(hs.account_data, hs.filters, hs.notifier),
         RateLimiter(config.ratelimit.login), RateLimiter(config.ratelimit.register),
@@ -337,7 +353,8 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     rooms = RoomServlets(config, hs.rooms, hs.membership, hs.sync, hs.directory, hs.filters)
     federation = FederationServlets(config.server_name, hs.federation, hs.room_host,
                                     hs.keyring, hs.queue, hs.accounts, hs.directory,
-                                    InboundGate(), config.limits.max_request_bytes)
+                                    InboundGate(), config.limits.max_request_bytes,
+                                    RateLimiter(config.ratelimit.notary_fetch))
     app.add_routes(accounts.routes())
     app.add_routes(rooms.routes())
     app.add_routes(EphemeralServlets(hs.receipts, hs.typing).routes())

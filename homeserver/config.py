@@ -67,6 +67,9 @@ class RateLimitConfig:
     reaction_per_origin: RateLimit = RateLimit(per_second=50.0, burst=100)
     # Guest registrations (register?kind=guest), per client IP: a visitor needs one.
     guest_register: RateLimit = RateLimit(per_second=0.1, burst=5)
+    # Keys the notary (/_matrix/key/v2/query) may fetch from other servers on behalf of one
+    # requester (client IP): asking for many servers' keys cannot make us dial out unboundedly.
+    notary_fetch: RateLimit = RateLimit(per_second=0.5, burst=20)
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,10 @@ class Config:
     well_known: WellKnownConfig = WellKnownConfig()
     media_repository: MediaRepositoryConfig = MediaRepositoryConfig()
     presence: PresenceConfig = PresenceConfig()
+    # Reverse proxies (CIDR ranges) whose X-Forwarded-For names the client: only a request
+    # from one of these has its client IP (for IP rate limits, devices' last seen) taken from
+    # the header; from anywhere else the header is ignored.
+    trusted_proxies: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -202,6 +209,11 @@ def _validate(cfg: Config) -> None:
         except ValueError:
             raise ConfigError(
                 f"federation.ip_range_whitelist: {net!r} is not a CIDR range") from None
+    for net in cfg.trusted_proxies:
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except ValueError:
+            raise ConfigError(f"trusted_proxies: {net!r} is not a CIDR range") from None
     for net in cfg.push.ip_range_whitelist:
         try:
             ipaddress.ip_network(net, strict=False)

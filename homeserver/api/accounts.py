@@ -9,7 +9,7 @@ from ..errors import InvalidParam, MatrixError, NotFound
 from ..handlers.account_data import AccountDataHandler
 from ..handlers.accounts import USER_ID, AccountHandler
 from ..handlers.ratelimit import RateLimiter
-from .http import guest_ok, json_response, read_json, read_optional_json, requester
+from .http import client_ip, guest_ok, json_response, read_json, read_optional_json, requester
 
 C = "/_matrix/client/{v:(r0|v3)}"
 SMALL = 65536
@@ -78,7 +78,7 @@ class AccountServlets:
 
     @guest_ok
     async def login(self, request):
-        self.login_limiter.check(request.remote or "?")
+        self.login_limiter.check(client_ip(request))
         body = await read_json(request, SMALL)
         return json_response(await self.accounts.login(body))
 
@@ -96,10 +96,10 @@ class AccountServlets:
         kind = request.query.get("kind", "user")
         if kind == "guest":
             if self.accounts.guests_enabled:  # refused at once if off, costing no slot
-                self.guest_limiter.check(request.remote or "?")
+                self.guest_limiter.check(client_ip(request))
             body = await read_optional_json(request, SMALL)
         else:
-            self.register_limiter.check(request.remote or "?")
+            self.register_limiter.check(client_ip(request))
             body = await read_json(request, SMALL)
         return json_response(await self.accounts.register_request(kind, body))
 

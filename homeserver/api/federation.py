@@ -3,6 +3,7 @@ X-Matrix signature of its origin; the servlets only parse, authenticate and rend
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -11,13 +12,15 @@ from federation.keyring import Keyring, NotaryRequestError
 from federation.queue import OutboundQueue
 from federation.xmatrix import parse_authorization, verify_request
 
-from ..errors import BadJson, InvalidParam, MatrixError
+from ..config import RateLimit
+from ..errors import BadJson, InvalidParam, LimitExceeded, MatrixError
 from ..handlers.accounts import AccountHandler
 from ..handlers.directory import DirectoryHandler, PublicRoomsQuery
 from ..handlers.federation import FederationHandler
 from ..handlers.inbound_limit import InboundGate
+from ..handlers.ratelimit import RateLimiter
 from ..handlers.room_host import RoomHost
-from .http import int_param, json_response, read_json
+from .http import client_ip, int_param, json_response, read_json
 
 # match_info is already percent-decoded once (see api/rooms.py); X-Matrix signatures cover
 # request.raw_path, which stays as sent.
@@ -41,8 +44,11 @@ def claimed_origin(request: web.Request) -> str:
 class FederationServlets:
     def __init__(self, server_name: str, handler: FederationHandler, host: RoomHost,
                  keyring: Keyring, queue: OutboundQueue, accounts: AccountHandler,
-                 directory: DirectoryHandler, inbound: InboundGate, max_body: int = 1048576):
+                 directory: DirectoryHandler, inbound: InboundGate, max_body: int = 1048576,
+                 notary_fetches: RateLimiter | None = None):
         self.server_name = server_name
+        # the notary's outbound key fetches, per requester (client IP)
+        self.notary_fetches = notary_fetches or RateLimiter(RateLimit(0.5, 20))
         self.inbound = inbound  # how many transactions are worked on at once, per origin
         self.handler = handler
         self.host = host
@@ -112,7 +118,8 @@ class FederationServlets:
         server = request.match_info["server_name"]
         key_id = request.match_info.get("key_id")
         try:
-            keys = await self.keyring.notary_query({server: {key_id: {}} if key_id else {}})
+            keys = await self.keyring.notary_query({server: {key_id: {}} if key_id else {}},
+                                                   self._may_fetch(request))
         except NotaryRequestError as e:
             raise InvalidParam(str(e)) from None
         return json_response({"server_keys": keys})
@@ -120,10 +127,23 @@ class FederationServlets:
     async def key_query_post(self, request):
         body = await read_json(request, 65536)
         try:  # at most 20 server names, 32 key IDs each (federation/keyring.py)
-            keys = await self.keyring.notary_query(body.get("server_keys"))
+            keys = await self.keyring.notary_query(body.get("server_keys"),
+                                                   self._may_fetch(request))
         except NotaryRequestError as e:
             raise BadJson(str(e)) from None
         return json_response({"server_keys": keys})
+
+    def _may_fetch(self, request: web.Request) -> Callable[[str], bool]:
+        """Whether this requester may make us dial one more server for its keys."""
+        requester = client_ip(request)
+
+        def may(server: str) -> bool:
+            try:
+                self.notary_fetches.check(requester)
+            except LimitExceeded:
+                return False
+            return True
+        return may
 
     async def version(self, request):
         await self.authenticate(request)

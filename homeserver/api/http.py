@@ -1,6 +1,7 @@
 """Shared HTTP plumbing: Matrix error rendering, bounded JSON bodies, access tokens, CORS."""
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 from typing import overload
@@ -26,6 +27,8 @@ from ..handlers.devices import DeviceHandler
 log = logging.getLogger(__name__)
 
 ACCOUNTS = web.AppKey("accounts", AccountHandler)
+# Config trusted_proxies, parsed: peers whose X-Forwarded-For is believed (see client_ip)
+TRUSTED_PROXIES = web.AppKey("trusted_proxies", list)
 DEVICES = web.AppKey("devices", DeviceHandler)  # told who was seen (devices' last seen)
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -173,7 +176,7 @@ def requester(request: web.Request) -> Requester:
     req = request.app[ACCOUNTS].authenticate(token)
     devices = request.app.get(DEVICES)
     if devices is not None:
-        devices.seen(req, request.remote)
+        devices.seen(req, client_ip(request))
     return req
 
 
@@ -193,3 +196,44 @@ def int_param(request: web.Request, name: str, default: int | None = None) -> in
         return int(raw)
     except ValueError:
         raise InvalidParam(f"'{name}' must be an integer") from None
+
+
+MAX_FORWARDED_HOPS = 16
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    text = text.strip()
+    if text.startswith("[") and "]" in text:  # [v6]:port
+        text = text[1:text.index("]")]
+    elif text.count(":") == 1:  # v4:port
+        text = text.split(":", 1)[0]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def client_ip(request: web.Request) -> str:
+    """The client's IP: the peer's address, unless the peer is one of the configured
+    ``trusted_proxies``; then X-Forwarded-For is read from the right (the entry the proxy
+    itself appended), skipping further trusted proxies, to the first address that is not
+    one. Entries left of that are the client's own claims and are never believed; from any
+    other peer the header is ignored, so a client cannot pick its rate-limit bucket."""
+    peer = request.remote or "?"
+    proxies = request.app.get(TRUSTED_PROXIES) or []
+    addr = _address(peer)
+
+    def trusted(a) -> bool:
+        return any(a.version == net.version and a in net for net in proxies)
+
+    if not proxies or addr is None or not trusted(addr):
+        return peer
+    hops = [h for v in request.headers.getall("X-Forwarded-For", []) for h in v.split(",")]
+    for hop in reversed(hops[-MAX_FORWARDED_HOPS:]):
+        found = _address(hop)
+        if found is None:
+            break  # garbage in the chain: stop at the last address we could trust
+        if not trusted(found):
+            return str(found)
+        addr = found
+    return str(addr)

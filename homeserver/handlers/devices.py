@@ -20,6 +20,7 @@ from collections.abc import Callable
 from ..errors import AuthRequired, BadJson, Forbidden, InvalidParam, MatrixError, NotFound
 from ..storage.devices import DeviceStore
 from .accounts import AccountHandler, Requester, check_device_name
+from .background import BackgroundTask
 from .ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class DeviceHandler:
         self._seen: dict[tuple[str, str], tuple[int, str]] = {}  # (user, device) -> (ts, ip)
         # session -> (user_id, what it authorises, expiry)
         self._sessions: dict[str, tuple[str, tuple, float]] = {}
-        self._task: asyncio.Task | None = None
+        self._flusher = BackgroundTask(self._flush_loop)
         # (user_id, device IDs) after devices are deleted: their keys go, others are told
         self.deletion_listeners: list[Callable[[str, list[str]], None]] = []
 
@@ -59,17 +60,10 @@ class DeviceHandler:
         self.store.record_last_seen([(ts, ip, u, d) for (u, d), (ts, ip) in seen.items()])
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._flush_loop())
+        self._flusher.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await self._flusher.stop()
         self.flush()
 
     async def _flush_loop(self) -> None:

@@ -62,6 +62,9 @@ class FederationHandler:
         # (origin, raw PDU) -> a reason to refuse it before it is even verified, or None;
         # connected in app.py (the reactions' flood limit, see handlers/reactions.py)
         self.pdu_admission: list[Callable[[str, dict], str | None]] = []
+        # (origin, edu_type, content) -> the content to hand on, or None to drop the EDU;
+        # connected in app.py (server ACLs, see handlers/server_acl.py)
+        self.edu_filters: list[Callable[[str, str, dict], dict | None]] = []
 
     # who is in a room ----------------------------------------------------------------------
 
@@ -128,6 +131,10 @@ class FederationHandler:
         content = edu.get("content")
         if handler is None or not isinstance(content, dict):
             return
+        for keep in self.edu_filters:
+            content = keep(origin, edu["edu_type"], content)
+            if content is None:
+                return
         try:
             handler(origin, content)
         except MatrixError as e:

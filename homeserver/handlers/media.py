@@ -23,6 +23,7 @@ from .rooms import RoomHandler
 
 log = logging.getLogger(__name__)
 MAX_SDP = 65536
+MAX_TRACKED_RELAYS = 10000
 
 
 def _matrix_error(e: MediaError) -> MatrixError:
@@ -59,8 +60,11 @@ def offers_to_send(sdp: str) -> bool:
 
 class MediaHandler:
     def __init__(self, server_name: str, store: EventStore, rooms: RoomHandler,
-                 sfu: AudioSFU, is_guest: Callable[[str], bool] = lambda user_id: False):
+                 sfu: AudioSFU, is_guest: Callable[[str], bool] = lambda user_id: False,
+                 acl_allows: Callable[[str, str], bool] = lambda room_id, server: True):
         self.server_name = server_name
+        self.acl_allows = acl_allows  # (room_id, server): the room's server ACL lets it in
+        self._relays: dict[str, tuple[str, str]] = {}  # relay_id -> (room_id, origin)
         self.is_guest = is_guest  # guests listen: never a mic, whatever the stage says
         self.store = store
         self.rooms = rooms
@@ -160,6 +164,9 @@ class MediaHandler:
         for sid, (r, _) in list(self._sessions.items()):
             if r == room_id:
                 del self._sessions[sid]
+        for relay_id, (r, _) in list(self._relays.items()):
+            if r == room_id:
+                del self._relays[relay_id]
         asyncio.ensure_future(self.sfu.close_room(room_id))
 
     # cascade: the host's side (the remote side is SFUHooks.relay_signaller) ---------------
@@ -172,6 +179,8 @@ class MediaHandler:
         if not self.rooms.is_host(room_id):
             raise NotFound(f"{self.server_name} does not host {room_id}")
         view = self._audio_room(room_id)
+        if not self.acl_allows(room_id, origin):
+            raise Forbidden(f"{origin} is denied by the server ACL of {room_id}")
         if not any(server_of(u) == origin for u in self.store.room_members(room_id)):
             raise Forbidden(f"{origin} has no members in {room_id}")
         if not stage.live_state(view).get("live"):
@@ -182,4 +191,15 @@ class MediaHandler:
             raise _matrix_error(e) from e
         except ValueError as e:
             raise BadJson(f"unusable offer: {e}") from e
+        if len(self._relays) >= MAX_TRACKED_RELAYS:  # bounded: forget the oldest
+            self._relays.pop(next(iter(self._relays)))
+        self._relays[relay_id] = (room_id, origin)
         return {"type": "answer", "sdp": answer, "relay_id": relay_id}
+
+    def on_acl_changed(self, room_id: str) -> None:
+        """The room's server ACL changed: close the relays of servers it now denies."""
+        for relay_id, (r, origin) in list(self._relays.items()):
+            if r == room_id and not self.acl_allows(room_id, origin):
+                del self._relays[relay_id]
+                log.info("closing %s's relay of %s: denied by the server ACL", origin, room_id)
+                asyncio.ensure_future(self.sfu.close_relay(room_id, relay_id))

@@ -31,6 +31,7 @@ from ..errors import BadJson, Forbidden, InvalidParam
 from ..storage.events import EventStore
 from ..storage.presence import PresenceStore
 from .accounts import USER_ID, Requester
+from .background import BackgroundTask
 from .notifier import Notifier
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class PresenceHandler:
         self._log: list[tuple[int, str]] = []  # (pos, user) in position order; stale kept
         self._not_offline: set[str] = set()
         self._syncing: dict[str, int] = {}  # our users -> /sync requests in flight
-        self._task: asyncio.Task | None = None
+        self._ticker = BackgroundTask(self._loop)
         # Joins to introduce again on the next tick: the new server may still be storing the
         # room's state when the first EDU arrives, and would then (rightly) ignore it.
         self._again: list[tuple[str, str]] = []
@@ -270,17 +271,11 @@ class PresenceHandler:
                 self._send(user_id, p, self._joined_rooms(user_id))
 
     def start(self) -> None:
-        if self.enabled and self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._loop())
+        if self.enabled:
+            self._ticker.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await self._ticker.stop()
 
     async def _loop(self) -> None:
         while True:

@@ -85,8 +85,11 @@ async def verify_pdu_at(pdu: dict, origin: str, event_id: str, keyring: Keyring,
 
 class RoomHost:
     def __init__(self, server_name: str, rooms: RoomHandler, store: EventStore,
-                 keyring: Keyring, templates: JoinTemplates | None = None):
+                 keyring: Keyring, templates: JoinTemplates | None = None,
+                 acl: Callable[[str, str], None] = lambda room_id, server: None):
         self.server_name = server_name
+        # (room_id, server) -> raise 403 if the room's server ACL denies the server
+        self.acl = acl
         self.rooms = rooms
         self.store = store
         self.keyring = keyring
@@ -102,6 +105,7 @@ class RoomHost:
             raise NotFound(f"Unknown room {room_id}")
         if origin not in self.servers_in_room(room_id):
             raise Forbidden(f"{origin} has no users in {room_id}")
+        self.acl(room_id, origin)
 
     # events other servers send us ----------------------------------------------------------
 
@@ -154,6 +158,7 @@ class RoomHost:
             raise Forbidden(f"{origin} cannot make a join for {user_id}")
         if not self.rooms.is_host(room_id) or not self.store.current_state_ids(room_id):
             raise NotFound(f"{self.server_name} does not host {room_id}")
+        self.acl(room_id, origin)
         if ROOM_VERSION not in versions:
             raise MatrixError(f"this room's version {ROOM_VERSION} is not supported by you",
                               "M_INCOMPATIBLE_ROOM_VERSION", 400, room_version=ROOM_VERSION)
@@ -198,6 +203,7 @@ class RoomHost:
             raise Forbidden(f"{origin} cannot send a join for {pdu.get('sender')}")
         if not self.rooms.is_host(room_id) or not self.store.current_state_ids(room_id):
             raise NotFound(f"{self.server_name} does not host {room_id}")
+        self.acl(room_id, origin)
         event = await verify_pdu_at(pdu, origin, event_id, self.keyring, self.server_name)
         known = self.store.has_event(event_id)  # a retry of a join we took: answer again
         if not known:

@@ -17,6 +17,7 @@ from federation.signing import redact_event
 
 from .. import rules, stage
 from ..errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound, RoomInUse
+from ..server_acl import ACL_TYPE, AclContentError, check_acl_content
 from ..storage.events import AccountDataStore, EventStore
 from ..storage.relations import ANNOTATION, THREAD, RelationStore, parse_relation
 from ..storage.users import UserStore
@@ -117,6 +118,11 @@ class RoomHandler:
             auth_events=auth_event_ids(etype, sender, state_key, content, state_ids))
 
     def check_rules(self, event: dict) -> None:
+        if event["type"] == ACL_TYPE:  # bounded, well-formed, and never denying the host
+            try:
+                check_acl_content(event.get("content"), host_of(event["room_id"]))
+            except AclContentError as e:
+                raise BadJson(str(e)) from None
         try:
             rules.check_event(event, self.state_view(event["room_id"]), policy=self.policy)
         except rules.AuthError as e:

@@ -11,10 +11,29 @@ from federation.queue import MAX_EDUS, MAX_PDUS
 
 from .database import Database
 
+# How long, and how many per origin, we remember the transactions we answered (so a retry of
+# one gets the same answer, applied once). A sender retries its one in-flight transaction to
+# us (the spec: one at a time per destination) until it has our answer, with backoff; a day
+# covers every retry schedule we know of (ours tops out at federation.retry_max_seconds,
+# Synapse's at a day), and 1000 covers the in-flight one many times over. Beyond that a
+# replayed transaction's PDUs are still applied once (events are deduplicated by ID); only
+# its EDUs could repeat, and those are idempotent or deduplicated (to-device by message_id).
+TXN_RETENTION_MS = 24 * 3600 * 1000
+TXN_MAX_PER_ORIGIN = 1000
+PRUNE_EVERY_S = 60.0
+
 
 class TransactionStore:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, retention_ms: int = TXN_RETENTION_MS,
+                 max_per_origin: int = TXN_MAX_PER_ORIGIN, prune_every_s: float = PRUNE_EVERY_S,
+                 clock=time.time):
         self.db = db
+        self.retention_ms = retention_ms
+        self.max_per_origin = max_per_origin
+        self.prune_every_s = prune_every_s
+        self.clock = clock
+        self._last_prune = -1e18
+        self._since_prune: dict[str, int] = {}  # inserts per origin since the last prune
 
     def get(self, origin: str, txn_id: str) -> dict | None:
         row = self.db.execute("SELECT response FROM received_transactions WHERE origin = ?"
@@ -25,7 +44,43 @@ class TransactionStore:
         with self.db.transaction() as c:
             c.execute("INSERT OR REPLACE INTO received_transactions (origin, txn_id, response,"
                       " received_ts) VALUES (?,?,?,?)",
-                      (origin, txn_id, json.dumps(response), int(time.time() * 1000)))
+                      (origin, txn_id, json.dumps(response), int(self.clock() * 1000)))
+        # Pruned on insert: everything old once a minute, and an origin's oldest as soon as
+        # it has sent max_per_origin since (a flood cannot outgrow the bound between prunes).
+        n = self._since_prune[origin] = self._since_prune.get(origin, 0) + 1
+        if self.clock() - self._last_prune >= self.prune_every_s:
+            self.prune()
+        elif n >= self.max_per_origin:
+            self.prune_origin(origin)
+
+    def prune(self) -> int:
+        """Forget answers older than the retention, and each origin's beyond its count."""
+        now = self.clock()
+        self._last_prune = now
+        self._since_prune.clear()
+        with self.db.transaction() as c:
+            gone = c.execute("DELETE FROM received_transactions WHERE received_ts < ?",
+                             (int(now * 1000) - self.retention_ms,)).rowcount
+        crowded = [r[0] for r in self.db.execute(
+            "SELECT origin FROM received_transactions GROUP BY origin HAVING COUNT(*) > ?",
+            (self.max_per_origin,))]
+        return gone + sum(self.prune_origin(o) for o in crowded)
+
+    def prune_origin(self, origin: str) -> int:
+        """Keep the origin's max_per_origin newest answers."""
+        self._since_prune[origin] = 0
+        with self.db.transaction() as c:
+            return c.execute(
+                "DELETE FROM received_transactions WHERE origin = ? AND rowid NOT IN"
+                " (SELECT rowid FROM received_transactions WHERE origin = ?"
+                " ORDER BY received_ts DESC, rowid DESC LIMIT ?)",
+                (origin, origin, self.max_per_origin)).rowcount
+
+    def count(self, origin: str | None = None) -> int:
+        if origin is None:
+            return self.db.execute("SELECT COUNT(*) FROM received_transactions").fetchone()[0]
+        return self.db.execute("SELECT COUNT(*) FROM received_transactions WHERE origin = ?",
+                               (origin,)).fetchone()[0]
 
 
 

@@ -496,4 +496,10 @@ CREATE TRIGGER device_inbox_on_device_delete AFTER DELETE ON devices BEGIN
     DELETE FROM device_inbox WHERE user_id = OLD.user_id AND device_id = OLD.device_id;
 END
 """),
+    # received_transactions is pruned by age (storage/federation.py): index what it sorts by
+    (21, """
+CREATE INDEX IF NOT EXISTS received_transactions_origin_ts
+    ON received_transactions(origin, received_ts);
+CREATE INDEX IF NOT EXISTS received_transactions_ts ON received_transactions(received_ts);
+"""),
 ]
