@@ -3,7 +3,9 @@
     python bench/fanout.py [--listeners 500] [--speakers 1] [--duration 20]
                            [--systems ours,cluster,baseline,janus] [--baseline-listeners 10]
 
-Systems: ``ours`` (one ``media.SFU`` process), ``cluster`` (``media.SFUCluster``, one worker
+Systems: ``ours`` (one ``media.SFU`` process), ``tcp`` (the same, with ``media.tcp_port`` and
+the listeners connecting over ICE-TCP: RFC 4571-framed STUN, DTLS and SRTP on one TCP connection
+each, bench/fanout_tcp.py; the speakers stay on UDP), ``cluster`` (``media.SFUCluster``, one worker
 process per core, a room's listeners spread over them), ``baseline`` (an aiortc SFU built the
 obvious way: RTCPeerConnection per participant, MediaRelay, so it decodes once and re-encodes
 per listener), ``janus`` (the Debian ``janus`` binary with only the VideoRoom plugin and the HTTP
@@ -116,7 +118,7 @@ async def _serve(kind: str, port: int, slots: int, ready, workers: int = 0,
                  per_worker: int = 0, record_to: str | None = None) -> None:
     from aiohttp import web
 
-    if kind == "ours":
+    if kind in ("ours", "tcp"):
         from media.cluster import SFUCluster
         from media.sfu import SFU
 
@@ -126,7 +128,8 @@ async def _serve(kind: str, port: int, slots: int, ready, workers: int = 0,
                              sessions_per_worker=per_worker)
             await sfu.start()
         else:
-            sfu = SFU(audio_slots=slots)
+            # "tcp": the same SFU with its ICE-TCP port, for listeners that come over TCP
+            sfu = SFU(audio_slots=slots, tcp_port=0 if kind == "tcp" else None)
         recordings = [0]
 
         async def record(request):
@@ -176,7 +179,7 @@ async def _serve(kind: str, port: int, slots: int, ready, workers: int = 0,
                 rec = sfu.rooms[ROOM].recorder
                 out["recorded_packets"] = rec.packets if rec else None
             rooms = sfu.rooms.values() if isinstance(sfu, SFU) else []
-            queues = [s.tp.connection._queue.qsize() for r in rooms for s in r.sessions.values()
+            queues = [s.tp.shim._queue.qsize() for r in rooms for s in r.sessions.values()
                       if s.tp is not None]
             out["max_queue"] = max(queues, default=0)
             out["max_loop_lag_ms"] = round(lag["max"] * 1000, 1)
@@ -338,7 +341,7 @@ def run_system(kind: str, listeners: int, speakers: int, duration: float, procs:
         cpu1 = cpu_seconds(pid)
         machine = machine_share(machine0, machine_ticks())
         load = os.getloadavg()[0]
-        sfu_stats = asyncio.run(get_json(server + "/stats")) if kind == "ours" else {}
+        sfu_stats = asyncio.run(get_json(server + "/stats")) if kind in ("ours", "tcp") else {}
         others = {p.pid: cpu_seconds(started_pid(p)) - others0[p.pid] for p in children}
         time.sleep(0.5)
         for c in spk_conns + lis_conns:
@@ -413,7 +416,9 @@ def main(argv=None) -> int:
     ap.add_argument("--speakers", type=int, default=1)
     ap.add_argument("--duration", type=float, default=20.0)
     ap.add_argument("--baseline-listeners", type=int, default=10)
-    ap.add_argument("--systems", default="ours,cluster,baseline,janus")
+    ap.add_argument("--systems", default="ours,tcp,cluster,baseline,janus",
+                    help="ours, tcp (ours with the listeners over ICE-TCP), cluster, baseline, "
+                         "janus")
     ap.add_argument("--procs", type=int, default=4, help="listener client processes")
     ap.add_argument("--join-rate", type=float, default=50.0,
                     help="listener arrivals per second (all processes together)")
@@ -454,6 +459,7 @@ def main(argv=None) -> int:
           "| join p50/p95 ms | SFU CPU | machine busy |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     names = {"ours": "ours: media.SFU, 1 process",
+             "tcp": "ours: media.SFU, listeners over ICE-TCP",
              "cluster": "ours: media.SFUCluster, {w} workers",
              "baseline": "aiortc MediaRelay (decode + re-encode)",
              "janus": "Janus 1.1.2 VideoRoom"}
@@ -470,6 +476,10 @@ def main(argv=None) -> int:
         if r["failures"] or r["no_audio"]:
             print(f"|   ({r['failures']} joins failed, {r['no_audio']} without audio: "
                   f"{r['failure_examples']}) ||||||||")
+    tcp = next((r for r in results if r["system"] == "tcp"), None)
+    if ours and tcp and ours["us_per_packet"] and tcp["us_per_packet"]:
+        print(f"\nICE-TCP vs UDP: {tcp['us_per_packet']:.1f} / {ours['us_per_packet']:.1f} "
+              f"us/packet = {tcp['us_per_packet'] / ours['us_per_packet']:.2f}x")
     return 0
 
 

@@ -353,6 +353,12 @@ async def _join_one(kind: str, http, server: str, user: str, streams: int, feeds
 
     t0 = time.time()
     counter = Counter(t0)
+    if kind == "tcp":  # ICE-TCP listeners (bench/fanout_tcp.py)
+        from bench.fanout_tcp import join_tcp
+
+        async def signal(offer: str) -> str:
+            return await signal_offer(kind, http, server, user, offer, False)
+        return await join_tcp(signal, streams, counter), counter, None
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     j = None
     try:
@@ -422,7 +428,8 @@ async def _listeners(conn, kind, server, first, count, streams, feeds, interval)
             break
         await asyncio.sleep(0.01)
     for pc, c, _ in clients:
-        sweeper.adopt(pc, c)
+        if kind != "tcp":  # TCP listeners count in data_received (bench/fanout_tcp.py)
+            sweeper.adopt(pc, c)
     joins = [c.first - c.t0 for _, c, _ in clients if c.first is not None]
     conn.send(("joined", {"joins": joins, "clients": len(clients), "failures": failures,
                           "no_audio": sum(1 for _, c, _ in clients if c.first is None)}))

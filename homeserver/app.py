@@ -22,6 +22,8 @@ from media.cluster import SFUCluster
 from media.sfu import SFU
 
 from .api.accounts import AccountServlets
+from .api.admin import AdminServlets
+from .api.admin_rooms import AdminRoomServlets
 from .api.audio import AudioServlets, MediaServlets
 from .api.client_misc import ClientMiscServlets
 from .api.content_repo import ContentRepoServlets
@@ -36,11 +38,14 @@ from .api.presence import PresenceServlets
 from .api.push import PushServlets
 from .api.recording import RecordingServlets
 from .api.relations import RelationServlets
+from .api.room_keys import RoomKeyServlets
 from .api.rooms import RoomServlets
 from .api.to_device import ToDeviceServlets
 from .config import Config, RateLimit, media_store_path
 from .handlers.account_data import AccountDataHandler
 from .handlers.accounts import AccountHandler, PasswordHasher
+from .handlers.admin import AdminHandler
+from .handlers.admin_rooms import AdminRooms
 from .handlers.audio import AudioRoomHandler, NoticeSender
 from .handlers.content_repo import ContentRepository
 from .handlers.context import ContextHandler
@@ -67,10 +72,12 @@ from .handlers.ratelimit import RateLimiter, RemoteSenderLimit, SenderLimit
 from .handlers.reactions import REACTION, ReactionGate
 from .handlers.receipts import ReceiptHandler
 from .handlers.recording import CLIP_LIMIT, RecordingHandler
+from .handlers.registration_tokens import RegistrationTokens
 from .handlers.relations import RelationsHandler
 from .handlers.remote import RemoteQueries
 from .handlers.reports import ReportHandler
 from .handlers.room_host import RoomHost
+from .handlers.room_keys import RoomKeysHandler
 from .handlers.rooms import RoomHandler
 from .handlers.server_acl import ServerAcls
 from .handlers.sfu_hooks import SFUHooks
@@ -81,6 +88,7 @@ from .handlers.user_directory import UserDirectoryHandler
 from .handlers.voip import TurnHandler
 from .push_client import HttpPushGateway
 from .stage import StageRules
+from .storage.admin import AdminStore, RegistrationTokenStore
 from .storage.database import Database
 from .storage.devices import DeviceStore
 from .storage.e2e_keys import E2EKeyStore
@@ -93,6 +101,7 @@ from .storage.receipts import ReceiptStore
 from .storage.recordings import RecordingStore
 from .storage.relations import RelationStore
 from .storage.reports import ReportStore
+from .storage.room_keys import RoomKeyStore
 from .storage.to_device import ToDeviceStore
 from .storage.user_directory import UserDirectoryStore
 from .storage.users import KeyStore, UserStore
@@ -184,7 +193,8 @@ class Homeserver:
                                         self.notifier, self.queue, config.presence.enabled)
         # to-device messages: device inboxes on the sync stream, m.direct_to_device EDUs
         self.to_device = ToDeviceHandler(name, ToDeviceStore(self.db, self.stream),
-                                         self.accounts.devices, self.notifier, self.queue)
+                                         self.accounts.devices, self.notifier, self.queue,
+                                         RateLimiter(config.ratelimit.to_device))
         # end-to-end encryption keys and device lists (here and on other servers)
         self.e2e_keys = E2EKeysHandler(
             name, E2EKeyStore(self.db, self.stream), self.accounts.devices,
@@ -196,6 +206,7 @@ class Homeserver:
                                         self.e2e_keys.render_cross_signing)
         self.e2e_keys.attach(self.device_lists)
         self.cross_signing = CrossSigning(self.e2e_keys)
+        self.room_keys = RoomKeysHandler(RoomKeyStore(self.db))  # server-side key backups
         self.sync = SyncHandler(self.events, self.account_data, self.stream, self.rooms,
                                 self.notifier, config.limits.sync_timeline_limit,
                                 EphemeralEvents(self.receipts, self.typing),
@@ -239,6 +250,19 @@ class Homeserver:
             self.notices, media_store_path(config) / "recordings", RateLimiter(CLIP_LIMIT),
             self.remote)
 
+        # operators: Synapse's admin API, registration tokens
+        self.admin_store = AdminStore(self.db)
+        self.admin_store.fail_unfinished_deletions()
+        self.registration_tokens = RegistrationTokens(RegistrationTokenStore(self.db),
+                                                      config.registration.requires_token)
+        if config.registration.requires_token:
+            self.accounts.tokens = self.registration_tokens
+        self.admin = AdminHandler(name, self.admin_store, self.accounts, self.devices,
+                                  self.membership)
+        self.admin_rooms = AdminRooms(name, self.admin_store, self.events, self.membership,
+                                      self.directory, self.media, self.notices)
+        self.membership.join_checks.append(self.admin_rooms.check_join)  # blocked rooms
+
         # who reacts to what
         self.rooms.event_listeners.append(self.federation.on_event_appended)  # relay, in order
         self.rooms.event_listeners.append(self.audio.on_event)  # stage changes, live notices
@@ -258,6 +282,7 @@ class Homeserver:
         self.federation.edu_handlers["m.direct_to_device"] = self.to_device.on_edu
         # device lists: our deletions told, other servers' updates followed
         self.devices.deletion_listeners.append(self.e2e_keys.device_deleted)
+        self.accounts.device_deletion_listeners.append(self.e2e_keys.device_deleted)  # logout
         self.federation.edu_handlers["m.device_list_update"] = self.device_lists.on_edu
         self.federation.edu_handlers["m.signing_key_update"] = \
             self.device_lists.on_signing_key_edu
@@ -294,6 +319,7 @@ class Homeserver:
         self.recording.start()  # recordings a crash left unfinished are mixed
 
     async def stop(self) -> None:
+        await self.admin_rooms.stop()
         await self.recording.stop()
         await self.sfu.close()
         await self.hallway_push.stop()
@@ -318,7 +344,8 @@ def make_sfu(config: Config, hooks: SFUHooks) -> AudioSFU:
                           relay_signaller=hooks.relay_signaller,
                           stage_policy=hooks.may_publish)
     return SFU(m.audio_slots, m.public_ip, udp, server_name=config.server_name,
-               relay_signaller=hooks.relay_signaller, stage_policy=hooks.may_publish)
+               relay_signaller=hooks.relay_signaller, stage_policy=hooks.may_publish,
+               tcp_port=m.tcp_port)
 
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -356,6 +383,10 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
                                     InboundGate(), config.limits.max_request_bytes,
                                     RateLimiter(config.ratelimit.notary_fetch))
     app.add_routes(accounts.routes())
+    admin = AdminServlets(hs.admin, hs.admin_rooms, hs.registration_tokens,
+                          RateLimiter(config.ratelimit.register), config.registration.open)
+    app.add_routes(admin.routes())
+    app.add_routes(AdminRoomServlets(hs.admin_rooms, admin.auth).routes())
     app.add_routes(rooms.routes())
     app.add_routes(EphemeralServlets(hs.receipts, hs.typing).routes())
     app.add_routes(federation.routes())
@@ -365,6 +396,7 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     app.add_routes(DeviceServlets(hs.devices).routes())
     app.add_routes(KeyServlets(hs.e2e_keys, hs.cross_signing, lambda: hs.stream.current,
                                federation.authenticate).routes())
+    app.add_routes(RoomKeyServlets(hs.room_keys, config.limits.max_request_bytes).routes())
     app.add_routes(PresenceServlets(hs.presence).routes())
     app.add_routes(ToDeviceServlets(hs.to_device, config.limits.max_request_bytes).routes())
     app.add_routes(AudioServlets(hs.audio).routes())

@@ -19,7 +19,7 @@ SHUTDOWN_GRACE_S = 2.0
 
 
 def generate_config(server_name: str, port: int, data_dir: str, open_registration: bool,
-                    tls_self_signed: bool) -> str:
+                    tls_self_signed: bool, requires_token: bool = False) -> str:
     data = Path(data_dir)
     listener = {"port": port, "bind_address": "127.0.0.1", "tls": False}
     if tls_self_signed:
@@ -31,10 +31,11 @@ def generate_config(server_name: str, port: int, data_dir: str, open_registratio
         "server_name": server_name,
         "listeners": [listener],
         "database": {"path": str(data / "homeserver.db")},
-        "registration": {"open": open_registration,
+        "registration": {"open": open_registration, "requires_token": requires_token,
                          "shared_secret": secrets.token_urlsafe(32)},
         "federation": {"servers": {}, "verify_certificates": True, "ip_range_whitelist": []},
-        "media": {"audio_slots": 3, "public_ip": None, "udp_port_range": None},
+        "media": {"audio_slots": 3, "public_ip": None, "udp_port_range": None,
+                  "tcp_port": None},
         "media_repository": {"max_upload_bytes": 50 * 1024 * 1024,
                              "store_path": str(data / "media")},
     }
@@ -89,14 +90,25 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--data-dir", required=True)
     gen.add_argument("--open-registration", action="store_true")
     gen.add_argument("--tls-self-signed", action="store_true")
+    gen.add_argument("--requires-token", action="store_true",
+                     help="sign-up needs a registration token an admin made")
     run = sub.add_parser("run", help="run the server")
     run.add_argument("--config", required=True)
     run.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
 
     if args.command == "generate-config":
-        sys.stdout.write(generate_config(args.server_name, args.port, args.data_dir,
-                                         args.open_registration, args.tls_self_signed))
+        text = generate_config(args.server_name, args.port, args.data_dir,
+                               args.open_registration, args.tls_self_signed,
+                               args.requires_token)
+        sys.stdout.write(text)
+        secret = yaml.safe_load(text)["registration"]["shared_secret"]
+        scheme = "https" if args.tls_self_signed else "http"
+        # stderr, so `generate-config ... > homeserver.yaml` keeps the file clean
+        print("To make a server admin once it runs (Synapse's script, or any client of"
+              " /_synapse/admin/v1/register):\n"
+              f"  register_new_matrix_user -a -u admin -k '{secret}'"
+              f" {scheme}://127.0.0.1:{args.port}", file=sys.stderr)
         return 0
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

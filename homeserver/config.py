@@ -44,6 +44,8 @@ class RegistrationConfig:
     # Unset: guests are welcome exactly when registration is open.
     guests_enabled: bool | None = None
     guest_token_lifetime_seconds: int = 86400
+    # Sign-up needs a registration token an admin made (UIA m.login.registration_token).
+    requires_token: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,10 @@ class RateLimitConfig:
     # remote sender to this rate, and each remote server to reaction_per_origin per room.
     reaction: RateLimit = RateLimit(per_second=10.0, burst=10)
     reaction_per_origin: RateLimit = RateLimit(per_second=50.0, burst=100)
+    # /sendToDevice requests per user, one token per request whatever it names: a client
+    # shares a room key with hundreds of devices in a few requests, a script flooding other
+    # users' devices is stopped.
+    to_device: RateLimit = RateLimit(per_second=20.0, burst=100)
     # Guest registrations (register?kind=guest), per client IP: a visitor needs one.
     guest_register: RateLimit = RateLimit(per_second=0.1, burst=5)
     # Keys the notary (/_matrix/key/v2/query) may fetch from other servers on behalf of one
@@ -112,6 +118,9 @@ class MediaConfig:
     audio_slots: int = 3
     public_ip: str | None = None
     udp_port_range: list[int] | None = None
+    # ICE-TCP (RFC 6544): passive TCP candidates on this one port for clients whose network
+    # drops UDP. None: off; 0: any free port (tests).
+    tcp_port: int | None = None
     # 0: forward in the server process. N: N SFU worker processes (one per core is the point).
     workers: int = 0
     # SFU workers on other hosts ("host:port", started with `python -m media.worker`).
@@ -200,6 +209,12 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("media.worker_secret: required when media.worker_hosts is set")
     if cfg.media.audio_slots < 1 or cfg.media.audio_slots > 16:
         raise ConfigError("media.audio_slots: must be between 1 and 16")
+    tcp = cfg.media.tcp_port
+    if tcp is not None and (isinstance(tcp, bool) or not isinstance(tcp, int)
+                            or not 0 <= tcp <= 65535):
+        raise ConfigError("media.tcp_port: must be a port number (0..65535) or null")
+    if tcp is not None and (cfg.media.workers or cfg.media.worker_hosts):
+        raise ConfigError("media.tcp_port: ICE-TCP needs the in-process SFU (media.workers: 0)")
     rng = cfg.media.udp_port_range
     if rng is not None and (len(rng) != 2 or not 0 < rng[0] <= rng[1] <= 65535):
         raise ConfigError("media.udp_port_range: must be [low, high] with 0 < low <= high")

@@ -87,12 +87,14 @@ class AuthRequired(MatrixError):
     status = 401
 
     def __init__(self, flows: list[dict], session: str,
-                 error: tuple[str, str] | None = None):
+                 error: tuple[str, str] | None = None, completed: list[str] | None = None):
         super().__init__("User-interactive authentication required")
         self.flows, self.session, self.uia_error = flows, session, error
+        self.completed = completed or []
 
     def to_dict(self) -> dict:
-        out = {"flows": self.flows, "params": {}, "session": self.session, "completed": []}
+        out = {"flows": self.flows, "params": {}, "session": self.session,
+               "completed": self.completed}
         if self.uia_error is not None:  # a stage failed (e.g. wrong password): say why
             out["errcode"], out["error"] = self.uia_error
         return out

@@ -22,6 +22,11 @@ class AudioSFU(Protocol):
         """Answer a participant's offer: (session_id, answer_sdp)."""
         ...
 
+    async def renegotiate_session(self, room_id: str, session_id: str, offer_sdp: str) -> str:
+        """A new offer on an open session (an ICE restart): the answer SDP; the session keeps
+        its id, slots and stage rights."""
+        ...
+
     async def close_session(self, room_id: str, session_id: str) -> None: ...
 
     def set_may_send(self, room_id: str, user_id: str, may_send: bool) -> None:

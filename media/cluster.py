@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import rpc
-from .errors import Unavailable, from_kind
+from .errors import MediaError, Unavailable, from_kind
 from .sfu import RelaySignaller, StagePolicy, host_of
 
 log = logging.getLogger(__name__)
@@ -206,6 +206,13 @@ class SFUCluster:
                 await _call(other, "set_may_send", room_id=room_id, user_id=user_id,
                                       may_send=bool(may_send))
         return sid, answer
+
+    async def renegotiate_session(self, room_id: str, session_id: str, offer_sdp: str) -> str:
+        w, _room = self.placed.get(session_id, (None, None))
+        if w is None:
+            raise MediaError("no such session")
+        return await _call(w, "renegotiate_session", room_id=room_id, session_id=session_id,
+                           offer=offer_sdp)
 
     async def close_session(self, room_id: str, session_id: str) -> None:
         w, _room = self.placed.pop(session_id, (None, None))

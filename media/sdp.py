@@ -396,13 +396,15 @@ class LocalTransport:
     candidates: list[Candidate]
     setup: str  # our a=setup: "active"/"passive" in answers, "actpass" in offers
     session_id: int = 1
+    session_version: int = 1  # incremented by each renegotiation (RFC 3264 section 8)
 
 
 DEFAULT_OPUS_FMTP = "minptime=10;useinbandfec=1"
 
 
 def _session_header(local: LocalTransport, bundle: list[str]) -> list[str]:
-    lines = ["v=0", f"o=- {local.session_id} 1 IN IP4 0.0.0.0", "s=-", "t=0 0"]
+    lines = ["v=0", f"o=- {local.session_id} {local.session_version} IN IP4 0.0.0.0", "s=-",
+             "t=0 0"]
     if bundle:
         lines.append("a=group:BUNDLE " + " ".join(bundle))
     lines.append("a=msid-semantic: WMS *")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 
 from . import rtp, sdp
+from .errors import MediaError, SdpError
 from .forwarding import OutStream, Source, new_ssrc
 from .transport import PeerTransport
 
@@ -32,6 +33,48 @@ class Session:
         self.next_rtcp = 0.0
         self.opened_at = 0.0
         self.connected_at: float | None = None
+        self.sdp_id = 1  # the answers' o= session id and version
+        self.sdp_version = 1
+
+    def answer(self, offer_sdp: str, plan: sdp.OfferPlan, local: sdp.LocalTransport) -> str:
+        return sdp.write_answer(offer_sdp, plan, local,
+                                {i: s.rw.ssrc for i, s in enumerate(self.slots)},
+                                self.cname, "room")
+
+    async def renegotiate(self, offer_sdp: str, audio_slots: int) -> str:
+        """A new offer on this session (PUT .../media/{session_id}): the same audio sections
+        (slots, mic) with, for an ICE restart, new ICE credentials: the transport gathers a new
+        ICE generation and moves to the path the client nominates; DTLS, SRTP, the slots and
+        the stage rights are kept. Raises ``SdpError`` (nothing changed) for an offer that
+        does not fit the session."""
+        plan = sdp.plan_offer(offer_sdp, audio_slots)
+        old = self.plan
+        shape = [(s.slot, s.payload_type) for s in plan.slots]
+        if shape != [(s.slot, s.payload_type) for s in old.slots] or \
+                (plan.mic is None) != (old.mic is None):
+            raise SdpError("a renegotiation must keep the session's audio sections and codec")
+        if sdp.dtls_role_for_answer(plan.transport.setup)[0] != \
+                sdp.dtls_role_for_answer(old.transport.setup)[0] or \
+                sorted(plan.transport.fingerprints) != sorted(old.transport.fingerprints):
+            raise SdpError("a renegotiation must keep the DTLS role and certificate")
+        tp = self.tp
+        if tp is None or self.closed:
+            raise MediaError("the session is closed")
+        role = sdp.dtls_role_for_answer(plan.transport.setup)[0]
+        self.sdp_version += 1
+        same_ice = (plan.transport.ice_ufrag, plan.transport.ice_pwd) == \
+            (old.transport.ice_ufrag, old.transport.ice_pwd)
+        if same_ice:  # no ICE restart: the same transport, answered again
+            self.plan = plan
+            return self.answer(offer_sdp, plan, tp.local(role, self.sdp_id, self.sdp_version))
+        try:
+            gen = await tp.prepare_restart()
+        except ConnectionError as e:
+            raise MediaError(f"cannot restart ICE now: {e}") from e
+        answer = self.answer(offer_sdp, plan, tp.local(role, self.sdp_id, self.sdp_version, gen))
+        self.plan = plan
+        tp.restart(gen, plan.transport)
+        return answer
 
     def open_slots(self, tp: PeerTransport) -> None:
         # (plan_offer gives every section it accepts a payload type)

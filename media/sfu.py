@@ -27,6 +27,7 @@ from . import sdp
 from .cascade import RelayPeer, Uplink
 from .errors import CapacityExceeded, MediaError, SdpError, Unavailable
 from .forwarding import Counters
+from .ice_tcp import TcpIceServer
 from .recorder import Recorder
 from .room import Room, StagePolicy
 from .session import Session
@@ -88,7 +89,8 @@ class SFU:
                  stage_policy: StagePolicy | None = None,
                  host_addresses: list[str] | None = None, relay_timeout: float = 5.0,
                  room_host: Callable[[str], str | None] | None = None,
-                 consent_interval: float = 5.0, consent_timeout: float = 30.0):
+                 consent_interval: float = 5.0, consent_timeout: float = 30.0,
+                 tcp_port: int | None = None):
         if not 1 <= audio_slots <= 16:
             raise ValueError("audio_slots must be between 1 and 16")
         self.audio_slots = audio_slots
@@ -104,6 +106,10 @@ class SFU:
             public_ip=public_ip, consent_interval=consent_interval,
             consent_timeout=consent_timeout))
         self.certificate = Certificate.generateCertificate()
+        # ICE-TCP (RFC 6544): one listening port for every session's passive TCP candidate
+        # (0: any free port, for tests); started with the first session
+        self.tcp_port = tcp_port
+        self.tcp: TcpIceServer | None = None
         self.rooms: dict[str, Room] = {}
         self.counters = Counters()
         self._ticker: asyncio.Task | None = None
@@ -143,6 +149,25 @@ class SFU:
         if self._closed:
             raise Unavailable("the SFU is closed")
 
+    async def _tcp_server(self) -> TcpIceServer | None:
+        if self.tcp_port is None:
+            return None
+        if self.tcp is None:
+            host = "0.0.0.0"
+            addrs = self.ice.addresses or ()
+            if len(addrs) == 1 and not self.ice.public_ip:
+                host = addrs[0]  # bound to the one configured address, as the UDP sockets
+            srv = TcpIceServer(self.tcp_port, host)
+            try:
+                await srv.start()
+            except OSError as e:
+                raise Unavailable(f"cannot listen on media.tcp_port {self.tcp_port}: {e}") from e
+            if self.tcp is None:
+                self.tcp = srv
+            else:
+                await srv.close()
+        return self.tcp
+
     # sessions ------------------------------------------------------------------------------
 
     async def open_session(self, room_id: str, user_id: str, offer_sdp: str,
@@ -153,6 +178,7 @@ class SFU:
         self._check_open()
         plan = sdp.plan_offer(offer_sdp, self.audio_slots)
         local_role = sdp.dtls_role_for_answer(plan.transport.setup)
+        tcp = await self._tcp_server()
         room = self._room(room_id)
         self.set_may_send(room_id, user_id, may_send)
         sid = secrets.token_urlsafe(12)
@@ -161,19 +187,29 @@ class SFU:
         tp = PeerTransport(self.certificate, self.ice, controlling=False,
                            on_rtp=functools.partial(room.mic_rtp, sess),
                            on_rtcp=functools.partial(self._session_rtcp, sess),
-                           on_state=functools.partial(self._session_state, room, sess))
+                           on_state=functools.partial(self._session_state, room, sess),
+                           tcp=tcp)
         sess.tp = tp
         await _gather(tp)
         sess.open_slots(tp)
-        answer = sdp.write_answer(offer_sdp, plan, tp.local(local_role[0], random.getrandbits(62)),
-                                  {i: s.rw.ssrc for i, s in enumerate(sess.slots)},
-                                  sess.cname, "room")
+        sess.sdp_id = random.getrandbits(62)
+        answer = sess.answer(offer_sdp, plan, tp.local(local_role[0], sess.sdp_id))
         room.sessions[sid] = sess
         tp.start(plan.transport, local_role[1])
         self._ensure_ticker()
         if not room.local:
             self._ensure_uplink(room)
         return sid, answer
+
+    async def renegotiate_session(self, room_id: str, session_id: str, offer_sdp: str) -> str:
+        """A new offer on an open session (an ICE restart after a network change): the answer
+        SDP. The session keeps its id, slots and stage rights. Raises ``SdpError`` for an offer
+        that does not fit (the session is unchanged), ``MediaError`` for an unknown session."""
+        room = self.rooms.get(room_id)
+        sess = room.sessions.get(session_id) if room else None
+        if sess is None:
+            raise MediaError("no such session")
+        return await sess.renegotiate(offer_sdp, self.audio_slots)
 
     def _session_rtcp(self, sess: Session, data: bytes) -> None:
         sess.on_rtcp(data, self.clock())
@@ -303,6 +339,9 @@ class SFU:
             except asyncio.CancelledError:
                 pass
             self._ticker = None
+        if self.tcp is not None:
+            await self.tcp.close()
+            self.tcp = None
 
     def stats(self) -> dict:
         c = self.counters

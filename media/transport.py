@@ -2,7 +2,11 @@
 transport, without aiortc's RTCPeerConnection, RTP senders, receivers, jitter buffers or codecs.
 
 * ICE: host candidates only, no STUN round trips (optionally bound in a UDP port range and
-  advertised with a configured public IP, as for a 1:1 NAT), so gathering takes a socket bind.
+  advertised with a configured public IP, as for a 1:1 NAT), so gathering takes a socket bind
+  (``ice.py``); with the SFU's ICE-TCP port (``ice_tcp.py``), a passive TCP candidate too, and
+  whichever path the peer nominates first (a UDP pair or a TCP connection) is used.
+* ICE restart: ``prepare_restart``/``restart`` gather a new generation (new credentials) and
+  move to its nominated path, keeping DTLS and SRTP (``_IceShim`` feeds DTLS from any path).
 * DTLS: aiortc's ``RTCDtlsTransport`` does the handshake and the SRTP key export; a subclass
   receives decrypted RTP and RTCP straight from it, bypassing its RTP router.
 * Once connected, the selected pair's socket callback handles SRTP and consent freshness
@@ -18,19 +22,14 @@ transport, without aiortc's RTCPeerConnection, RTP senders, receivers, jitter bu
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import ipaddress
 import logging
 import os
 import random
-import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-import aioice
 import pylibsrtp
-from aioice.candidate import candidate_foundation, candidate_priority
+from aioice.candidate import candidate_priority
 from aiortc.rtcdtlstransport import (
     RTCCertificate,
     RTCDtlsFingerprint,
@@ -40,36 +39,12 @@ from aiortc.rtcdtlstransport import (
 from pylibsrtp import _binding as _srtp
 
 from . import sdp, stun
-from .errors import CapacityExceeded, Unavailable
+from .ice import Generation, IceOptions, _Connection, resolve_options
+from .ice_tcp import TcpIceServer, TcpLink
+
+__all__ = ["Certificate", "IceOptions", "PeerTransport", "resolve_options"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class IceOptions:
-    addresses: tuple[str, ...] | None = None  # local addresses to bind; None: every IPv4 one
-    port_range: tuple[int, int] | None = None  # bind within [low, high]
-    public_ip: str | None = None  # advertise this address for the bound ones (1:1 NAT)
-    connect_timeout: float = 20.0
-    consent_interval: float = 5.0  # RFC 7675
-    consent_timeout: float = 30.0
-
-    def bind_addresses(self) -> list[str]:
-        if self.addresses:
-            return list(self.addresses)
-        return _host_addresses()
-
-
-def _host_addresses() -> list[str]:
-    found = aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False)
-    return found or ["127.0.0.1"]
-
-
-def resolve_options(options: IceOptions) -> IceOptions:
-    """The options with the local addresses looked up once (not on every session)."""
-    if options.addresses:
-        return options
-    return dataclasses.replace(options, addresses=tuple(_host_addresses()))
 
 
 class Certificate(RTCCertificate):
@@ -92,74 +67,39 @@ class Certificate(RTCCertificate):
         return ctx
 
 
-class _Connection(aioice.Connection):
-    """aioice's ICE agent, gathering host candidates the SFU's way."""
-
-    def __init__(self, options: IceOptions, **kwargs):
-        super().__init__(use_ipv6=False, **kwargs)
-        self._options = options
-        self.bind_errors: list[OSError] = []
-
-    async def get_component_candidates(self, component: int, addresses: list[str],
-                                       timeout: int = 5) -> list[aioice.Candidate]:
-        loop = asyncio.get_running_loop()
-        candidates = []
-        for address in self._options.bind_addresses():
-            try:
-                transport, protocol = await _bind(loop, lambda: aioice.ice.StunProtocol(self),
-                                                  address, self._options.port_range)
-            except OSError as e:
-                log.warning("ICE: cannot bind %s: %s", address, e)
-                self.bind_errors.append(e)
-                continue
-            sock = transport.get_extra_info("socket")
-            if sock is not None:
-                try:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
-                except OSError:
-                    pass
-            host, port = transport.get_extra_info("sockname")[:2]
-            public = self._options.public_ip
-            if public and ipaddress.ip_address(public).version == \
-                    ipaddress.ip_address(host).version:
-                host = public
-            protocol.local_candidate = aioice.Candidate(
-                foundation=candidate_foundation("host", "udp", host), component=component,
-                transport="udp", priority=candidate_priority(component, "host"),
-                host=host, port=port, type="host")
-            self._protocols.append(protocol)
-            candidates.append(protocol.local_candidate)
-        return candidates
-
-
-async def _bind(loop, factory, address: str, port_range: tuple[int, int] | None):
-    if port_range is None:
-        return await loop.create_datagram_endpoint(factory, local_addr=(address, 0))
-    low, high = port_range
-    span = high - low + 1
-    start = random.randrange(span)
-    last_error: OSError | None = None
-    for i in range(span):
-        port = low + (start + i) % span
-        try:
-            return await loop.create_datagram_endpoint(factory, local_addr=(address, port))
-        except OSError as e:
-            last_error = e
-    raise last_error or OSError("no free UDP port in range")
-
-
 class _IceShim:
-    """What RTCDtlsTransport needs from an ICE transport."""
+    """What RTCDtlsTransport needs from an ICE transport: ``_recv`` gives the datagrams (or
+    RFC 4571 frames) that are neither STUN nor handled SRTP, from whichever path (a UDP pair,
+    a TCP connection) is selected now, so an ICE restart can move the DTLS association to
+    another path without a new handshake; ``_send`` sends on the selected path."""
 
-    def __init__(self, connection: aioice.Connection):
-        self._connection = connection
-        self._recv = connection.recv
-        self._send = connection.send
+    def __init__(self, controlling: bool, send: Callable[[bytes], None]):
+        self._controlling = controlling
+        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=256)
+        self._send_now = send
+        self.closed = False
+
+    def put(self, data: bytes | None) -> None:
+        try:
+            self._queue.put_nowait(data)
+        except asyncio.QueueFull:  # nobody reads (before DTLS starts, or a flood): drop
+            pass
+
+    async def _recv(self) -> bytes:
+        if self.closed:
+            raise ConnectionError("closed")
+        data = await self._queue.get()
+        if data is None:
+            self.closed = True
+            raise ConnectionError("closed")
+        return data
+
+    async def _send(self, data: bytes) -> None:
+        self._send_now(data)
 
     @property
     def role(self) -> str:
-        return "controlling" if self._connection.ice_controlling else "controlled"
+        return "controlling" if self._controlling else "controlled"
 
     @property
     def state(self) -> str:
@@ -189,42 +129,39 @@ class _DtlsTransport(RTCDtlsTransport):
             log.exception("RTCP handler failed")
 
 
-def _to_aioice(c: sdp.Candidate) -> aioice.Candidate:
-    return aioice.Candidate(foundation=c.foundation, component=c.component,
-                            transport=c.transport, priority=c.priority, host=c.host,
-                            port=c.port, type=c.type, related_address=c.related_address,
-                            related_port=c.related_port, tcptype=c.tcptype)
-
-
-def _from_aioice(c: aioice.Candidate) -> sdp.Candidate:
-    return sdp.Candidate(foundation=c.foundation, component=c.component, transport=c.transport,
-                         priority=c.priority, host=c.host, port=c.port, type=c.type,
-                         related_address=c.related_address, related_port=c.related_port,
-                         tcptype=c.tcptype)
-
-
 class PeerTransport:
     """ICE + DTLS-SRTP to one peer. ``on_rtp``/``on_rtcp`` get decrypted packets;
-    ``on_state`` is called with "connected", then "closed" (or "failed")."""
+    ``on_state`` is called with "connected" (again after an ICE restart moved it to a new
+    path), then "closed" (or "failed"). With ``tcp`` (the SFU's ICE-TCP port), the peer may
+    connect over UDP or TCP: the first path it nominates carries DTLS and SRTP."""
 
     def __init__(self, certificate: RTCCertificate, options: IceOptions, controlling: bool,
                  on_rtp: Callable[[bytes], None], on_rtcp: Callable[[bytes], None],
-                 on_state: Callable[[str], None] = lambda s: None):
+                 on_state: Callable[[str], None] = lambda s: None,
+                 tcp: TcpIceServer | None = None):
         self.options = options
         self.certificate = certificate
-        self.connection = _Connection(options, ice_controlling=controlling)
-        self.dtls = _DtlsTransport(_IceShim(self.connection), certificate, on_rtp, on_rtcp)
+        self.controlling = controlling
+        self.tcp = tcp
+        self.shim = _IceShim(controlling, self._send_raw)
+        self.gen = Generation(self, controlling, tcp)
+        self._next: Generation | None = None  # an ICE restart in progress
+        self.dtls = _DtlsTransport(self.shim, certificate, on_rtp, on_rtcp)
         self.dtls.on("statechange", self._dtls_state)
         self._on_state = on_state
         self._rx: pylibsrtp.Session | None = None
         self.state = "new"
+        self.path: str | None = None  # "udp" or "tcp", once selected
         self._task: asyncio.Task | None = None
-        # fast path, set once connected
+        self._restart_task: asyncio.Task | None = None
+        # the selected path
         self.protect: Callable[[bytes], bytes] | None = None
         self.protect_rtcp: Callable[[bytes], bytes] | None = None
-        self.sock_sendto: Callable | None = None
         self.addr: tuple | None = None
-        self._transport: asyncio.DatagramTransport | None = None
+        self._send_now: Callable[[bytes], None] | None = None
+        self._fast_send: Callable | None = None
+        self._link: TcpLink | None = None
+        self._aioice_received: Callable | None = None
         # (srtp_t, char[] buffer, ffi buffer, int* length, memoryview, send(bytes-like), session)
         self.fast: tuple | None = None
         self._on_rtp = on_rtp
@@ -234,38 +171,46 @@ class PeerTransport:
         self._next_consent = 0.0
         self._pending: dict[bytes, float] = {}
 
-    async def gather(self) -> None:
-        await self.connection.gather_candidates()
-        if not self.connection.local_candidates:
-            if self.connection.bind_errors:  # the port range is used up, or the sockets
-                raise CapacityExceeded(f"no UDP socket: {self.connection.bind_errors[-1]}")
-            raise Unavailable("no local address to gather ICE candidates on")
+    @property
+    def connection(self) -> _Connection:
+        """The current generation's aioice agent."""
+        return self.gen.conn
 
-    def local(self, setup: str, session_id: int = 1) -> sdp.LocalTransport:
+    async def gather(self) -> None:
+        await self.gen.gather()
+
+    def local(self, setup: str, session_id: int = 1, session_version: int = 1,
+              gen: Generation | None = None) -> sdp.LocalTransport:
+        g = gen or self.gen
         fps = [(f.algorithm, f.value) for f in self.certificate.getFingerprints()
                if f.algorithm == "sha-256"]
         return sdp.LocalTransport(
-            ice_ufrag=self.connection.local_username, ice_pwd=self.connection.local_password,
-            fingerprints=fps,
-            candidates=[_from_aioice(c) for c in self.connection.local_candidates],
-            setup=setup, session_id=session_id)
+            ice_ufrag=g.conn.local_username, ice_pwd=g.conn.local_password,
+            fingerprints=fps, candidates=g.candidates(), setup=setup, session_id=session_id,
+            session_version=session_version)
 
     def start(self, remote: sdp.TransportParams, dtls_role: str) -> asyncio.Task:
         self._task = asyncio.ensure_future(self._connect(remote, dtls_role))
         return self._task
 
+    async def _select(self, gen: Generation, remote: sdp.TransportParams) -> tuple:
+        gen.set_remote(remote)
+        udp = asyncio.ensure_future(gen.connect_udp(remote))
+        try:
+            return await asyncio.wait_for(asyncio.shield(gen.selected),
+                                          self.options.connect_timeout)
+        finally:
+            if not udp.done():
+                udp.cancel()
+                try:
+                    await udp
+                except (asyncio.CancelledError, Exception):
+                    pass
+
     async def _connect(self, remote: sdp.TransportParams, dtls_role: str) -> None:
         self.state = "connecting"
-        conn = self.connection
-        conn.remote_username = remote.ice_ufrag
-        conn.remote_password = remote.ice_pwd
-        conn.remote_is_lite = remote.ice_lite
         try:
-            for c in remote.candidates:
-                await conn.add_remote_candidate(_to_aioice(c))
-            if remote.end_of_candidates:
-                await conn.add_remote_candidate(None)
-            await asyncio.wait_for(conn.connect(), self.options.connect_timeout)
+            self._use(self.gen, *await self._select(self.gen, remote))
             self.dtls._set_role(dtls_role)
             await asyncio.wait_for(self.dtls.start(RTCDtlsParameters(
                 fingerprints=[RTCDtlsFingerprint(a, v) for a, v in remote.fingerprints])),
@@ -279,83 +224,149 @@ class PeerTransport:
         except asyncio.CancelledError:
             await self._fail()
             raise
-        pair = conn._nominated.get(1)
-        if pair is None:
-            await self._fail()
-            return
-        self._transport = pair.protocol.transport
-        self.addr = pair.remote_addr
-        raw = getattr(self._transport, "_sock", None)
-        self.sock_sendto = raw.sendto if raw is not None else self._transport.sendto
-        session = self.dtls._tx_srtp
-        self.protect = session.protect
-        self.protect_rtcp = session.protect_rtcp
-        self.fast = self._fast_path(session, raw)
-        self._take_over(pair)
+        self._arm()
         self.state = "connected"
         self._on_state("connected")
 
-    def _fast_path(self, session, raw) -> tuple | None:
+    # ICE restart -------------------------------------------------------------------------
+
+    async def prepare_restart(self) -> Generation:
+        """New ICE credentials and candidates (answer with ``local(..., gen=...)``), then
+        ``restart(gen, remote)``. DTLS and SRTP are kept."""
+        if self.state != "connected":
+            raise ConnectionError("only a connected transport restarts ICE")
+        gen = Generation(self, self.controlling, self.tcp)
         try:
-            cdata, buf, srtp = session._cdata, session._buffer, session._srtp[0]
-        except AttributeError:  # a pylibsrtp without these internals: the slow path only
-            return None
-        send = None
-        if raw is not None:
-            try:
-                raw.connect(self.addr)
-                send = raw.send
-            except OSError:
-                pass
-        if send is None:
-            sendto, addr = self.sock_sendto, self.addr
+            await gen.gather()
+        except BaseException:
+            await gen.close()
+            raise
+        return gen
 
-            def send(data, sendto=sendto, addr=addr):
-                return sendto(data, addr)
-        return (srtp, cdata, buf, _srtp.ffi.new("int *"), memoryview(buf), send, session)
+    def restart(self, gen: Generation, remote: sdp.TransportParams) -> None:
+        if self._restart_task is not None and not self._restart_task.done():
+            self._restart_task.cancel()
+        self._restart_task = asyncio.ensure_future(self._reconnect(gen, remote))
 
-    # after ICE: the selected pair's datagrams --------------------------------------------
+    async def _reconnect(self, gen: Generation, remote: sdp.TransportParams) -> None:
+        old_next, self._next = self._next, gen
+        if old_next is not None and old_next is not gen:
+            await old_next.close()
+        try:
+            kind, obj = await self._select(gen, remote)
+        except (TimeoutError, ConnectionError, OSError, asyncio.CancelledError) as e:
+            log.info("ICE restart failed: %r", e)
+            if self._next is gen:
+                self._next = None
+            await gen.close()
+            return
+        if self._next is gen:
+            self._next = None
+        if self.state != "connected":
+            await gen.close()
+            return
+        old, self.gen = self.gen, gen
+        self._use(gen, kind, obj)
+        self._arm()
+        await old.close()
+        self._on_state("connected")  # the SFU rebuilds its forwarding entries (new send)
 
-    def _take_over(self, pair) -> None:
-        conn = self.connection
-        task = conn._query_consent_task
-        if task is not None:  # we check consent ourselves, from keepalive()
-            task.cancel()
-            conn._query_consent_task = None
-        self._rx = self.dtls._rx_srtp
+    # the selected path ---------------------------------------------------------------------
+
+    def _use(self, gen: Generation, kind: str, obj) -> None:
+        conn = gen.conn
         self._local_creds = stun.Credentials(conn.local_password)
         self._remote_creds = stun.Credentials(conn.remote_password or "")
         self._username_in = f"{conn.local_username}:{conn.remote_username}".encode()
         self._username_out = f"{conn.remote_username}:{conn.local_username}"
         self._tie_breaker = conn._tie_breaker
-        self._controlling = conn.ice_controlling
         self._priority = candidate_priority(1, "prflx")
+        self._pending.clear()
         self.consent_ok = time.monotonic()
         self._next_consent = self.consent_ok + \
             self.options.consent_interval * (0.8 + 0.4 * random.random())
+        task = conn._query_consent_task
+        if task is not None:  # we check consent ourselves, from keepalive()
+            task.cancel()
+            conn._query_consent_task = None
+        self.path = kind
+        if kind == "tcp":
+            link: TcpLink = obj
+            self._link = link
+            self.addr = link.peer
+            self._send_now = self._fast_send = link.send
+            return
+        pair = obj
+        self._link = None
+        transport = pair.protocol.transport
+        addr = self.addr = pair.remote_addr
+        raw = getattr(transport, "_sock", None)
+        sendto = raw.sendto if raw is not None else transport.sendto
+
+        def send_now(data, sendto=sendto, addr=addr, transport=transport):
+            try:
+                sendto(data, addr)
+            except BlockingIOError:
+                transport.sendto(bytes(data), addr)
+            except OSError:
+                pass
+
+        self._send_now = send_now
+        fast_send = None
+        if raw is not None:
+            try:
+                raw.connect(addr)
+                fast_send = raw.send
+            except OSError:
+                pass
+        if fast_send is None:
+            def fast_send(data, sendto=sendto, addr=addr):
+                return sendto(data, addr)
+        self._fast_send = fast_send
         proto = pair.protocol
-        self._aioice_received = proto.datagram_received
-        proto.datagram_received = self._datagram
+        if proto.datagram_received != self._datagram:
+            self._aioice_received = proto.datagram_received
+            proto.datagram_received = self._datagram
+
+    def _arm(self) -> None:
+        """After DTLS (and after each ICE restart): the SRTP sessions on the selected path."""
+        session = self.dtls._tx_srtp
+        self._rx = self.dtls._rx_srtp
+        self.protect = session.protect
+        self.protect_rtcp = session.protect_rtcp
+        try:
+            cdata, buf, srtp = session._cdata, session._buffer, session._srtp[0]
+        except AttributeError:  # a pylibsrtp without these internals: the slow path only
+            self.fast = None
+            return
+        self.fast = (srtp, cdata, buf, _srtp.ffi.new("int *"), memoryview(buf),
+                     self._fast_send, session)
+
+    def _srtp_in(self, data: bytes) -> None:
+        rx = self._rx
+        if rx is None:
+            self.shim.put(data)  # before DTLS is done: aiortc's transport handles it
+            return
+        try:
+            if 192 <= data[1] <= 223:
+                self._on_rtcp(rx.unprotect_rtcp(data))
+            else:
+                self._on_rtp(rx.unprotect(data))
+        except pylibsrtp.Error:
+            pass
+        except Exception:
+            log.exception("packet handler failed")
 
     def _datagram(self, data: bytes, addr: tuple) -> None:
         if data and 127 < data[0] < 192:
-            rx = self._rx
-            if rx is None:
-                return
-            try:
-                if 192 <= data[1] <= 223:
-                    self._on_rtcp(rx.unprotect_rtcp(data))
-                else:
-                    self._on_rtp(rx.unprotect(data))
-            except pylibsrtp.Error:
-                pass
-            except Exception:
-                log.exception("packet handler failed")
+            if len(data) > 1:
+                self._srtp_in(data)
             return
-        if data and data[0] < 2 and self.addr is not None and addr[:2] == self.addr[:2] \
-                and self._stun(data, addr):
+        if data and data[0] < 2 and self.path == "udp" and self.addr is not None and \
+                addr[:2] == self.addr[:2] and self._stun(data, addr):
             return
-        self._aioice_received(data, addr)
+        if self._aioice_received is not None:
+            self._aioice_received(data, addr)
 
     def _stun(self, data: bytes, addr: tuple) -> bool:
         parsed = stun.parse(data)
@@ -369,20 +380,19 @@ class PeerTransport:
             self._send_raw(stun.binding_response(txid, addr[:2], self._local_creds))
             return True
         if mtype == stun.BINDING_SUCCESS and txid in self._pending:
-            del self._pending[txid]
-            if stun.integrity_ok(data, mi_at, attrs, self._remote_creds):
-                self.consent_ok = time.monotonic()
+            self._consent_response(txid, data, mi_at, attrs)
             return True
         return False
 
+    def _consent_response(self, txid: bytes, data: bytes, mi_at, attrs) -> None:
+        if self._pending.pop(txid, None) is not None and \
+                stun.integrity_ok(data, mi_at, attrs, self._remote_creds):
+            self.consent_ok = time.monotonic()
+
     def _send_raw(self, data: bytes) -> None:
-        sendto = self.sock_sendto
-        if sendto is None:
-            return
-        try:
-            sendto(data, self.addr)
-        except OSError:
-            pass
+        send = self._send_now
+        if send is not None:
+            send(data)
 
     def keepalive(self, now: float) -> None:
         """Consent freshness: a check every ~5 s; no answer for 30 s closes the transport.
@@ -403,7 +413,7 @@ class PeerTransport:
         txid = os.urandom(12)
         self._pending[txid] = now
         self._send_raw(stun.binding_request(txid, self._username_out, self._priority,
-                                            self._controlling, self._tie_breaker,
+                                            self.controlling, self._tie_breaker,
                                             self._remote_creds))
 
     async def _expire(self) -> None:
@@ -437,17 +447,10 @@ class PeerTransport:
         self._send(self.protect_rtcp, packet)
 
     def _send(self, protect: Callable[[bytes], bytes] | None, packet: bytes) -> None:
-        sendto = self.sock_sendto
-        if protect is None or sendto is None:
+        send = self._send_now
+        if protect is None or send is None:
             return  # not connected
-        data = protect(packet)
-        try:
-            sendto(data, self.addr)
-        except BlockingIOError:
-            if self._transport is not None:
-                self._transport.sendto(data, self.addr)
-        except OSError:
-            pass
+        send(protect(packet))
 
     async def close(self) -> None:
         if self.state in ("new", "connecting", "connected"):
@@ -457,12 +460,13 @@ class PeerTransport:
             self.fast = None
             if prev == "connected":
                 self._on_state("closed")
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+        for task in (self._task, self._restart_task):
+            if task is not None and not task.done():
+                task.cancel()
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):
+                    pass
         await self._shutdown()
 
     async def _shutdown(self) -> None:
@@ -470,7 +474,8 @@ class PeerTransport:
             await self.dtls.stop()
         except Exception:
             pass
-        try:
-            await self.connection.close()
-        except Exception:
-            pass
+        self._send_now = None
+        self.shim.put(None)
+        for gen in (self._next, self.gen):
+            if gen is not None:
+                await gen.close()

@@ -98,6 +98,8 @@ class Worker:
             if method == "open_session":
                 return list(await sfu.open_session(p["room_id"], p["user_id"], p["offer"],
                                                    p["may_send"]))
+            if method == "renegotiate_session":
+                return await sfu.renegotiate_session(p["room_id"], p["session_id"], p["offer"])
             if method == "close_session":
                 return await sfu.close_session(p["room_id"], p["session_id"])
             if method == "set_may_send":

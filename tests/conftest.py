@@ -18,7 +18,8 @@ FAST_TEST_CONFIG = {
     # Generous limits: tests register many users from one IP; the rate-limit test sets its own.
     "ratelimit": {"login": {"per_second": 1000, "burst": 1000},
                   "register": {"per_second": 1000, "burst": 1000},
-                  "message": {"per_second": 1000, "burst": 1000}},
+                  "message": {"per_second": 1000, "burst": 1000},
+                  "to_device": {"per_second": 1000, "burst": 1000}},
     # Cheaper scrypt keeps the suite fast; the production default is tested on its own.
     "limits": {"password_scrypt_n": 1024},
 }

@@ -38,6 +38,7 @@ class MediaServlets:
         R = U + "/rooms/{room_id}"
         return [
             web.post(R + "/media", self.open_session),
+            web.put(R + "/media/{session_id}", self.renegotiate_session),
             web.delete(R + "/media/{session_id}", self.close_session),
             web.get(R + "/speakers", self.speakers),
             web.post("/_matrix/federation/unstable/org.audiorooms/media/{room_id}/relay",
@@ -50,6 +51,13 @@ class MediaServlets:
         body = await read_json(request, self.max_body)
         return json_response(await self.media.open_session(
             req, request.match_info["room_id"], body))
+
+    @guest_ok
+    async def renegotiate_session(self, request):
+        req = requester(request)
+        body = await read_json(request, self.max_body)
+        return json_response(await self.media.renegotiate_session(
+            req, request.match_info["room_id"], request.match_info["session_id"], body))
 
     @guest_ok
     async def close_session(self, request):

@@ -1,12 +1,11 @@
 """Client and federation API: end-to-end encryption keys (upload, query, claim, changes,
-cross-signing), device lists for other servers, and key backup answered as "none"."""
+cross-signing) and device lists for other servers. Key backups: api/room_keys.py."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from ..errors import NotFound
 from ..handlers.cross_signing import CrossSigning
 from ..handlers.e2e_keys import E2EKeysHandler
 from ..handlers.sync import parse_token
@@ -39,7 +38,6 @@ class KeyServlets:
             web.post(C + "/keys/signatures/upload", self.signatures_upload),
             web.post("/_matrix/client/unstable/keys/signatures/upload",
                      self.signatures_upload),
-            web.route("*", C + "/room_keys/{rest:.*}", self.no_backup),
             web.post(F1 + "/user/keys/query", self.federation_query),
             web.post(F1 + "/user/keys/claim", self.federation_claim),
             web.get(F1 + "/user/devices/{user_id}", self.federation_user_devices),
@@ -74,12 +72,6 @@ class KeyServlets:
         req = requester(request)
         return json_response(await self.cross_signing.upload_signatures(
             req, await read_json(request, BODY)))
-
-    async def no_backup(self, request):
-        requester(request)
-        if request.match_info["rest"].startswith("version") and request.method == "GET":
-            raise NotFound("No current backup version")
-        raise NotFound("No backup")
 
     async def federation_query(self, request):
         origin, body = await self.authenticate(request, BODY)

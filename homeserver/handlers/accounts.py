@@ -36,6 +36,7 @@ from ..errors import (
 from ..storage.devices import DeviceStore
 from ..storage.users import UserStore
 from .media_rules import valid_media_id
+from .registration_tokens import RegistrationTokens
 from .remote import RemoteQueries
 
 LOCALPART = re.compile(r"^[a-z0-9._=\-/+]+$")
@@ -130,6 +131,10 @@ class AccountHandler:
         self.remote = remote  # profiles of other servers' users (None: local users only)
         # Told the user ID after a profile change (make_app: announce it in the user's rooms).
         self.profile_listeners: list[Callable[[str], None]] = []
+        # (user_id, device IDs) after logout deleted devices: their keys go, others are told
+        self.device_deletion_listeners: list[Callable[[str, list[str]], None]] = []
+        # registration.requires_token: the m.login.registration_token stage (make_app sets it)
+        self.tokens: RegistrationTokens | None = None
 
     # identifiers ---------------------------------------------------------------------------
 
@@ -161,7 +166,10 @@ class AccountHandler:
         if not self.registration_open:
             raise Forbidden("Registration has been disabled")
         auth = body.get("auth")
-        if not isinstance(auth, dict) or auth.get("type") != "m.login.dummy":
+        uia_session = None
+        if self.tokens is not None:  # a token first, then the dummy stage (as Synapse)
+            uia_session = self.tokens.check_stage(auth)
+        elif not isinstance(auth, dict) or auth.get("type") != "m.login.dummy":
             # User-interactive auth: tell the client which flow completes registration.
             session = auth.get("session") if isinstance(auth, dict) else None
             raise AuthRequired([{"stages": ["m.login.dummy"]}],
@@ -186,8 +194,11 @@ class AccountHandler:
                                             inhibit, device_name)
         if isinstance(username, str) and username.isdigit():
             raise InvalidUsername("Numeric user IDs are reserved for guest users")
-        return await self.register(username, password, device_id, inhibit,
-                                   device_name=device_name)
+        result = await self.register(username, password, device_id, inhibit,
+                                     device_name=device_name)
+        if self.tokens is not None and uia_session is not None:
+            self.tokens.registered(uia_session)
+        return result
 
     def register_guest(self, body: dict) -> dict:
         """register?kind=guest: a fresh guest with a numeric ID and a token that expires."""
@@ -324,6 +335,7 @@ class AccountHandler:
             user_id = self.parse_login_user(user)
         except InvalidUsername:
             raise Forbidden("Invalid username or password") from None
+        # A deactivated account has no password left: refused like a wrong one (as Synapse).
         if not await self.check_password(user_id, password):
             raise Forbidden("Invalid username or password")
         result = {"user_id": user_id, "home_server": self.server_name}
@@ -363,11 +375,18 @@ class AccountHandler:
         self.users.delete_token(req.token_hash)
         self._tokens.pop(req.token_hash, None)
         self.forget_tokens(self.devices.delete_devices(req.user_id, [req.device_id]))
+        self._devices_deleted(req.user_id, [req.device_id])
 
     def logout_all(self, req: Requester) -> None:
+        device_ids = [d["device_id"] for d in self.devices.list_devices(req.user_id)]
         for th in self.users.delete_all_tokens(req.user_id):
             self._tokens.pop(th, None)
         self.devices.delete_all_devices(req.user_id)
+        self._devices_deleted(req.user_id, device_ids)
+
+    def _devices_deleted(self, user_id: str, device_ids: list[str]) -> None:
+        for listener in self.device_deletion_listeners if device_ids else []:
+            listener(user_id, device_ids)
 
     # profiles ------------------------------------------------------------------------------
 

@@ -359,6 +359,12 @@ class NoticeSender:
         self.user_id = f"@notices:{server_name}"
 
     def send(self, user_id: str, body: str, extra: dict | None = None) -> str:
+        room_id = self.room_for(user_id)
+        content = {"msgtype": "m.notice", "body": body, **(extra or {})}
+        return self.rooms.send_event(room_id, self.user_id, "m.room.message", content)["event_id"]
+
+    def room_for(self, user_id: str) -> str:
+        """The user's server-notices room (created, with the user joined, on first use)."""
         if not self.users.user_exists(self.user_id):
             self.users.create_user(self.user_id, None, "Server notices")
         me = Requester(self.user_id, "server", b"")
@@ -371,5 +377,4 @@ class NoticeSender:
                                                   "preset": "trusted_private_chat",
                                                   "name": "Server notices"})["room_id"]
             self.rooms.join(Requester(user_id, "server", b""), room_id)
-        content = {"msgtype": "m.notice", "body": body, **(extra or {})}
-        return self.rooms.send_event(room_id, self.user_id, "m.room.message", content)["event_id"]
+        return room_id

@@ -120,6 +120,13 @@ class DeviceHandler:
             self._seen.pop((req.user_id, d), None)
         self._deleted(req.user_id, ids)
 
+    def remove_devices(self, user_id: str, device_ids: list[str]) -> None:
+        """Without user-interactive auth: for the admin API (deactivation, password reset)."""
+        self.accounts.forget_tokens(self.store.delete_devices(user_id, device_ids))
+        for d in device_ids:
+            self._seen.pop((user_id, d), None)
+        self._deleted(user_id, device_ids)
+
     def _deleted(self, user_id: str, device_ids: list[str]) -> None:
         for listener in self.deletion_listeners:
             listener(user_id, device_ids)

@@ -106,6 +106,33 @@ class MediaHandler:
         self._sessions[session_id] = (room_id, req.user_id)
         return {"type": "answer", "sdp": answer, "session_id": session_id}
 
+    async def renegotiate_session(self, req: Requester, room_id: str, session_id: str,
+                                  body: dict) -> dict:
+        """PUT .../media/{session_id}: the owner's new offer (an ICE restart after a network
+        change) on the same session: same slots, same stage rights, new ICE credentials."""
+        owner = self._sessions.get(session_id)
+        if owner is None or owner != (room_id, req.user_id):
+            raise NotFound("No such audio session")
+        offer = body.get("sdp")
+        if body.get("type") != "offer" or not isinstance(offer, str) or not offer:
+            raise BadJson("the body must be {\"type\": \"offer\", \"sdp\": \"...\"}")
+        if len(offer) > MAX_SDP:
+            raise BadJson("the offer is too large")
+        if req.is_guest and offers_to_send(offer):
+            raise GuestForbidden("Guests listen only: offer recvonly audio")
+        try:
+            answer = await self.sfu.renegotiate_session(room_id, session_id, offer)
+        except SdpError as e:
+            raise BadJson(f"unusable offer: {e}") from e
+        except ValueError as e:
+            raise BadJson(f"unusable offer: {e}") from e
+        except MediaError as e:
+            if str(e) == "no such session":
+                self._sessions.pop(session_id, None)
+                raise NotFound("No such audio session") from e
+            raise _matrix_error(e) from e
+        return {"type": "answer", "sdp": answer, "session_id": session_id}
+
     async def close_session(self, req: Requester, room_id: str, session_id: str) -> None:
         owner = self._sessions.get(session_id)
         if owner is None or owner != (room_id, req.user_id):

@@ -29,6 +29,9 @@ class MembershipHandler:
         self.remote = remote
         self.is_guest = is_guest
         self._tasks: set[asyncio.Task] = set()
+        # Called with the room ID before a local user joins; raise to refuse (make_app: rooms
+        # an admin blocked).
+        self.join_checks: list[Callable[[str], None]] = []
 
     def on_event(self, event: dict, stream: int) -> None:
         """Guest access turned off: our guests in the room leave it (as Synapse does)."""
@@ -71,6 +74,8 @@ class MembershipHandler:
             room_id = await self.remote.resolve_remote_alias(target)
         else:
             room_id = rooms.resolve_room(target)
+        for check in self.join_checks:
+            check(room_id)
         if req.is_guest:
             self.check_guest_join(room_id)
         if rooms.is_host(room_id):

@@ -17,6 +17,9 @@ within the event size limit); a request names at most ``MAX_RECIPIENTS`` devices
 counts once); each device's inbox keeps at most the store's cap (10,000): beyond it the oldest
 messages are dropped, since a device that has not synced through 10,000 messages is stale and
 the newest keys are the ones it needs. The same bounds apply to what other servers send.
+Each user's sends pass ``ratelimit.to_device`` (one token per request, however many devices it
+names: sharing a room key with a few hundred devices is one or a few requests; a retry of a
+send that happened is answered without a token), beyond it 429 ``M_LIMIT_EXCEEDED``.
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ from ..storage.devices import DeviceStore
 from ..storage.to_device import ToDeviceStore
 from .accounts import USER_ID, Requester
 from .notifier import Notifier
+from .ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +74,7 @@ def to_device_position(token: str | None) -> int | None:
 
 class ToDeviceHandler:
     def __init__(self, server_name: str, store: ToDeviceStore, devices: DeviceStore,
-                 notifier: Notifier, queue: OutboundQueue,
+                 notifier: Notifier, queue: OutboundQueue, limiter: RateLimiter | None = None,
                  new_message_id: Callable[[], str] = lambda: secrets.token_urlsafe(18)):
         self.server_name = server_name
         self.store = store
@@ -78,6 +82,7 @@ class ToDeviceHandler:
         self.notifier = notifier
         self.queue = queue
         self.new_message_id = new_message_id
+        self.limiter = limiter  # sends per user (one token a request, whatever it carries)
 
     # sending -------------------------------------------------------------------------------
 
@@ -86,6 +91,8 @@ class ToDeviceHandler:
             raise InvalidParam(f"the event type and transaction ID are 1 to {MAX_ID} characters")
         if self.store.txn_seen(req.user_id, req.device_id, txn_id):
             return  # a retry of a send that happened
+        if self.limiter is not None:
+            self.limiter.check(req.user_id)
         messages = body.get("messages")
         if not isinstance(messages, dict):
             raise BadJson("messages must be an object of user IDs")

@@ -86,6 +86,14 @@ class EventStore:
         with self.db.transaction() as c:
             c.execute("UPDATE rooms SET is_public = ? WHERE room_id = ?", (int(is_public), room_id))
 
+    def forget_room(self, room_id: str) -> None:
+        """Drop the caches of a room whose rows were purged (admin room deletion)."""
+        self._state.pop(room_id, None)
+        self._latest.pop(room_id, None)
+        self._members.pop(room_id, None)
+        for eid in [e for e, ev in self._events.items() if ev.get("room_id") == room_id]:
+            del self._events[eid]
+
     def public_room_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute(
             "SELECT room_id FROM rooms WHERE is_public = 1 ORDER BY created_ts DESC")]

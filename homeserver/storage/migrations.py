@@ -496,6 +496,67 @@ CREATE TRIGGER device_inbox_on_device_delete AFTER DELETE ON devices BEGIN
     DELETE FROM device_inbox WHERE user_id = OLD.user_id AND device_id = OLD.device_id;
 END
 """),
+    # 19: server-side room key backups (homeserver/handlers/room_keys.py). Each user's backup
+    # versions (numbered per user, never reused: a deleted one keeps its row, marked deleted,
+    # and loses its keys) and the session keys in them. A deleted device also takes its
+    # end-to-end keys with it, whichever path deleted it (logout, logout/all, /devices).
+    (19, """
+CREATE TABLE room_key_versions (
+    user_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    algorithm TEXT NOT NULL,
+    auth_data TEXT NOT NULL,
+    etag INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, version)
+);
+CREATE TABLE room_keys (
+    user_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    room_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    first_message_index INTEGER NOT NULL,
+    forwarded_count INTEGER NOT NULL,
+    is_verified INTEGER NOT NULL,
+    session_data TEXT NOT NULL,
+    PRIMARY KEY (user_id, version, room_id, session_id)
+);
+CREATE TRIGGER e2e_keys_on_device_delete AFTER DELETE ON devices BEGIN
+    DELETE FROM e2e_device_keys WHERE user_id = OLD.user_id AND device_id = OLD.device_id;
+    DELETE FROM e2e_one_time_keys WHERE user_id = OLD.user_id AND device_id = OLD.device_id;
+    DELETE FROM e2e_fallback_keys WHERE user_id = OLD.user_id AND device_id = OLD.device_id;
+    DELETE FROM e2e_signatures WHERE user_id = OLD.user_id AND key_id = OLD.device_id;
+END
+"""),
+    # 20: operators (homeserver/handlers/admin*.py, Synapse's admin API). Deactivated and
+    # erased accounts; registration tokens with their pending/completed uses (as Synapse); rooms
+    # an admin blocked (local joins refused); room deletions, run in the background and asked
+    # after by delete_id.
+    (20, """
+ALTER TABLE users ADD COLUMN deactivated INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN erased INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE registration_tokens (
+    token TEXT PRIMARY KEY,
+    uses_allowed INTEGER,
+    pending INTEGER NOT NULL DEFAULT 0,
+    completed INTEGER NOT NULL DEFAULT 0,
+    expiry_time INTEGER
+);
+CREATE TABLE blocked_rooms (
+    room_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    blocked_ts INTEGER NOT NULL
+);
+CREATE TABLE room_deletions (
+    delete_id TEXT PRIMARY KEY,
+    room_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    result TEXT,
+    error TEXT,
+    created_ts INTEGER NOT NULL
+);
+CREATE INDEX room_deletions_room ON room_deletions(room_id, created_ts)
+"""),
     # received_transactions is pruned by age (storage/federation.py): index what it sorts by
     (21, """
 CREATE INDEX IF NOT EXISTS received_transactions_origin_ts

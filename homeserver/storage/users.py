@@ -64,12 +64,12 @@ class UserStore:
 
     def get_user(self, user_id: str) -> dict | None:
         row = self.db.execute(
-            "SELECT user_id, password_hash, displayname, avatar_url, is_admin FROM users"
-            " WHERE user_id = ?", (user_id,)).fetchone()
+            "SELECT user_id, password_hash, displayname, avatar_url, is_admin, deactivated"
+            " FROM users WHERE user_id = ?", (user_id,)).fetchone()
         if row is None:
             return None
-        return dict(zip(("user_id", "password_hash", "displayname", "avatar_url", "is_admin"), row,
-                        strict=True))
+        return dict(zip(("user_id", "password_hash", "displayname", "avatar_url", "is_admin",
+                         "deactivated"), row, strict=True))
 
     def user_exists(self, user_id: str) -> bool:
         return self.db.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone() \

@@ -342,3 +342,40 @@ async def test_device_list_update_for_another_servers_user_ignored(make_homeserv
         devices = hs["a"].hs.e2e_keys.store.remote_devices(bob.user_id)
         return b.device_id in devices and "GHOST" not in devices
     await eventually(resynced)
+
+
+def _rows(server, user_id: str, device_id: str) -> int:
+    return sum(server.hs.db.execute(
+        f"SELECT COUNT(*) FROM {t} WHERE user_id = ? AND device_id = ?",
+        (user_id, device_id)).fetchone()[0]
+        for t in ("e2e_device_keys", "e2e_one_time_keys", "e2e_fallback_keys", "device_inbox"))
+
+
+async def test_logout_takes_the_devices_keys_with_it(homeserver):
+    """Logging out deletes the device (the spec), so its keys, one-time keys, fallback key
+    and to-device inbox go too, and users who share a room are told; /logout/all the same
+    for every device."""
+    alice = await homeserver.user("alice")
+    bob = await homeserver.user("bob")
+    room = await alice.create_room(preset="public_chat")
+    await bob.join(room)
+    a1 = await device(alice)
+    a2 = Device(await login(homeserver, "alice", "SECOND"), "SECOND")
+    for d in (a1, a2):
+        await d.upload(otks=3, fallback=True)
+    await bob.ok("PUT", "/sendToDevice/m.test/t1", {"messages": {alice.user_id: {"*": {}}}})
+    assert _rows(homeserver, alice.user_id, "SECOND") == 6  # keys, 3 OTKs, fallback, inbox
+    since = (await bob.sync())["next_batch"]
+    await a2.client.ok("POST", "/logout", {})
+    assert _rows(homeserver, alice.user_id, "SECOND") == 0
+    assert set((await query(bob, alice.user_id))["device_keys"][alice.user_id]) == \
+        {a1.device_id}
+    assert await claim(bob, alice.user_id, "SECOND") == {}
+    s = await bob.sync(since)
+    assert alice.user_id in s["device_lists"]["changed"]
+    # /logout/all: every device and its keys.
+    await login(homeserver, "alice", "THIRD")
+    await alice.ok("POST", "/logout/all", {})
+    assert (await query(bob, alice.user_id))["device_keys"].get(alice.user_id, {}) == {}
+    assert _rows(homeserver, alice.user_id, a1.device_id) == 0
+    assert alice.user_id in (await bob.sync(s["next_batch"]))["device_lists"]["changed"]

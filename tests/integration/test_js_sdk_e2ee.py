@@ -8,7 +8,13 @@ device bob logs in later decrypts what alice sends after it appeared; what the s
 (every member's raw /messages, every /sync response) and, here, every file the servers keep
 (their SQLite databases with WAL and journal files) holds none of the plaintexts; and bob's
 server down while alice sends her first encrypted message: once it is back, bob decrypts it
-(the room key's to-device message was kept by alice's server until it could be delivered).
+(the room key's to-device message was kept by alice's server until it could be delivered);
+and server-side key backup: bob's client backs its room keys up (resetKeyBackup), then a device
+bob logs in after the messages were sent, with no other device of his left to forward keys,
+restores the backup (restoreKeyBackup) and decrypts them.
+
+Our servers run here with the production default of ``ratelimit.to_device``: normal key sharing
+never meets it.
 
 Needs Node >= 20 and `npm ci` in tests/clients/js, as test_js_sdk.py.
 
@@ -17,6 +23,7 @@ Run:  python -m pytest tests/integration/test_js_sdk_e2ee.py -v
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import signal
 import threading
@@ -25,6 +32,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import unused_port
 
+from homeserver.config import RateLimitConfig
 from tests.integration.federation_helpers import restart, start_process, start_servers
 from tests.integration.test_js_sdk import (  # noqa: F401  (fixtures used by name)
     PASSWORD,
@@ -36,7 +44,8 @@ from tests.integration.test_js_sdk import (  # noqa: F401  (fixtures used by nam
 from tests.matrix_client import Client
 from tests.synapse_env import SynapseServer
 
-SCENARIOS = ["e2ee_dm_federated", "e2ee_dm_local", "e2ee_new_device", "e2ee_no_plaintext"]
+SCENARIOS = ["e2ee_dm_federated", "e2ee_dm_local", "e2ee_new_device", "e2ee_no_plaintext",
+             "e2ee_backup"]
 # A scenario proven against Synapse before our server has what it needs goes here, with the
 # reason: expected to fail against ours only, strictly, so the suite says so the moment it passes
 # (then the entry goes). All pass against ours since e2ee-keys and e2ee-todevice were merged.
@@ -60,7 +69,8 @@ _names = itertools.count()
 
 async def ours(make_homeserver) -> tuple[dict, dict]:
     """Servers a and b; alice and carol on a, bob on b."""
-    hs = await start_servers(make_homeserver, names=("a", "b"))
+    hs = await start_servers(make_homeserver, names=("a", "b"), ratelimit={
+        "to_device": dataclasses.asdict(RateLimitConfig().to_device)})  # the default, not the tests'
     users = {}
     for name, server in (("alice", "a"), ("bob", "b"), ("carol", "a")):
         users[name] = _user(hs[server].url, await hs[server].client().register(name, PASSWORD))
@@ -112,6 +122,16 @@ async def test_e2ee(scenario, backend, node, make_homeserver, request):  # noqa:
     if scenario == "e2ee_new_device":
         assert out["bob2_device"] in out["alice_knows"]
         assert out["on_new"]["event_id"] == out["on_old"]["event_id"]
+    if scenario == "e2ee_backup":
+        # The new device read none of the old messages before the restore, all after it.
+        assert len(out["before"]) == 3
+        assert all(not b["read"] and b["failure"] for b in out["before"]), out["before"]
+        assert len(out["after"]) == 3
+        assert out["restored"]["imported"] >= 2 and out["backup"]["count"] >= 2
+        if backend == "ours":  # bob's server (b) holds the backup: encrypted session keys only
+            keys = hs["b"].hs.room_keys.store.get_keys(users["bob"]["user_id"],
+                                                       int(out["version"]))
+            assert sum(len(sessions) for sessions in keys.values()) == out["backup"]["count"]
     # Nothing the servers keep holds a plaintext: events, to-device inboxes, queues, logs.
     # (Synapse keeps its databases in WAL mode too; every file is read.)
     assert plaintext_in_files(dirs, out["secrets"]) == []

@@ -287,3 +287,37 @@ async def test_a_deleted_device_takes_its_inbox_with_it(homeserver):
     again = await login(homeserver, "bob", "GONE")
     assert to_device(await again.sync()) == []
     assert [e["content"] for e in to_device(await bob.sync())] == [{"n": 1}]
+
+
+async def test_sends_are_rate_limited_per_user_one_token_a_request(make_homeserver):
+    hs = await make_homeserver("a", ratelimit={"to_device": {"per_second": 2, "burst": 3}})
+    alice = await hs.user("alice")
+    bob = await hs.user("bob")
+    carol = await hs.user("carol")
+    # A room key for 600 devices (bob's, named one by one, most unknown) is one request.
+    many = {bob.user_id: {"*": {"k": 0}, **{f"D{i}": {"k": 0} for i in range(599)}}}
+    assert await send_to_device(alice, many, txn="t0") == (200, {})
+    for i in (1, 2):
+        assert await send_to_device(alice, {bob.user_id: {"*": {"k": i}}},
+                                    txn=f"t{i}") == (200, {})
+    status, err = await send_to_device(alice, {bob.user_id: {"*": {"k": 3}}}, txn="t3")
+    assert (status, err["errcode"]) == (429, "M_LIMIT_EXCEEDED")
+    assert 0 < err["retry_after_ms"] <= 500
+    # A retry of a send that happened is answered, and delivers nothing twice.
+    assert await send_to_device(alice, {bob.user_id: {"*": {"k": 1}}}, txn="t1") == (200, {})
+    # Another user has a bucket of its own.
+    assert await send_to_device(carol, {bob.user_id: {"*": {"c": 1}}}) == (200, {})
+    await asyncio.sleep(err["retry_after_ms"] / 1000)
+    assert await send_to_device(alice, {bob.user_id: {"*": {"k": 3}}}, txn="t3") == (200, {})
+    got = [e["content"] for e in to_device(await bob.sync())]
+    assert got == [{"k": 0}, {"k": 1}, {"k": 2}, {"c": 1}, {"k": 3}]
+
+
+async def test_logout_all_takes_every_inbox_with_it(homeserver):
+    alice = await homeserver.user("alice")
+    bob = await homeserver.user("bob")
+    await login(homeserver, "bob", "SECOND")
+    await send_to_device(alice, {bob.user_id: {"*": {"n": 1}}})
+    assert homeserver.hs.to_device.store.count(bob.user_id) == 2
+    await bob.ok("POST", "/logout/all", {})
+    assert homeserver.hs.to_device.store.count(bob.user_id) == 0

@@ -192,6 +192,10 @@ export class Api {
   mediaOffer(roomId, sdp) {
     return this.request("POST", `${U}/rooms/${enc(roomId)}/media`, { type: "offer", sdp });
   }
+  /** An ICE restart on the same session: same slots and stage rights, new ICE credentials. */
+  mediaRenegotiate(roomId, sessionId, sdp) {
+    return this.request("PUT", `${U}/rooms/${enc(roomId)}/media/${enc(sessionId)}`, { type: "offer", sdp });
+  }
   mediaLeave(roomId, sessionId) {
     return this.request("DELETE", `${U}/rooms/${enc(roomId)}/media/${enc(sessionId)}`);
   }

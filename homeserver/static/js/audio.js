@@ -1,6 +1,7 @@
 // One WebRTC peer connection per room with the server's SFU: K receive-only slots, plus a mic
 // track when the user may speak. Contract: POST .../rooms/{id}/media {type: offer, sdp} ->
-// {type: answer, sdp, session_id}; DELETE .../media/{session_id}; GET .../speakers.
+// {type: answer, sdp, session_id}; PUT .../media/{session_id} (an ICE restart on the same
+// session after a network change or an ICE failure); DELETE .../media/{session_id}; GET .../speakers.
 import { ApiError } from "./api.js";
 
 export const DEFAULT_SLOTS = 3;
@@ -67,6 +68,12 @@ export class RoomAudio extends EventTarget {
     this.elements = [];
     this.retries = 0;
     this.closed = false;
+    this.lastRestart = 0;
+    this.disconnectTimer = null;
+    // A new network (Wi-Fi to cellular, a VPN, a cable): restart ICE on the same session.
+    this.onNetworkChange = () => this.restartIce("network");
+    window.addEventListener("online", this.onNetworkChange);
+    navigator.connection?.addEventListener?.("change", this.onNetworkChange);
   }
 
   setStatus(status, message = "") {
@@ -128,6 +135,7 @@ export class RoomAudio extends EventTarget {
         if (this.withMic) pc.addTransceiver(this.micTrack, { direction: "sendonly", streams: [this.micStream] });
         pc.addEventListener("track", (e) => this.play(e.track));
         pc.addEventListener("connectionstatechange", () => this.onConnectionState(pc));
+        pc.addEventListener("iceconnectionstatechange", () => this.onIceState(pc));
         await pc.setLocalDescription(await pc.createOffer());
         await gathered(pc);
       } catch (e) {
@@ -184,8 +192,43 @@ export class RoomAudio extends EventTarget {
     if (pc !== this.pc) return;
     const s = pc.connectionState;
     if (s === "connected") { this.retries = 0; this.setStatus("connected", ""); }
-    else if (s === "failed") { this.setStatus("error", MESSAGES.failed); this.retryLater(this.withMic); }
+    else if (s === "failed") { this.setStatus("connecting", MESSAGES.failed); this.restartIce("failed"); }
     else if (s === "disconnected") this.setStatus("connecting", "Audio interrupted, reconnecting…");
+  }
+
+  onIceState(pc) {
+    if (pc !== this.pc) return;
+    const s = pc.iceConnectionState;
+    clearTimeout(this.disconnectTimer);
+    if (s === "failed") this.restartIce("failed");
+    // "disconnected" may heal by itself (a short loss): restart only if it lasts
+    else if (s === "disconnected") this.disconnectTimer = setTimeout(() => this.restartIce("disconnected"), 2000);
+  }
+
+  /** ICE restart on the same session (PUT): new ICE credentials, the same slots, stage
+   *  rights and DTLS; a new session (POST) only if the server refuses the PUT. */
+  restartIce(reason) {
+    if (!this.pc || !this.sessionId || this.closed) return Promise.resolve();
+    return this.run(async () => {
+      const pc = this.pc, sessionId = this.sessionId;
+      if (!pc || !sessionId || this.closed || pc.signalingState !== "stable") return;
+      if (Date.now() - this.lastRestart < 2000 && reason !== "network") return;
+      this.lastRestart = Date.now();
+      let answer;
+      try {
+        pc.restartIce();
+        await pc.setLocalDescription(await pc.createOffer());
+        await gathered(pc);
+        answer = await this.api.mediaRenegotiate(this.roomId, sessionId, pc.localDescription.sdp);
+        if (pc !== this.pc) return;
+        await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+      } catch (e) {
+        if (pc !== this.pc || this.closed) return;
+        if (e instanceof ApiError && e.network) { this.setStatus("error", MESSAGES.network); }
+        console.info("audio: ICE restart refused, opening a new session:", e.message);
+        setTimeout(() => { if (!this.closed) this.connect(this.withMic); }, 0);
+      }
+    });
   }
 
   play(track) {
@@ -233,6 +276,9 @@ export class RoomAudio extends EventTarget {
 
   close(tellServer = true) {
     this.closed = true;
+    clearTimeout(this.disconnectTimer);
+    window.removeEventListener("online", this.onNetworkChange);
+    navigator.connection?.removeEventListener?.("change", this.onNetworkChange);
     this.releaseMic();
     return this.run(async () => { await this.teardown(tellServer); this.setStatus("idle", ""); });
   }

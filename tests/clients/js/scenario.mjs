@@ -1095,6 +1095,72 @@ const scenarios = {
         return { rooms: [fed, local], served, secrets };
     },
 
+    /** Server-side key backup: bob turns it on (the Rust crypto's resetKeyBackup: a new backup
+     *  version whose key only his client knows), alice and bob exchange encrypted messages, and
+     *  bob's client backs their room keys up to his server. Then bob's only device goes away
+     *  and he logs in a NEW device, which was not there when the messages were sent (so no
+     *  device sent it their keys): it cannot read them until it restores the backup with the
+     *  backup key (as a recovery key would give it), then it decrypts every old message. */
+    async e2ee_backup() {
+        const c = await startAll(["alice", "bob"], { crypto: true });
+        const roomId = await encryptedDm(c, "bob");
+        const bobCrypto = c.bob.getCrypto();
+        await bounded("bob's resetKeyBackup", bobCrypto.resetKeyBackup());
+        // (resetKeyBackup starts the backup only if no check ran before: one did, at start.)
+        const check0 = await bounded("bob's checkKeyBackupAndEnable",
+                                     bobCrypto.checkKeyBackupAndEnable());
+        check(check0?.trustInfo?.trusted, `bob's new backup: ${JSON.stringify(check0)}`);
+        const version = await bobCrypto.getActiveSessionBackupVersion();
+        check(version, "bob's client has no active backup after resetKeyBackup");
+        const backupKey = await bobCrypto.getSessionBackupPrivateKey();
+        check(backupKey, "bob's client has no backup key after resetKeyBackup");
+        mark(`bob's backup ${version} on`);
+        const sent = [];
+        for (const [from, to] of [["alice", "bob"], ["alice", "bob"], ["bob", "alice"]]) {
+            const body = secret(`${from}, before bob's new device`);
+            const id = await sendEncrypted(from, c[from], roomId, body);
+            await decrypted(to, c[to], roomId, id, body);
+            sent.push({ id, body });
+        }
+        // bob's client uploads both megolm sessions (alice's and his own) to his backup.
+        const versionUrl = `${c.bob.baseUrl}/_matrix/client/v3/room_keys/version`;
+        let info = null;
+        await waitFor("bob's room keys backed up on his server", async () => {
+            const resp = await authedFetch(c.bob, versionUrl);
+            info = await resp.json();
+            return resp.status === 200 && info.version === version && info.count >= 2;
+        }, 40000, () => info);
+        check(typeof info.etag === "string", `backup etag ${JSON.stringify(info.etag)}`);
+        mark("room keys backed up");
+        // bob's first device is gone (no one left to forward him keys); he logs in anew.
+        c.bob.stopClient();
+        delete clients.bob;
+        const { client: bob2, device_id: bob2Device } = await loginDevice("bob", "bob2");
+        await waitFor("the DM on bob's new device", () =>
+            sent.every(({ id }) => findEvent(bob2, roomId, id)));
+        // Sent before it existed: undecryptable on it for now.
+        const before = sent.map(({ id, body }) => {
+            const ev = findEvent(bob2, roomId, id);
+            return { id, read: ev.getClearContent()?.body === body,
+                     failure: ev.decryptionFailureReason ?? null };
+        });
+        check(before.every((b) => !b.read),
+              `bob's new device read old messages without the backup: ${JSON.stringify(before)}`);
+        // The backup key, as a recovery key or secret storage would give it, then restore.
+        const bob2Crypto = bob2.getCrypto();
+        await bounded("storing the backup key", bob2Crypto.storeSessionBackupPrivateKey(
+            backupKey, version));
+        const restored = await bounded("restoreKeyBackup", bob2Crypto.restoreKeyBackup());
+        check(restored.imported >= 2, `restored ${JSON.stringify(restored)}`);
+        mark("backup restored");
+        const after = [];
+        for (const { id, body } of sent) after.push(await decrypted("bob2", bob2, roomId, id, body));
+        const served = await checkCiphertextOnly({ alice: c.alice, bob2 }, roomId,
+            ["alice", "bob2"], sent.map(({ id }) => id));
+        return { room_id: roomId, version, backup: { count: info.count, etag: info.etag },
+                 bob2_device: bob2Device, before, restored, after, served, secrets };
+    },
+
     /** bob's server is down while alice sends her first encrypted message: its room key goes
      *  to bob's device as a to-device message, which alice's server must keep until bob's
      *  server is back; then bob decrypts it. (bob wrote first, so alice's device already has an
