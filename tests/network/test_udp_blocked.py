@@ -5,8 +5,11 @@ Namespace ``srv`` runs the homeserver (``python -m homeserver run``) and a real 
 drops every UDP packet in and out (nftables); namespace ``open`` reaches it with UDP allowed.
 Each browser is a headless Chromium started inside its namespace (Playwright launches a wrapper
 that runs ``ip netns exec NS chromium``). The web client takes its ICE servers from
-``/voip/turnServer``, so the blocked browser's only path is a TURN allocation over TCP.
-Audio is measured as in tests/browser/: received energy in WebRTC stats.
+``/voip/turnServer``, so the blocked browser's only path is a TURN allocation over TCP; with no
+TURN and ``media.tcp_port`` set, its path is the SFU's ICE-TCP candidate. A last test changes a
+listener's address mid-room (a phone changing networks) and times the ICE restart.
+Audio is measured as in tests/browser/: received energy in WebRTC stats; the path is the
+browser's end of the selected candidate pair (``audioStats().path``).
 """
 from __future__ import annotations
 
