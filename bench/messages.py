@@ -2,6 +2,7 @@
 
     python bench/messages.py --base-url http://127.0.0.1:8008 --shared-secret S [--json]
     python bench/messages.py --compare          # starts ours and Synapse, same workload on each
+    python bench/messages.py --metrics-overhead # ours with metrics.enabled off and on, alternated
 
 Workload: N senders each PUT M messages one after another (the senders run concurrently)
 into R shared public rooms; S other users long-poll /sync and time when each message
@@ -35,7 +36,18 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import CLIENT, HttpError, Node, call, fmt, log, pct, r1, register_user  # noqa: E402
+from bench.common import (  # noqa: E402
+    CLIENT,
+    HttpError,
+    Node,
+    call,
+    fmt,
+    free_port,
+    log,
+    pct,
+    r1,
+    register_user,
+)
 
 # The default sync timeline limit (10 in Synapse) would make busy rooms "limited" and
 # drop messages from /sync; ask for plenty so every message is seen.
@@ -280,6 +292,81 @@ async def compare(args) -> dict:
     return results
 
 
+# --------------------------------------------------------------------------- --metrics-overhead
+
+
+def enable_metrics(port: int):
+    def edit(cfg: dict) -> None:
+        cfg["metrics"] = {"enabled": True, "port": port, "bind_address": "127.0.0.1"}
+    return edit
+
+
+async def metrics_overhead(args) -> dict:
+    """Two of our servers, metrics.enabled false and true, the same workload on each, in
+    alternating rounds (so load drifting on a shared machine hits both alike)."""
+    secret = "bench-shared-secret"
+    workload = dict(senders=args.senders, messages=args.messages, rooms=args.rooms,
+                    syncers=args.syncers, delivery_timeout=args.delivery_timeout, log=log)
+    runs: dict[str, list[dict]] = {"off": [], "on": []}
+    metrics_port = free_port()
+    with tempfile.TemporaryDirectory(prefix="bench-metrics-") as tmp:
+        nodes = {"off": Node("metrics off", Path(tmp) / "off", secret),
+                 "on": Node("metrics on", Path(tmp) / "on", secret)}
+        try:
+            for name, node in nodes.items():
+                edits = [raise_rate_limits] + ([enable_metrics(metrics_port)]
+                                               if name == "on" else [])
+                node.start(node.configure(*edits), log_level=None)
+                async with aiohttp.ClientSession() as session:
+                    await node.wait_ready(session, 60)
+            for r in range(args.rounds):
+                for name in (("off", "on") if r % 2 == 0 else ("on", "off")):
+                    cpu0 = process_cpu_s(nodes[name])
+                    res = await run_workload(nodes[name].base_url, secret,
+                                             label=f"metrics {name} #{r + 1}", **workload)
+                    # the server's own CPU for the run (setup included): steadier than
+                    # throughput on a shared machine
+                    res["server_cpu_ms_per_msg"] = round(
+                        (process_cpu_s(nodes[name]) - cpu0) * 1000 / max(res["messages_sent"], 1),
+                        3)
+                    runs[name].append(res)
+            async with aiohttp.ClientSession() as session, session.get(
+                    f"http://127.0.0.1:{metrics_port}/metrics") as resp:
+                scraped = await resp.text()
+        finally:
+            for node in nodes.values():
+                node.stop(15)
+    counted = sum(float(line.rsplit(" ", 1)[1]) for line in scraped.splitlines()
+                  if line.startswith("homeserver_http_requests_total{")
+                  and 'servlet="RoomServlets.send"' in line)
+
+    def median(key: str, name: str) -> float | None:
+        vals = sorted(r[key] for r in runs[name] if r.get(key) is not None)
+        return vals[len(vals) // 2] if vals else None
+
+    summary = {k: {n: median(k, n) for n in runs} for k in
+               ("server_cpu_ms_per_msg", "messages_per_s", "send_p50_ms", "send_p95_ms",
+                "delivery_p50_ms")}
+    return {"runs": runs, "median": summary, "sends_counted_by_metrics": counted}
+
+
+def process_cpu_s(node: Node) -> float:
+    """User + system CPU seconds of the server process so far (Linux /proc)."""
+    assert node.proc is not None
+    fields = Path(f"/proc/{node.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def overhead_table(res: dict) -> str:
+    out = [f"{'metric (median)':<22}{'off':>10}{'on':>10}{'on/off':>10}"]
+    for key, vals in res["median"].items():
+        a, b = vals["off"], vals["on"]
+        ratio = f"{b / a:.3f}" if a and b is not None else "n/a"
+        out.append(f"{key:<22}{fmt(a, 'n/a'):>10}{fmt(b, 'n/a'):>10}{ratio:>10}")
+    out.append(f"sends counted by the metrics: {res['sends_counted_by_metrics']:.0f}")
+    return "\n".join(out)
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -299,7 +386,25 @@ def main() -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON object instead")
     ap.add_argument("--compare", action="store_true",
                     help="start our homeserver and Synapse locally and measure both")
+    ap.add_argument("--metrics-overhead", action="store_true",
+                    help="start ours twice (metrics off / on) and compare")
+    ap.add_argument("--rounds", type=int, default=2, help="--metrics-overhead rounds")
     args = ap.parse_args()
+
+    if args.metrics_overhead:
+        try:
+            res = asyncio.run(asyncio.wait_for(metrics_overhead(args), args.max_time))
+        except TimeoutError:
+            print(f"gave up after --max-time {args.max_time} s", file=sys.stderr)
+            return 2
+        if args.json:
+            print(json.dumps(res))
+        else:
+            for name in ("off", "on"):
+                for r in res["runs"][name]:
+                    print_result(r)
+            print(overhead_table(res))
+        return 0
 
     if args.compare:
         try:

@@ -144,6 +144,8 @@ class Keyring:
         self._last_fetch: dict[str, float] = {}
         self._inflight: dict[str, asyncio.Future] = {}
         self._memo: dict[tuple[str, str], tuple[VerifyKey, int, int | None]] = {}
+        # key fetches from other servers so far, by outcome (read by whoever exports metrics)
+        self.fetches = {"ok": 0, "error": 0}
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -228,8 +230,14 @@ class Keyring:
                                              signed=False, timeout_s=15,
                                              max_bytes=MAX_KEY_RESPONSE_BYTES)
         except RemoteServerError as e:
+            self.fetches["error"] += 1
             raise SignatureError(f"cannot fetch keys of {server}: {e}") from None
-        checked = await asyncio.to_thread(check_key_response, server, resp, self.now_ms())
+        try:
+            checked = await asyncio.to_thread(check_key_response, server, resp, self.now_ms())
+        except Exception:  # refused (SignatureError) or worse: counted, then as before
+            self.fetches["error"] += 1
+            raise
+        self.fetches["ok"] += 1
         self._store_checked(checked)
         return resp
 

@@ -43,6 +43,11 @@ class Outbox(Protocol):
 
     def destinations(self) -> list[str]: ...
 
+    def backlog(self, limit: int) -> list[tuple[str, int, int]]:
+        """(destination, rows waiting, created_ts of its oldest row in ms) for the ``limit``
+        destinations whose oldest row is oldest."""
+        ...
+
 
 class OutboundQueue:
     def __init__(self, server_name: str, store: Outbox, client: FederationClient,
@@ -96,6 +101,21 @@ class OutboundQueue:
             q.append(edu)
             del q[:-1000]  # bounded: EDUs are droppable
             self._ensure_worker(d)
+
+    def backlog(self, now_ms: int, limit: int = 100) -> list[tuple[str, int, float, int]]:
+        """What waits, per destination, for whoever exports metrics: (destination, items
+        waiting (stored PDUs and durable EDUs, plus EDUs held in memory), age in seconds of the
+        oldest stored item (0 if only EDUs wait), consecutive failed attempts). Only
+        destinations with something waiting, at most ``limit`` of them, oldest first: a
+        bounded set however many servers we ever talked to."""
+        out: dict[str, tuple[str, int, float, int]] = {}
+        for dest, n, oldest in self.store.backlog(limit):
+            out[dest] = (dest, n + len(self._edus.get(dest, ())),
+                         max(0.0, (now_ms - oldest) / 1000), self._failures.get(dest, 0))
+        for dest, edus in list(self._edus.items()):
+            if edus and dest not in out and len(out) < limit:
+                out[dest] = (dest, len(edus), 0.0, self._failures.get(dest, 0))
+        return list(out.values())
 
     def wake(self, destination: str) -> None:
         """The destination talked to us, so it is up: retry now instead of after backoff."""

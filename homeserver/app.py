@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import mimetypes
 from pathlib import Path
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 
 from federation.client import FederationClient
 from federation.keyring import Keyring
@@ -30,10 +32,18 @@ from .api.content_repo import ContentRepoServlets
 from .api.devices import DeviceServlets
 from .api.ephemeral import EphemeralServlets
 from .api.federation import FederationServlets
-from .api.http import ACCOUNTS, DEVICES, TRUSTED_PROXIES, guest_gate, matrix_errors
+from .api.http import (
+    ACCOUNTS,
+    DEVICES,
+    TRUSTED_PROXIES,
+    guest_gate,
+    matrix_errors,
+    request_metrics,
+)
 from .api.keys import KeyServlets
 from .api.links import LinkServlets
 from .api.log_filters import install_malformed_http_filter
+from .api.metrics import MetricsListener
 from .api.presence import PresenceServlets
 from .api.push import PushServlets
 from .api.recording import RecordingServlets
@@ -86,6 +96,7 @@ from .handlers.to_device import ToDeviceHandler
 from .handlers.typing import TypingHandler
 from .handlers.user_directory import UserDirectoryHandler
 from .handlers.voip import TurnHandler
+from .metrics import Metrics
 from .push_client import HttpPushGateway
 from .stage import StageRules
 from .storage.admin import AdminStore, RegistrationTokenStore
@@ -309,6 +320,15 @@ class Homeserver:
         self.federation.pdu_admission.append(self.reactions.admit_pdu)
         self.federation.pdu_admission.append(self.remote_sender_limit.admit_pdu)
 
+        # metrics (off by default): this server's own registry, read on a listener of its own
+        self.metrics: Metrics | None = None
+        self.metrics_listener: MetricsListener | None = None
+        if config.metrics.enabled:
+            self.metrics = Metrics(CollectorRegistry(), self.notifier,
+                                   self.events, self.queue, self.keyring, self.sfu.get_stats)
+            self.metrics_listener = MetricsListener(self.metrics, config.metrics.bind_address,
+                                                    config.metrics.port)
+
     async def start(self) -> None:
         if isinstance(self.sfu, SFUCluster):
             await self.sfu.start()
@@ -317,8 +337,12 @@ class Homeserver:
         self.devices.start()  # devices' last seen, flushed now and then
         self.presence.start()  # idle and offline timeouts
         self.recording.start()  # recordings a crash left unfinished are mixed
+        if self.metrics_listener is not None:
+            await self.metrics_listener.start()
 
     async def stop(self) -> None:
+        if self.metrics_listener is not None:
+            await self.metrics_listener.stop()
         await self.admin_rooms.stop()
         await self.recording.stop()
         await self.sfu.close()
@@ -353,6 +377,9 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def add_web_client(app: web.Application) -> None:
     """The web client: static files, no build step, served at / by the homeserver."""
+    # WebAssembly (the vendored crypto) must be application/wasm for instantiateStreaming;
+    # not every system's MIME table says so.
+    mimetypes.add_type("application/wasm", ".wasm")
 
     async def index(request):
         return web.FileResponse(STATIC_DIR / "index.html",
@@ -365,7 +392,9 @@ def add_web_client(app: web.Application) -> None:
 def make_app(config: Config, db: Database | None = None) -> web.Application:
     hs = Homeserver(config, db)
     install_malformed_http_filter()  # garbage from peers: a WARNING a minute, no traceback
-    app = web.Application(middlewares=[matrix_errors, guest_gate],
+    # request metrics outermost: they see the status matrix_errors answered with
+    middlewares = [request_metrics(hs.metrics.observe_request)] if hs.metrics else []
+    app = web.Application(middlewares=[*middlewares, matrix_errors, guest_gate],
                           client_max_size=max(config.limits.max_request_bytes,
                                               config.limits.max_event_bytes) + 1024)
     app[HOMESERVER] = hs

@@ -1,4 +1,4 @@
-"""``homeserver generate-config`` and ``homeserver run``."""
+"""``homeserver generate-config``, ``homeserver run`` and ``homeserver backup``."""
 from __future__ import annotations
 
 import argparse
@@ -95,6 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run the server")
     run.add_argument("--config", required=True)
     run.add_argument("--log-level", default="INFO")
+    bak = sub.add_parser("backup", help="a consistent copy of a (running) server's SQLite"
+                         " database")
+    bak.add_argument("--config", required=True)
+    bak.add_argument("--to", required=True, help="the backup file to write")
+    bak.add_argument("--force", action="store_true", help="overwrite an existing file")
+    bak.add_argument("--pages-per-step", type=int, default=256,
+                     help="pages copied between short pauses (default 256)")
     args = parser.parse_args(argv)
 
     if args.command == "generate-config":
@@ -110,16 +117,33 @@ def main(argv: list[str] | None = None) -> int:
               f"  register_new_matrix_user -a -u admin -k '{secret}'"
               f" {scheme}://127.0.0.1:{args.port}", file=sys.stderr)
         return 0
-    logging.basicConfig(level=args.log_level.upper(),
+    logging.basicConfig(level=getattr(args, "log_level", "INFO").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = load_config(args.config)
     except ConfigError as e:
         print(f"error: {args.config}: {e}", file=sys.stderr)
         return 2
+    if args.command == "backup":
+        return run_backup(config, args.to, args.force, args.pages_per_step)
     try:
         asyncio.run(serve(config))
     except OSError as e:
         print(f"error: cannot listen: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_backup(config: Config, to: str, force: bool, pages: int) -> int:
+    from .backup import BackupError, backup
+
+    if not 1 <= pages <= 1_000_000:
+        print("error: --pages-per-step: must be between 1 and 1000000", file=sys.stderr)
+        return 2
+    try:
+        backup(config.database.path, to, force=force, pages=pages,
+               say=lambda line: print(line, flush=True))
+    except BackupError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 1
     return 0

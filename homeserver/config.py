@@ -166,6 +166,15 @@ class PresenceConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    # Prometheus text format at /metrics on a listener of its own (never the client port):
+    # loopback by default, as Synapse's; expose it further only behind a firewall.
+    enabled: bool = False
+    port: int = 9000
+    bind_address: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
 class Config:
     server_name: str
     listeners: list[ListenerConfig] = field(default_factory=lambda: [ListenerConfig()])
@@ -186,6 +195,7 @@ class Config:
     # from one of these has its client IP (for IP rate limits, devices' last seen) taken from
     # the header; from anywhere else the header is ignored.
     trusted_proxies: list[str] = field(default_factory=list)
+    metrics: MetricsConfig = MetricsConfig()
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -252,6 +262,7 @@ def _validate(cfg: Config) -> None:
     if cfg.limits.max_event_bytes < 1024:
         raise ConfigError("limits.max_event_bytes: must be at least 1024")
     _validate_turn(cfg.turn)
+    _validate_metrics(cfg)
     for key, base in (("public_baseurl", cfg.public_baseurl),
                       ("well_known.client_base_url", cfg.well_known.client_base_url),
                       ("well_known.identity_server", cfg.well_known.identity_server)):
@@ -261,6 +272,20 @@ def _validate(cfg: Config) -> None:
     if cfg.well_known.server is not None and not is_valid_server_name(cfg.well_known.server):
         raise ConfigError(f"well_known.server: {cfg.well_known.server!r} is not a valid"
                           " server name (host or host:port)")
+
+
+def _validate_metrics(cfg: Config) -> None:
+    m = cfg.metrics
+    if not 1 <= m.port <= 65535:
+        raise ConfigError(f"metrics.port: {m.port} is not a TCP port (1-65535)")
+    try:
+        ipaddress.ip_address(m.bind_address)
+    except ValueError:
+        raise ConfigError(f"metrics.bind_address: {m.bind_address!r} is not an IP address"
+                          ) from None
+    if m.enabled and any(lst.port == m.port for lst in cfg.listeners):
+        raise ConfigError(f"metrics.port: {m.port} is a listener's port; metrics need their"
+                          " own")
 
 
 TURN_SCHEMES = ("turn:", "turns:", "stun:", "stuns:")

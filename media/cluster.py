@@ -27,6 +27,7 @@ from typing import Any
 
 from . import rpc
 from .errors import MediaError, Unavailable, from_kind
+from .forwarding import LoopLag
 from .sfu import RelaySignaller, StagePolicy, host_of
 
 log = logging.getLogger(__name__)
@@ -298,9 +299,21 @@ class SFUCluster:
 
     async def get_stats(self) -> dict:
         per = {w.name: await _call(w, "stats") for w in self.workers}
-        total = {k: sum(s[k] for s in per.values()) for k in
-                 ("received", "forwarded", "dropped", "sessions", "relays")}
-        return dict(total, workers=per)
+        total = {k: sum(s.get(k, 0) for s in per.values()) for k in
+                 ("received", "forwarded", "dropped", "sessions", "relays", "rooms",
+                  "received_bytes", "forwarded_bytes")}
+        return dict(total, workers=per, loop_lag=merge_lag(
+            [s["loop_lag"] for s in per.values() if isinstance(s.get("loop_lag"), dict)]))
+
+
+def merge_lag(states: list[dict]) -> dict:
+    """The workers' loop-lag histograms (``LoopLag.state``) as one: counts added, the last
+    lag the worst of the workers' last."""
+    if not states:
+        return LoopLag().state()
+    return {"buckets": [sum(b) for b in zip(*(s["buckets"] for s in states), strict=True)],
+            "count": sum(s["count"] for s in states), "sum": sum(s["sum"] for s in states),
+            "last": max(s["last"] for s in states)}
 
 
 async def _call(w: _Worker, method: str, **params: Any) -> Any:

@@ -30,13 +30,49 @@ def _rewriter() -> SlotRewriter:
 
 class Counters:
     """RTP packets, SFU-wide: received from mics and relays, refused by the stage gate, and
-    sent to subscribers."""
-    __slots__ = ("received", "dropped", "forwarded")
+    sent to subscribers; their bytes (forwarded ones counted at their incoming size). Plain
+    integers bumped on the forwarding path, read by the metrics when scraped."""
+    __slots__ = ("received", "dropped", "forwarded", "received_bytes", "forwarded_bytes")
 
     def __init__(self) -> None:
         self.received = 0
         self.dropped = 0
         self.forwarded = 0
+        self.received_bytes = 0
+        self.forwarded_bytes = 0
+
+
+# the SFU's event-loop lag: how late its timer fires (seconds), as histogram bucket bounds
+LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class LoopLag:
+    """How late the SFU's timer wakes up, i.e. how long the event loop that forwards packets
+    was busy: a packet arriving then waited as long. Kept as cumulative histogram buckets
+    (``LAG_BUCKETS`` and +Inf), observed a few times a second, never per packet."""
+    __slots__ = ("buckets", "count", "total", "last")
+
+    def __init__(self) -> None:
+        self.buckets = [0] * (len(LAG_BUCKETS) + 1)
+        self.count = 0
+        self.total = 0.0
+        self.last = 0.0
+
+    def observe(self, lag: float) -> None:
+        lag = max(0.0, lag)
+        self.last = lag
+        self.count += 1
+        self.total += lag
+        for i, bound in enumerate(LAG_BUCKETS):
+            if lag <= bound:
+                self.buckets[i] += 1
+                return
+        self.buckets[-1] += 1
+
+    def state(self) -> dict:
+        """JSON-able (SFU workers send it over RPC): non-cumulative bucket counts."""
+        return {"buckets": list(self.buckets), "count": self.count, "sum": self.total,
+                "last": self.last}
 
 
 class Source:

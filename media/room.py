@@ -183,6 +183,8 @@ class Room:
     def ingress(self, src: Source, data: bytes, level_id: int | None) -> None:
         counters = self.counters
         counters.received += 1
+        size = len(data)
+        counters.received_bytes += size
         now = self.clock()
         if not src.allowed:
             # dropped, but followed: if the stage lets them speak again, they continue their
@@ -218,11 +220,15 @@ class Room:
             self.evaluate(now)
         d = (seq - src.last_seq) & 0xFFFF
         if d >= 0x8000:  # late (reordered): forward it, but it does not move the source on
-            counters.forwarded += forward(src, data, seq)
+            sent = forward(src, data, seq)
+            counters.forwarded += sent
+            counters.forwarded_bytes += sent * size
             return
         if seq < src.last_seq:
             src.cycles += 0x10000
-        counters.forwarded += forward(src, data, seq)
+        sent = forward(src, data, seq)
+        counters.forwarded += sent
+        counters.forwarded_bytes += sent * size
         src.last_seq = seq
         src.last_ts = int.from_bytes(data[4:8], "big")
         src.last_time = now

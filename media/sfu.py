@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from . import sdp
 from .cascade import RelayPeer, Uplink
 from .errors import CapacityExceeded, MediaError, SdpError, Unavailable
-from .forwarding import Counters
+from .forwarding import Counters, LoopLag
 from .ice_tcp import TcpIceServer
 from .recorder import Recorder
 from .room import Room, StagePolicy
@@ -112,6 +112,7 @@ class SFU:
         self.tcp: TcpIceServer | None = None
         self.rooms: dict[str, Room] = {}
         self.counters = Counters()
+        self.lag = LoopLag()
         self._ticker: asyncio.Task | None = None
         self._closed = False
 
@@ -347,6 +348,8 @@ class SFU:
         c = self.counters
         return {"rooms": len(self.rooms), "received": c.received,
                 "forwarded": c.forwarded, "dropped": c.dropped,
+                "received_bytes": c.received_bytes, "forwarded_bytes": c.forwarded_bytes,
+                "loop_lag": self.lag.state(),
                 "ingress_lost": sum(room.lost() for room in self.rooms.values()),
                 "sessions": sum(len(r.sessions) for r in self.rooms.values()),
                 "relays": sum(len(r.relays) for r in self.rooms.values())}
@@ -355,7 +358,9 @@ class SFU:
 
     async def _tick_loop(self) -> None:
         while not self._closed:
+            due = time.monotonic() + TICK
             await asyncio.sleep(TICK)
+            self.lag.observe(time.monotonic() - due)
             try:
                 self._tick()
             except Exception:

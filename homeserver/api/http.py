@@ -1,9 +1,12 @@
 """Shared HTTP plumbing: Matrix error rendering, bounded JSON bodies, access tokens, CORS."""
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import logging
+import time
+from collections.abc import Callable
 from typing import overload
 
 from aiohttp import web
@@ -102,6 +105,44 @@ async def matrix_errors(request: web.Request, handler):
     except Exception:  # a bug: log it, answer in Matrix form, keep serving
         log.exception("internal error handling %s %s", request.method, request.path)
         return error_response(MatrixError("Internal server error", "M_UNKNOWN", 500))
+
+
+# HTTP methods counted under their name; anything else a client invents is "other"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
+
+
+def servlet_name(request: web.Request) -> str:
+    """What the metrics call the route: its handler's name (``RoomServlets.send``), or
+    ``unmatched``: a bounded set of labels, whatever paths clients try."""
+    if request.match_info.http_exception is not None:
+        return "unmatched"
+    handler = getattr(request.match_info.route, "handler", None)
+    return getattr(handler, "__qualname__", None) or "unmatched"
+
+
+def request_metrics(observe: Callable[[str, str, int, float], None]):
+    """A middleware (outermost) that reports each request as ``observe(servlet, method,
+    status, seconds)`` once it is answered; 499 when the client went away first."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler):
+        start = time.perf_counter()
+        status = 500
+        try:
+            resp = await handler(request)
+            status = resp.status
+            return resp
+        except web.HTTPException as e:
+            status = e.status
+            raise
+        except asyncio.CancelledError:
+            status = 499
+            raise
+        finally:
+            method = request.method if request.method in METHODS else "other"
+            observe(servlet_name(request), method, status, time.perf_counter() - start)
+
+    return middleware
 
 
 async def read_json(request: web.Request, limit: int, canonical: bool = False) -> dict:

@@ -13,6 +13,14 @@ from collections import defaultdict
 class Notifier:
     def __init__(self):
         self._waiters: dict[str, set[asyncio.Future]] = defaultdict(set)
+        # read by the metrics (homeserver/metrics.py) when scraped
+        self.wakeups = 0  # long-polls woken by something arriving
+        self.timeouts = 0  # long-polls that waited their whole timeout
+
+    @property
+    def waiting(self) -> int:
+        """Long-polls waiting now."""
+        return sum(len(ws) for ws in self._waiters.values())
 
     def notify_users(self, user_ids) -> None:
         for uid in user_ids:
@@ -21,6 +29,7 @@ class Notifier:
                 for fut in waiters:
                     if not fut.done():
                         fut.set_result(None)
+                        self.wakeups += 1
 
     async def wait_for(self, user_id: str, timeout_s: float) -> bool:
         """Wait until ``user_id`` is notified or the timeout passes. True if notified."""
@@ -30,6 +39,7 @@ class Notifier:
             await asyncio.wait_for(fut, timeout_s)
             return True
         except TimeoutError:
+            self.timeouts += 1
             return False
         finally:
             ws = self._waiters.get(user_id)

@@ -535,7 +535,19 @@ class RoomHandler:
         view = self.state_view(room_id)
         keys = [("m.room.create", ""), ("m.room.name", ""), ("m.room.join_rules", ""),
                 ("m.room.canonical_alias", ""), ("m.room.topic", ""), ("m.room.avatar", ""),
-                ("m.room.member", invite_event["sender"])]
+                ("m.room.encryption", ""), ("m.room.member", invite_event["sender"])]
         out = [stripped_state(view[k]) for k in keys if k in view]
+        # A room on another server, known only by its invite: what the inviting server said
+        # of it (unverified, as the spec's stripped state is), for the keys we show.
+        have = {(e["type"], e["state_key"]) for e in out}
+        theirs = (invite_event.get("unsigned") or {}).get("invite_room_state")
+        for e in theirs[:20] if isinstance(theirs, list) else []:
+            if (isinstance(e, dict) and isinstance(e.get("type"), str)
+                    and isinstance(e.get("state_key"), str) and isinstance(e.get("sender"), str)
+                    and isinstance(e.get("content"), dict)
+                    and (e["type"], e["state_key"]) in keys
+                    and (e["type"], e["state_key"]) not in have):
+                have.add((e["type"], e["state_key"]))
+                out.append(stripped_state(e))
         out.append(stripped_state(invite_event))
         return out

@@ -61,6 +61,7 @@ class EventStore:
         # room -> {user: membership}: every event wakes the room's members, so this must not
         # cost a query over a big audience each time.
         self._members: dict[str, dict[str, str]] = {}
+        self.persisted = 0  # events committed by persist_event (read by the metrics)
 
     # rooms ---------------------------------------------------------------------------------
 
@@ -151,6 +152,7 @@ class EventStore:
                 c.execute("INSERT OR IGNORE INTO txn_ids (user_id, device_id, txn_id, event_id)"
                           " VALUES (?,?,?,?)", (txn[0], txn[1], txn[2], event["event_id"]))
         # Caches are updated only after the commit succeeded.
+        self.persisted += 1
         self._remember(event)
         if state_key is not None and update_state and room_id in self._state:
             self._state[room_id][(event["type"], state_key)] = event["event_id"]

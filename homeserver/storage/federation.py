@@ -125,6 +125,11 @@ class OutboxStore:
         return [r[0] for r in self.db.execute(
             "SELECT DISTINCT destination FROM federation_outbox")]
 
+    def backlog(self, limit: int) -> list[tuple[str, int, int]]:
+        return [(d, n, oldest) for d, n, oldest in self.db.execute(
+            "SELECT destination, COUNT(*), MIN(created_ts) FROM federation_outbox"
+            " GROUP BY destination ORDER BY MIN(created_ts) LIMIT ?", (limit,))]
+
     def count(self, destination: str | None = None) -> int:
         if destination is None:
             return self.db.execute("SELECT COUNT(*) FROM federation_outbox").fetchone()[0]

@@ -2,7 +2,8 @@
 https://<host>/r/<alias> and hears the room within 3 s of "Listen now" (received audio energy in
 WebRTC stats), sees the stage, cannot raise a hand, signs up from the room and raises it without
 rejoining; a user of B opens A's link "from your own server" and lands in the room as B's user;
-"Message" on a person starts a DM that the other side sees with a preview. Screenshots of the
+"Message" on a person starts an end-to-end encrypted DM: the other side sees who it is from and
+that it is encrypted (no preview: the server must not see the text), and reads it on accepting. Screenshots of the
 link page, the guest view and the person card at phone and desktop sizes go to docs/screenshots/
 when AUDIOROOMS_SCREENSHOTS=1.
 """
@@ -167,14 +168,16 @@ async def test_message_a_person_from_the_room(make_homeserver, open_page):
     await bob.page.keyboard.press("Enter")
     await expect(bob.page.locator("ol.messages")).to_contain_text("Loved your set, can we talk?")
 
-    # Alice sees who it is from and what they said, before accepting.
+    # Alice sees who it is from, and that it is encrypted (the text is not in the invitation:
+    # DMs are end-to-end encrypted), before accepting; then she reads it.
     await expect(alice.page.locator("#nav-dms")).to_have_attribute(
         "aria-label", "Backchannel, 1 unread", timeout=20000)
     await alice.page.get_by_role("link", name="Backchannel, 1 unread").click()
     item = alice.page.locator("a.dm-item", has_text="bob")
-    await expect(item).to_contain_text("Loved your set, can we talk?")
+    await expect(item).to_contain_text("Invited you (an encrypted message)")
     await item.click()
-    await expect(alice.page.locator(".invite-card")).to_contain_text("Loved your set, can we talk?")
+    await expect(alice.page.locator(".invite-card")).to_contain_text("end-to-end encrypted: accept to read")
+    await expect(alice.page.locator(".invite-card")).not_to_contain_text("Loved your set")
     await expect(alice.page.locator(".invite-card")).to_contain_text(bob_id)
     await alice.page.get_by_role("button", name="Accept").click()
     await expect(alice.page.locator("ol.messages")).to_contain_text("Loved your set, can we talk?")

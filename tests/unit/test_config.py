@@ -218,3 +218,31 @@ def test_servers_keys_that_are_server_names():
     servers = {"b.example": "https://b", "127.0.0.1:8008": "http://127.0.0.1:8008",
                "[::1]:8448": "https://[::1]:8448"}
     assert config_from_dict(with_("federation.servers", servers)).federation.servers == servers
+
+
+def test_metrics_are_off_by_default_on_loopback():
+    m = config_from_dict(BASE).metrics
+    assert (m.enabled, m.bind_address) == (False, "127.0.0.1")
+    assert 1 <= m.port <= 65535
+
+
+@pytest.mark.parametrize("key,value,message", [
+    ("metrics.port", 0, "metrics.port"),
+    ("metrics.port", 70000, "metrics.port"),
+    ("metrics.port", -1, "metrics.port"),
+    ("metrics.port", "9000", "metrics.port"),
+    ("metrics.port", True, "metrics.port"),
+    ("metrics.bind_address", "localhost:80", "metrics.bind_address"),
+    ("metrics.enabled", "yes", "metrics.enabled"),
+])
+def test_bad_metrics_settings_are_refused_by_key(key, value, message):
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict(with_(key, value))
+
+
+def test_metrics_port_must_not_be_a_listeners_port():
+    data = {**BASE, "listeners": [{"port": 8008}], "metrics": {"enabled": True, "port": 8008}}
+    with pytest.raises(ConfigError, match="metrics.port"):
+        config_from_dict(data)
+    data["metrics"]["port"] = 9100
+    assert config_from_dict(data).metrics.port == 9100

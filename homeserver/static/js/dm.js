@@ -71,8 +71,9 @@ export function seenText(names, room) {
   return others <= 1 ? "Seen" : `Seen by ${names.join(", ")}`;
 }
 
-/** Upload a picked image and send it as an m.image message. */
-export async function sendImage(api, roomId, file) {
+/** Upload a picked image and send it as an m.image message (through ``store.send``, so
+ *  encrypted in an encrypted DM; the image file itself is uploaded as it is). */
+export async function sendImage(api, store, roomId, file) {
   if (!IMAGE_TYPES.includes(file.type)) {
     throw new Error("That file isn't a photo this app can send (PNG, JPEG, GIF or WebP).");
   }
@@ -83,7 +84,7 @@ export async function sendImage(api, roomId, file) {
   if (!size) throw new Error("That file couldn't be read as an image.");
   const name = (file.name || "photo").slice(0, 200);
   const { content_uri: url } = await api.upload(file, name);
-  await api.send(roomId, "m.room.message", {
+  await store.send(roomId, "m.room.message", {
     msgtype: "m.image", body: name, url,
     info: { mimetype: file.type, size: file.size, w: size.w, h: size.h },
   });

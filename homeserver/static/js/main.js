@@ -1,6 +1,7 @@
 // The app shell: session, router, header, connection banner, the "now in a room" bar, and
 // reactions to the sync loop that matter on every page.
 import { Api } from "./api.js";
+import { Crypto, deleteStore, purgeStaleStores } from "./crypto.js";
 import { avatar, MediaCache } from "./media.js";
 import { RoomSession } from "./session.js";
 import { Store } from "./store.js";
@@ -24,6 +25,7 @@ class App {
     this.media = null;         // blob: URLs of photos, fetched with the access token
     this.user = null;
     this.session = null;       // RoomSession for the audio room the user is in
+    this.crypto = null;        // Crypto (crypto.js): end-to-end encryption of DMs
     this.cleanup = null;
     this.main = document.getElementById("main");
     this.route = null;
@@ -42,6 +44,7 @@ class App {
   }
 
   async start() {
+    purgeStaleStores();
     let saved = null;
     try { saved = JSON.parse(localStorage.getItem(SESSION_KEY) || "null"); } catch { saved = null; }
     if (saved?.access_token && saved?.user_id) {
@@ -72,6 +75,7 @@ class App {
     if (fresh) localStorage.setItem(SESSION_KEY, JSON.stringify(creds));
     this.media = new MediaCache(this.api);
     this.store = new Store(this.api, creds.user_id);
+    if (!this.user.guest) this.startCrypto();
     this.bindStore();
     this.store.start();
     document.getElementById("topbar").hidden = false;
@@ -81,11 +85,22 @@ class App {
     if (!this.user.guest) this.loadProfile();
   }
 
+  /** End-to-end encryption for DMs: this device's keys, kept in this browser under the user
+   *  and device ID (a reload keeps the session's device, so it finds the same keys). */
+  startCrypto() {
+    if (this.crypto || !this.user?.deviceId) return;
+    this.crypto = new Crypto(this.api, this.user.userId, this.user.deviceId);
+    this.crypto.addEventListener("decrypted", (e) => this.store?.decrypted(e.detail.roomId, e.detail.event));
+    this.store.crypto = this.crypto;
+  }
+
   /** The guest signed up in a room: a full account that stays in the room, its audio going on. */
   async upgraded(creds, roomId, displayname = "") {
     if (creds.user_id === this.user?.userId) {
       this.user.guest = false;
+      this.user.deviceId = creds.device_id || this.user.deviceId;
       this.api.token = creds.access_token;
+      this.startCrypto();
       localStorage.setItem(SESSION_KEY, JSON.stringify(creds));
       document.getElementById("whoami").textContent = creds.user_id;
       document.querySelector("nav.mainnav").hidden = false;
@@ -124,9 +139,14 @@ class App {
 
   async signOut() {
     const api = this.api;
+    const { userId, deviceId } = this.user || {};
     await this.leaveSessionQuietly();
+    this.store?.stop();
+    if (this.crypto) await this.crypto.shutdown();
     try { await api.logout(); } catch { /* the token goes away locally either way */ }
     this.forget();
+    // The server deleted this device and its keys: its crypto store is of no further use.
+    if (userId && deviceId) deleteStore(userId, deviceId);
     announce("You signed out.");
     location.hash = "#/login";
   }
@@ -141,6 +161,7 @@ class App {
   forget() {
     if (this.session) { this.session.close(false); this.session = null; }
     if (this.store) { this.store.stop(); this.store = null; }
+    if (this.crypto) { this.crypto.close(); this.crypto = null; }
     if (this.media) { this.media.close(); this.media = null; }
     this.user = null;
     this.api.token = null;

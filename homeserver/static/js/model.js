@@ -40,6 +40,14 @@ export class Room {
     this.state.set(this.key(ev.type, ev.state_key), { ...ev, _seq: this.seq });
   }
 
+  /** A message decrypted late (its keys arrived after it): in place of its placeholder. */
+  replaceMessage(ev) {
+    const i = this.timeline.findIndex((e) => e.event_id === ev.event_id);
+    if (i < 0) return false;
+    this.timeline[i] = ev;
+    return true;
+  }
+
   addMessage(ev) {
     if (this.timeline.some((e) => e.event_id === ev.event_id)) return false;
     this.timeline.push(ev);
@@ -53,6 +61,12 @@ export class Room {
     return c?.content?.type;
   }
   get isAudio() { return this.createType === AUDIO_ROOM; }
+  /** The room's encryption algorithm (m.room.encryption), or "" when it is not encrypted. */
+  get encryption() {
+    const c = this.get("m.room.encryption")?.content
+      || this.inviteState?.find((e) => e.type === "m.room.encryption" && e.state_key === "")?.content;
+    return typeof c?.algorithm === "string" ? c.algorithm : "";
+  }
   get isSpace() { return this.createType === "m.space"; }
   get name() {
     return this.content("m.room.name").name

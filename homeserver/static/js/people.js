@@ -1,4 +1,5 @@
 // People: a person's card (name, full ID, server, "Message"), and starting a DM with them.
+import { MEGOLM } from "./crypto.js";
 import { avatar } from "./media.js";
 import { h, serverOf, toast } from "./ui.js";
 
@@ -19,24 +20,22 @@ export function messagePerson(app, userId) {
   location.hash = dm ? `#/dms/${encodeURIComponent(dm)}` : `#/dms?to=${encodeURIComponent(userId)}`;
 }
 
-/** A short preview of a first message, for the invite's reason. */
-export function previewOf(text) {
-  const t = (text || "").replace(/\s+/g, " ").trim();
-  return t.length > PREVIEW_CHARS ? `${t.slice(0, PREVIEW_CHARS - 1)}…` : t;
-}
+/** The state that makes a new DM end-to-end encrypted (Megolm), as Element does. */
+export const ENCRYPTED_DM = [{ type: "m.room.encryption", state_key: "", content: { algorithm: MEGOLM } }];
 
-/** Create a DM, send the first message, then invite with that message as the reason, so the
- *  invitee sees who it is from and what they said before accepting. Answers the room ID. */
+/** Create an end-to-end encrypted DM inviting ``userId``, then send the first message,
+ *  encrypted for both (the invitee's devices get the room key now, and read it once they
+ *  accept). No preview goes with the invitation: the server must not see the text. */
 export async function startDm(app, userId, body) {
   const { api, store } = app;
-  const res = await api.createRoom({ is_direct: true, preset: "trusted_private_chat", visibility: "private" });
+  const res = await api.createRoom({ is_direct: true, preset: "trusted_private_chat", visibility: "private",
+    invite: [userId], initial_state: ENCRYPTED_DM });
   const roomId = res.room_id;
   store.room(roomId).membership = "join";
   store.addDirect([userId], roomId);
-  await api.send(roomId, "m.room.message", { msgtype: "m.text", body });
-  await api.invite(roomId, userId, previewOf(body));
+  await store.loadState(roomId);
+  await store.send(roomId, "m.room.message", { msgtype: "m.text", body });
   await api.setAccountData(store.me, "m.direct", store.direct).catch(() => {});
-  await store.loadState(roomId).catch(() => {});
   return roomId;
 }
 

@@ -17,6 +17,7 @@ export class Store extends EventTarget {
     this.online = true;
     this.running = false;
     this.abort = null;
+    this.crypto = null;          // Crypto (crypto.js) once set: decrypts before apply()
     this.readKey = `audiorooms.read.${userId}`;
     try { this.read = JSON.parse(localStorage.getItem(this.readKey) || "{}"); } catch { this.read = {}; }
   }
@@ -55,8 +56,19 @@ export class Store extends EventTarget {
       try {
         const res = await this.api.sync(this.since, this.online ? SYNC_TIMEOUT_MS : 0, this.abort.signal);
         if (!this.running) return;
+        // Keys and to-device messages are taken in before the next request acknowledges them.
+        // Once encryption is up, events are decrypted before they show; while its WebAssembly
+        // still loads, the rest of the sync shows at once and encrypted events say
+        // "Decrypting…" until it is done.
+        let late = null;
+        if (this.crypto) {
+          const work = this.crypto.processSync(res).catch((e) => console.warn("decrypting the sync failed:", e));
+          if (this.crypto.settled) await work; else late = work;
+        }
+        if (!this.running) return;
         const first = this.since === null;
         this.apply(res, first);
+        if (late) { await late; this.applyDecrypted(res); }
         this.since = res.next_batch;
         backoff = 1000;
         if (!this.online || first) { this.online = true; this.synced = true; this.emit("status", { online: true }); }
@@ -118,6 +130,52 @@ export class Store extends EventTarget {
       changed.add(id);
     }
     if (changed.size || directChanged) this.emit("change", { rooms: changed, direct: directChanged, initial });
+    this.trackEncrypted(changed);
+  }
+
+  /** Follow the devices of everyone in our encrypted rooms, so keys go to all of them. */
+  trackEncrypted(roomIds) {
+    if (!this.crypto) return;
+    const users = new Set();
+    for (const id of roomIds) {
+      const room = this.rooms.get(id);
+      if (!room?.encryption || room.membership !== "join") continue;
+      for (const m of [...room.members("join"), ...room.members("invite")]) users.add(m.userId);
+    }
+    if (users.size) this.crypto.track([...users]).catch((e) => console.warn("tracking devices failed:", e));
+  }
+
+  /** The encrypted events of ``res`` applied before they were decrypted: as decrypted now. */
+  applyDecrypted(res) {
+    const changed = new Set();
+    for (const [id, data] of Object.entries(res.rooms?.join || {})) {
+      for (const ev of data.timeline?.events || []) {
+        if ((ev._e2e || ev._utd) && this.rooms.get(id)?.replaceMessage(ev)) changed.add(id);
+      }
+    }
+    if (changed.size) this.emit("change", { rooms: changed });
+  }
+
+  /** A message that could not be decrypted before now can be: show its text. */
+  decrypted(roomId, event) {
+    const room = this.rooms.get(roomId);
+    if (room?.replaceMessage(event)) this.emit("change", { rooms: new Set([roomId]) });
+  }
+
+  /** Send a message: end-to-end encrypted where the room says so (m.room.encryption). */
+  async send(roomId, type, content) {
+    const room = this.room(roomId);
+    if (!room.encryption) return this.api.send(roomId, type, content);
+    if (!this.crypto) throw new Error("This conversation is end-to-end encrypted, and encryption isn't available here.");
+    const members = [...room.members("join"), ...room.members("invite")].map((m) => m.userId);
+    const res = await this.crypto.send(roomId, type, content, members);
+    // Our own message shows at once, as we wrote it; its encrypted copy from the sync (the same
+    // event ID) then adds nothing.
+    if (typeof res?.event_id === "string" && room.addMessage({ event_id: res.event_id, room_id: roomId,
+      sender: this.me, type, content, origin_server_ts: Date.now(), _e2e: true })) {
+      this.emit("change", { rooms: new Set([roomId]) });
+    }
+    return res;
   }
 
   applyEvent(room, ev, initial) {
@@ -143,6 +201,9 @@ export class Store extends EventTarget {
         this.emit("removed", { roomId: room.id, membership: ev.content.membership, sender: ev.sender, reason: ev.content.reason });
       }
       return;
+    }
+    if (ev.type === "m.room.encrypted") {   // not decrypted yet (see loop): a placeholder
+      ev = { ...ev, type: "m.room.message", _pending: true, content: { msgtype: "m.bad.encrypted", body: "Decrypting…" } };
     }
     if (ev.type === "m.room.message" && room.addMessage(ev) && !initial) {
       this.emit("message", { roomId: room.id, event: ev });
@@ -177,7 +238,8 @@ export class Store extends EventTarget {
     const room = this.room(roomId);
     if (room.historyLoaded) return;
     const res = await this.api.messages(roomId, undefined, 100);
-    for (const ev of res.chunk || []) {
+    for (let ev of res.chunk || []) {
+      if (ev.type === "m.room.encrypted" && this.crypto) ev = await this.crypto.decrypt(roomId, ev);
       if (ev.type === "m.room.message") room.addMessage(ev);
     }
     room.historyLoaded = true;

@@ -1197,6 +1197,30 @@ const scenarios = {
             [helloId, firstId, replyId]);
         return { room_id: roomId, got, served, secrets };
     },
+
+    /** Interoperability with this server's web client (tests/browser/test_e2ee_browser.py):
+     *  bob (matrix-js-sdk, Rust crypto) opens an encrypted DM with `input.peer`, a user of the
+     *  web client in Chromium, as Element does; once they join he sends `input.js_text`, and
+     *  waits to decrypt their reply `input.web_text`. Both sides are standard Matrix e2ee. */
+    async e2ee_web_peer() {
+        const c = await startAll(["bob"], { crypto: true });
+        check(typeof input.peer === "string" && input.js_text && input.web_text, "peer and texts");
+        secrets.push(input.js_text, input.web_text);
+        const { room_id: roomId } = await bounded("createRoom", c.bob.createRoom({
+            is_direct: true, preset: "trusted_private_chat", invite: [input.peer],
+            initial_state: [{ type: "m.room.encryption", state_key: "", content: { algorithm: MEGOLM } }],
+        }));
+        await waitFor("the web client's user to join", () =>
+            c.bob.getRoom(roomId)?.getMember(input.peer)?.membership === "join", 60000);
+        mark("web peer joined");
+        const sentId = await sendEncrypted("bob", c.bob, roomId, input.js_text);
+        const reply = await waitFor("the web client's encrypted reply", () =>
+            c.bob.getRoom(roomId)?.getLiveTimeline().getEvents().find((e) =>
+                e.getSender() === input.peer && e.getWireType() === "m.room.encrypted"), 60000);
+        const got = await decrypted("bob", c.bob, roomId, reply.getId(), input.web_text);
+        const served = await checkCiphertextOnly(c, roomId, ["bob"], [sentId, reply.getId()]);
+        return { room_id: roomId, sent: sentId, got, served, secrets };
+    },
 };
 
 // --------------------------------------------------------------------------- main

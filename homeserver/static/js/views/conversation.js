@@ -6,6 +6,17 @@ import { avatar, IMAGE_TYPES } from "../media.js";
 import { inviteInfo, personCard } from "../people.js";
 import { h, render, toast } from "../ui.js";
 
+const E2E_TITLE = "End-to-end encrypted: only the people in this conversation can read its messages; the servers carry them scrambled.";
+
+/** The conversation's encryption, said plainly at its top. */
+export function e2eBadge(encrypted) {
+  return encrypted
+    ? h("span", { class: "pill pill-e2e", "data-testid": "e2e-badge", title: E2E_TITLE },
+      h("span", { class: "lock", "aria-hidden": "true" }), "End-to-end encrypted")
+    : h("span", { class: "pill pill-plain", "data-testid": "e2e-badge",
+      title: "Messages here are not end-to-end encrypted: the servers can read them." }, "Not encrypted");
+}
+
 function time(ts) {
   return new Date(ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
@@ -38,7 +49,7 @@ export function conversation(app, roomId) {
     send.disabled = true;
     typing.stop();
     try {
-      await app.api.send(roomId, "m.room.message", { msgtype: "m.text", body });
+      await store.send(roomId, "m.room.message", { msgtype: "m.text", body });
       text.value = "";
     } catch (e) {
       sendError.textContent = e instanceof ApiError && e.network ? e.message
@@ -63,7 +74,7 @@ export function conversation(app, roomId) {
     photoLabel.classList.add("busy");
     typingLine.textContent = `Sending ${file.name}…`;
     try {
-      await sendImage(app.api, roomId, file);
+      await sendImage(app.api, store, roomId, file);
     } catch (e) {
       sendError.textContent = uploadError(e);
     } finally {
@@ -80,6 +91,7 @@ export function conversation(app, roomId) {
     return h("li", { class: "invite-card" },
       h("p", {}, h("strong", {}, name || inviter || "Someone"), name && inviter ? ` (${inviter})` : "", " wants to talk with you."),
       preview ? h("blockquote", { class: "invite-preview" }, h("p", {}, preview)) : null,
+      room.encryption ? h("p", { class: "muted" }, "Their messages are end-to-end encrypted: accept to read them.") : null,
       h("div", { class: "row-start" },
         h("button", { type: "button", class: "btn btn-primary", "data-key": "accept", onclick: async (ev) => {
           ev.currentTarget.disabled = true;
@@ -103,6 +115,15 @@ export function conversation(app, roomId) {
   function message(room, ev, grouped, seen) {
     const c = ev.content || {};
     const mine = ev.sender === me;
+    // Each message says how it came: decrypted here (a lock), or not decryptable (yet).
+    const lock = ev._e2e ? h("span", { class: "msg-e2e", role: "img", "aria-label": "Encrypted", title: "End-to-end encrypted",
+      "data-testid": "msg-e2e" }, h("span", { class: "lock", "aria-hidden": "true" })) : null;
+    if (ev._utd || ev._pending) {
+      return h("li", { class: `msg utd${mine ? " mine" : ""}`, dataset: { event: ev.event_id } },
+        h("div", { class: "msg-meta" }, h("span", { class: "msg-sender" }, mine ? "You" : room.displayName(ev.sender)),
+          h("time", { datetime: new Date(ev.origin_server_ts).toISOString() }, time(ev.origin_server_ts))),
+        h("p", { class: "msg-body msg-utd", "data-testid": ev._pending ? "decrypting" : "utd" }, c.body));
+    }
     const name = mine ? "You" : room.displayName(ev.sender);
     const isImage = c.msgtype === "m.image";
     const linkRoom = c["org.audiorooms.room_id"];
@@ -110,7 +131,8 @@ export function conversation(app, roomId) {
       grouped ? null : h("div", { class: "msg-meta" },
         mine ? null : avatar(app.media, ev.sender, name, room.avatarOf(ev.sender), "small"),
         h("span", { class: "msg-sender" }, name),
-        h("time", { datetime: new Date(ev.origin_server_ts).toISOString() }, time(ev.origin_server_ts))),
+        h("time", { datetime: new Date(ev.origin_server_ts).toISOString() }, time(ev.origin_server_ts)), lock),
+      grouped ? lock : null,
       isImage ? imageBody(app.media, ev) : h("p", { class: "msg-body" }, c.body),
       linkRoom ? h("a", { class: "btn btn-small", href: `#/room/${encodeURIComponent(linkRoom)}?join=1` }, "Join the room") : null,
       seen ? h("p", { class: "seen", "data-testid": "seen" }, seenText(seen, room)) : null);
@@ -123,6 +145,7 @@ export function conversation(app, roomId) {
       h("a", { class: "btn btn-quiet btn-small back-link", href: "#/dms", "data-key": "back" }, "← All"),
       others.length === 1 ? avatar(app.media, others[0].userId, others[0].displayname, others[0].avatarUrl, "small") : null,
       h("h2", { id: "conv-title" }, room.dmTitle(me)),
+      room.membership === "join" || room.encryption ? e2eBadge(!!room.encryption) : null,
       h("span", { class: "muted small conv-ids" }, others.map((m) => h("button", { type: "button", class: "linklike",
         "data-key": `who-${m.userId}`, onclick: () => personCard(app, m.userId, { name: m.displayname, avatarUrl: m.avatarUrl }) },
       m.userId))));
@@ -192,9 +215,9 @@ export function draftConversation(app, userId, send) {
   const pane = h("section", { class: "conv-pane", "aria-labelledby": "conv-title" },
     h("div", { class: "conv-head" },
       h("a", { class: "btn btn-quiet btn-small back-link", href: "#/dms" }, "← All"),
-      h("h2", { id: "conv-title" }, `New conversation with ${userId}`)),
+      h("h2", { id: "conv-title" }, `New conversation with ${userId}`), e2eBadge(true)),
     h("ul", { class: "messages", "aria-label": "Messages" },
-      h("li", { class: "empty" }, "Your first message goes with the invitation, so they see who you are and what it's about.")),
+      h("li", { class: "empty" }, "Your first message goes with the invitation. It is end-to-end encrypted: they read it once they accept, and no server can.")),
     composer);
   setTimeout(() => text.focus(), 0);
   return { pane, draw() {}, close() {}, readIfSeen() {} };

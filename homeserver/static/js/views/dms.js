@@ -1,7 +1,7 @@
 // The backchannel: direct conversations with anyone on any server, live from the sync loop.
 import { ApiError } from "../api.js";
 import { avatar } from "../media.js";
-import { inviteInfo, startDm } from "../people.js";
+import { ENCRYPTED_DM, inviteInfo, startDm } from "../people.js";
 import { h, render } from "../ui.js";
 import { conversation, draftConversation } from "./conversation.js";
 
@@ -53,7 +53,8 @@ export function mount(app, main, params) {
     newButton.disabled = true;
     newButton.textContent = "Starting…";
     try {
-      const res = await app.api.createRoom({ is_direct: true, invite: ids, preset: "trusted_private_chat", visibility: "private" });
+      const res = await app.api.createRoom({ is_direct: true, invite: ids, preset: "trusted_private_chat", visibility: "private",
+        initial_state: ENCRYPTED_DM });
       store.room(res.room_id).membership = "join";
       await store.loadState(res.room_id).catch(() => {});
       store.addDirect(ids, res.room_id);
@@ -75,7 +76,7 @@ export function mount(app, main, params) {
   function lastLine(room) {
     if (room.membership === "invite") {
       const { preview } = inviteInfo(room, me);
-      return preview ? `Invited you: “${preview}”` : "Invited you to talk";
+      return preview ? `Invited you: “${preview}”` : room.encryption ? "Invited you (an encrypted message)" : "Invited you to talk";
     }
     const ev = room.timeline.at(-1);
     if (!ev) return "No messages yet";
@@ -102,7 +103,8 @@ export function mount(app, main, params) {
           href: `#/dms/${encodeURIComponent(room.id)}`, "data-key": `dm-${room.id}`,
           "aria-current": room.id === current ? "page" : null },
         avatar(app.media, other, title, otherMember?.avatarUrl, "small"),
-        h("span", { class: "dm-text" }, h("span", { class: "dm-title" }, title),
+        h("span", { class: "dm-text" }, h("span", { class: "dm-title" }, title,
+          room.encryption ? h("span", { class: "lock dm-lock", role: "img", "aria-label": "(encrypted)", title: "End-to-end encrypted" }) : null),
           state ? h("span", { class: "visually-hidden" }, state) : null,
           h("span", { class: "dm-last" }, lastLine(room))),
         unread ? h("span", { class: "badge", "aria-hidden": "true" }, room.membership === "invite" ? "new" : String(unread)) : null));
