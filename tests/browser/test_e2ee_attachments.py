@@ -233,3 +233,33 @@ async def test_message_whose_key_arrives_late_decrypts_without_reload(make_homes
                             await b.evaluate("decodeURIComponent(location.hash.split('/')[2] || '')"))
     assert [m["content"]["body"] for m in msgs if m["e2e"]] == [secret]
     await b.unroute_all(behavior="ignoreErrors")
+
+
+async def test_photo_in_an_unencrypted_dm_is_sent_as_before(make_homeserver, open_page):
+    """A DM without m.room.encryption (another client made it): the photo goes as it always
+    did, a plain upload and an event with ``url``, shown from the server's thumbnail."""
+    hs = await start_servers(make_homeserver, names=("a", "b"))
+    alice = await open_page(hs["a"], "alice", DESKTOP)
+    alice_id = await sign_up(alice, "alice")
+    bob = await hs["b"].user("bob")
+    room_id = await bob.create_room(preset="private_chat", is_direct=True, invite=[alice_id])
+    a = alice.page
+    await a.get_by_role("link", name=re.compile("^Backchannel")).first.click()
+    await a.locator("a.dm-item").first.click()
+    await a.get_by_role("button", name="Accept").click()
+    await expect(a.get_by_test_id("e2e-badge")).to_have_text("Not encrypted", timeout=30000)
+    image = png(320, 200, COLOUR)
+    await a.get_by_label("Attach a photo").set_input_files(
+        {"name": "plain.png", "mimeType": "image/png", "buffer": image})
+    photo = a.get_by_role("img", name="Photo: plain.png")
+    assert await decoded(photo, timeout=30) == (320, 200)
+
+    async def sent():
+        chunk = (await bob.messages(room_id, dir="b", limit="20"))["chunk"]
+        return next((e for e in chunk if e["type"] == "m.room.message"), None)
+    ev = await eventually(sent, timeout=30)
+    c = ev["content"]
+    assert c["msgtype"] == "m.image" and c["url"].startswith("mxc://") and "file" not in c
+    assert c["info"] == {"mimetype": "image/png", "size": len(image), "w": 320, "h": 200}
+    dirs = [Path(hs["a"].config.database.path).parent]
+    assert files_holding(dirs, [image[33:33 + 64]])    # the server keeps the PNG itself
