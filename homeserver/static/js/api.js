@@ -144,6 +144,11 @@ export class Api {
     return this.request("PUT", `${C}/user/${enc(userId)}/account_data/${enc(type)}`, content);
   }
 
+  /** TURN servers with short-lived credentials (coturn's REST API); {} when none is set up. */
+  turnServer() {
+    return this.request("GET", `${C}/voip/turnServer`);
+  }
+
   // media ----------------------------------------------------------------------------------
   /** Upload a file (a Blob) as it is; answers {content_uri}. No ``filename``: none is sent
    *  (an encrypted attachment's name stays inside its encrypted event). */

@@ -83,6 +83,27 @@ export class RoomAudio extends EventTarget {
     this.dispatchEvent(new CustomEvent("status", { detail: { status, message } }));
   }
 
+  /** The homeserver's TURN servers (/voip/turnServer), reused until half their lifetime has
+   * passed; none when it has none or cannot say (audio then goes direct, as before). */
+  async iceServers() {
+    const now = Date.now();
+    if (this.turn && now < this.turn.until) return this.turn.servers;
+    let servers = [];
+    let ttl = 60;
+    try {
+      const t = await this.api.turnServer();
+      if (t && Array.isArray(t.uris) && t.uris.length) {
+        servers = [{ urls: t.uris.filter((u) => typeof u === "string"),
+                     username: String(t.username || ""), credential: String(t.password || "") }];
+        ttl = Math.max(60, Number(t.ttl) || 60);
+      }
+    } catch (e) {
+      console.warn("audio: no TURN servers:", e.message);
+    }
+    this.turn = { servers, until: now + ttl * 500 };
+    return servers;
+  }
+
   /** Serialise connects and disconnects, so quick role changes cannot interleave. */
   run(fn) {
     this.queue = this.queue.then(fn, fn).catch((e) => console.warn("audio:", e));
@@ -108,7 +129,7 @@ export class RoomAudio extends EventTarget {
       this.setStatus("connecting", "Connecting audio…");
       let pc;
       try {
-        pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle" });
+        pc = new RTCPeerConnection({ iceServers: await this.iceServers(), bundlePolicy: "max-bundle" });
         this.pc = pc;
         for (let i = 0; i < this.slots; i++) pc.addTransceiver("audio", { direction: "recvonly" });
         if (this.withMic) pc.addTransceiver(this.micTrack, { direction: "sendonly", streams: [this.micStream] });
@@ -277,6 +298,15 @@ export class RoomAudio extends EventTarget {
         out.inboundLevel = Math.max(out.inboundLevel, s.audioLevel || 0);
       } else if (s.type === "outbound-rtp" && s.kind === "audio") {
         out.outboundPackets += s.packetsSent || 0;
+      }
+    });
+    // The path the audio takes: our end of the selected candidate pair (host/relay, udp/tcp).
+    report.forEach((s) => {
+      if (s.type !== "transport" || !s.selectedCandidatePairId) return;
+      const local = report.get(report.get(s.selectedCandidatePairId)?.localCandidateId);
+      if (local) {
+        out.path = { type: local.candidateType, protocol: local.protocol,
+                     relayProtocol: local.relayProtocol || null };
       }
     });
     return out;
