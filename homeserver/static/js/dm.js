@@ -96,6 +96,8 @@ export async function sendImage(api, store, roomId, file, media = null) {
   const thumb = await thumbnail(file, size);
   if (thumb) {
     const t = await uploadEncrypted(api, thumb.blob);
+    const tParsed = parseEncryptedFile(t);
+    if (media && tParsed) media.seed({ encrypted: tParsed, mimetype: thumb.blob.type }, thumb.blob);
     info.thumbnail_file = t;
     info.thumbnail_info = { mimetype: thumb.blob.type, size: thumb.blob.size, w: thumb.w, h: thumb.h };
   }
