@@ -104,6 +104,7 @@ async def test_photo_in_an_encrypted_dm_is_an_encrypted_attachment(make_homeserv
     await alice.page.get_by_label("Attach a photo").set_input_files(
         {"name": "setlist.png", "mimeType": "image/png", "buffer": image})
     await expect(alice.page.locator("img.msg-photo")).to_have_count(1, timeout=30000)
+    assert await decoded(alice.page.locator("img.msg-photo"), timeout=30) == (640, 400)
     photo = b.get_by_role("img", name="Photo: setlist.png")
     await expect(photo).to_be_visible(timeout=30000)
     await expect(photo).to_have_attribute("src", re.compile("^blob:"), timeout=30000)
