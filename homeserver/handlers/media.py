@@ -80,13 +80,7 @@ class MediaHandler:
         return view
 
     async def open_session(self, req: Requester, room_id: str, body: dict) -> dict:
-        offer = body.get("sdp")
-        if body.get("type") != "offer" or not isinstance(offer, str) or not offer:
-            raise BadJson("the body must be {\"type\": \"offer\", \"sdp\": \"...\"}")
-        if len(offer) > MAX_SDP:
-            raise BadJson("the offer is too large")
-        if req.is_guest and offers_to_send(offer):
-            raise GuestForbidden("Guests listen only: offer recvonly audio")
+        offer = _offer(req, body)
         view = self._audio_room(room_id)
         if (self.store.membership(room_id, req.user_id) or ("",))[0] != "join":
             raise Forbidden("Join the room before joining its audio")
@@ -113,13 +107,7 @@ class MediaHandler:
         owner = self._sessions.get(session_id)
         if owner is None or owner != (room_id, req.user_id):
             raise NotFound("No such audio session")
-        offer = body.get("sdp")
-        if body.get("type") != "offer" or not isinstance(offer, str) or not offer:
-            raise BadJson("the body must be {\"type\": \"offer\", \"sdp\": \"...\"}")
-        if len(offer) > MAX_SDP:
-            raise BadJson("the offer is too large")
-        if req.is_guest and offers_to_send(offer):
-            raise GuestForbidden("Guests listen only: offer recvonly audio")
+        offer = _offer(req, body)
         try:
             answer = await self.sfu.renegotiate_session(room_id, session_id, offer)
         except SdpError as e:
@@ -230,3 +218,16 @@ class MediaHandler:
                 del self._relays[relay_id]
                 log.info("closing %s's relay of %s: denied by the server ACL", origin, room_id)
                 asyncio.ensure_future(self.sfu.close_relay(room_id, relay_id))
+
+
+def _offer(req: Requester, body: dict) -> str:
+    """The SDP offer of a POST or PUT body, checked: a bounded string, and recvonly for
+    guests (they listen only)."""
+    offer = body.get("sdp")
+    if body.get("type") != "offer" or not isinstance(offer, str) or not offer:
+        raise BadJson("the body must be {\"type\": \"offer\", \"sdp\": \"...\"}")
+    if len(offer) > MAX_SDP:
+        raise BadJson("the offer is too large")
+    if req.is_guest and offers_to_send(offer):
+        raise GuestForbidden("Guests listen only: offer recvonly audio")
+    return offer
