@@ -375,10 +375,10 @@ def make_sfu(config: Config, hooks: SFUHooks) -> AudioSFU:
                           workers=list(m.worker_hosts) or m.workers, secret=m.worker_secret,
                           server_name=config.server_name,
                           relay_signaller=hooks.relay_signaller,
-                          stage_policy=hooks.may_publish)
+                          stage_policy=hooks.may_publish, loss_feedback=m.loss_feedback)
     return SFU(m.audio_slots, m.public_ip, udp, server_name=config.server_name,
                relay_signaller=hooks.relay_signaller, stage_policy=hooks.may_publish,
-               tcp_port=m.tcp_port)
+               tcp_port=m.tcp_port, loss_feedback=m.loss_feedback)
 
 
 STATIC_DIR = Path(__file__).parent / "static"

@@ -37,7 +37,7 @@ def generate_config(server_name: str, port: int, data_dir: str, open_registratio
                          "shared_secret": secrets.token_urlsafe(32)},
         "federation": {"servers": {}, "verify_certificates": True, "ip_range_whitelist": []},
         "media": {"audio_slots": 3, "public_ip": None, "udp_port_range": None,
-                  "tcp_port": None},
+                  "tcp_port": None, "loss_feedback": True},
         "media_repository": {"max_upload_bytes": 50 * 1024 * 1024,
                              "store_path": str(data / "media")},
     }
