@@ -81,7 +81,9 @@ async def test_typing_and_seen_in_a_dm_across_two_servers(make_homeserver, open_
     await bob.page.get_by_label("Message", exact=True).fill("Are you on tonight?")
     await bob.page.keyboard.press("Enter")
     first = bob.page.locator("li.msg", has_text="Are you on tonight?")
-    await expect(first).to_be_visible()
+    # The first message of a new encrypted DM waits for the room, the invite and the keys of
+    # alice's devices fetched from her server (query, claim, to-device): seconds under load.
+    await expect(first).to_be_visible(timeout=20000)
     await expect(alice.page.locator("#nav-dms")).to_have_attribute(
         "aria-label", "Backchannel, 1 unread", timeout=20000)
     await asyncio.sleep(1)
