@@ -20,6 +20,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 from .client import FederationClient, RemoteServerError
@@ -48,6 +49,33 @@ class Outbox(Protocol):
         destinations whose oldest row is oldest."""
         ...
 
+    def save_destination(self, destination: str, failure_ts: int | None, retry_last_ts: int,
+                         retry_interval: int, last_successful: int | None) -> None: ...
+
+    def load_destinations(self, limit: int) -> list[tuple[str, int | None, int, int,
+                                                           int | None]]: ...
+
+
+MAX_TRACKED = 100_000  # destinations whose retry state is kept (a bound, not a target)
+
+
+@dataclass
+class DestinationState:
+    """One destination's delivery state as plain data (Synapse's ``destinations`` row):
+    times in ms since the epoch; ``retry_last_ts`` and ``retry_interval`` are 0 and
+    ``failure_ts`` None while deliveries succeed; ``last_successful_stream_ordering`` is the
+    outbox row ID of the last PDU it took (None: none yet). Kept in the outbox's store."""
+    destination: str
+    failure_ts: int | None = None
+    retry_last_ts: int = 0
+    retry_interval: int = 0
+    last_successful_stream_ordering: int | None = None
+
+    def as_dict(self) -> dict:
+        return {"destination": self.destination, "retry_last_ts": self.retry_last_ts,
+                "retry_interval": self.retry_interval, "failure_ts": self.failure_ts,
+                "last_successful_stream_ordering": self.last_successful_stream_ordering}
+
 
 class OutboundQueue:
     def __init__(self, server_name: str, store: Outbox, client: FederationClient,
@@ -63,11 +91,15 @@ class OutboundQueue:
         self._wakeups: dict[str, asyncio.Event] = {}
         self._workers: dict[str, asyncio.Task] = {}
         self._failures: dict[str, int] = defaultdict(int)
+        self._states: dict[str, DestinationState] = {}
         self._edu_txn = 0
         self._stopping = False
 
     def start(self) -> None:
-        """Catch up: resume delivery to every destination with queued PDUs."""
+        """Catch up: resume delivery to every destination with queued PDUs (the retry state
+        kept from before is shown until the first attempt, which is made at once)."""
+        for row in self.store.load_destinations(MAX_TRACKED):
+            self._states[row[0]] = DestinationState(*row)
         for dest in self.store.destinations():
             self._ensure_worker(dest)
 
@@ -116,6 +148,46 @@ class OutboundQueue:
             if edus and dest not in out and len(out) < limit:
                 out[dest] = (dest, len(edus), 0.0, self._failures.get(dest, 0))
         return list(out.values())
+
+    def _save(self, st: DestinationState) -> None:
+        self.store.save_destination(st.destination, st.failure_ts, st.retry_last_ts,
+                                    st.retry_interval, st.last_successful_stream_ordering)
+
+    def _state(self, dest: str) -> DestinationState:
+        st = self._states.get(dest)
+        if st is None:
+            if len(self._states) >= MAX_TRACKED:  # the oldest healthy ones are forgotten
+                for d in [d for d, v in self._states.items() if v.failure_ts is None][:1000]:
+                    del self._states[d]
+            st = self._states[dest] = DestinationState(dest)
+        return st
+
+    def destination_states(self) -> list[DestinationState]:
+        """Every destination this process sent to or holds items for, by name (copies)."""
+        names = set(self._states) | set(self.store.destinations())
+        return [DestinationState(**vars(self._states[d])) if d in self._states
+                else DestinationState(d) for d in sorted(names)]
+
+    def destination_state(self, destination: str) -> DestinationState | None:
+        st = self._states.get(destination)
+        if st is not None:
+            return DestinationState(**vars(st))
+        return DestinationState(destination) if destination in self.store.destinations() \
+            else None
+
+    def reset_connection(self, destination: str) -> bool:
+        """Forget the destination's failures and retry it now; False if it was not
+        backing off (nothing to reset)."""
+        st = self._states.get(destination)
+        if st is None or not st.retry_last_ts:
+            return False
+        st.failure_ts, st.retry_last_ts, st.retry_interval = None, 0, 0
+        self._save(st)
+        self._failures[destination] = 0
+        ev = self._wakeups.get(destination)
+        if ev:
+            ev.set()
+        return True
 
     def wake(self, destination: str) -> None:
         """The destination talked to us, so it is up: retry now instead of after backoff."""
@@ -166,6 +238,11 @@ class OutboundQueue:
                 self._failures[dest] += 1
                 delay = min(self.retry_max_s, self.retry_base_s * 2 ** (self._failures[dest] - 1))
                 delay *= self.rng.uniform(0.5, 1.0)
+                st = self._state(dest)
+                st.retry_last_ts = int(time.time() * 1000)
+                st.failure_ts = st.failure_ts or st.retry_last_ts
+                st.retry_interval = max(1, int(delay * 1000))
+                self._save(st)
                 log.info("delivery to %s failed (%s); retry in %.1fs", dest, e, delay)
                 try:
                     await asyncio.wait_for(wakeup.wait(), delay)
@@ -173,6 +250,14 @@ class OutboundQueue:
                     pass
                 continue
             self._failures[dest] = 0
+            st = self._state(dest)
+            before = vars(st).copy()
+            st.failure_ts, st.retry_last_ts, st.retry_interval = None, 0, 0
+            if pdus:
+                st.last_successful_stream_ordering = max(
+                    i for i, kind, _ in rows if kind == "pdu")
+            if vars(st) != before:  # kept only when it changed (not for EDU-only ones)
+                self._save(st)
             if rows:
                 self.store.delete_upto(dest, rows[-1][0])
             for event_id, result in (resp.get("pdus") or {}).items():

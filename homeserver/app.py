@@ -24,7 +24,8 @@ from media.cluster import SFUCluster
 from media.sfu import SFU
 
 from .api.accounts import AccountServlets
-from .api.admin import AdminServlets
+from .api.admin import AccountDeactivationServlet, AdminServlets
+from .api.admin_federation import AdminFederationServlets
 from .api.admin_rooms import AdminRoomServlets
 from .api.audio import AudioServlets, MediaServlets
 from .api.client_misc import ClientMiscServlets
@@ -55,6 +56,7 @@ from .config import Config, RateLimit, media_store_path
 from .handlers.account_data import AccountDataHandler
 from .handlers.accounts import AccountHandler, PasswordHasher
 from .handlers.admin import AdminHandler
+from .handlers.admin_federation import AdminDestinations
 from .handlers.admin_rooms import AdminRooms
 from .handlers.audio import AudioRoomHandler, NoticeSender
 from .handlers.content_repo import ContentRepository
@@ -270,9 +272,16 @@ class Homeserver:
             self.accounts.tokens = self.registration_tokens
         self.admin = AdminHandler(name, self.admin_store, self.accounts, self.devices,
                                   self.membership)
+        self.admin_destinations = AdminDestinations(self.queue, self.admin_store.rooms_of_server)
         self.admin_rooms = AdminRooms(name, self.admin_store, self.events, self.membership,
                                       self.directory, self.media, self.notices)
-        self.membership.join_checks.append(self.admin_rooms.check_join)  # blocked rooms
+        # blocked rooms: no joins or invites, ours or other servers', and listed nowhere
+        self.membership.join_checks.append(self.admin_rooms.check_join)
+        self.room_host.join_checks.append(self.admin_rooms.check_join)
+        self.federation.invite_checks.append(self.admin_rooms.check_join)
+        self.federation.pdu_admission.append(self.admin_rooms.admit_pdu)
+        self.directory.hidden_checks.append(self.admin_rooms.is_blocked)
+        self.media.room_checks.append(self.admin_rooms.check_join)  # no audio either
 
         # who reacts to what
         self.rooms.event_listeners.append(self.federation.on_event_appended)  # relay, in order
@@ -366,10 +375,10 @@ def make_sfu(config: Config, hooks: SFUHooks) -> AudioSFU:
                           workers=list(m.worker_hosts) or m.workers, secret=m.worker_secret,
                           server_name=config.server_name,
                           relay_signaller=hooks.relay_signaller,
-                          stage_policy=hooks.may_publish)
+                          stage_policy=hooks.may_publish, loss_feedback=m.loss_feedback)
     return SFU(m.audio_slots, m.public_ip, udp, server_name=config.server_name,
                relay_signaller=hooks.relay_signaller, stage_policy=hooks.may_publish,
-               tcp_port=m.tcp_port)
+               tcp_port=m.tcp_port, loss_feedback=m.loss_feedback)
 
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -415,7 +424,9 @@ def make_app(config: Config, db: Database | None = None) -> web.Application:
     admin = AdminServlets(hs.admin, hs.admin_rooms, hs.registration_tokens,
                           RateLimiter(config.ratelimit.register), config.registration.open)
     app.add_routes(admin.routes())
+    app.add_routes(AccountDeactivationServlet(hs.admin).routes())
     app.add_routes(AdminRoomServlets(hs.admin_rooms, admin.auth).routes())
+    app.add_routes(AdminFederationServlets(hs.admin_destinations, admin.auth).routes())
     app.add_routes(rooms.routes())
     app.add_routes(EphemeralServlets(hs.receipts, hs.typing).routes())
     app.add_routes(federation.routes())

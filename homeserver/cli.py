@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import fcntl
 import logging
 import secrets
 import signal
@@ -35,7 +37,7 @@ def generate_config(server_name: str, port: int, data_dir: str, open_registratio
                          "shared_secret": secrets.token_urlsafe(32)},
         "federation": {"servers": {}, "verify_certificates": True, "ip_range_whitelist": []},
         "media": {"audio_slots": 3, "public_ip": None, "udp_port_range": None,
-                  "tcp_port": None},
+                  "tcp_port": None, "loss_feedback": True},
         "media_repository": {"max_upload_bytes": 50 * 1024 * 1024,
                              "store_path": str(data / "media")},
     }
@@ -95,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run the server")
     run.add_argument("--config", required=True)
     run.add_argument("--log-level", default="INFO")
+    run.add_argument("--port", type=int, default=None,
+                     help="listen on this port instead of the first listener's")
     bak = sub.add_parser("backup", help="a consistent copy of a (running) server's SQLite"
                          " database")
     bak.add_argument("--config", required=True)
@@ -126,12 +130,49 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "backup":
         return run_backup(config, args.to, args.force, args.pages_per_step)
+    if args.port is not None:
+        if not 1 <= args.port <= 65535:
+            print(f"error: --port: {args.port} is not a TCP port", file=sys.stderr)
+            return 2
+        first = dataclasses.replace(config.listeners[0], port=args.port)
+        config = dataclasses.replace(config, listeners=[first, *config.listeners[1:]])
+    try:
+        lock = lock_database(config.database.path)
+    except DatabaseInUse as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     try:
         asyncio.run(serve(config))
     except OSError as e:
         print(f"error: cannot listen: {e}", file=sys.stderr)
         return 1
+    finally:
+        if lock is not None:
+            lock.close()
     return 0
+
+
+class DatabaseInUse(Exception):
+    pass
+
+
+def lock_database(path: str):
+    """Hold an exclusive lock beside the SQLite file for the life of this process. A second
+    server process on the same file would keep its own caches and stream positions and hand
+    out duplicate orderings, so it is refused. The kernel drops the lock when the process
+    dies, SIGKILL included, so a restart never finds a stale one."""
+    if path == ":memory:":
+        return None
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fh = open(path + ".lock", "a+")  # noqa: SIM115 - held open until the process exits
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise DatabaseInUse(
+            f"{path} is in use by another homeserver process (one process serves a SQLite"
+            " database)") from None
+    return fh
 
 
 def run_backup(config: Config, to: str, force: bool, pages: int) -> int:

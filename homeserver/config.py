@@ -121,6 +121,9 @@ class MediaConfig:
     # ICE-TCP (RFC 6544): passive TCP candidates on this one port for clients whose network
     # drops UDP. None: off; 0: any free port (tests).
     tcp_port: int | None = None
+    # Listeners' receiver reports fed back to the speaker they hear (worst recent listener's
+    # fraction lost in the speaker's report block), so its Opus encoder turns in-band FEC on.
+    loss_feedback: bool = True
     # 0: forward in the server process. N: N SFU worker processes (one per core is the point).
     workers: int = 0
     # SFU workers on other hosts ("host:port", started with `python -m media.worker`).
@@ -225,6 +228,8 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("media.tcp_port: must be a port number (0..65535) or null")
     if tcp is not None and (cfg.media.workers or cfg.media.worker_hosts):
         raise ConfigError("media.tcp_port: ICE-TCP needs the in-process SFU (media.workers: 0)")
+    if not isinstance(cfg.media.loss_feedback, bool):
+        raise ConfigError("media.loss_feedback: must be true or false")
     rng = cfg.media.udp_port_range
     if rng is not None and (len(rng) != 2 or not 0 < rng[0] <= rng[1] <= 65535):
         raise ConfigError("media.udp_port_range: must be [low, high] with 0 < low <= high")

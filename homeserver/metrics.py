@@ -32,6 +32,7 @@ from prometheus_client.registry import Collector
 
 from federation.keyring import Keyring
 from federation.queue import OutboundQueue
+from media.feedback import JITTER_BUCKETS, LOSS_BUCKETS
 from media.forwarding import LAG_BUCKETS
 
 from .handlers.notifier import Notifier
@@ -176,3 +177,22 @@ class ServerCollector(Collector):
             yield GaugeMetricFamily(f"{PREFIX}_sfu_loop_lag_last_seconds", "The forwarding"
                                     " loop's lag at its last tick (the worst worker's)",
                                     value=lag["last"])
+        reports = s.get("listener_reports")
+        if isinstance(reports, dict):
+            for key, bounds, name, text in (
+                    ("loss", LOSS_BUCKETS, "sfu_listener_loss_fraction", "Fraction lost in"
+                     " listeners' receiver reports (one observation per slot per report)"),
+                    ("jitter", JITTER_BUCKETS, "sfu_listener_jitter_seconds", "Interarrival"
+                     " jitter in listeners' receiver reports")):
+                h = reports.get(key)
+                if isinstance(h, dict):
+                    yield _histogram(f"{PREFIX}_{name}", text, bounds, h)
+
+
+def _histogram(name: str, text: str, bounds: tuple[float, ...], h: dict) -> Metric:
+    """A histogram from non-cumulative bucket counts (the SFU's ``state()`` form)."""
+    cumulative, buckets = 0, []
+    for bound, n in zip((*bounds, float("inf")), h["buckets"], strict=False):
+        cumulative += n
+        buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
+    return HistogramMetricFamily(name, text, buckets=buckets, sum_value=h["sum"])

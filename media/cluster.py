@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import rpc
+from . import feedback, rpc
 from .errors import MediaError, Unavailable, from_kind
 from .forwarding import LoopLag
 from .sfu import RelaySignaller, StagePolicy, host_of
@@ -50,8 +50,10 @@ class SFUCluster:
                  stage_policy: StagePolicy | None = None,
                  host_addresses: list[str] | None = None, relay_timeout: float = 5.0,
                  sessions_per_worker: int = 250,
-                 room_host: Callable[[str], str | None] | None = None):
+                 room_host: Callable[[str], str | None] | None = None,
+                 loss_feedback: bool = True):
         self.audio_slots = audio_slots
+        self.loss_feedback = loss_feedback
         self.public_ip = public_ip
         self.udp_port_range = udp_port_range
         self.clock = clock
@@ -112,7 +114,8 @@ class SFUCluster:
         await w.peer.call("hello", secret=self.secret, name=w.name,
                           audio_slots=self.audio_slots, public_ip=self.public_ip,
                           udp_port_range=list(port_range) if port_range else None,
-                          host_addresses=self.host_addresses, relay_timeout=self.relay_timeout)
+                          host_addresses=self.host_addresses, relay_timeout=self.relay_timeout,
+                          loss_feedback=self.loss_feedback)
         self.workers.append(w)
 
     async def close(self) -> None:
@@ -303,7 +306,10 @@ class SFUCluster:
                  ("received", "forwarded", "dropped", "sessions", "relays", "rooms",
                   "received_bytes", "forwarded_bytes")}
         return dict(total, workers=per, loop_lag=merge_lag(
-            [s["loop_lag"] for s in per.values() if isinstance(s.get("loop_lag"), dict)]))
+            [s["loop_lag"] for s in per.values() if isinstance(s.get("loop_lag"), dict)]),
+            listener_reports=feedback.merge_states(
+                [s["listener_reports"] for s in per.values()
+                 if isinstance(s.get("listener_reports"), dict)]))
 
 
 def merge_lag(states: list[dict]) -> dict:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import struct
 
+from .feedback import LossFeedback
 from .rewrite import SlotRewriter
 from .transport import PeerTransport, _srtp
 
@@ -79,7 +80,8 @@ class Source:
     """One incoming audio stream: a local mic, or a speaker carried by a relay."""
     __slots__ = ("user_id", "origin", "allowed", "subs", "fast", "ssrc", "level_byte",
                  "last_seq", "last_ts", "last_time", "packets", "octets", "received",
-                 "base_seq", "cycles", "expected_prior", "received_prior", "lsr", "lsr_time")
+                 "base_seq", "cycles", "expected_prior", "received_prior", "lsr", "lsr_time",
+                 "feedback")
 
     def __init__(self, user_id: str, origin: str | None, allowed: bool, data: bytes, now: float):
         self.user_id = user_id
@@ -93,6 +95,7 @@ class Source:
         self.received = 0
         self.lsr = 0
         self.lsr_time: float | None = None
+        self.feedback = LossFeedback()  # its listeners' reports (feedback.py)
         self.restart(data, now)
 
     def restart(self, data: bytes, now: float) -> None:
@@ -117,7 +120,7 @@ class Source:
 class OutStream:
     """One outgoing stream: a listener's slot or a relay's per-speaker stream."""
     __slots__ = ("rw", "tp", "pt", "al_byte", "src", "user", "packets", "octets",
-                 "base_packets", "base_octets")
+                 "base_packets", "base_octets", "switches")
 
     def __init__(self, tp: PeerTransport, pt: int, audio_level_id: int | None):
         self.rw = _rewriter()
@@ -130,6 +133,7 @@ class OutStream:
         self.octets = 0
         self.base_packets = 0  # the current source's counters when it was attached
         self.base_octets = 0
+        self.switches = 0  # source changes so far (a listener's report spanning one is mixed)
 
     def attach(self, src: Source | None) -> None:
         old = self.src
@@ -140,6 +144,7 @@ class OutStream:
             self.packets += old.packets - self.base_packets
             self.octets += old.octets - self.base_octets
         self.src = src
+        self.switches += 1
         if src is not None:
             self.rw.attach(src, src.last_seq, src.last_ts, src.last_time)
             self.base_packets = src.packets

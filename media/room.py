@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from . import arsl, rtp
+from . import arsl, feedback, rtp
 from .cascade import RelayPeer, Uplink
 from .forwarding import Counters, OutStream, Source, assign, forward, subscribe
 from .recorder import Recorder
@@ -78,13 +78,33 @@ class Room:
 
     def speakers(self) -> dict:
         alloc = self.allocator
+        now = self.clock()
         slots = []
         for i, u in enumerate(self.top):
             level = alloc.level(u) if u else None
-            slots.append({"slot": i, "user_id": u,
-                          "level": None if level is None else round(level)})
+            entry: dict = {"slot": i, "user_id": u,
+                           "level": None if level is None else round(level)}
+            src = self.sources.get(u) if u else None
+            agg = src.feedback.aggregate(now) if src is not None else None
+            if agg is not None:  # what this speaker is told: its worst recent listener
+                entry["listener_loss"] = round(agg[0] / 256, 3)
+                entry["listener_jitter_ms"] = round(agg[1] * 1000 / feedback.CLOCK_RATE, 1)
+            slots.append(entry)
         return {"slots": slots, "spare": self.spare,
-                "talking": alloc.talking(self.clock(), require_eligible=self.local)}
+                "talking": alloc.talking(now, require_eligible=self.local),
+                "reception": self.reception(now)}
+
+    def reception(self, now: float) -> dict:
+        """Listeners' recent receiver reports on this server, summarised (no user IDs)."""
+        reps = [r for r in (s.reception_now(now) for s in self.sessions.values())
+                if r is not None]
+        if not reps:
+            return {"listeners": 0}
+        losses = sorted(f / 256 for f, _j in reps)
+        return {"listeners": len(reps), "loss_max": round(losses[-1], 3),
+                "loss_median": round(losses[len(losses) // 2], 3),
+                "jitter_ms_max": round(max(j for _f, j in reps) * 1000 / feedback.CLOCK_RATE,
+                                       1)}
 
     def lost(self) -> int:
         return sum(src.lost() for src in self.sources.values())

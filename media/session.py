@@ -4,12 +4,15 @@ A listener's offer gives the session its audio slots (K outgoing streams, filled
 layout); a speaker's offer also carries a mic, which becomes a ``Source`` when its first packet
 arrives. The session writes its own RTCP: sender reports for its slots, with a report block
 for its mic (loss, jitter and the last sender report it received), as libwebrtc does for audio.
+It reads the client's RTCP: the report blocks about its slots are this listener's reception,
+given to the speaker on each slot (``feedback.py``) so that the speaker's report block says how
+its worst recent listener fares, and its encoder protects the stream (Opus in-band FEC).
 """
 from __future__ import annotations
 
 import secrets
 
-from . import rtp, sdp
+from . import feedback, rtp, sdp
 from .errors import MediaError, SdpError
 from .forwarding import OutStream, Source, new_ssrc
 from .transport import PeerTransport
@@ -35,6 +38,10 @@ class Session:
         self.connected_at: float | None = None
         self.sdp_id = 1  # the answers' o= session id and version
         self.sdp_version = 1
+        self.loss_feedback = True  # False: the speaker's report block is its upstream only
+        self.slot_switches: dict[int, int] = {}  # slot SSRC -> its switches at the last report
+        # this listener's latest reception: (time, worst fraction lost /256, worst jitter)
+        self.reception: tuple[float, int, int] | None = None
 
     def answer(self, offer_sdp: str, plan: sdp.OfferPlan, local: sdp.LocalTransport) -> str:
         return sdp.write_answer(offer_sdp, plan, local,
@@ -85,17 +92,55 @@ class Session:
         return {"session_id": self.id, "user_id": self.user_id, "connected": self.connected,
                 "slots": len(self.slots), "mic": self.has_mic}
 
-    def on_rtcp(self, data: bytes, now: float) -> None:
-        """RTCP from the client: its sender reports time our report blocks (LSR/DLSR)."""
+    def reception_now(self, now: float) -> tuple[int, int] | None:
+        """(fraction lost /256, jitter) from this listener's last report, if recent."""
+        r = self.reception
+        if r is None or now - r[0] > feedback.WINDOW:
+            return None
+        return r[1], r[2]
+
+    def on_rtcp(self, data: bytes, now: float,
+                stats: feedback.LossStats | None = None) -> None:
+        """RTCP from the client: its sender reports time our report blocks (LSR/DLSR); its
+        report blocks about our slots are its reception, fed back to the slots' speakers."""
         try:
             packets = rtp.parse_rtcp(data)
         except ValueError:
             return
         src = self.source
+        blocks: list[rtp.ReportBlock] = []
         for p in packets:
             if isinstance(p, rtp.RtcpSenderReport) and src is not None:
                 src.lsr = rtp.ntp_middle(p.ntp_timestamp)
                 src.lsr_time = now
+            if isinstance(p, (rtp.RtcpReceiverReport, rtp.RtcpSenderReport)):
+                blocks.extend(p.reports)
+        if blocks and self.slots:
+            self.on_report_blocks(blocks[:len(self.slots) + 1], now, stats)
+
+    def on_report_blocks(self, blocks: list[rtp.ReportBlock], now: float,
+                         stats: feedback.LossStats | None = None) -> None:
+        """This listener's report blocks: each about one slot (by its SSRC) goes to the speaker
+        on the slot now, unless the slot changed speaker since the previous report for it."""
+        by_ssrc = {out.rw.ssrc: out for out in self.slots}
+        worst: tuple[int, int] | None = None
+        for b in blocks:
+            out = by_ssrc.get(b.ssrc)
+            if out is None:
+                continue
+            if stats is not None:
+                stats.observe(b.fraction_lost, b.jitter)
+            worst = (max(worst[0], b.fraction_lost), max(worst[1], b.jitter)) if worst \
+                else (b.fraction_lost, b.jitter)
+            before = self.slot_switches.get(b.ssrc)
+            self.slot_switches[b.ssrc] = out.switches
+            src = out.src
+            mixed = before != out.switches if before is not None else out.switches > 1
+            if src is None or mixed or not self.loss_feedback:
+                continue  # nobody on it, or the interval mixes two speakers
+            src.feedback.observe(self.id, b.fraction_lost, b.jitter, now)
+        if worst is not None:
+            self.reception = (now, worst[0], worst[1])
 
     def send_reports(self, now: float, wall: float) -> None:
         if self.tp is None:
@@ -113,9 +158,10 @@ class Session:
             fraction = ((exp_int - rec_int) << 8) // exp_int if exp_int > 0 and \
                 exp_int > rec_int else 0
             dlsr = int((now - src.lsr_time) * 65536) if src.lsr_time is not None else 0
-            blocks.append(rtp.ReportBlock(src.ssrc, min(fraction, 255), lost,
-                                          (src.cycles + src.last_seq) & 0xFFFFFFFF, 0,
-                                          src.lsr, dlsr))
+            block = rtp.ReportBlock(src.ssrc, min(fraction, 255), lost,
+                                    (src.cycles + src.last_seq) & 0xFFFFFFFF, 0, src.lsr, dlsr)
+            agg = src.feedback.aggregate(now) if self.loss_feedback else None
+            blocks.append(feedback.speaker_block(block, agg))
         for out in self.slots:
             sent, octets = out.counters()
             if sent:

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from . import sdp
 from .cascade import RelayPeer, Uplink
 from .errors import CapacityExceeded, MediaError, SdpError, Unavailable
+from .feedback import LossStats
 from .forwarding import Counters, LoopLag
 from .ice_tcp import TcpIceServer
 from .recorder import Recorder
@@ -90,7 +91,7 @@ class SFU:
                  host_addresses: list[str] | None = None, relay_timeout: float = 5.0,
                  room_host: Callable[[str], str | None] | None = None,
                  consent_interval: float = 5.0, consent_timeout: float = 30.0,
-                 tcp_port: int | None = None):
+                 tcp_port: int | None = None, loss_feedback: bool = True):
         if not 1 <= audio_slots <= 16:
             raise ValueError("audio_slots must be between 1 and 16")
         self.audio_slots = audio_slots
@@ -111,6 +112,10 @@ class SFU:
         self.tcp_port = tcp_port
         self.tcp: TcpIceServer | None = None
         self.rooms: dict[str, Room] = {}
+        # listeners' loss fed back to their speakers (feedback.py); off: each speaker hears
+        # only of its own upstream loss
+        self.loss_feedback = loss_feedback
+        self.loss_stats = LossStats()
         self.counters = Counters()
         self.lag = LoopLag()
         self._ticker: asyncio.Task | None = None
@@ -185,6 +190,7 @@ class SFU:
         sid = secrets.token_urlsafe(12)
         sess = Session(sid, user_id, plan)
         sess.opened_at = self.clock()
+        sess.loss_feedback = self.loss_feedback
         tp = PeerTransport(self.certificate, self.ice, controlling=False,
                            on_rtp=functools.partial(room.mic_rtp, sess),
                            on_rtcp=functools.partial(self._session_rtcp, sess),
@@ -213,7 +219,7 @@ class SFU:
         return await sess.renegotiate(offer_sdp, self.audio_slots)
 
     def _session_rtcp(self, sess: Session, data: bytes) -> None:
-        sess.on_rtcp(data, self.clock())
+        sess.on_rtcp(data, self.clock(), self.loss_stats)
 
     def _session_state(self, room: Room, sess: Session, state: str) -> None:
         if state == "connected":
@@ -350,6 +356,7 @@ class SFU:
                 "forwarded": c.forwarded, "dropped": c.dropped,
                 "received_bytes": c.received_bytes, "forwarded_bytes": c.forwarded_bytes,
                 "loop_lag": self.lag.state(),
+                "listener_reports": self.loss_stats.state(),
                 "ingress_lost": sum(room.lost() for room in self.rooms.values()),
                 "sessions": sum(len(r.sessions) for r in self.rooms.values()),
                 "relays": sum(len(r.relays) for r in self.rooms.values())}

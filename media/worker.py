@@ -75,7 +75,8 @@ class Worker:
                    relay_signaller=relay_signaller, stage_policy=stage_policy,
                    host_addresses=p.get("host_addresses"),
                    relay_timeout=p.get("relay_timeout", 5.0),
-                   room_host=lambda room_id: self.hosts.get(room_id))
+                   room_host=lambda room_id: self.hosts.get(room_id),
+                   loss_feedback=bool(p.get("loss_feedback", True)))
 
     async def _ask_stage(self, room_id: str, user_id: str) -> None:
         try:

@@ -49,6 +49,24 @@ class AdminAuth:
         return req
 
 
+class AccountDeactivationServlet:
+    """The client API's own deactivation (``POST /account/deactivate``, behind
+    user-interactive auth): any user, for their own account; the admin deactivation's path."""
+
+    def __init__(self, admin: AdminHandler):
+        self.admin = admin
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/_matrix/client/{v:(r0|v3)}/account/deactivate", self.deactivate)]
+
+    async def deactivate(self, request):
+        req = requester(request)
+        body = await read_optional_json(request, SMALL)
+        await self.admin.deactivate_own(req, body)
+        # no identity server binding is kept here, so none was removed
+        return json_response({"id_server_unbind_result": "no-support"})
+
+
 class AdminServlets:
     def __init__(self, admin: AdminHandler, rooms: AdminRooms, tokens: RegistrationTokens,
                  validity_limiter: RateLimiter, registration_open: bool):

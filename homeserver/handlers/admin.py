@@ -10,7 +10,7 @@ import logging
 
 from federation.pdus import server_of
 
-from ..errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
+from ..errors import BadJson, Forbidden, GuestForbidden, InvalidParam, MatrixError, NotFound
 from ..storage.admin import AdminStore
 from .accounts import USER_ID, AccountHandler, Requester, is_mxc_uri
 from .devices import DeviceHandler
@@ -174,6 +174,18 @@ class AdminHandler:
                 await self.membership.leave(me, room_id)
             except MatrixError as e:
                 log.info("deactivating %s: could not leave %s: %s", user_id, room_id, e)
+
+    async def deactivate_own(self, req: Requester, body: dict) -> None:
+        """POST /account/deactivate: the account's owner, after user-interactive auth with
+        its password, deactivates it the way an admin would (``erase`` honoured)."""
+        if req.is_guest:
+            raise GuestForbidden("Guest accounts cannot be deactivated")
+        erase = _bool(body, "erase", False)
+        id_server = body.get("id_server")
+        if id_server is not None and not isinstance(id_server, str):
+            raise BadJson("id_server must be a string")
+        await self.device_handler.authorise(req, ("deactivate",), body.get("auth"))
+        await self.deactivate(req.user_id, erase)
 
     def whois(self, req: Requester, user_id: str) -> dict:
         self.local_user(user_id, "Can only whois a local user")

@@ -1,12 +1,14 @@
 """The admin API's rules for rooms (Synapse's ``/_synapse/admin/v1/rooms`` and the v2 room
 deletion) and server notices.
 
-Deleting a room (as Synapse's shutdown and purge): it may be blocked first (our users' joins
-are then refused with 403), its audio ends for everyone (the stage goes off-air, so the hallway
-drops it, and the SFU closes every session and relay of the room), every local member leaves
-and local invites are declined, its local aliases go, it leaves the room directory, and with
-``purge`` every row of it is deleted. The v2 deletion runs in the background; its progress is
-asked for by delete_id or room ID.
+Deleting a room (as Synapse's shutdown and purge): it may be blocked first (joins and invites
+are then refused with 403: our users', other servers' make_join/send_join and invites; in a
+room we host, every PDU but a leave and every audio session or relay; no listing shows it),
+its audio ends for everyone (the stage goes off-air, so the hallway drops it, and the SFU
+closes every session and relay of the room), every local member leaves and local invites are
+declined, its local aliases go, it leaves the room directory, and with ``purge`` every row of
+it is deleted. The v2 deletion runs in the background; its progress is asked for by
+delete_id or room ID.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import logging
 import secrets
 from collections.abc import Callable
 
-from federation.pdus import server_of
+from federation.pdus import host_of, server_of
 
 from .. import stage
 from ..errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
@@ -262,8 +264,30 @@ class AdminRooms:
         return self.store.is_blocked(room_id)
 
     def check_join(self, room_id: str) -> None:
+        """Joins (ours and, at the host, make_join/send_join) and invites (ours, and other
+        servers' invites of our users) into a blocked room are refused."""
         if self.store.is_blocked(room_id):
             raise Forbidden("This room has been blocked on this server")
+
+    def admit_pdu(self, origin: str, pdu) -> str | None:
+        """FederationHandler.pdu_admission: a blocked room takes nothing more from other
+        servers but leaves (their remaining members go on neither talking, nor inviting, nor
+        going back on air in it: we are its host, so what we refuse never happens); a room
+        blocked here but hosted elsewhere takes no joins, knocks or invites."""
+        if not isinstance(pdu, dict):
+            return None
+        room_id = pdu.get("room_id")
+        if not isinstance(room_id, str) or not self.store.is_blocked(room_id):
+            return None
+        content = pdu.get("content")
+        membership = content.get("membership") if isinstance(content, dict) else None
+        if pdu.get("type") == "m.room.member" and membership == "leave":
+            return None
+        if host_of(room_id) != self.server_name and (
+                pdu.get("type") != "m.room.member"
+                or membership not in ("join", "invite", "knock")):
+            return None
+        return f"{room_id} has been blocked on {self.server_name}"
 
     def delete_status(self, room_id: str) -> dict:
         self.known_room_id(room_id)

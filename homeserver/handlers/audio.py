@@ -147,6 +147,8 @@ class AudioRoomHandler:
         ended = self._ended_rooms()
         for server in sorted(self.known_servers() - {self.server_name}):
             for e in await self._remote_entries(server, refresh):
+                if self.directory.hidden(e["room_id"]):  # blocked here by an admin
+                    continue
                 if e[NS + "live"] and ended.get(e["room_id"], -1) >= e[NS + "live_since"]:
                     e = {**e, NS + "live": False}  # we hold its "ended": a cached word is old
                 entries.append(e)

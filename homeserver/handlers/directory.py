@@ -65,6 +65,9 @@ class DirectoryHandler:
         # hallway pushes to them); make_app connects them.
         self.visibility_listeners: list[Callable[[str, bool], None]] = []
         self.pull_listeners: list[Callable[[str], None]] = []
+        # room_id -> True to keep the room out of every listing (publicRooms, the hallway,
+        # other servers' directories shown to our users): app.py, rooms an admin blocked.
+        self.hidden_checks: list[Callable[[str], bool]] = []
 
     def _check_alias(self, alias: str, local: bool = True) -> None:
         if not ALIAS.match(alias) or len(alias) > 255:
@@ -159,7 +162,8 @@ class DirectoryHandler:
             raise InvalidParam("since is not a valid pagination token")
         if search is not None and not isinstance(search, str):
             raise BadJson("filter.generic_search_term must be a string")
-        entries = [self.room_summary(r) for r in self.store.public_room_ids()]
+        entries = [self.room_summary(r) for r in self.store.public_room_ids()
+                   if not self.hidden(r)]
         if search:
             s = search.lower()
             entries = [e for e in entries if any(s in (e.get(k) or "").lower()
@@ -179,6 +183,9 @@ class DirectoryHandler:
         if offset > 0:
             out["prev_batch"] = str(max(0, offset - (limit or offset)))
         return out
+
+    def hidden(self, room_id: object) -> bool:
+        return isinstance(room_id, str) and any(check(room_id) for check in self.hidden_checks)
 
     def public_rooms_for_federation(self, origin: str, limit: int | None = None,
                                     since: str | None = None, search: str | None = None) -> dict:
@@ -206,8 +213,12 @@ class DirectoryHandler:
                 raise NotFound(f"Cannot reach the directory of {server}")
             answer = await self.remote.remote_public_rooms(server, limit, since, search)
             try:  # entries checked one by one: what our clients get is well-formed
-                return schema.public_rooms_answer(answer)
+                checked = schema.public_rooms_answer(answer)
             except schema.Invalid as e:
                 raise MatrixError(f"{server} sent an unusable directory: {e}", "M_UNKNOWN",
                                   502) from None
+            if isinstance(checked.get("chunk"), list):
+                checked["chunk"] = [e for e in checked["chunk"]
+                                    if not self.hidden(e.get("room_id"))]
+            return checked
         return self.public_rooms(limit, since, search)

@@ -62,6 +62,9 @@ class FederationHandler:
         # (origin, raw PDU) -> a reason to refuse it before it is even verified, or None;
         # connected in app.py (the reactions' flood limit, see handlers/reactions.py)
         self.pdu_admission: list[Callable[[str, dict], str | None]] = []
+        # Called with the room ID before another server's invite of one of our users is
+        # countersigned; raise to refuse (app.py: rooms an admin blocked).
+        self.invite_checks: list[Callable[[str], None]] = []
         # (origin, edu_type, content) -> the content to hand on, or None to drop the EDU;
         # connected in app.py (server ACLs, see handlers/server_acl.py)
         self.edu_filters: list[Callable[[str, str, dict], dict | None]] = []
@@ -212,6 +215,8 @@ class FederationHandler:
         sender = pdu.get("sender")
         if not isinstance(sender, str) or server_of(sender) != origin:
             raise Forbidden(f"{origin} may not send an invite from {sender}")
+        for check in self.invite_checks:
+            check(room_id)
         self._check_inviting_server(origin, room_id)
         event = await verify_pdu_at(pdu, origin, event_id, self.keyring, self.server_name)
         signed = sign_event(to_pdu(event), self.server_name, self.signing_key)

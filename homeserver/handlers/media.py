@@ -64,6 +64,9 @@ class MediaHandler:
                  acl_allows: Callable[[str, str], bool] = lambda room_id, server: True):
         self.server_name = server_name
         self.acl_allows = acl_allows  # (room_id, server): the room's server ACL lets it in
+        # Called with the room ID before a session or relay opens; raise to refuse (app.py:
+        # rooms an admin blocked).
+        self.room_checks: list[Callable[[str], None]] = []
         self._relays: dict[str, tuple[str, str]] = {}  # relay_id -> (room_id, origin)
         self.is_guest = is_guest  # guests listen: never a mic, whatever the stage says
         self.store = store
@@ -80,14 +83,10 @@ class MediaHandler:
         return view
 
     async def open_session(self, req: Requester, room_id: str, body: dict) -> dict:
-        offer = body.get("sdp")
-        if body.get("type") != "offer" or not isinstance(offer, str) or not offer:
-            raise BadJson("the body must be {\"type\": \"offer\", \"sdp\": \"...\"}")
-        if len(offer) > MAX_SDP:
-            raise BadJson("the offer is too large")
-        if req.is_guest and offers_to_send(offer):
-            raise GuestForbidden("Guests listen only: offer recvonly audio")
+        offer = _offer(req, body)
         view = self._audio_room(room_id)
+        for check in self.room_checks:
+            check(room_id)
         if (self.store.membership(room_id, req.user_id) or ("",))[0] != "join":
             raise Forbidden("Join the room before joining its audio")
         live = stage.live_state(view)
@@ -113,13 +112,7 @@ class MediaHandler:
         owner = self._sessions.get(session_id)
         if owner is None or owner != (room_id, req.user_id):
             raise NotFound("No such audio session")
-        offer = body.get("sdp")
-        if body.get("type") != "offer" or not isinstance(offer, str) or not offer:
-            raise BadJson("the body must be {\"type\": \"offer\", \"sdp\": \"...\"}")
-        if len(offer) > MAX_SDP:
-            raise BadJson("the offer is too large")
-        if req.is_guest and offers_to_send(offer):
-            raise GuestForbidden("Guests listen only: offer recvonly audio")
+        offer = _offer(req, body)
         try:
             answer = await self.sfu.renegotiate_session(room_id, session_id, offer)
         except SdpError as e:
@@ -145,6 +138,8 @@ class MediaHandler:
 
     async def speakers(self, req: Requester, room_id: str) -> dict:
         view = self._audio_room(room_id)
+        for check in self.room_checks:
+            check(room_id)
         if (self.store.membership(room_id, req.user_id) or ("",))[0] != "join":
             raise Forbidden("You are not in this room")
         try:
@@ -206,6 +201,8 @@ class MediaHandler:
         if not self.rooms.is_host(room_id):
             raise NotFound(f"{self.server_name} does not host {room_id}")
         view = self._audio_room(room_id)
+        for check in self.room_checks:
+            check(room_id)
         if not self.acl_allows(room_id, origin):
             raise Forbidden(f"{origin} is denied by the server ACL of {room_id}")
         if not any(server_of(u) == origin for u in self.store.room_members(room_id)):
@@ -230,3 +227,16 @@ class MediaHandler:
                 del self._relays[relay_id]
                 log.info("closing %s's relay of %s: denied by the server ACL", origin, room_id)
                 asyncio.ensure_future(self.sfu.close_relay(room_id, relay_id))
+
+
+def _offer(req: Requester, body: dict) -> str:
+    """The SDP offer of a POST or PUT body, checked: a bounded string, and recvonly for
+    guests (they listen only)."""
+    offer = body.get("sdp")
+    if body.get("type") != "offer" or not isinstance(offer, str) or not offer:
+        raise BadJson("the body must be {\"type\": \"offer\", \"sdp\": \"...\"}")
+    if len(offer) > MAX_SDP:
+        raise BadJson("the offer is too large")
+    if req.is_guest and offers_to_send(offer):
+        raise GuestForbidden("Guests listen only: offer recvonly audio")
+    return offer

@@ -29,8 +29,8 @@ class MembershipHandler:
         self.remote = remote
         self.is_guest = is_guest
         self._tasks: set[asyncio.Task] = set()
-        # Called with the room ID before a local user joins; raise to refuse (make_app: rooms
-        # an admin blocked).
+        # Called with the room ID before a local user joins or anyone is invited by one of
+        # our users; raise to refuse (app.py: rooms an admin blocked).
         self.join_checks: list[Callable[[str], None]] = []
 
     def on_event(self, event: dict, stream: int) -> None:
@@ -107,6 +107,9 @@ class MembershipHandler:
     async def set_membership(self, req: Requester, room_id: str, body: dict,
                              action: str) -> None:
         target = body.get("user_id")
+        if action == "invite":
+            for check in self.join_checks:
+                check(room_id)
         if action == "invite" and isinstance(target, str) and USER_ID.match(target) \
                 and not self.rooms.is_local_user(target):
             self.rooms.known_room(room_id)

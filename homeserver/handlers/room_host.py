@@ -90,6 +90,9 @@ class RoomHost:
         self.server_name = server_name
         # (room_id, server) -> raise 403 if the room's server ACL denies the server
         self.acl = acl
+        # Called with the room ID before a make_join / send_join is answered; raise to refuse
+        # (app.py: rooms an admin blocked).
+        self.join_checks: list[Callable[[str], None]] = []
         self.rooms = rooms
         self.store = store
         self.keyring = keyring
@@ -156,6 +159,8 @@ class RoomHost:
     def make_join(self, origin: str, room_id: str, user_id: str, versions: list[str]) -> dict:
         if server_of(user_id) != origin:
             raise Forbidden(f"{origin} cannot make a join for {user_id}")
+        for check in self.join_checks:  # before "unknown": a purged blocked room says so
+            check(room_id)
         if not self.rooms.is_host(room_id) or not self.store.current_state_ids(room_id):
             raise NotFound(f"{self.server_name} does not host {room_id}")
         self.acl(room_id, origin)
@@ -201,6 +206,8 @@ class RoomHost:
             raise BadJson("a join's state_key must be its sender")
         if server_of(str(pdu.get("sender"))) != origin:
             raise Forbidden(f"{origin} cannot send a join for {pdu.get('sender')}")
+        for check in self.join_checks:
+            check(room_id)
         if not self.rooms.is_host(room_id) or not self.store.current_state_ids(room_id):
             raise NotFound(f"{self.server_name} does not host {room_id}")
         self.acl(room_id, origin)

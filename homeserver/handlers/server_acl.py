@@ -2,7 +2,8 @@
 what it refuses never enters the room and is never relayed to anyone).
 
 For a room we host, a server the room's ``m.room.server_acl`` denies gets: its PDUs refused in
-the transaction's answer (``pdu_admission``), its EDUs about the room dropped (``filter_edu``),
+the transaction's answer (``pdu_admission``), its EDUs about the room dropped (``filter_edu``,
+also by the servers in the room),
 make_join / send_join / state / backfill / event refused 403 (``check``, used by RoomHost), and
 its audio relay refused, and closed when an ACL change denies it (MediaHandler). The host itself
 is never denied: an ACL that would deny it is refused when sent (homeserver/server_acl.py).
@@ -61,21 +62,29 @@ class ServerAcls:
         return None
 
     def filter_edu(self, origin: str, edu_type: str, content: dict) -> dict | None:
-        """An EDU's content without what concerns rooms we host whose ACL denies ``origin``
-        (None: drop it). Room-scoped EDUs are m.typing and m.receipt; the others (presence,
-        to-device, device lists, hallway) are about users and servers, not a room."""
+        """An EDU's content without what concerns rooms whose ACL denies ``origin`` (None: drop
+        it). Room-scoped EDUs are m.typing and m.receipt: they are filtered by the ACL of every
+        room we know (those we host, and, as Synapse does, those we are in: a denied server's
+        typing sent straight to the residents is dropped there too). The others are about users
+        and servers, not a room: m.presence, m.direct_to_device, m.device_list_update,
+        m.signing_key_update; org.audiorooms.hallway names only rooms its origin hosts (checked
+        in hallway_schema), and a host is never denied by its own room's ACL."""
         if edu_type == "m.typing":
             room_id = content.get("room_id")
-            if self._ours(room_id) and not self.allowed(room_id, origin):  # type: ignore[arg-type]
+            if self._room(room_id) and not self.allowed(room_id, origin):  # type: ignore[arg-type]
                 self.dropped_edus += 1
                 return None
         elif edu_type == "m.receipt":
             kept = {r: v for r, v in content.items()
-                    if not (self._ours(r) and not self.allowed(r, origin))}
+                    if not (self._room(r) and not self.allowed(r, origin))}
             if len(kept) != len(content):
                 self.dropped_edus += 1
                 return kept or None
         return content
+
+    @staticmethod
+    def _room(room_id: object) -> bool:
+        return isinstance(room_id, str) and room_id.startswith("!") and len(room_id) <= 255
 
     # changes -------------------------------------------------------------------------------
 

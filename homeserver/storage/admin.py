@@ -155,6 +155,15 @@ class AdminStore:
     def room_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT room_id FROM rooms ORDER BY created_ts")]
 
+    def rooms_of_server(self, server: str) -> list[tuple[str, int]]:
+        """(room_id, the room's newest stream ordering) of every room with a member of
+        ``server`` joined, by room ID."""
+        return [(r, n or 0) for r, n in self.db.execute(
+            "SELECT m.room_id, (SELECT MAX(stream_ordering) FROM events e"
+            " WHERE e.room_id = m.room_id) FROM memberships m WHERE m.membership = 'join'"
+            " AND substr(m.user_id, instr(m.user_id, ':') + 1) = ?"
+            " GROUP BY m.room_id ORDER BY m.room_id", (server,))]
+
     def room_row(self, room_id: str) -> dict | None:
         r = self.db.execute("SELECT room_id, room_version, creator, is_public, room_type,"
                             " created_ts FROM rooms WHERE room_id = ?", (room_id,)).fetchone()

@@ -130,6 +130,26 @@ class OutboxStore:
             "SELECT destination, COUNT(*), MIN(created_ts) FROM federation_outbox"
             " GROUP BY destination ORDER BY MIN(created_ts) LIMIT ?", (limit,))]
 
+    def save_destination(self, destination: str, failure_ts: int | None, retry_last_ts: int,
+                         retry_interval: int, last_successful: int | None) -> None:
+        with self.db.transaction() as c:
+            c.execute(
+                "INSERT INTO federation_destinations (destination, failure_ts, retry_last_ts,"
+                " retry_interval, last_successful_stream_ordering) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT(destination) DO UPDATE SET failure_ts = excluded.failure_ts,"
+                " retry_last_ts = excluded.retry_last_ts,"
+                " retry_interval = excluded.retry_interval,"
+                " last_successful_stream_ordering = excluded.last_successful_stream_ordering",
+                (destination, failure_ts, retry_last_ts, retry_interval, last_successful))
+
+    def load_destinations(self, limit: int) -> list[tuple[str, int | None, int, int, int | None]]:
+        """(destination, failure_ts, retry_last_ts, retry_interval, last successful row),
+        the failing ones first, at most ``limit``."""
+        return [tuple(r) for r in self.db.execute(
+            "SELECT destination, failure_ts, retry_last_ts, retry_interval,"
+            " last_successful_stream_ordering FROM federation_destinations"
+            " ORDER BY failure_ts IS NULL, destination LIMIT ?", (limit,))]
+
     def count(self, destination: str | None = None) -> int:
         if destination is None:
             return self.db.execute("SELECT COUNT(*) FROM federation_outbox").fetchone()[0]

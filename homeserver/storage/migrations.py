@@ -563,4 +563,15 @@ CREATE INDEX IF NOT EXISTS received_transactions_origin_ts
     ON received_transactions(origin, received_ts);
 CREATE INDEX IF NOT EXISTS received_transactions_ts ON received_transactions(received_ts);
 """),
+    # each federation destination's retry state (the admin API's destinations; Synapse's
+    # ``destinations``), kept by the outbound queue across restarts
+    (22, """
+CREATE TABLE federation_destinations (
+    destination TEXT PRIMARY KEY,
+    failure_ts INTEGER,
+    retry_last_ts INTEGER NOT NULL,
+    retry_interval INTEGER NOT NULL,
+    last_successful_stream_ordering INTEGER
+)
+"""),
 ]

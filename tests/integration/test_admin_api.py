@@ -463,7 +463,32 @@ def admin_endpoints(room: str, user: str) -> list[tuple[str, str, dict | None]]:
         ("DELETE", f"{A}/v1/registration_tokens/abc", None),
         ("GET", f"{A}/v1/event_reports", None),
         ("GET", f"{A}/v1/event_reports/1", None),
+        ("GET", f"{A}/v1/federation/destinations", None),
+        ("GET", f"{A}/v1/federation/destinations/example.org", None),
+        ("POST", f"{A}/v1/federation/destinations/example.org/reset_connection", {}),
     ]
+
+
+async def test_federation_destinations_answer_alike_both(target):
+    """Synapse Admin's Federation page: the list's shape, unknown destinations, bad input.
+    (What a failing destination shows is in test_admin_more.py: one server alone has none.)"""
+    admin = await target.admin()
+    D = f"{A}/v1/federation/destinations"
+    listing = await admin.ok("GET", D)
+    assert isinstance(listing["destinations"], list) and isinstance(listing["total"], int)
+    assert listing["total"] >= len(listing["destinations"])
+    for d in listing["destinations"]:
+        assert set(d) >= {"destination", "retry_last_ts", "retry_interval", "failure_ts",
+                          "last_successful_stream_ordering"}, d
+    for method, path in (("GET", f"{D}/unknown.example"),
+                         ("GET", f"{D}/unknown.example/rooms"),
+                         ("POST", f"{D}/unknown.example/reset_connection")):
+        status, body = await admin.request(method, path, {} if method == "POST" else None)
+        assert (status, body["errcode"]) == (404, "M_NOT_FOUND"), (path, body)
+    status, body = await admin.request("GET", D, params={"order_by": "nonsense"})
+    assert (status, body["errcode"]) == (400, "M_INVALID_PARAM"), body
+    status, body = await admin.request("GET", D, params={"from": "-1"})
+    assert (status, body["errcode"]) == (400, "M_INVALID_PARAM"), body
 
 
 async def test_non_admin_gets_403_on_every_admin_endpoint_both(target):

@@ -13,7 +13,7 @@ import yaml
 from aiohttp.test_utils import unused_port
 
 from homeserver.config import load_config
-from tests.integration.processes import REPO, generate_config
+from tests.integration.processes import REPO, ServerProcess, generate_config
 
 
 def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -165,3 +165,33 @@ async def test_run_on_a_busy_port_fails_cleanly(tmp_path):
     assert proc.returncode != 0
     assert b"Traceback" not in stderr, stderr.decode()
     assert b"ready at" not in stdout
+
+
+async def test_run_port_overrides_the_listener_and_one_sqlite_file_has_one_server(tmp_path):
+    """``run --port`` listens where asked; a second process on the same SQLite database is
+    refused with one clear line (it would keep its own caches and orderings) while the first
+    keeps serving; once the first is SIGKILLed the database is free again."""
+    config = generate_config(tmp_path, unused_port())
+    port, other = unused_port(), unused_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "homeserver", "run", "--config", str(config), "--port", str(port),
+        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), 60)
+        assert f":{port}".encode() in line and b"ready at" in line, line
+        second = run_cli("run", "--config", str(config), "--port", str(other), timeout=60)
+        assert second.returncode != 0 and "Traceback" not in second.stderr
+        assert "in use by another homeserver process" in second.stderr, second.stderr
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/_matrix/client/versions") as r:
+                assert r.status == 200
+        bad = run_cli("run", "--config", str(config), "--port", "70000", timeout=30)
+        assert bad.returncode == 2 and "--port" in bad.stderr
+    finally:
+        proc.kill()
+        await proc.wait()
+    again = ServerProcess(config, tmp_path / "again.log")
+    try:
+        assert "ready at" in await again.start()
+    finally:
+        await again.kill()

@@ -178,6 +178,16 @@ async def test_audio_session_forwarding_moves_sfu_counters(make_homeserver, http
         assert live.get("homeserver_sfu_loop_lag_seconds_count") >= 1
         assert live.get("homeserver_sfu_loop_lag_seconds_bucket", le="+Inf") == \
             live.get("homeserver_sfu_loop_lag_seconds_count")
+
+        # the listener's receiver reports (aiortc sends them every few seconds): no loss here
+        async def reported():
+            s = await scrape(http_session, port)
+            return s if s.get("homeserver_sfu_listener_loss_fraction_count") >= 1 else None
+        rep = await eventually(reported, timeout=15)
+        assert rep.types["homeserver_sfu_listener_loss_fraction"] == "histogram"
+        assert rep.get("homeserver_sfu_listener_loss_fraction_bucket", le="0.0") == \
+            rep.get("homeserver_sfu_listener_loss_fraction_count")
+        assert rep.types["homeserver_sfu_listener_jitter_seconds"] == "histogram"
     finally:
         for c in clients:
             await c.close()

@@ -159,6 +159,39 @@ async def test_acl_content_is_checked_and_cannot_deny_the_host(make_homeserver):
     await alice.send(room, "still here")  # the room goes on
 
 
+async def test_residents_drop_a_denied_servers_room_edus_too(make_homeserver, http_session):
+    """B, denied by the ACL of A's room, sends its typing and read receipt straight to C (a
+    server in the room, not the host): C drops them, as it keeps A's."""
+    hs = await start_named(make_homeserver)
+    a, b, c = hs["a"], hs["b"], hs["c"]
+    alice, bob, carol = await a.user("alice"), await b.user("bob"), await c.user("carol")
+    room = await alice.create_room(preset="public_chat")
+    await bob.join(room)
+    await carol.join(room)
+    last = await alice.send(room, "read me")
+    await alice.put_state(room, "m.room.server_acl", {"allow": ["*"], "deny": ["b.test"]})
+    assert await eventually(lambda: _acl_denies(carol, room, "b.test"))
+    assert await eventually(lambda: _has(carol, room, "read me"))
+
+    for srv, user in ((as_server(b), bob.user_id), (as_server(a), alice.user_id)):
+        edus = [{"edu_type": "m.typing",
+                 "content": {"room_id": room, "user_id": user, "typing": True}},
+                {"edu_type": "m.receipt", "content": {room: {"m.read": {user: {
+                    "event_ids": [last], "data": {"ts": int(time.time() * 1000)}}}}}}]
+        status, _ = await srv.request(http_session, c.url, "c.test", "PUT",
+                                      f"{F1}/send/acl-edus-{time.time()}",
+                                      {"origin": srv.name, "pdus": [], "edus": edus})
+        assert status == 200
+    assert await eventually(lambda: _typing_has(carol, room, alice.user_id))
+    s = await carol.sync()
+    eph = s["rooms"]["join"][room].get("ephemeral", {}).get("events", [])
+    readers = {u for e in eph if e["type"] == "m.receipt"
+               for r in e["content"].values() for u in r.get("m.read", {})}
+    assert alice.user_id in readers and bob.user_id not in readers, eph
+    assert bob.user_id not in await _typing(carol, room)
+    assert c.hs.server_acls.dropped_edus == 2
+
+
 async def _has(client, room, body) -> bool:
     return body in await room_bodies(client, room)
 

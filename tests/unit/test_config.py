@@ -89,6 +89,7 @@ def test_unknown_keys_are_errors_naming_the_key(data, key):
     ({**BASE, "listeners": ["80"]}, "listeners[0]"),
     (with_("media.audio_slots", "3"), "media.audio_slots"),
     (with_("media.audio_slots", True), "media.audio_slots"),
+    (with_("media.loss_feedback", "yes"), "media.loss_feedback"),
     (with_("federation.servers", ["b.example"]), "federation.servers"),
     (with_("federation.servers", "b.example=https://b"), "federation.servers"),
     (with_("federation.servers", {"b.example": 5}), "federation.servers.b.example"),

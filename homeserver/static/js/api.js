@@ -150,10 +150,11 @@ export class Api {
   }
 
   // media ----------------------------------------------------------------------------------
-  /** Upload a file (a Blob) as it is; answers {content_uri}. */
+  /** Upload a file (a Blob) as it is; answers {content_uri}. No ``filename``: none is sent
+   *  (an encrypted attachment's name stays inside its encrypted event). */
   async upload(file, filename) {
     return this.raw("POST", "/_matrix/media/v3/upload", file,
-      { query: { filename }, contentType: file.type || "application/octet-stream" }).then((r) => r.json());
+      { query: filename ? { filename } : undefined, contentType: file.type || "application/octet-stream" }).then((r) => r.json());
   }
   /** An image's bytes, with the access token (img tags can't send it): a Blob. */
   async mediaBlob(server, mediaId, thumb = null) {

@@ -1,5 +1,6 @@
 // The backchannel's live parts: typing notifications, "seen" markers, and photos in messages.
 import { ApiError } from "./api.js";
+import { encryptAttachment, parseEncryptedFile } from "./attachments.js";
 import { fit, IMAGE_TYPES, imageSize } from "./media.js";
 import { mxcOrNull } from "./model.js";
 import { h } from "./ui.js";
@@ -72,8 +73,10 @@ export function seenText(names, room) {
 }
 
 /** Upload a picked image and send it as an m.image message (through ``store.send``, so
- *  encrypted in an encrypted DM; the image file itself is uploaded as it is). */
-export async function sendImage(api, store, roomId, file) {
+ *  encrypted in an encrypted DM). In an encrypted DM the file itself is encrypted here first
+ *  (attachments.js) and the event carries ``file`` (and ``info.thumbnail_file`` for a large
+ *  photo, its thumbnail made here: the server can't make one from ciphertext) instead of ``url``. */
+export async function sendImage(api, store, roomId, file, media = null) {
   if (!IMAGE_TYPES.includes(file.type)) {
     throw new Error("That file isn't a photo this app can send (PNG, JPEG, GIF or WebP).");
   }
@@ -83,11 +86,66 @@ export async function sendImage(api, store, roomId, file) {
   const size = await imageSize(file);
   if (!size) throw new Error("That file couldn't be read as an image.");
   const name = (file.name || "photo").slice(0, 200);
-  const { content_uri: url } = await api.upload(file, name);
-  await store.send(roomId, "m.room.message", {
-    msgtype: "m.image", body: name, url,
-    info: { mimetype: file.type, size: file.size, w: size.w, h: size.h },
-  });
+  const info = { mimetype: file.type, size: file.size, w: size.w, h: size.h };
+  if (!store.room(roomId).encryption) {
+    const { content_uri: url } = await api.upload(file, name);
+    await store.send(roomId, "m.room.message", { msgtype: "m.image", body: name, url, info });
+    return;
+  }
+  const sent = await uploadEncrypted(api, file);
+  const thumb = await thumbnail(file, size);
+  if (thumb) {
+    const t = await uploadEncrypted(api, thumb.blob);
+    const tParsed = parseEncryptedFile(t);
+    if (media && tParsed) media.seed({ encrypted: tParsed, mimetype: thumb.blob.type }, thumb.blob);
+    info.thumbnail_file = t;
+    info.thumbnail_info = { mimetype: thumb.blob.type, size: thumb.blob.size, w: thumb.w, h: thumb.h };
+  }
+  const parsed = parseEncryptedFile(sent);
+  if (media && parsed) media.seed({ encrypted: parsed, mimetype: file.type }, file);
+  await store.send(roomId, "m.room.message", { msgtype: "m.image", body: name, file: sent, info });
+}
+
+/** Encrypt a Blob and upload the ciphertext (no name, no type): its EncryptedFile. */
+async function uploadEncrypted(api, blob) {
+  const { data, file } = await encryptAttachment(await blob.arrayBuffer());
+  const { content_uri: url } = await api.upload(new Blob([data], { type: "application/octet-stream" }));
+  return { url, ...file };
+}
+
+/** A JPEG thumbnail for a photo larger than THUMB, or null (small photos show as they are). */
+async function thumbnail(file, size) {
+  if (size.w <= THUMB.width && size.h <= THUMB.height) return null;
+  try {
+    const k = Math.min(THUMB.width / size.w, THUMB.height / size.h);
+    const w = Math.max(1, Math.round(size.w * k)), hgt = Math.max(1, Math.round(size.h * k));
+    const bmp = await createImageBitmap(file, { resizeWidth: w, resizeHeight: hgt, resizeQuality: "high" });
+    const canvas = document.createElement("canvas");
+    canvas.width = w;
+    canvas.height = hgt;
+    canvas.getContext("2d").drawImage(bmp, 0, 0);
+    bmp.close();
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
+    return blob ? { blob, w, h: hgt } : null;
+  } catch {
+    return null;   // no thumbnail: the full photo shows in the list
+  }
+}
+
+/** What an m.image shows: an encrypted file (``file``, thumbnail ``info.thumbnail_file``) or a
+ *  plain mxc:// URI (the server's thumbnail); null when neither is usable. */
+function imageSources(c, info) {
+  if (c.file !== undefined) {
+    const full = parseEncryptedFile(c.file);
+    if (!full) return null;
+    const mimetype = IMAGE_TYPES.includes(info.mimetype) ? info.mimetype : "application/octet-stream";
+    const tInfo = info.thumbnail_info && typeof info.thumbnail_info === "object" ? info.thumbnail_info : {};
+    const t = info.thumbnail_file !== undefined ? parseEncryptedFile(info.thumbnail_file) : null;
+    const src = { encrypted: full, mimetype };
+    return { full: src, small: t ? { encrypted: t, mimetype: IMAGE_TYPES.includes(tInfo.mimetype) ? tInfo.mimetype : "image/jpeg" } : src, thumb: null };
+  }
+  const mxc = mxcOrNull(c.url);
+  return mxc ? { full: mxc, small: mxc, thumb: THUMB } : null;
 }
 
 export function uploadError(e) {
@@ -100,28 +158,29 @@ export function uploadError(e) {
 /** An m.image message's body: its thumbnail, a button that opens the full image. */
 export function imageBody(media, ev) {
   const c = ev.content || {};
-  const mxc = mxcOrNull(c.url);
   const name = typeof c.body === "string" && c.body ? c.body : "photo";
-  if (!mxc) return h("p", { class: "msg-body" }, `(a photo that can't be shown: ${name})`);
   const info = c.info && typeof c.info === "object" ? c.info : {};
+  const src = imageSources(c, info);
+  if (!src) return h("p", { class: "msg-body" }, `(a photo that can't be shown: ${name})`);
   const box = fit(Number(info.w) || 0, Number(info.h) || 0, 240);
-  const img = media.img(mxc, {
-    alt: `Photo: ${name}`, thumb: THUMB, cls: "msg-photo", width: box.width, height: box.height,
+  const img = media.img(src.small, {
+    alt: `Photo: ${name}`, thumb: src.thumb, cls: "msg-photo", width: box.width, height: box.height,
     onfail: (el) => el.replaceWith(h("span", { class: "msg-body" }, `Couldn't load the photo ${name}.`)),
   });
   return h("button", { type: "button", class: "msg-image", "aria-label": `Open photo ${name}`,
-    onclick: () => openImage(media, mxc, name) }, img);
+    onclick: () => openImage(media, src.full, name) }, img);
 }
 
-/** The full image in a dialog; Escape or the button closes it. */
-export function openImage(media, mxc, name) {
+/** The full image in a dialog; Escape or the button closes it. ``src``: an mxc:// URI or an
+ *  encrypted file (see media.js). */
+export function openImage(media, src, name) {
   const close = h("button", { type: "submit", class: "btn", value: "close" }, "Close");
-  const img = media.img(mxc, { alt: `Photo: ${name}`, cls: "full-photo" });
+  const img = media.img(src, { alt: `Photo: ${name}`, cls: "full-photo" });
   const dlg = h("dialog", { class: "dialog photo-dialog", "aria-label": `Photo: ${name}` },
     h("form", { method: "dialog" }, img, h("div", { class: "row-end" },
       h("span", { class: "muted small photo-name" }, name), close)));
   document.body.append(dlg);
-  dlg.addEventListener("close", () => dlg.remove());
+  dlg.addEventListener("close", () => { dlg.remove(); media.drop(src); });
   dlg.showModal();
   close.focus();
 }

@@ -40,6 +40,9 @@ class App {
       audioStats: async () => (this.session ? this.session.stats() : null),
       session: () => this.session && { roomId: this.session.roomId, status: this.session.audio.status,
         withMic: this.session.audio.withMic, talking: [...this.session.talking] },
+      // A conversation's messages as this page holds them (decrypted where encrypted).
+      messages: (roomId) => (this.store?.rooms.get(roomId)?.timeline || []).map((e) => ({
+        event_id: e.event_id, type: e.type, content: e.content, e2e: !!e._e2e, utd: !!e._utd })),
     };
   }
 

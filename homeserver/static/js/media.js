@@ -2,12 +2,21 @@
 // or <audio> can't send, so files are fetched with it and shown from blob: URLs (seeking in a
 // replay then needs no further requests), cached per (URI, size) and revoked once no image or
 // player on the page has used them for a while.
+import { b64, decryptAttachment } from "./attachments.js";
 import { mxcOrNull } from "./model.js";
 import { h, hue, initials } from "./ui.js";
 
 const SWEEP_MS = 30000;
 const MAX_ENTRIES = 300;
 export const IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/** The cache key of a source: an mxc:// URI (with a thumbnail size), or an encrypted file
+ *  ``{encrypted: parseEncryptedFile(...), mimetype}`` (keyed by its key too: another message
+ *  may point at the same upload with a different key). */
+function keyOf(src, thumb) {
+  if (typeof src !== "string") return `${src.encrypted.mxc}#e2e:${b64(src.encrypted.key)}:${b64(src.encrypted.iv)}`;
+  return thumb ? `${src}#${thumb.width}x${thumb.height}${thumb.method || "scale"}` : src;
+}
 
 function parse(mxc) {
   const rest = mxc.slice("mxc://".length);
@@ -23,15 +32,15 @@ export class MediaCache {
   }
 
   /** A blob: URL for the file (an image's thumbnail when ``thumb`` {width, height, method}).
+   *  ``src``: an mxc:// URI, or an encrypted file (see keyOf), fetched as ciphertext through
+   *  the same authenticated endpoint, checked against its hash and decrypted here.
    *  ``keep``: a player holds it; it is not revoked until ``release(mxc)``. */
-  url(mxc, thumb = null, { keep = false } = {}) {
-    const key = thumb ? `${mxc}#${thumb.width}x${thumb.height}${thumb.method || "scale"}` : mxc;
+  url(src, thumb = null, { keep = false } = {}) {
+    const key = keyOf(src, thumb);
     let e = this.entries.get(key);
     if (!e) {
-      const { server, mediaId } = parse(mxc);
       e = { url: null, used: Date.now(), promise: null };
-      e.promise = this.api.mediaBlob(server, mediaId, thumb)
-        .catch((err) => (thumb ? this.api.mediaBlob(server, mediaId) : Promise.reject(err)))
+      e.promise = this.fetch(src, thumb)
         .then((blob) => { e.url = URL.createObjectURL(blob); return e.url; })
         .catch((err) => { this.entries.delete(key); throw err; });
       this.entries.set(key, e);
@@ -42,21 +51,51 @@ export class MediaCache {
     return e.url ? Promise.resolve(e.url) : e.promise;
   }
 
+  async fetch(src, thumb) {
+    if (typeof src !== "string") {
+      const { server, mediaId } = parse(src.encrypted.mxc);
+      const data = await (await this.api.mediaBlob(server, mediaId)).arrayBuffer();
+      return new Blob([await decryptAttachment(data, src.encrypted)], { type: src.mimetype || "application/octet-stream" });
+    }
+    const { server, mediaId } = parse(src);
+    return this.api.mediaBlob(server, mediaId, thumb)
+      .catch((err) => (thumb ? this.api.mediaBlob(server, mediaId) : Promise.reject(err)));
+  }
+
+  /** A file this page has just encrypted and sent: shown from its plaintext, no download. */
+  seed(src, blob) {
+    const key = keyOf(src, null);
+    if (this.entries.has(key)) return;
+    const url = URL.createObjectURL(blob);
+    this.entries.set(key, { url, used: Date.now(), promise: Promise.resolve(url) });
+    this.trim();
+  }
+
   /** A player no longer holds the file: it may be revoked like any other. */
   release(mxc) {
     const e = this.entries.get(mxc);
     if (e) { e.keep = false; e.used = Date.now(); }
   }
 
+  /** The view showing ``src`` went (a dialog closed): revoke its URL now, unless another
+   *  image on the page still shows it. */
+  drop(src, thumb = null) {
+    const key = keyOf(src, thumb);
+    const e = this.entries.get(key);
+    if (!e?.url || e.keep || [...document.images].some((i) => i.src === e.url)) return;
+    URL.revokeObjectURL(e.url);
+    this.entries.delete(key);
+  }
+
   /** An <img> that shows the image once it has arrived; ``onfail`` if it can't. */
-  img(mxc, { alt, thumb = null, cls = "", width, height, onfail } = {}) {
+  img(src, { alt, thumb = null, cls = "", width, height, onfail } = {}) {
     const img = h("img", { alt, class: cls, width, height, decoding: "async" });
-    const key = thumb ? `${mxc}#${thumb.width}x${thumb.height}${thumb.method || "scale"}` : mxc;
+    const key = keyOf(src, thumb);
     const ready = this.entries.get(key)?.url;
     if (ready) { img.src = ready; this.entries.get(key).used = Date.now(); }
     else {
       img.classList.add("loading");
-      this.url(mxc, thumb).then((u) => { img.src = u; img.classList.remove("loading"); },
+      this.url(src, thumb).then((u) => { img.src = u; img.classList.remove("loading"); },
         () => { img.classList.remove("loading"); if (onfail) onfail(img); });
     }
     return img;

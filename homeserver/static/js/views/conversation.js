@@ -74,7 +74,7 @@ export function conversation(app, roomId) {
     photoLabel.classList.add("busy");
     typingLine.textContent = `Sending ${file.name}…`;
     try {
-      await sendImage(app.api, store, roomId, file);
+      await sendImage(app.api, store, roomId, file, app.media);
     } catch (e) {
       sendError.textContent = uploadError(e);
     } finally {
