@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import socket
 import struct
 import time
 from typing import Any
@@ -145,8 +146,9 @@ def _check(txid: bytes, username: str, creds: stun.Credentials) -> bytes:
     return stun._finish(stun.BINDING_REQUEST, txid, body, creds)
 
 
-async def join_tcp(signal, streams: int, counter) -> TcpClient:
-    """``signal(offer_sdp) -> answer_sdp``; returns the connected listener."""
+async def join_tcp(signal, streams: int, counter, rcvbuf: int | None = None) -> TcpClient:
+    """``signal(offer_sdp) -> answer_sdp``; returns the connected listener. ``rcvbuf``: a
+    receive buffer (SO_RCVBUF, set before connecting, so the window it advertises is small)."""
     from aiortc.rtcdtlstransport import RTCDtlsFingerprint, RTCDtlsParameters, RTCDtlsTransport
     cert = _certificate()
     fp = next(f.value for f in cert.getFingerprints() if f.algorithm == "sha-256")
@@ -154,7 +156,16 @@ async def join_tcp(signal, streams: int, counter) -> TcpClient:
     answer = await signal(offer_sdp(streams, ufrag, pwd, fp))
     r_ufrag, r_pwd, r_fp, addr = _answer_params(answer)
     loop = asyncio.get_running_loop()
-    _tr, client = await loop.create_connection(lambda: TcpClient(counter, ufrag, pwd), *addr)
+    sock = socket.socket(socket.AF_INET6 if ":" in addr[0] else socket.AF_INET)
+    sock.setblocking(False)
+    if rcvbuf is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    try:
+        await loop.sock_connect(sock, addr)
+    except BaseException:
+        sock.close()
+        raise
+    _tr, client = await loop.create_connection(lambda: TcpClient(counter, ufrag, pwd), sock=sock)
     client.username_in = f"{ufrag}:{r_ufrag}".encode()
     client.send(_check(os.urandom(12), f"{r_ufrag}:{ufrag}", stun.Credentials(r_pwd)))
     await asyncio.wait_for(client.checked, 10)

@@ -148,6 +148,10 @@ class Generation:
         self.remote: sdp.TransportParams | None = None
         self._username_in = b""
         self.closed = False
+        # an ICE restart's generation: the browser, just moved to a new network, may offer no
+        # candidate (or only dead ones) and reach us from an address it learns later, so its
+        # end-of-candidates does not end the checks (the transport's timeout still does)
+        self.restart = False
 
     async def gather(self) -> None:
         await self.conn.gather_candidates()
@@ -177,7 +181,7 @@ class Generation:
             for c in remote.candidates:
                 if c.transport.lower() == "udp":
                     await conn.add_remote_candidate(_to_aioice(c))
-            if remote.end_of_candidates:
+            if remote.end_of_candidates and not self.restart:
                 await conn.add_remote_candidate(None)
             await conn.connect()
             pair = conn._nominated.get(1)

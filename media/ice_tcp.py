@@ -16,11 +16,15 @@ session, for clients whose network drops UDP.
   own); when the kernel buffer is full and asyncio's write buffer holds more than
   ``write_limit`` bytes, packets to that connection are dropped (counted in ``dropped``):
   a slow TCP listener loses its own packets instead of stalling the room or growing memory.
+  The kernel's send buffer of each connection is bounded too (``send_buffer``, SO_SNDBUF):
+  left to autotune it grows to megabytes for a peer that stops reading, seconds of stale
+  audio queued ahead of anything new.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import struct
 from collections.abc import Callable
 from typing import Protocol
@@ -123,6 +127,12 @@ class TcpLink(asyncio.Protocol):
         self._write = transport.write
         self._buffered = transport.get_write_buffer_size
         srv = self.server
+        sock = transport.get_extra_info("socket")
+        if sock is not None and srv.send_buffer:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, srv.send_buffer)
+            except OSError:
+                pass
         if len(srv.pending) >= srv.max_pending:
             srv.refused += 1
             self.close()
@@ -221,12 +231,13 @@ class TcpIceServer:
 
     def __init__(self, port: int, host: str = "0.0.0.0", *, max_pending: int = 128,
                  pending_timeout: float = 5.0, write_limit: int = 32768,
-                 max_frame: int = MAX_FRAME):
+                 send_buffer: int = 32768, max_frame: int = MAX_FRAME):
         self.host = host
         self.port = port
         self.max_pending = max_pending
         self.pending_timeout = pending_timeout
         self.write_limit = write_limit
+        self.send_buffer = send_buffer
         self.max_frame = max_frame
         self.owners: dict[str, TcpOwner] = {}
         self.pending: set[TcpLink] = set()

@@ -236,6 +236,7 @@ class PeerTransport:
         if self.state != "connected":
             raise ConnectionError("only a connected transport restarts ICE")
         gen = Generation(self, self.controlling, self.tcp)
+        gen.restart = True
         try:
             await gen.gather()
         except BaseException:

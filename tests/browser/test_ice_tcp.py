@@ -300,3 +300,48 @@ async def test_web_client_restarts_ice_on_a_network_change_and_keeps_its_session
     finally:
         if speaker is not None:
             await speaker.close()
+
+
+async def test_web_client_refreshes_old_turn_credentials_before_an_ice_restart(
+        make_homeserver, open_page):
+    """TURN credentials (/voip/turnServer, coturn's REST API) expire after
+    ``turn.user_lifetime_seconds``: an ICE restart with the peer connection's first ones would
+    fail over TURN after that. The web client fetches new ones (and ``setConfiguration``s them)
+    when a restart comes after half their lifetime; a restart before that reuses them. The
+    page's clock is moved on (Playwright's clock), not waited for."""
+    from playwright.async_api import expect
+
+    from tests.browser import flows
+
+    server = await make_homeserver(media={"tcp_port": 0}, turn={
+        # nothing listens there: Chromium's allocation fails quietly, audio goes direct
+        "uris": ["turn:127.0.0.1:9?transport=udp"], "shared_secret": "s3cret",
+        "user_lifetime_seconds": 60})
+    alice = await open_page(server, "alice")
+    await alice.page.clock.install()
+    calls: list[str] = []
+    alice.page.on("request", lambda r: calls.append(
+        "turn" if r.url.endswith("/voip/turnServer") else r.method)
+        if r.url.endswith("/voip/turnServer") or (
+            "/media" in r.url and "/rooms/" in r.url and r.method in ("POST", "PUT")) else None)
+    await flows.sign_up(alice, "alice")
+    await flows.create_room(alice, "Long-lived credentials")
+    status = alice.page.get_by_test_id("audio-status")
+    await expect(status).to_have_text("You're connected to the room's audio.", timeout=20000)
+    assert calls == ["turn", "POST"], calls
+
+    async def restart() -> list[str]:
+        before = len(calls)
+        await alice.page.evaluate("window.dispatchEvent(new Event('online'))")
+        await eventually(lambda: "PUT" in calls[before:], timeout=10)
+        await asyncio.sleep(0.5)
+        await expect(status).to_have_text("You're connected to the room's audio.")
+        return calls[before:]
+
+    # 10 s in: the credentials are fresh, the restart keeps them
+    await alice.page.clock.fast_forward(10_000)
+    assert await restart() == ["PUT"]
+    # 40 s in (past half of 60 s): new credentials first, then the restart, same session
+    await alice.page.clock.fast_forward(30_000)
+    assert await restart() == ["turn", "PUT"]
+    assert calls.count("POST") == 1, calls

@@ -182,9 +182,11 @@ async def test_udp_blocked_listener_and_speaker_use_ice_tcp_without_turn(
 async def test_listener_whose_address_changes_resumes_on_the_same_session(
         network, browsers, tmp_path):
     """A phone moving between networks: the listener's namespace loses its address and gets
-    another mid-room; the web client restarts ICE (PUT on its session) and hears again within
-    3 s, without a new session (no second POST .../media) or a new join."""
-    from tests.browser.flows import create_room, received, sign_up
+    another mid-room; the web client notices its inbound audio stalled, restarts ICE (PUT on
+    its session) and hears again within 3 s, without a new session (no second POST
+    .../media) or a new join. Chromium learns its new address ~2 s after the change (it
+    debounces network changes); the SFU takes the path from the browser's first check."""
+    from tests.browser.flows import create_room, received, sign_up, wait_for_energy
     from tests.browser.test_guest_links import speak
     srv, phone, open_ = network.ns("srv"), network.ns("phone"), network.ns("open")
     srv_p, phone_ip = network.link(srv, phone)
@@ -199,6 +201,9 @@ async def test_listener_whose_address_changes_resumes_on_the_same_session(
     media_calls: list[str] = []
     bob.page.on("request", lambda r: media_calls.append(r.method) if "/media" in r.url and
                 "/rooms/" in r.url and r.method in ("POST", "PUT") else None)
+    notes: list[tuple[float, str]] = []  # the client's own account of its restarts
+    bob.page.on("console", lambda m: notes.append((time.monotonic(), m.text))
+                if m.text.startswith("audio:") else None)
     await sign_up(bob, "bob")
     await bob.goto(f"#{room_url}?join=1")
     await heard(bob)
@@ -212,25 +217,26 @@ async def test_listener_whose_address_changes_resumes_on_the_same_session(
     new_ip = phone_ip.rsplit(".", 1)[0] + ".3"
     sh("ip", "-n", phone, "addr", "add", f"{new_ip}/24", "dev", dev)
     moved = time.monotonic()
-    # the audio stops (packets, not energy: concealment keeps some energy coming for a while)
+    # the audio stops (packets, not energy: concealment keeps some energy coming for a while),
+    # then comes back: resumed = the end of the first short window with packets again (an
+    # overestimate by up to a window and a stats round trip), checked to be audible after
     resumed, stopped = None, False
     while time.monotonic() - moved < 15:
-        energy, packets = await received(bob, 0.25)
+        _, packets = await received(bob, 0.1)
         if packets == 0:
             stopped = True
-        elif stopped and packets >= 5 and energy > SPEAKING / 4:
+        elif stopped and packets >= 2:
             resumed = time.monotonic() - moved
             break
     assert stopped, "the address change did not interrupt the audio at all"
     stats = await bob.page.evaluate("window.__audiorooms.audioStats()")
     print(f"address change {phone_ip} -> {new_ip}: audio back after "
           f"{'never' if resumed is None else f'{resumed:.2f} s'}; media calls {media_calls}; "
-          f"path {stats.get('path')}")
+          f"path {stats.get('path')}; client: "
+          f"{[(round(t - moved, 2), text) for t, text in notes if t >= moved]}")
     assert resumed is not None, "the listener never heard the room again"
+    await wait_for_energy(bob, lambda e: e > SPEAKING, timeout=5)  # and it is audible
     assert media_calls[0] == "POST" and "POST" not in media_calls[1:], media_calls
     assert "PUT" in media_calls
     assert (await bob.page.evaluate("window.__audiorooms.session()"))["roomId"] == room_before
-    if resumed >= 3.0:
-        # Known gap (issue 15 asks for 3 s): Chromium reports ICE "disconnected" only some
-        # seconds after its address went, and the client then waits 2 s more before the PUT.
-        pytest.xfail(f"audio came back on the same session but after {resumed:.1f} s, not 3 s")
+    assert resumed < 3.0, f"audio came back on the same session but after {resumed:.2f} s"

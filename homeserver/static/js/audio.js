@@ -51,6 +51,8 @@ function gathered(pc, timeoutMs = 3000) {
  * Emits "status" whenever status or message changes, "blocked" when playback needs a click.
  */
 export class RoomAudio extends EventTarget {
+  static WATCH_MS = 250;  // how often inbound audio is looked at
+  static STALL_MS = 1000;  // flowing audio that stops this long means a dead path
   constructor(api, roomId, slots = DEFAULT_SLOTS) {
     super();
     this.api = api;
@@ -69,7 +71,7 @@ export class RoomAudio extends EventTarget {
     this.retries = 0;
     this.closed = false;
     this.lastRestart = 0;
-    this.disconnectTimer = null;
+    this.watchTimer = null;
     // A new network (Wi-Fi to cellular, a VPN, a cable): restart ICE on the same session.
     this.onNetworkChange = () => this.restartIce("network");
     window.addEventListener("online", this.onNetworkChange);
@@ -136,6 +138,7 @@ export class RoomAudio extends EventTarget {
         pc.addEventListener("track", (e) => this.play(e.track));
         pc.addEventListener("connectionstatechange", () => this.onConnectionState(pc));
         pc.addEventListener("iceconnectionstatechange", () => this.onIceState(pc));
+        this.watch(pc);
         await pc.setLocalDescription(await pc.createOffer());
         await gathered(pc);
       } catch (e) {
@@ -199,14 +202,47 @@ export class RoomAudio extends EventTarget {
   onIceState(pc) {
     if (pc !== this.pc) return;
     const s = pc.iceConnectionState;
-    clearTimeout(this.disconnectTimer);
-    if (s === "failed") this.restartIce("failed");
-    // "disconnected" may heal by itself (a short loss): restart only if it lasts
-    else if (s === "disconnected") this.disconnectTimer = setTimeout(() => this.restartIce("disconnected"), 2000);
+    // "disconnected" can heal by itself, but waiting costs seconds of silence; a restart
+    // keeps the old path until the new one works, so restart at once
+    if (s === "failed" || s === "disconnected") this.restartIce(s);
+  }
+
+  /** Browsers notice a dead path only seconds after it went (ICE "disconnected" comes ~5 s
+   *  after a phone's address changed). The room's audio is a steadier signal: a slot carrying
+   *  a speaker gets a packet at least every 400 ms (every 20 ms while talking, DTX's comfort
+   *  noise in silence), so when audio that was flowing stops for STALL_MS, restart ICE.
+   *  Once per stall: a speaker who left the stage costs one harmless restart, not a loop. */
+  watch(pc) {
+    clearInterval(this.watchTimer);
+    let last = -1, lastFlow = 0, flowing = false, stalled = 0;
+    this.watchTimer = setInterval(async () => {
+      if (pc !== this.pc || this.closed) { clearInterval(this.watchTimer); return; }
+      let packets = 0;
+      try {
+        (await pc.getStats()).forEach((s) => {
+          if (s.type === "inbound-rtp" && s.kind === "audio") packets += s.packetsReceived || 0;
+        });
+      } catch { return; }
+      const now = Date.now();
+      if (packets !== last) {
+        if (last >= 0 && packets > last) {
+          if (!flowing && stalled) console.info(`audio: inbound audio back after ${now - stalled} ms`);
+          flowing = true; lastFlow = now; stalled = 0;
+        }
+        last = packets;
+      } else if (flowing && now - lastFlow >= RoomAudio.STALL_MS) {
+        flowing = false;
+        stalled = lastFlow;
+        console.info("audio: inbound audio stalled, restarting ICE");
+        this.restartIce("stall");
+      }
+    }, RoomAudio.WATCH_MS);
   }
 
   /** ICE restart on the same session (PUT): new ICE credentials, the same slots, stage
-   *  rights and DTLS; a new session (POST) only if the server refuses the PUT. */
+   *  rights and DTLS; a new session (POST) only if the server refuses the PUT. TURN
+   *  credentials past half their lifetime are fetched again first (a restart after hours
+   *  in a room would otherwise offer the TURN server expired ones). */
   restartIce(reason) {
     if (!this.pc || !this.sessionId || this.closed) return Promise.resolve();
     return this.run(async () => {
@@ -216,12 +252,22 @@ export class RoomAudio extends EventTarget {
       this.lastRestart = Date.now();
       let answer;
       try {
+        const stale = !this.turn || Date.now() >= this.turn.until;
+        if (stale) {
+          const iceServers = await this.iceServers();
+          if (pc !== this.pc) return;
+          pc.setConfiguration({ ...pc.getConfiguration(), iceServers });
+        }
         pc.restartIce();
         await pc.setLocalDescription(await pc.createOffer());
-        await gathered(pc);
+        // No wait for the new candidates: a browser that just changed network learns its new
+        // address only seconds later (Chromium debounces network changes ~2 s). The SFU
+        // answers checks from any address (peer-reflexive), so the new path is found as soon
+        // as the browser's first check arrives.
         answer = await this.api.mediaRenegotiate(this.roomId, sessionId, pc.localDescription.sdp);
         if (pc !== this.pc) return;
         await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+        console.info(`audio: ICE restarted (${reason}) in ${Date.now() - this.lastRestart} ms`);
       } catch (e) {
         if (pc !== this.pc || this.closed) return;
         if (e instanceof ApiError && e.network) { this.setStatus("error", MESSAGES.network); }
@@ -276,7 +322,7 @@ export class RoomAudio extends EventTarget {
 
   close(tellServer = true) {
     this.closed = true;
-    clearTimeout(this.disconnectTimer);
+    clearInterval(this.watchTimer);
     window.removeEventListener("online", this.onNetworkChange);
     navigator.connection?.removeEventListener?.("change", this.onNetworkChange);
     this.releaseMic();
