@@ -162,7 +162,11 @@ class ServerCollector(Collector):
                  " listeners or muted speakers)"),
                 ("received_bytes", "received_bytes", "RTP bytes received"),
                 ("forwarded_bytes", "forwarded_bytes", "RTP bytes forwarded (each counted at"
-                 " its incoming size)")):
+                 " its incoming size)"),
+                ("red_received", "red_packets_received", "RFC 2198 RED packets received from"
+                 " mics"),
+                ("red_malformed", "red_packets_malformed", "RED packets that did not parse"
+                 " (dropped)")):
             yield CounterMetricFamily(f"{PREFIX}_sfu_{name}", text, value=s.get(key, 0))
         lag = s.get("loop_lag")
         if isinstance(lag, dict):

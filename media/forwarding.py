@@ -13,6 +13,7 @@ import random
 import struct
 
 from .feedback import LossFeedback
+from .red import with_block_pt
 from .rewrite import SlotRewriter
 from .transport import PeerTransport, _srtp
 
@@ -33,11 +34,14 @@ class Counters:
     """RTP packets, SFU-wide: received from mics and relays, refused by the stage gate, and
     sent to subscribers; their bytes (forwarded ones counted at their incoming size). Plain
     integers bumped on the forwarding path, read by the metrics when scraped."""
-    __slots__ = ("received", "dropped", "forwarded", "received_bytes", "forwarded_bytes")
+    __slots__ = ("received", "dropped", "forwarded", "received_bytes", "forwarded_bytes",
+                 "red_received", "red_malformed")
 
     def __init__(self) -> None:
         self.received = 0
         self.dropped = 0
+        self.red_received = 0  # RFC 2198 RED packets from mics (forwarded as RED or primary)
+        self.red_malformed = 0  # RED packets that did not parse: dropped
         self.forwarded = 0
         self.received_bytes = 0
         self.forwarded_bytes = 0
@@ -81,14 +85,23 @@ class Source:
     __slots__ = ("user_id", "origin", "allowed", "subs", "fast", "ssrc", "level_byte",
                  "last_seq", "last_ts", "last_time", "packets", "octets", "received",
                  "base_seq", "cycles", "expected_prior", "received_prior", "lsr", "lsr_time",
-                 "feedback")
+                 "feedback", "red_pt", "opus_pt", "fast_plain", "fast_red")
 
-    def __init__(self, user_id: str, origin: str | None, allowed: bool, data: bytes, now: float):
+    def __init__(self, user_id: str, origin: str | None, allowed: bool, data: bytes, now: float,
+                 red_pt: int = -1, opus_pt: int = 111):
         self.user_id = user_id
         self.origin = origin  # None: a mic on this server; else the server it came from
         self.allowed = allowed
+        # RED (RFC 2198): the payload type the mic sends RED with (-1: not negotiated) and
+        # the one of its Opus, which RED's blocks carry
+        self.red_pt = red_pt
+        self.opus_pt = opus_pt
         self.subs: list[OutStream] = []
-        self.fast: list[tuple] = []  # the forwarding loop's view of subs
+        self.fast: list[tuple] = []  # the forwarding loop's view of subs (Opus PTs)
+        # for RED packets, when some subscribers negotiated RED: the others' entries, and the
+        # RED ones grouped by the Opus PT their blocks must carry (entries with their RED PT)
+        self.fast_plain: list[tuple] = []
+        self.fast_red: list[tuple[int, list[tuple]]] = []
         self.level_byte = 127
         self.packets = 0  # forwarded to each subscriber (per-subscriber counts derive from it)
         self.octets = 0
@@ -119,13 +132,15 @@ class Source:
 
 class OutStream:
     """One outgoing stream: a listener's slot or a relay's per-speaker stream."""
-    __slots__ = ("rw", "tp", "pt", "al_byte", "src", "user", "packets", "octets",
+    __slots__ = ("rw", "tp", "pt", "red_pt", "al_byte", "src", "user", "packets", "octets",
                  "base_packets", "base_octets", "switches")
 
-    def __init__(self, tp: PeerTransport, pt: int, audio_level_id: int | None):
+    def __init__(self, tp: PeerTransport, pt: int, audio_level_id: int | None,
+                 red_pt: int | None = None):
         self.rw = _rewriter()
         self.tp = tp
         self.pt = pt
+        self.red_pt = red_pt  # the listener negotiated RED with this PT (None: Opus only)
         self.al_byte = (audio_level_id << 4) if audio_level_id else 0
         self.src: Source | None = None
         self.user: str | None = None
@@ -174,12 +189,28 @@ class OutStream:
 def subscribe(src: Source, subs: list[OutStream]) -> None:
     """Make ``subs`` the source's subscribers (the hot path picks them up at its next packet)."""
     src.subs = subs
-    src.fast = [e for e in (out.fast_entry() for out in subs) if e is not None]
+    fast = []
+    plain = []
+    red: dict[int, list[tuple]] = {}
+    for out in subs:
+        e = out.fast_entry()
+        if e is None:
+            continue
+        fast.append(e)
+        if out.red_pt is None:
+            plain.append(e)
+        else:  # the same entry with the RED payload type
+            red.setdefault(out.pt, []).append(e[:3] + (out.red_pt,) + e[4:])
+    src.fast = fast
+    src.fast_plain = plain
+    src.fast_red = list(red.items())
 
 
-def forward(src: Source, data: bytes, seq: int) -> int:
+def forward(src: Source, data: bytes, seq: int, red: bytes | None = None) -> int:
     """One pass over the source's subscribers: header rewritten into each connection's
-    libsrtp buffer, protected in place, sent from there. Returns how many were sent."""
+    libsrtp buffer, protected in place, sent from there. Returns how many were sent.
+    ``data`` is a plain Opus packet; ``red``, when the mic sent RED, the RED payload (then
+    ``data`` carries its primary): subscribers that negotiated RED get it instead."""
     fast = src.fast
     if not fast:
         return 0
@@ -192,13 +223,32 @@ def forward(src: Source, data: bytes, seq: int) -> int:
     end = len(data) - data[-1] if b0 & 0x20 else len(data)
     if pos > end or end - pos > 1200:
         return 0
-    payload = data[pos:end]
     size = end - pos
-    n_level = 20 + size
-    n_plain = 12 + size
     ts = int.from_bytes(data[4:8], "big")
     marker = data[1] & 0x80
-    level = src.level_byte
+    src.packets += 1
+    src.octets += size
+    if red is None or not src.fast_red:
+        return _fanout(fast, data[pos:end], size, seq, ts, marker, src.level_byte)
+    # RED from the mic and some subscribers negotiated it: each variant built once
+    sent = _fanout(src.fast_plain, data[pos:end], size, seq, ts, marker, src.level_byte)
+    if len(red) > 1200:
+        for _pt, entries in src.fast_red:  # (cannot happen with Opus frames: primary only)
+            sent += _fanout([e[:3] + (_pt,) + e[4:] for e in entries], data[pos:end], size,
+                            seq, ts, marker, src.level_byte)
+        return sent
+    for block_pt, entries in src.fast_red:
+        payload = red if block_pt == src.opus_pt else with_block_pt(red, block_pt)
+        sent += _fanout(entries, payload, len(payload), seq, ts, marker, src.level_byte)
+    return sent
+
+
+def _fanout(fast: list[tuple], payload: bytes, size: int, seq: int, ts: int, marker: int,
+            level: int) -> int:
+    """The per-subscriber loop: one ``pack_into``, one payload copy, one ``srtp_protect``
+    and one ``send`` each."""
+    n_level = 20 + size
+    n_plain = 12 + size
     pack_level = _HDR_LEVEL.pack_into
     pack = _HDR.pack_into
     protect = _srtp_protect
@@ -221,8 +271,6 @@ def forward(src: Source, data: bytes, seq: int) -> int:
         except OSError:  # full socket buffer or closed connection: the packet is lost
             continue
         sent += 1
-    src.packets += 1
-    src.octets += size
     return sent
 
 

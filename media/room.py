@@ -18,6 +18,7 @@ from . import arsl, feedback, rtp
 from .cascade import RelayPeer, Uplink
 from .forwarding import Counters, OutStream, Source, assign, forward, subscribe
 from .recorder import Recorder
+from .red import split as split_red
 from .session import Session
 from .slots import SlotAllocator
 from .transport import PeerTransport
@@ -118,7 +119,7 @@ class Room:
         src = sess.source
         if src is None:
             src = sess.source = Source(sess.user_id, None, self.allowed(sess.user_id),
-                                       data, self.clock())
+                                       data, self.clock(), sess.mic_red_pt, sess.mic_opus_pt)
             self.sources[sess.user_id] = src
             self.rebuild()
         elif self.sources.get(sess.user_id) is not src:
@@ -227,6 +228,14 @@ class Room:
             for out in subs:
                 out.attach(src)
             subscribe(src, subs)
+        red = None
+        if (data[1] & 0x7F) == src.red_pt:  # RFC 2198 RED from a mic: the primary for all
+            counters.red_received += 1  # but RED listeners (and for the recorder, relays)
+            parts = split_red(data, src.opus_pt)
+            if parts is None:
+                counters.red_malformed += 1
+                return
+            data, red = parts
         rec = self.recorder
         if rec is not None:  # one append to a buffer: the stage's audio, as it arrived
             rec.packet(src.user_id, data, now)
@@ -240,13 +249,13 @@ class Room:
             self.evaluate(now)
         d = (seq - src.last_seq) & 0xFFFF
         if d >= 0x8000:  # late (reordered): forward it, but it does not move the source on
-            sent = forward(src, data, seq)
+            sent = forward(src, data, seq, red)
             counters.forwarded += sent
             counters.forwarded_bytes += sent * size
             return
         if seq < src.last_seq:
             src.cycles += 0x10000
-        sent = forward(src, data, seq)
+        sent = forward(src, data, seq, red)
         counters.forwarded += sent
         counters.forwarded_bytes += sent * size
         src.last_seq = seq

@@ -105,6 +105,19 @@ class MediaSection:
                 return codec
         return None
 
+    def red(self, opus: Codec) -> Codec | None:
+        """RFC 2198 RED over this section's Opus (``red/48000/2``, its fmtp naming only
+        ``opus``'s payload type, e.g. ``111/111``), if offered."""
+        for pt in self.formats:
+            codec = self.codecs.get(int(pt)) if pt.isdigit() else None
+            if codec is None or codec.name.lower() != "red" or codec.clock_rate != 48000 \
+                    or codec.payload_type == opus.payload_type:
+                continue
+            blocks = (codec.fmtp or "").strip().split("/")
+            if blocks == [""] or all(b == str(opus.payload_type) for b in blocks):
+                return codec
+        return None
+
 
 @dataclass
 class SessionDescription:
@@ -187,6 +200,8 @@ def _attribute(desc: SessionDescription, m: MediaSection | None, name: str, arg:
                           int(parts[2]) if len(parts) > 2 and parts[2] else 1)
         except (ValueError, IndexError):
             raise SdpError(f"malformed rtpmap: {arg!r}") from None
+        if not 0 <= codec.payload_type <= 127:
+            return  # not an RTP payload type (7 bits): a hostile PT would corrupt our headers
         old = m.codecs.get(codec.payload_type)
         if old is not None:
             codec.fmtp, codec.rtcp_fb = old.fmtp, old.rtcp_fb
@@ -247,6 +262,8 @@ class SectionPlan:
     mic: bool = False  # we receive the client's mic on it
     payload_type: int | None = None
     fmtp: str | None = None
+    red_payload_type: int | None = None  # RFC 2198 RED over the Opus, when offered
+    red_fmtp: str | None = None
     audio_level_id: int | None = None
     mid_id: int | None = None
     remote_ssrcs: list[int] = field(default_factory=list)
@@ -339,6 +356,10 @@ def plan_offer(sdp: str, max_slots: int, accept_mic: bool = True) -> OfferPlan:
         plan.accepted = True
         plan.payload_type = opus.payload_type
         plan.fmtp = opus.fmtp
+        red = m.red(opus)
+        if red is not None:
+            plan.red_payload_type = red.payload_type
+            plan.red_fmtp = red.fmtp
         plan.audio_level_id = m.extmap.get(AUDIO_LEVEL_URI)
         plan.mid_id = m.extmap.get(MID_URI)
         plan.remote_ssrcs = list(m.ssrcs)
@@ -444,7 +465,10 @@ def write_answer(offer_sdp: str, plan: OfferPlan, local: LocalTransport,
                 lines.append(f"a=mid:{m.mid}")
             lines.append("a=inactive")
             continue
-        lines.append(f"m=audio {port} {m.proto} {p.payload_type}")
+        # with RED, listed first: Chromium sends RED only when it is the preferred codec
+        pts = f"{p.payload_type}" if p.red_payload_type is None else \
+            f"{p.red_payload_type} {p.payload_type}"
+        lines.append(f"m=audio {port} {m.proto} {pts}")
         lines.append(f"c={addr}")
         lines.append("a=rtcp:9 IN IP4 0.0.0.0")
         lines += _transport_lines(local)
@@ -460,6 +484,10 @@ def write_answer(offer_sdp: str, plan: OfferPlan, local: LocalTransport,
             lines.append("a=rtcp-rsize")
         lines.append(f"a=rtpmap:{p.payload_type} opus/48000/2")
         lines.append(f"a=fmtp:{p.payload_type} {p.fmtp or DEFAULT_OPUS_FMTP}")
+        if p.red_payload_type is not None:
+            lines.append(f"a=rtpmap:{p.red_payload_type} red/48000/2")
+            lines.append(f"a=fmtp:{p.red_payload_type} "
+                         f"{p.red_fmtp or f'{p.payload_type}/{p.payload_type}'}")
         if p.slot is not None and p.slot in slot_ssrcs:
             ssrc = slot_ssrcs[p.slot]
             track = f"slot{p.slot}"

@@ -28,6 +28,10 @@ class Session:
         mic = plan.mic
         self.mic_level_id = mic.audio_level_id if mic else None
         self.has_mic = mic is not None
+        # RED (RFC 2198) on the mic: its payload type (-1: not negotiated) and Opus's
+        red = mic.red_payload_type if mic else None
+        self.mic_red_pt = -1 if red is None else red
+        self.mic_opus_pt = mic.payload_type or 0 if mic else 0
         self.source: Source | None = None
         self.connected = False
         self.closed = False
@@ -56,9 +60,10 @@ class Session:
         does not fit the session."""
         plan = sdp.plan_offer(offer_sdp, audio_slots)
         old = self.plan
-        shape = [(s.slot, s.payload_type) for s in plan.slots]
-        if shape != [(s.slot, s.payload_type) for s in old.slots] or \
-                (plan.mic is None) != (old.mic is None):
+        def shape(p: sdp.OfferPlan) -> list:
+            return [(s.slot, s.mic, s.payload_type, s.red_payload_type) for s in p.sections
+                    if s.slot is not None or s.mic]
+        if shape(plan) != shape(old):
             raise SdpError("a renegotiation must keep the session's audio sections and codec")
         if sdp.dtls_role_for_answer(plan.transport.setup)[0] != \
                 sdp.dtls_role_for_answer(old.transport.setup)[0] or \
@@ -85,7 +90,8 @@ class Session:
 
     def open_slots(self, tp: PeerTransport) -> None:
         # (plan_offer gives every section it accepts a payload type)
-        self.slots = [OutStream(tp, p.payload_type or 0, p.audio_level_id)
+        self.slots = [OutStream(tp, p.payload_type or 0, p.audio_level_id,
+                                p.red_payload_type)
                       for p in self.plan.slots]
 
     def describe(self) -> dict:

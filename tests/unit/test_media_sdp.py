@@ -125,12 +125,15 @@ def test_answer_to_chromium_offer():
     assert desc.bundle == [["0", "1", "2", "3"]]
     assert [m.direction for m in desc.media] == ["sendonly"] * 3 + ["inactive"]
     for m, ssrc in zip(desc.media, (11, 22, 33), strict=False):
-        assert m.formats == ["111"] and m.codecs[111].name == "opus"
+        # RED (RFC 2198) offered, so accepted with the offerer's PTs, preferred (first)
+        assert m.formats == ["63", "111"] and m.codecs[111].name == "opus"
+        assert (m.codecs[63].name, m.codecs[63].clock_rate, m.codecs[63].fmtp) == \
+            ("red", 48000, "111/111")
         assert m.extmap == {sdp.AUDIO_LEVEL_URI: 1, sdp.MID_URI: 4}
         assert m.ssrcs == [ssrc] and m.rtcp_mux and m.rtcp_rsize
         assert m.setup == "active" and m.ice_ufrag == "sfu1"
         assert m.candidates[0].port == 40000 and m.end_of_candidates
-    assert "transport-cc" not in answer and "red/48000" not in answer
+    assert "transport-cc" not in answer and "G722" not in answer
     assert answer.endswith("\r\n") and "\n\n" not in answer
 
 
