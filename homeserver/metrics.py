@@ -166,7 +166,9 @@ class ServerCollector(Collector):
                 ("red_received", "red_packets_received", "RFC 2198 RED packets received from"
                  " mics"),
                 ("red_malformed", "red_packets_malformed", "RED packets that did not parse"
-                 " (dropped)")):
+                 " (dropped)"),
+                ("red_forwarded", "red_packets_forwarded", "RED packets sent to listeners that"
+                 " negotiated RED")):
             yield CounterMetricFamily(f"{PREFIX}_sfu_{name}", text, value=s.get(key, 0))
         lag = s.get("loop_lag")
         if isinstance(lag, dict):

@@ -304,7 +304,8 @@ class SFUCluster:
         per = {w.name: await _call(w, "stats") for w in self.workers}
         total = {k: sum(s.get(k, 0) for s in per.values()) for k in
                  ("received", "forwarded", "dropped", "sessions", "relays", "rooms",
-                  "received_bytes", "forwarded_bytes", "red_received", "red_malformed")}
+                  "received_bytes", "forwarded_bytes", "red_received", "red_malformed",
+                  "red_forwarded")}
         return dict(total, workers=per, loop_lag=merge_lag(
             [s["loop_lag"] for s in per.values() if isinstance(s.get("loop_lag"), dict)]),
             listener_reports=feedback.merge_states(

@@ -35,13 +35,14 @@ class Counters:
     sent to subscribers; their bytes (forwarded ones counted at their incoming size). Plain
     integers bumped on the forwarding path, read by the metrics when scraped."""
     __slots__ = ("received", "dropped", "forwarded", "received_bytes", "forwarded_bytes",
-                 "red_received", "red_malformed")
+                 "red_received", "red_malformed", "red_forwarded")
 
     def __init__(self) -> None:
         self.received = 0
         self.dropped = 0
         self.red_received = 0  # RFC 2198 RED packets from mics (forwarded as RED or primary)
         self.red_malformed = 0  # RED packets that did not parse: dropped
+        self.red_forwarded = 0  # sent as RED to listeners that negotiated it
         self.forwarded = 0
         self.received_bytes = 0
         self.forwarded_bytes = 0
@@ -85,7 +86,7 @@ class Source:
     __slots__ = ("user_id", "origin", "allowed", "subs", "fast", "ssrc", "level_byte",
                  "last_seq", "last_ts", "last_time", "packets", "octets", "received",
                  "base_seq", "cycles", "expected_prior", "received_prior", "lsr", "lsr_time",
-                 "feedback", "red_pt", "opus_pt", "fast_plain", "fast_red")
+                 "feedback", "red_pt", "opus_pt", "fast_plain", "fast_red", "red_sent")
 
     def __init__(self, user_id: str, origin: str | None, allowed: bool, data: bytes, now: float,
                  red_pt: int = -1, opus_pt: int = 111):
@@ -102,6 +103,7 @@ class Source:
         # RED ones grouped by the Opus PT their blocks must carry (entries with their RED PT)
         self.fast_plain: list[tuple] = []
         self.fast_red: list[tuple[int, list[tuple]]] = []
+        self.red_sent = 0  # packets sent as RED, until the caller takes the count
         self.level_byte = 127
         self.packets = 0  # forwarded to each subscriber (per-subscriber counts derive from it)
         self.octets = 0
@@ -237,10 +239,12 @@ def forward(src: Source, data: bytes, seq: int, red: bytes | None = None) -> int
             sent += _fanout([e[:3] + (_pt,) + e[4:] for e in entries], data[pos:end], size,
                             seq, ts, marker, src.level_byte)
         return sent
+    n_red = 0
     for block_pt, entries in src.fast_red:
         payload = red if block_pt == src.opus_pt else with_block_pt(red, block_pt)
-        sent += _fanout(entries, payload, len(payload), seq, ts, marker, src.level_byte)
-    return sent
+        n_red += _fanout(entries, payload, len(payload), seq, ts, marker, src.level_byte)
+    src.red_sent += n_red
+    return sent + n_red
 
 
 def _fanout(fast: list[tuple], payload: bytes, size: int, seq: int, ts: int, marker: int,

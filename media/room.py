@@ -252,12 +252,18 @@ class Room:
             sent = forward(src, data, seq, red)
             counters.forwarded += sent
             counters.forwarded_bytes += sent * size
+            if red is not None:
+                counters.red_forwarded += src.red_sent
+                src.red_sent = 0
             return
         if seq < src.last_seq:
             src.cycles += 0x10000
         sent = forward(src, data, seq, red)
         counters.forwarded += sent
         counters.forwarded_bytes += sent * size
+        if red is not None:
+            counters.red_forwarded += src.red_sent
+            src.red_sent = 0
         src.last_seq = seq
         src.last_ts = int.from_bytes(data[4:8], "big")
         src.last_time = now

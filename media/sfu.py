@@ -356,6 +356,7 @@ class SFU:
                 "forwarded": c.forwarded, "dropped": c.dropped,
                 "received_bytes": c.received_bytes, "forwarded_bytes": c.forwarded_bytes,
                 "red_received": c.red_received, "red_malformed": c.red_malformed,
+                "red_forwarded": c.red_forwarded,
                 "loop_lag": self.lag.state(),
                 "listener_reports": self.loss_stats.state(),
                 "ingress_lost": sum(room.lost() for room in self.rooms.values()),

@@ -163,3 +163,42 @@ async def test_plain_speaker_still_reaches_red_listener_as_opus():
             await c.close()
         await sfu.close()
         await asyncio.sleep(0)
+
+
+async def test_recorder_and_relay_get_the_primary_of_a_red_speaker(tmp_path):
+    """The recording file and the cascade relay carry plain Opus: a recording of a RED speaker
+    decodes to its tone, and a listener on another server (through the relay) hears it."""
+    from media import recorder
+    a, b = SFU(server_name="a"), SFU(server_name="b")
+
+    async def signal(room_id, host_name, offer):
+        _rid, answer = await a.open_relay(room_id, "b", offer)
+        return answer
+    b.relay_signaller = signal
+    clients: list[AudioClient] = []
+    path = tmp_path / "room.arrec"
+    try:
+        speaker = AudioClient(slots=1, mic=ToneTrack(440, 0.5))
+        clients.append(speaker)
+        await _join(a, "@speaker:a", speaker, with_red=True, may_send=True)
+        wrapper = RedSender(speaker)
+        await a.start_recording(ROOM, str(path), 0)
+        remote = AudioClient(slots=2)
+        clients.append(remote)
+        _sid, answer = await b.open_session(ROOM, "@remote:b", await remote.offer(), False)
+        await remote.accept(answer)
+        assert await wait_for(lambda: hears(remote, 0, 440), 8), "no 440 Hz through the relay"
+        assert await wait_for(lambda: wrapper.sent > 30 and a.stats()["red_received"] > 30, 5)
+        await a.stop_recording(ROOM)
+        frames = [p for kind, _i, _t, _ts, p in recorder.read_records(path)
+                  if kind == recorder.PACKET]
+        assert len(frames) > 20
+        # plain Opus (a RED payload would start with an F=1 header byte 0x80 | 96)
+        assert not any(f[0] == 0x80 | OPUS_PT for f in frames)
+        freq = dominant_frequency(_decode_opus(frames[5:]))
+        assert freq is not None and abs(freq - 440) < 30, freq
+    finally:
+        for c in clients:
+            await c.close()
+        await b.close()
+        await a.close()
