@@ -170,10 +170,12 @@ def test_gaps_in_a_source_stay_gaps_on_the_slot():
         [1, 2, 1, 3, 1]
 
 
-def test_answer_keeps_inband_fec_and_dtx_and_leaves_red_out():
+def test_answer_keeps_inband_fec_and_dtx_and_takes_red():
     offer = chromium_offer(mic_first=True, recv=3).replace(
         "minptime=10;useinbandfec=1", "minptime=10;useinbandfec=1;usedtx=1")
     plan = sdp.plan_offer(offer, 3)
     answer = sdp.write_answer(offer, plan, LOCAL, {0: 11, 1: 22, 2: 33}, "cn", "room")
     assert answer.count("a=fmtp:111 minptime=10;useinbandfec=1;usedtx=1") == 3
-    assert "red/48000" not in answer
+    # RED (RFC 2198) as offered, beside Opus (tests/unit/test_media_red.py)
+    assert answer.count("a=rtpmap:63 red/48000/2") == 3
+    assert answer.count("a=fmtp:63 111/111") == 3
