@@ -235,9 +235,10 @@ def forward(src: Source, data: bytes, seq: int, red: bytes | None = None) -> int
     # RED from the mic and some subscribers negotiated it: each variant built once
     sent = _fanout(src.fast_plain, data[pos:end], size, seq, ts, marker, src.level_byte)
     if len(red) > 1200:
-        for _pt, entries in src.fast_red:  # (cannot happen with Opus frames: primary only)
-            sent += _fanout([e[:3] + (_pt,) + e[4:] for e in entries], data[pos:end], size,
-                            seq, ts, marker, src.level_byte)
+        # too big for the buffers (only a hostile mic): they get the primary, as Opus
+        for opus_pt, entries in src.fast_red:
+            sent += _fanout([e[:3] + (opus_pt,) + e[4:] for e in entries], data[pos:end],
+                            size, seq, ts, marker, src.level_byte)
         return sent
     n_red = 0
     for block_pt, entries in src.fast_red:
