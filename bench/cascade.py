@@ -1,6 +1,6 @@
 """Big-room benchmark across servers: the host pays one relay per server, not one per listener.
 
-    python bench/cascade.py [--listeners 300] [--servers 3] [--duration 15] [--speakers 2]
+    python bench/cascade.py [--listeners 200] [--servers 3] [--duration 15] [--speakers 2]
                             [--steps 3] [--syncers 10] [--json] [--max-time 900]
 
 Set-up: 1 + --servers of our homeservers (A hosts the room; B, C, D... hold the remote
@@ -461,7 +461,7 @@ def ok(res: dict) -> bool:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--listeners", type=int, default=300, help="total, in each phase")
+    ap.add_argument("--listeners", type=int, default=200, help="total, in each phase")
     ap.add_argument("--servers", type=int, default=3, help="remote servers (B, C, D, ...)")
     ap.add_argument("--duration", type=float, default=15.0)
     ap.add_argument("--speakers", type=int, default=2)
