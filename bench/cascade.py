@@ -402,7 +402,7 @@ async def run(args) -> dict:
 def print_table(res: dict) -> None:
     rem, loc = res["remote"], res["local"]
     servers = ["A"] + [chr(ord("B") + i) for i in range(res["servers"])]
-    print(f"\nBig room across servers: {res['listeners']} listeners, {res['speakers']} speakers "
+    print(f"\nBig room across servers: {res['listeners']} listeners, {res['speakers']} speaker(s) "
           f"on A, {res['servers']} remote servers, {res['duration']:.0f} s window, "
           f"{res['cores']} cores; room joins {res['room_joins']}\n")
     print("Host A's outgoing RTP packets/s (SFU counters) as the audience grows:\n")
@@ -441,7 +441,7 @@ def print_table(res: dict) -> None:
     p50s = [rem["per_server"][k]["latency_p50_ms"] for k in servers[1:]]
     p50s = [v for v in p50s if v is not None]
     if p50s and lp["latency_p50_ms"] is not None:
-        print(f"| added latency of the relay hop, p50 ms | "
+        print(f"| remote p50 minus all-on-A p50 (the relay hop), ms | "
               f"{sum(p50s) / len(p50s) - lp['latency_p50_ms']:.1f} | | |")
     for k in servers:
         rs, ls = rem["stage"].get(k, {}), loc["stage"].get(k, {})
@@ -449,6 +449,9 @@ def print_table(res: dict) -> None:
         row(f"stage change seen in {k}'s /sync p95 ms", rs.get("p95_ms"), ls.get("p95_ms"), 1)
     row("machine busy", rem["machine_busy"], loc["machine_busy"], 2)
     for r in (rem, loc):
+        if any((v["delivered"] or 0) > 1.01 for v in r["per_server"].values()):
+            print(f"\n{r['phase']}: delivered > 1: the speaker's sends were cut short in the "
+                  "window (a starved speaker process, or its connection dropped): not valid")
         if r["failures"] or r["no_audio"] or r["stage"]["missing"]:
             print(f"\n{r['phase']}: {r['failures']} audio joins failed, {r['no_audio']} "
                   f"without audio, {r['stage']['missing']} stage changes not seen "
