@@ -106,8 +106,8 @@ class _Waitable:
         try:
             with open(f"/proc/{self.pid}/stat") as f:
                 return 0 if f.read().split(") ", 1)[1].startswith("Z") else None
-        except (FileNotFoundError, IndexError):
-            return 0
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            return 0  # reaped between the two looks (reading /proc/<pid>/stat then says ESRCH)
 
     def wait(self, timeout=None):
 
