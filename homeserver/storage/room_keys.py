@@ -110,16 +110,10 @@ class RoomKeyStore:
                  session_id: str | None = None,
                  limit: int = 1_000_000) -> dict[str, dict[str, SessionKey]]:
         """{room_id: {session_id: key}} of the version, narrowed to a room or a session."""
+        where, args = _scope(user_id, version, room_id, session_id)
         sql = ("SELECT room_id, session_id, first_message_index, forwarded_count, is_verified,"
-               " session_data FROM room_keys WHERE user_id = ? AND version = ?")
-        args: list = [user_id, version]
-        if room_id is not None:
-            sql += " AND room_id = ?"
-            args.append(room_id)
-            if session_id is not None:
-                sql += " AND session_id = ?"
-                args.append(session_id)
-        sql += " ORDER BY room_id, session_id LIMIT ?"
+               " session_data FROM room_keys WHERE " + where +
+               " ORDER BY room_id, session_id LIMIT ?")
         args.append(limit)
         out: dict[str, dict[str, SessionKey]] = {}
         for r, s, fmi, fc, verified, data in self.db.execute(sql, args):
@@ -170,14 +164,8 @@ class RoomKeyStore:
                     session_id: str | None = None) -> tuple[int, int]:
         """Delete the version's keys (of a room, or one session); the etag moves on.
         Returns (count, etag) after."""
-        sql = "DELETE FROM room_keys WHERE user_id = ? AND version = ?"
-        args: list = [user_id, version]
-        if room_id is not None:
-            sql += " AND room_id = ?"
-            args.append(room_id)
-            if session_id is not None:
-                sql += " AND session_id = ?"
-                args.append(session_id)
+        where, args = _scope(user_id, version, room_id, session_id)
+        sql = "DELETE FROM room_keys WHERE " + where
         with self.db.transaction() as c:
             c.execute(sql, args)
             c.execute("UPDATE room_key_versions SET etag = etag + 1 WHERE user_id = ? AND"
@@ -187,3 +175,18 @@ class RoomKeyStore:
             etag = c.execute("SELECT etag FROM room_key_versions WHERE user_id = ? AND"
                              " version = ?", (user_id, version)).fetchone()[0]
         return count, etag
+
+
+def _scope(user_id: str, version: int, room_id: str | None,
+           session_id: str | None) -> tuple[str, list]:
+    """The WHERE clause (and its arguments) for a version's keys, narrowed to a room or to
+    one session of it: the same for reading and deleting."""
+    where = "user_id = ? AND version = ?"
+    args: list = [user_id, version]
+    if room_id is not None:
+        where += " AND room_id = ?"
+        args.append(room_id)
+        if session_id is not None:
+            where += " AND session_id = ?"
+            args.append(session_id)
+    return where, args
