@@ -32,7 +32,11 @@ class ListenerConfig:
 
 @dataclass(frozen=True)
 class DatabaseConfig:
+    # sqlite (default): one embedded file at ``path``, one process. postgres: the server at
+    # ``url``, shared by every ``homeserver run`` process of this server name.
+    engine: str = "sqlite"
     path: str = "./data/homeserver.db"
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -205,6 +209,12 @@ class Config:
 
 
 def _validate(cfg: Config) -> None:
+    if cfg.database.engine not in ("sqlite", "postgres"):
+        raise ConfigError("database.engine: must be 'sqlite' or 'postgres'")
+    if cfg.database.engine == "postgres" and not (
+            cfg.database.url and cfg.database.url.startswith(("postgresql://", "postgres://"))):
+        raise ConfigError("database.url: engine postgres needs a postgresql://user:pass@host/db"
+                          " URL")
     if not is_valid_server_name(cfg.server_name):
         raise ConfigError(f"server_name: {cfg.server_name!r} is not a valid Matrix server name")
     if not cfg.listeners:
