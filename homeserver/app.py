@@ -260,6 +260,9 @@ class Homeserver:
         self.sfu = make_sfu(config, SFUHooks(self.rooms, self.federation_client))
         self.media = MediaHandler(name, self.events, self.rooms, self.sfu,
                                   self.accounts.is_guest, self.server_acls.allowed)
+        if isinstance(self.sfu, SFUCluster) and self.sfu.shared:
+            # several processes of this server share the workers: a session may be another's
+            self.media.session_user = self.sfu.session_user
         # recording with consent: the host's SFU keeps the stage, replays and clips are media
         self.recording = RecordingHandler(
             name, self.events, self.rooms, RecordingStore(self.db), self.sfu, self.content_repo,
