@@ -402,6 +402,9 @@ def _portals_for_running_loop() -> None:
 def make_sfu(config: Config, hooks: SFUHooks) -> AudioSFU:
     m = config.media
     udp = (m.udp_port_range[0], m.udp_port_range[1]) if m.udp_port_range else None
+    if config.database.engine == "postgres" and not m.worker_hosts:
+        log.info("this process's SFU is its own (media.workers: %d): several processes of one "
+                 "server share audio only through media.worker_hosts (README)", m.workers)
     if m.workers or m.worker_hosts:
         # Forwarding on every core (or other hosts): same interface, worker processes.
         return SFUCluster(m.audio_slots, m.public_ip, udp,

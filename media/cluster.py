@@ -35,9 +35,13 @@ processes; what keeps them in agreement:
   room's current state to every worker that has the room (``only_if_present``: a worker
   without the room does not create it). A push sets a value, so the same push from two
   processes is harmless, and each process's last push follows the room's latest state, so
-  the workers end on it whichever order the pushes arrive in. The ``room`` call that opens a
-  room on a worker carries no rights from this process's cache (they may be older than
-  another process's pushes); the session's own right comes with ``open_session``.
+  the workers end on it whichever order the pushes arrive in. The ``room`` call, sent
+  before every placement (another process may have closed the room there meanwhile), carries
+  no rights from this process's cache (they may be older than another process's pushes); the
+  session's own right comes with ``open_session``, other users' from the workers' own state
+  or, for a user a worker has never heard of, from asking a front (the room's current state).
+* a session opened through one process may be renegotiated or closed through another: a
+  process that did not place it asks the workers (``session_user``, ``_find``).
 * a process that stops leaves the workers and their sessions running (its listeners keep
   hearing; a session whose client went away ends on ICE consent failure), and a room that
   ends is closed on every worker, whoever placed its sessions.

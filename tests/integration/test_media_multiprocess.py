@@ -226,7 +226,7 @@ async def test_two_fronts_agree_on_a_room_and_its_stage_over_shared_workers(medi
         return c
 
     try:
-        speaker = await join(fronts[0], "@speaker:a", ToneTrack(440, 0.5))
+        await join(fronts[0], "@speaker:a", ToneTrack(440, 0.5))
         first = await join(fronts[1], "@l1:a")  # the primary is full: the other worker
         second = await join(fronts[0], "@l2:a")
         placed = await fronts[0].sessions(room)
