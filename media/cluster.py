@@ -235,11 +235,8 @@ class SFUCluster:
             raise Unavailable("no SFU workers")
         primary = self.primary.get(room_id)
         if primary is None:
-            if self.shared:
-                name = rendezvous(room_id, [w.name for w in self.workers])
-                primary = next(w for w in self.workers if w.name == name)
-            else:
-                primary = min(self.workers, key=lambda w: w.sessions)
+            shared = self._primary_of(room_id) if self.shared else None
+            primary = shared or min(self.workers, key=lambda w: w.sessions)
             self.primary[room_id] = primary
         if relay or len(self.workers) == 1:
             chosen = primary
@@ -355,8 +352,17 @@ class SFUCluster:
                               "p": {"room_id": room_id, "user_id": user_id,
                                     "may_send": bool(may_send), "only_if_present": True}})
 
-    async def get_speakers(self, room_id: str) -> dict:
+    def _primary_of(self, room_id: str) -> _Worker | None:
+        """The room's primary, without placing anything there: shared workers may hold a room
+        another process placed (its primary is the same by ``rendezvous``)."""
         w = self.primary.get(room_id)
+        if w is None and self.shared and self.workers:
+            name = rendezvous(room_id, [x.name for x in self.workers])
+            w = next(x for x in self.workers if x.name == name)
+        return w
+
+    async def get_speakers(self, room_id: str) -> dict:
+        w = self._primary_of(room_id)
         if w is None:
             return {"slots": [], "talking": []}
         out = self._speakers[room_id] = await _call(w, "speakers", room_id=room_id)
@@ -417,11 +423,11 @@ class SFUCluster:
         await _call(w, "start_recording", room_id=room_id, path=path, started_ms=started_ms)
 
     async def stop_recording(self, room_id: str) -> dict | None:
-        w = self.primary.get(room_id)
+        w = self._primary_of(room_id)
         return None if w is None else await _call(w, "stop_recording", room_id=room_id)
 
     async def recording_state(self, room_id: str) -> dict | None:
-        w = self.primary.get(room_id)
+        w = self._primary_of(room_id)
         return None if w is None else await _call(w, "recording_state", room_id=room_id)
 
     async def get_stats(self) -> dict:

@@ -149,6 +149,14 @@ async def test_a_speaker_on_one_process_is_heard_through_the_other(tmp_path, pg_
             clients.append(speaker2)
             listener2, _ = await open_audio(bob, other)
             clients.append(listener2)
+            # process 2 has no session in the room yet: it still shows who is speaking there
+            deadline = time.monotonic() + 10
+            while True:
+                layout = await eventually(lambda: bob.ok("GET", f"{U}/rooms/{quote(room)}/speakers"))
+                if alice.user_id in [s.get("user_id") for s in layout["slots"]]:
+                    break
+                assert time.monotonic() < deadline, f"process 2 shows no speaker: {layout}"
+                await asyncio.sleep(0.1)
             listener, bob_sid = await open_audio(bob, room)
             clients.append(listener)
             await until(lambda: hears(listener, 0, 440), 15,
