@@ -16,6 +16,7 @@ import asyncio
 import os
 import re
 import secrets
+import subprocess
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -92,6 +93,14 @@ class SqliteStorage:
     def database_for(self, db_path: Path) -> dict:
         return {"path": str(db_path)}
 
+    def stored_bytes(self, db_path: Path) -> int:
+        """What the server whose SQLite file is ``db_path`` keeps: the file and its WAL."""
+        return sum(os.path.getsize(p) for p in (str(db_path), f"{db_path}-wal")
+                   if os.path.exists(p))
+
+    def dump_into(self, data_dir: Path) -> None:
+        """Nothing to do: the database is already a file in the data folder."""
+
     def close(self) -> None:
         pass
 
@@ -135,6 +144,33 @@ class PostgresModuleStorage:
         # ``path`` stays: the media store and the tests find the data folder beside it.
         return {"engine": "postgres", "url": self.url_for(Path(db_path).parent),
                 "path": str(db_path)}
+
+    def stored_bytes(self, db_path: Path) -> int:
+        """What the server whose data folder holds ``db_path`` keeps: its schema's tables,
+        their indexes and TOAST, in bytes."""
+        key = str(Path(db_path).parent.resolve())
+        if key not in self.schemas:
+            return 0
+        rows = pg_execute(self.url_for(Path(db_path).parent),
+                          "SELECT coalesce(sum(pg_total_relation_size(oid)), 0)::bigint"
+                          " FROM pg_class WHERE relnamespace = current_schema()::regnamespace"
+                          " AND relkind IN ('r', 'm')")
+        return int(rows[0][0])
+
+    def dump_into(self, data_dir: Path) -> None:
+        """Write what the schema of the server in ``data_dir`` holds into that folder
+        (``pg_dump --data-only`` as text), so a test that scans a server's files for what
+        must never be stored (a plaintext) reads the database too."""
+        key = str(Path(data_dir).resolve())
+        if key not in self.schemas:
+            return
+        from tests.pgcluster import find_bindir
+        parts = urlsplit(with_database(self.admin_url, self._database()))
+        out = Path(data_dir) / "postgres-dump.sql"
+        with open(out, "wb") as f:
+            subprocess.run([str(find_bindir() / "pg_dump"), "--data-only", "--schema",
+                            self.schemas[key], urlunsplit(parts)], stdout=f, check=True,
+                           timeout=120, stdin=subprocess.DEVNULL)
 
     def close(self) -> None:
         """Drop the module's database; WITH (FORCE) ends what a killed server left open."""
@@ -213,3 +249,14 @@ def postgres_url_or_skip() -> str:
         pytest.skip(reason)
     check_reachable(url)
     return url
+
+
+def follow_engine(generated: str) -> str:
+    """A config file ``homeserver generate-config`` printed, on the current engine: unchanged
+    on SQLite; on postgres its database section names this data folder's schema."""
+    if current().engine == "sqlite":
+        return generated
+    import yaml
+    cfg = yaml.safe_load(generated)
+    cfg["database"] = database_config(Path(cfg["database"]["path"]))
+    return yaml.safe_dump(cfg, sort_keys=False)
