@@ -4,7 +4,8 @@ whose session went to process 2, and a moderator acting through process 2 puts a
 process 1 on stage and mutes him again.
 
 Needs PostgreSQL: AUDIOROOMS_TEST_PG_URL, else the development cluster of this machine; skipped
-when neither answers, failed when AUDIOROOMS_TEST_PG_URL is set and does not.
+when neither answers, failed when AUDIOROOMS_TEST_PG_URL (or AUDIOROOMS_REQUIRE_PG=1) is set
+and it does not.
 """
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ async def pg_url():
     try:
         conn = await asyncio.wait_for(asyncpg.connect(admin), 10)
     except (OSError, TimeoutError, asyncpg.PostgresError) as e:
-        if os.environ.get("AUDIOROOMS_TEST_PG_URL"):
+        if os.environ.get("AUDIOROOMS_TEST_PG_URL") or \
+                os.environ.get("AUDIOROOMS_REQUIRE_PG") == "1":
             pytest.fail(f"AUDIOROOMS_TEST_PG_URL does not answer: {e!r}")
         pytest.skip(f"no PostgreSQL at {admin}: {e!r}")
     name = "mpsfu_" + secrets.token_hex(6)
