@@ -338,7 +338,7 @@ class Homeserver:
         self.process_bus = ProcessBus(self.db)
         self.follower = ProcessFollower(self.process_bus, self.events, self.stream, self.rooms,
                                         self.notifier, self.accounts, self.queue,
-                                        self.typing, self.push_rules)
+                                        self.typing, self.push_rules, self.presence)
         self.follower.event_listeners += [
             self.audio.on_event_elsewhere,  # the SFU's stage rights, ended rooms
             self.server_acls.on_event,  # the ACL cache, relays of denied servers closed
