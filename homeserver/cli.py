@@ -180,6 +180,10 @@ def lock_database(path: str):
 def run_backup(config: Config, to: str, force: bool, pages: int) -> int:
     from .backup import BackupError, backup
 
+    if config.database.engine != "sqlite":
+        print("error: homeserver backup copies a SQLite database; back up PostgreSQL with"
+              " its own tools (pg_dump, or continuous archiving)", file=sys.stderr)
+        return 2
     if not 1 <= pages <= 1_000_000:
         print("error: --pages-per-step: must be between 1 and 1000000", file=sys.stderr)
         return 2
