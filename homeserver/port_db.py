@@ -371,8 +371,10 @@ async def copy_all(src: sqlite3.Connection, url: str, tables: dict[str, TableCop
                 raise PortError(f"{t.name}: columns {lost} missing on PostgreSQL")
         full = await tables_with_rows(conn, set(columns) - NOT_COPIED)
         if full:
+            more = f" and {len(full) - 8} more" if len(full) > 8 else ""
             raise PortError(
-                "the PostgreSQL database is not empty (rows in " + ", ".join(full) + "):"
+                "the PostgreSQL database is not empty (rows in " + ", ".join(full[:8]) + more
+                + "):"
                 " port-db copies into a new database only. Drop and recreate it (e.g."
                 " dropdb NAME; createdb NAME), then run port-db again")
         for name, refs in (await target_references(conn)).items():

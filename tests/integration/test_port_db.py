@@ -248,9 +248,23 @@ async def test_port_db_refuses_wrong_engine_missing_locked_outdated_and_nonempty
 
     conn = await asyncpg.connect(pg_url)
     try:
+        # A value PostgreSQL cannot take (SQLite's columns take anything) fails the port after
+        # other tables were copied: all of it is rolled back, and once the source is mended
+        # the same command succeeds.
+        with sqlite3.connect(src) as c:
+            c.execute("INSERT INTO account_data VALUES ('@zed:example.org', '', 'm.x', '{}', 1)")
+            c.execute("UPDATE users SET created_ts = 'yesterday'")
+        code, out, err = await run_cli("port-db", "--config", str(pg_cfg), "--sqlite",
+                                       str(src))
+        assert code == 1 and "users.created_ts" in err and "'yesterday'" in err, err
+        assert await conn.fetchval("SELECT COUNT(*) FROM account_data") == 0
+        assert await conn.fetchval("SELECT COUNT(*) FROM users") == 0
+        with sqlite3.connect(src) as c:
+            c.execute("UPDATE users SET created_ts = 1")
         code, out, err = await run_cli("port-db", "--config", str(pg_cfg), "--sqlite",
                                        str(src))
         assert code == 0, err
+        assert await conn.fetchval("SELECT COUNT(*) FROM account_data") == 1
         assert await conn.fetchval("SELECT user_id FROM users") == "@zed:example.org"
         # Again, into the now non-empty database: refused, nothing added or changed.
         with sqlite3.connect(src) as c:
