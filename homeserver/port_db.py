@@ -361,6 +361,11 @@ async def copy_all(src: sqlite3.Connection, url: str, tables: dict[str, TableCop
     except (OSError, asyncpg.PostgresError) as e:
         raise PortError(f"cannot connect to PostgreSQL at {redact(url)}: {e}") from None
     try:
+        encoding = await conn.fetchval("SHOW server_encoding")
+        if encoding != "UTF8":
+            raise PortError(f"the PostgreSQL database's encoding is {encoding}: events and names"
+                            " are Unicode; create it with createdb --encoding=UTF8 --locale=C"
+                            " --template=template0")
         columns = await target_columns(conn)
         missing = sorted(set(tables) - set(columns))
         if missing:

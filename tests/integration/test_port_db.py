@@ -50,7 +50,8 @@ async def pg_url():
     name = f"portdb_{secrets.token_hex(6)}"
     conn = await asyncpg.connect(admin)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' LC_COLLATE 'C'"
+                           " LC_CTYPE 'C' TEMPLATE template0")
     finally:
         await conn.close()
     parts = urlsplit(admin)
