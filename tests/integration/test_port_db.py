@@ -11,6 +11,7 @@ makes its own database and drops it."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import secrets
 import sqlite3
@@ -120,7 +121,8 @@ async def bodies(client: Client, room: str) -> list[str]:
 
 
 async def test_a_sqlite_server_moved_to_postgres_keeps_accounts_history_and_federation(
-        tmp_path, make_homeserver, servers, pg_url, http_session):
+        tmp_path, pg_url, make_homeserver, servers, http_session):
+    # pg_url first: its database is dropped after the servers on it are stopped
     port_a, port_b = unused_port(), unused_port()
     names = {"a": f"127.0.0.1:{port_a}", "b": f"127.0.0.1:{port_b}"}
     fed = {"servers": {n: f"http://{n}" for n in names.values()},
@@ -163,8 +165,10 @@ async def test_a_sqlite_server_moved_to_postgres_keeps_accounts_history_and_fede
     assert await a.terminate() == 0
     pg_cfg = postgres_config(a_cfg, pg_url)
     old_db = str(tmp_path / "data" / "homeserver.db")
+    digest = hashlib.sha256(Path(old_db).read_bytes()).hexdigest()
     code, out, err = await run_cli("port-db", "--config", str(pg_cfg), "--sqlite", old_db)
     assert code == 0, err + out
+    assert hashlib.sha256(Path(old_db).read_bytes()).hexdigest() == digest  # read-only
     assert "row counts match" in out, out
     for line in ("events", "users", "memberships", "current_state", "server_signing_keys"):
         assert any(w.split()[0] == line and w.split()[-1] == "ok" for w in out.splitlines()
@@ -195,6 +199,13 @@ async def test_a_sqlite_server_moved_to_postgres_keeps_accounts_history_and_fede
     await eventually(lambda: _has(alice, room, "carol after the move"), timeout=20)
     await alice.send(room, "alice after the move")
     await eventually(lambda: _has(carol, room, "alice after the move"), timeout=20)
+    import asyncpg
+    conn = await asyncpg.connect(pg_url)  # the server now writes to PostgreSQL
+    try:
+        assert await conn.fetchval("SELECT COUNT(*) FROM events WHERE json LIKE"
+                                   " '%alice after the move%'") == 1
+    finally:
+        await conn.close()
     after = await history(alice, room)
     assert after[:len(room_before)] == room_before
     new = await alice.send(room, "and new messages come last")
