@@ -6,6 +6,7 @@ subsystem react to another's events are connected at the end, here and nowhere e
 """
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import mimetypes
@@ -102,7 +103,7 @@ from .metrics import Metrics
 from .push_client import HttpPushGateway
 from .stage import StageRules
 from .storage.admin import AdminStore, RegistrationTokenStore
-from .storage.database import Database
+from .storage.database import Database, open_database
 from .storage.devices import DeviceStore
 from .storage.e2e_keys import E2EKeyStore
 from .storage.events import AccountDataStore, EventStore, FilterStore, StreamCounter
@@ -141,7 +142,9 @@ class Homeserver:
         name = config.server_name
         self.config = config
         # storage
-        self.db = db or Database(config.database.path)
+        self.db = db or open_database(config.database)
+        if self.db.engine == "postgres":
+            _portals_for_running_loop()
         self.users = UserStore(self.db)
         self.keys = KeyStore(self.db)
         self.signing_key = load_signing_key(self.keys)
@@ -339,6 +342,8 @@ class Homeserver:
                                                     config.metrics.port)
 
     async def start(self) -> None:
+        if self.db.engine == "postgres":
+            _portals_for_running_loop()
         if isinstance(self.sfu, SFUCluster):
             await self.sfu.start()
         self.queue.start()  # catch up on whatever was queued before a restart
@@ -364,6 +369,17 @@ class Homeserver:
         await self.federation_client.close()
         await self.push_gateway.close()
         self.db.close()
+
+
+def _portals_for_running_loop() -> None:
+    """PostgreSQL: tasks created from now on wait for the database without blocking the loop
+    (homeserver/storage/postgres.py)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return  # not serving yet: start() installs them
+    from .storage.postgres import install_portals
+    install_portals(loop)
 
 
 def make_sfu(config: Config, hooks: SFUHooks) -> AudioSFU:

@@ -145,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         first = dataclasses.replace(config.listeners[0], port=args.port)
         config = dataclasses.replace(config, listeners=[first, *config.listeners[1:]])
     try:
-        lock = lock_database(config.database.path)
+        # several processes share one PostgreSQL server; one SQLite file has one process
+        lock = lock_database(config.database.path) if config.database.engine == "sqlite" \
+            else None
     except DatabaseInUse as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -15,7 +15,24 @@ from pathlib import Path
 from .migrations import MIGRATIONS
 
 
+class IntegrityError(sqlite3.IntegrityError):
+    """A constraint violation, on either engine (sqlite3's own is a superclass)."""
+
+
+def open_database(cfg):
+    """The database ``cfg`` (a DatabaseConfig) names: the embedded SQLite file, or the
+    PostgreSQL server."""
+    if cfg.engine == "postgres":
+        from .postgres import PostgresDatabase
+        return PostgresDatabase(cfg.url)
+    return Database(cfg.path)
+
+
 class Database:
+    """The SQLite engine: one connection on the event loop's thread (its calls are cheap)."""
+
+    engine = "sqlite"
+
     def __init__(self, path: str | Path):
         self.path = str(path)
         if self.path != ":memory:":
@@ -39,7 +56,7 @@ class Database:
             if version in done:
                 continue
             with self.transaction():
-                for stmt in _split(sql):
+                for stmt in split_statements(sql):
                     self.conn.execute(stmt)
                 self.conn.execute(
                     "INSERT INTO schema_migrations (version, applied_ts) VALUES (?, ?)",
@@ -71,11 +88,28 @@ class Database:
     def execute(self, sql: str, params=()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
 
+    def executemany(self, sql: str, seq) -> sqlite3.Cursor:
+        return self.conn.executemany(sql, seq)
+
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
+    def after_commit(self, hook) -> None:
+        """Run ``hook`` once the current transaction has committed. SQLite runs on the event
+        loop with no await inside a transaction, so nothing can observe the gap: run it now."""
+        hook()
+
+    def notify(self, payload: str) -> None:
+        """One process per SQLite file: there is nobody else to tell."""
+
+    def listen(self, callback) -> None:
+        """One process per SQLite file: nobody else writes."""
+
     def close(self) -> None:
         self.conn.close()
 
 
-def _split(script: str) -> list[str]:
+def split_statements(script: str) -> list[str]:
     """The script's statements, each run inside our explicit transaction (executescript would
     COMMIT). Split where SQLite says a statement is complete, so a trigger's body, whose
     statements end in semicolons too, stays one statement."""

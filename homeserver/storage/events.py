@@ -25,24 +25,48 @@ def _set_order(event: dict, order: int | None) -> dict:
 
 
 class StreamCounter:
+    """Positions on the one stream. ``current`` is the newest committed position this process
+    knows of: /sync hands it out as a token, so it never runs ahead of what readers can see.
+
+    SQLite: one process, no await inside a transaction, so a counter in memory is enough.
+    PostgreSQL: a sequence shared by every process, taken inside the transaction (which holds
+    the write lock, so positions commit in order); ``current`` moves when our transaction
+    commits and when another process says it committed (``advance``)."""
+
     def __init__(self, db: Database):
         self.db = db
         row = db.execute(
             "SELECT MAX(m) FROM (SELECT MAX(stream_ordering) AS m FROM events"
             " UNION ALL SELECT MAX(stream_ordering) FROM account_data"
             " UNION ALL SELECT MAX(stream_ordering) FROM receipts"
-            " UNION ALL SELECT MAX(pos) FROM stream_marks)").fetchone()
+            " UNION ALL SELECT MAX(pos) FROM stream_marks) AS positions").fetchone()
         self.current = row[0] or 0
+        self._shared = db.engine == "postgres"
+        if self._shared:
+            with db.transaction() as c:  # the sequence resumes after every stored position
+                c.execute("SELECT setval('stream_ordering_seq', GREATEST(?,"
+                          " (SELECT last_value FROM stream_ordering_seq)))",
+                          (max(self.current, 1),))
 
     def next(self) -> int:
+        if self._shared:
+            assert self.db.in_transaction(), "stream positions are taken inside a transaction"
+            pos = self.db.execute("SELECT nextval('stream_ordering_seq')").fetchone()[0]
+            self.db.after_commit(lambda: self.advance(pos))
+            return pos
         self.current += 1
         return self.current
+
+    def advance(self, pos: int) -> None:
+        """Another process (or our own commit) made ``pos`` visible."""
+        if pos > self.current:
+            self.current = pos
 
     def next_marked(self, name: str) -> int:
         """A position for something not stored with it (typing): recorded, so a restart
         resumes after it and a client's token is never ahead of the stream."""
-        pos = self.next()
         with self.db.transaction() as c:
+            pos = self.next()
             c.execute("INSERT OR REPLACE INTO stream_marks (name, pos) VALUES (?,?)", (name, pos))
         return pos
 
@@ -114,12 +138,14 @@ class EventStore:
         if ``we_order`` (we host the room), else ``order`` as the host gave it (None: unknown).
         The event dict gets it in ``unsigned``, as every event read back from here does.
         """
-        stream = self.stream.next()
-        room_order = stream if we_order else order
         room_id = event["room_id"]
         state_key = event.get("state_key")
-        _set_order(event, room_order)
         with self.db.transaction() as c:
+            # Taken inside the transaction: on PostgreSQL positions are then committed in the
+            # order they were taken (storage/postgres.py), so a reader never skips one.
+            stream = self.stream.next()
+            room_order = stream if we_order else order
+            _set_order(event, room_order)
             c.execute(
                 "INSERT INTO events (stream_ordering, event_id, room_id, type, state_key, sender,"
                 " depth, origin_server_ts, txn_id, json, outlier, room_order)"
@@ -143,8 +169,8 @@ class EventStore:
                         "INSERT INTO memberships (room_id, user_id, membership, event_id,"
                         " stream_ordering) VALUES (?,?,?,?,?) ON CONFLICT (room_id, user_id)"
                         " DO UPDATE SET event_id = excluded.event_id,"
-                        " stream_ordering = CASE WHEN membership = excluded.membership"
-                        " THEN stream_ordering ELSE excluded.stream_ordering END,"
+                        " stream_ordering = CASE WHEN memberships.membership = excluded.membership"
+                        " THEN memberships.stream_ordering ELSE excluded.stream_ordering END,"
                         " membership = excluded.membership",
                         (room_id, state_key, event["content"]["membership"], event["event_id"],
                          stream))
@@ -404,8 +430,8 @@ class AccountDataStore:
         self.stream = stream
 
     def set(self, user_id: str, room_id: str, type_: str, content: dict) -> int:
-        pos = self.stream.next()
         with self.db.transaction() as c:
+            pos = self.stream.next()
             c.execute(
                 "INSERT OR REPLACE INTO account_data (user_id, room_id, type, content,"
                 " stream_ordering) VALUES (?,?,?,?,?)",

@@ -224,8 +224,8 @@ class PushStore:
             if thread_id is None:
                 c.execute(
                     "INSERT INTO push_read_upto (user_id, room_id, stream_ordering)"
-                    " VALUES (?,?,?) ON CONFLICT (user_id, room_id) DO UPDATE SET"
-                    " stream_ordering = MAX(stream_ordering, excluded.stream_ordering)",
+                    " VALUES (?,?,?) ON CONFLICT (user_id, room_id) DO UPDATE SET stream_ordering"
+                    " = MAX(push_read_upto.stream_ordering, excluded.stream_ordering)",
                     (user_id, room_id, stream))
                 # Threaded positions it passes say nothing more.
                 c.execute("DELETE FROM push_read_upto_threads WHERE user_id=? AND room_id=?"
@@ -236,7 +236,7 @@ class PushStore:
             c.execute(
                 "INSERT INTO push_read_upto_threads (user_id, room_id, thread_id,"
                 " stream_ordering) VALUES (?,?,?,?) ON CONFLICT (user_id, room_id, thread_id)"
-                " DO UPDATE SET stream_ordering = MAX(stream_ordering,"
+                " DO UPDATE SET stream_ordering = MAX(push_read_upto_threads.stream_ordering,"
                 " excluded.stream_ordering)", (user_id, room_id, thread_id, stream))
             c.execute("DELETE FROM push_notifications WHERE user_id=? AND room_id=?"
                       " AND stream_ordering <= ? AND thread_id = ?",

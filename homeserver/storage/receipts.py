@@ -22,8 +22,8 @@ class ReceiptStore:
 
     def put(self, room_id: str, receipt_type: str, user_id: str, thread_id: str | None,
             event_id: str, ts: int) -> int:
-        pos = self.stream.next()
         with self.db.transaction() as c:
+            pos = self.stream.next()
             c.execute(
                 "INSERT OR REPLACE INTO receipts (room_id, receipt_type, user_id, thread_id,"
                 " event_id, ts, stream_ordering) VALUES (?,?,?,?,?,?,?)",

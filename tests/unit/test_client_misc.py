@@ -13,7 +13,8 @@ import pytest
 from homeserver.config import ConfigError, config_from_dict
 from homeserver.handlers.user_directory import search_words
 from homeserver.handlers.voip import turn_credentials
-from homeserver.storage.database import Database, _split
+from homeserver.storage.database import Database
+from homeserver.storage.database import split_statements as _split
 from homeserver.storage.migrations import MIGRATIONS
 from homeserver.storage.user_directory import UserDirectoryStore, fts_query
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from homeserver.storage.database import Database, _split
+from homeserver.storage.database import Database
+from homeserver.storage.database import split_statements as _split
 from homeserver.storage.migrations import MIGRATIONS
 from homeserver.storage.push import PushStore
 

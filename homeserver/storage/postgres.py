@@ -1,0 +1,371 @@
+"""The PostgreSQL engine: the stores' synchronous calls, served by asyncpg without blocking.
+
+The stores are synchronous (``db.execute(...)``, ``with db.transaction()``), as SQLite calls on
+the event loop are cheap. A PostgreSQL round trip is not, so here every query runs on asyncpg in
+a private thread with its own event loop (one pool, whichever loop the server runs on), and the
+caller waits for it through greenback: the task's greenlet is suspended and the server's event
+loop keeps serving other requests meanwhile. Tasks get their greenback portal from a task
+factory the server installs (``install_portals``); a caller without one (start-up code, a
+test's own task) waits blocking, which is correct, only not concurrent.
+
+Writes keep SQLite's rule of one writer at a time, across every process of the server: each
+transaction takes one PostgreSQL advisory lock before its first statement. So a transaction's
+reads and writes see no interleaving writer (the stores' read-modify-write steps stay correct),
+and stream positions are committed in the order they were taken (a reader never sees position
+N before N-1). Reads outside transactions run concurrently on the pool.
+
+Other processes learn of commits through LISTEN/NOTIFY on one channel (``listen``/``notify``).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import decimal
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from typing import Any
+
+import asyncpg
+import greenback
+
+from . import database
+from .migrations import MIGRATIONS
+from .migrations_postgres import COMPAT_FUNCTIONS, postgres_statements
+from .sql_dialect import named_args, translate
+
+log = logging.getLogger(__name__)
+
+WRITE_LOCK = 0x617564696F  # the advisory lock every transaction holds ("audio")
+MIGRATE_LOCK = WRITE_LOCK + 1
+CHANNEL = "audiorooms"
+_READS = ("SELECT", "WITH", "VALUES", "SHOW")
+
+
+class Result:
+    """What ``execute`` returns: sqlite3.Cursor's reading methods over fetched rows."""
+
+    def __init__(self, rows: list[tuple], rowcount: int):
+        self._rows = rows
+        self._next = 0
+        self.rowcount = rowcount
+        self.lastrowid = None
+
+    def fetchone(self) -> tuple | None:
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    def fetchall(self) -> list[tuple]:
+        rows = self._rows[self._next:]
+        self._next = len(self._rows)
+        return rows
+
+    def __iter__(self) -> Iterator[tuple]:
+        return iter(self.fetchall())
+
+
+def _value(v: Any) -> Any:
+    # SQLite gives ints for SUM() and comparisons; PostgreSQL numeric and bool.
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, decimal.Decimal):
+        return int(v) if v == v.to_integral_value() else float(v)
+    return v
+
+
+def _row(record) -> tuple:
+    return tuple(_value(v) for v in record)
+
+
+def _rowcount(status: str) -> int:
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else -1
+
+
+class _Txn:
+    """The open transaction of one task: its connection, nesting depth, commit hooks."""
+
+    def __init__(self, conn, task):
+        self.conn = conn
+        self.task = task
+        self.depth = 0
+        self.after_commit: list[Callable[[], None]] = []
+
+
+_current_txn: contextvars.ContextVar[_Txn | None] = contextvars.ContextVar(
+    "audiorooms_pg_txn", default=None)
+
+
+class PostgresDatabase:
+    engine = "postgres"
+
+    def __init__(self, url: str, *, pool_size: int = 20):
+        self.url = url
+        self.path = None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="postgres",
+                                        daemon=True)
+        self._thread.start()
+        self._queries: dict[str, tuple[str, list[str] | None]] = {}
+        self.primary_keys: dict[str, list[str]] = {}
+        self._listen_conn = None
+        self.blocking_waits = 0  # calls that had no portal and blocked their thread
+        try:
+            self._pool = self._wait(self._open_pool(pool_size))
+            self.migrate()
+        except BaseException:
+            self._stop_loop()
+            raise
+
+    async def _open_pool(self, size: int):
+        return await asyncpg.create_pool(self.url, min_size=1, max_size=size,
+                                         statement_cache_size=1000, command_timeout=60)
+
+    # running coroutines on the database thread ---------------------------------------------
+
+    def _wait(self, coro):
+        fut: Future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            in_loop = asyncio.get_running_loop()
+        except RuntimeError:
+            in_loop = None
+        if in_loop is not None and greenback.has_portal():
+            return greenback.await_(asyncio.wrap_future(fut))
+        self.blocking_waits += 1
+        return fut.result()
+
+    # queries --------------------------------------------------------------------------------
+
+    def _prepare(self, sql: str, params) -> tuple[str, list]:
+        cached = self._queries.get(sql)
+        if cached is None:
+            cached = translate(sql, self.primary_keys)
+            if len(self._queries) < 10000:
+                self._queries[sql] = cached
+        text, names = cached
+        if names is not None:
+            args = named_args(params, names)
+        else:
+            args = list(params)
+        return text, args
+
+    def _txn(self) -> _Txn | None:
+        txn = _current_txn.get()
+        if txn is not None and txn.task is not _task():
+            return None  # a task started inside a transaction: not its connection
+        return txn
+
+    def execute(self, sql: str, params=()) -> Result:
+        text, args = self._prepare(sql, params)
+        txn = self._txn()
+        return self._wait(self._run(txn.conn if txn else None, text, args))
+
+    def executemany(self, sql: str, seq) -> Result:
+        text, _ = self._prepare(sql, ())
+        rows = [self._prepare(sql, p)[1] for p in seq]
+        txn = self._txn()
+        return self._wait(self._run_many(txn.conn if txn else None, text, rows))
+
+    async def _run(self, conn, text: str, args: list) -> Result:
+        if conn is None:
+            async with self._pool.acquire() as c:
+                return await self._run(c, text, args)
+        try:
+            head = text.lstrip()[:8].upper()
+            if head.startswith(_READS) or " RETURNING " in text.upper():
+                return Result([_row(r) for r in await conn.fetch(text, *args)], -1)
+            return Result([], _rowcount(await conn.execute(text, *args)))
+        except asyncpg.IntegrityConstraintViolationError as e:
+            raise database.IntegrityError(str(e)) from e
+        except asyncpg.PostgresError as e:
+            e.add_note(f"in PostgreSQL query: {text}")  # which store query, in the log
+            raise
+
+    async def _run_many(self, conn, text: str, rows: list[list]) -> Result:
+        if conn is None:
+            async with self._pool.acquire() as c:
+                return await self._run_many(c, text, rows)
+        try:
+            if rows:
+                await conn.executemany(text, rows)
+        except asyncpg.IntegrityConstraintViolationError as e:
+            raise database.IntegrityError(str(e)) from e
+        return Result([], len(rows))
+
+    # transactions ---------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self):
+        """One atomic unit holding the server-wide write lock; nested uses join the outer."""
+        txn = self._txn()
+        if txn is not None:
+            txn.depth += 1
+            try:
+                yield self
+            finally:
+                txn.depth -= 1
+            return
+        conn = self._wait(self._begin())
+        txn = _Txn(conn, _task())
+        txn.depth = 1
+        token = _current_txn.set(txn)
+        try:
+            yield self
+        except BaseException:
+            _current_txn.reset(token)
+            self._wait(self._end(conn, "ROLLBACK"))
+            raise
+        _current_txn.reset(token)
+        self._wait(self._end(conn, "COMMIT"))
+        for hook in txn.after_commit:
+            hook()
+
+    async def _begin(self):
+        conn = await self._pool.acquire()
+        try:
+            await conn.execute("BEGIN")
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
+        except BaseException:
+            await self._pool.release(conn)
+            raise
+        return conn
+
+    async def _end(self, conn, verb: str) -> None:
+        try:
+            await conn.execute(verb)
+        except asyncpg.IntegrityConstraintViolationError as e:  # a deferred constraint
+            raise database.IntegrityError(str(e)) from e
+        finally:
+            await self._pool.release(conn)
+
+    def in_transaction(self) -> bool:
+        return self._txn() is not None
+
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` once the current transaction has committed (now, outside one)."""
+        txn = self._txn()
+        if txn is None:
+            hook()
+        else:
+            txn.after_commit.append(hook)
+
+    # cross-process notifications ------------------------------------------------------------
+
+    def notify(self, payload: str) -> None:
+        """Tell the other processes; inside a transaction it is sent when it commits."""
+        self.execute("SELECT pg_notify($1, $2)", (CHANNEL, payload))
+
+    def listen(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(payload)`` on the caller's event loop for every notification."""
+        loop = asyncio.get_running_loop()
+
+        def deliver(_conn, _pid, _channel, payload):
+            loop.call_soon_threadsafe(callback, payload)
+
+        async def start():
+            conn = await asyncpg.connect(self.url)
+            await conn.add_listener(CHANNEL, deliver)
+            return conn
+
+        self._listen_conn = self._wait(start())
+
+    # schema ---------------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        self._wait(self._migrate())
+
+    async def _migrate(self) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock($1)", MIGRATE_LOCK)
+            try:
+                for fn in COMPAT_FUNCTIONS:
+                    await conn.execute(fn)
+                await conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations"
+                    " (version BIGINT PRIMARY KEY, applied_ts BIGINT NOT NULL)")
+                await conn.execute("CREATE SEQUENCE IF NOT EXISTS stream_ordering_seq")
+                done = {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+                for version, sql in MIGRATIONS:
+                    if version in done:
+                        continue
+                    async with conn.transaction():
+                        for stmt in database.split_statements(sql):
+                            if "INSERT OR REPLACE" in stmt.upper():  # an upsert: needs keys
+                                self.primary_keys = await _primary_keys(conn)
+                                pgs = [translate(stmt, self.primary_keys)[0]]
+                            else:
+                                pgs = postgres_statements(stmt)
+                            for pg in pgs:
+                                await conn.execute(pg)
+                        await conn.execute(
+                            "INSERT INTO schema_migrations (version, applied_ts)"
+                            " VALUES ($1, $2)", version, int(time.time() * 1000))
+                self.primary_keys = await _primary_keys(conn)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATE_LOCK)
+
+    @property
+    def schema_version(self) -> int:
+        row = self.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+        return (row[0] if row else 0) or 0
+
+    def close(self) -> None:
+        async def shutdown():
+            if self._listen_conn is not None:
+                await self._listen_conn.close()
+            await self._pool.close()
+
+        if self._thread.is_alive():
+            try:
+                asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
+            except Exception:
+                log.exception("closing the PostgreSQL pool")
+            self._stop_loop()
+
+    def _stop_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+
+async def _primary_keys(conn) -> dict[str, list[str]]:
+    rows = await conn.fetch("""
+        SELECT c.relname, a.attname, array_position(i.indkey, a.attnum) AS pos
+        FROM pg_index i
+        JOIN pg_class c ON c.oid = i.indrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey)
+        WHERE i.indisprimary AND n.nspname = current_schema()
+        ORDER BY c.relname, pos""")
+    keys: dict[str, list[str]] = {}
+    for r in rows:
+        keys.setdefault(r["relname"], []).append(r["attname"])
+    return keys
+
+
+def _task():
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None
+
+
+def install_portals(loop: asyncio.AbstractEventLoop) -> None:
+    """Give every task created on ``loop`` from now on a greenback portal, so its store calls
+    wait without blocking the loop."""
+    previous = loop.get_task_factory()
+
+    def factory(loop, coro, **kwargs):
+        task = previous(loop, coro, **kwargs) if previous else asyncio.Task(
+            coro, loop=loop, **kwargs)
+        greenback.bestow_portal(task)
+        return task
+
+    if getattr(previous, "_audiorooms_portals", False):
+        return
+    factory._audiorooms_portals = True  # type: ignore[attr-defined]
+    loop.set_task_factory(factory)
