@@ -336,7 +336,7 @@ def port_db(config: Config, sqlite_path: str, *, lock: Callable[[str], object],
 
 def prepare_target(config: Config) -> None:
     """The schema on PostgreSQL, by the server's own migrations."""
-    from .storage.database import open_database  # type: ignore[attr-defined]
+    from .storage.database import open_database
 
     try:
         target = open_database(config.database)
