@@ -218,4 +218,8 @@ def run_port_db(config: Config, sqlite_path: str, batch: int) -> int:
     except PortError as e:
         print(f"error: port-db: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("error: port-db: interrupted; nothing was committed to PostgreSQL",
+              file=sys.stderr)
+        return 1
     return 0

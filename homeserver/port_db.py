@@ -105,6 +105,18 @@ def check_source_version(src: sqlite3.Connection, path: str) -> int:
     return have
 
 
+def check_server_name(src: sqlite3.Connection, path: str, server_name: str) -> None:
+    """The users table holds this server's own accounts only: their server name must be the
+    config's, or every event, room and signature copied would belong to another server."""
+    row = src.execute("SELECT user_id FROM users LIMIT 1").fetchone()
+    if row and isinstance(row[0], str) and ":" in row[0]:
+        theirs = row[0].split(":", 1)[1]
+        if theirs != server_name:
+            raise PortError(f"{path} is the database of server {theirs!r}, but the config's"
+                            f" server_name is {server_name!r}: a server cannot change its name;"
+                            " use the old server's config with only database: changed")
+
+
 def source_tables(src: sqlite3.Connection) -> dict[str, TableCopy]:
     """The ordinary tables of the schema: not SQLite's own, not virtual tables (the full-text
     index) nor their shadow tables, not views."""
@@ -318,6 +330,7 @@ def port_db(config: Config, sqlite_path: str, *, lock: Callable[[str], object],
         src = open_source(sqlite_path)
         try:
             version = check_source_version(src, sqlite_path)
+            check_server_name(src, sqlite_path, config.server_name)
             say(f"port-db: {sqlite_path} (schema version {version}) -> PostgreSQL"
                 f" {redact(db.url)}")
             prepare_target(config)

@@ -226,12 +226,12 @@ async def _has(client: Client, room: str, body: str) -> bool:
     return body in await bodies(client, room)
 
 
-def make_sqlite_db(path: Path) -> None:
+def make_sqlite_db(path: Path, server_name: str) -> None:
     """A current-schema database with one user, as the server would leave it."""
     from homeserver.storage.database import Database
     db = Database(path)
     db.execute("INSERT INTO users (user_id, password_hash, created_ts) VALUES (?, ?, ?)",
-               ("@zed:example.org", "x", 1))
+               (f"@zed:{server_name}", "x", 1))
     db.close()
 
 
@@ -240,9 +240,11 @@ async def test_port_db_refuses_wrong_engine_missing_locked_outdated_and_nonempty
     import asyncpg
 
     from homeserver.cli import lock_database
+    port = unused_port()
+    name = f"127.0.0.1:{port}"
     src = tmp_path / "old.db"
-    make_sqlite_db(src)
-    sqlite_cfg = sqlite_config(tmp_path, unused_port(), {})
+    make_sqlite_db(src, name)
+    sqlite_cfg = sqlite_config(tmp_path, port, {})
     pg_cfg = postgres_config(sqlite_cfg, pg_url)
 
     code, _, err = await run_cli("port-db", "--config", str(sqlite_cfg), "--sqlite", str(src))
@@ -261,7 +263,7 @@ async def test_port_db_refuses_wrong_engine_missing_locked_outdated_and_nonempty
     assert code == 1 and "in use" in err and "stop the server" in err, err
 
     outdated = tmp_path / "outdated.db"
-    make_sqlite_db(outdated)
+    make_sqlite_db(outdated, name)
     with sqlite3.connect(outdated) as c:
         c.execute("DELETE FROM schema_migrations WHERE version ="
                   " (SELECT MAX(version) FROM schema_migrations)")
@@ -274,7 +276,7 @@ async def test_port_db_refuses_wrong_engine_missing_locked_outdated_and_nonempty
         # other tables were copied: all of it is rolled back, and once the source is mended
         # the same command succeeds.
         with sqlite3.connect(src) as c:
-            c.execute("INSERT INTO account_data VALUES ('@zed:example.org', '', 'm.x', '{}', 1)")
+            c.execute("INSERT INTO account_data VALUES (?, '', 'm.x', '{}', 1)", (f"@zed:{name}",))
             c.execute("UPDATE users SET created_ts = 'yesterday'")
         code, out, err = await run_cli("port-db", "--config", str(pg_cfg), "--sqlite",
                                        str(src))
@@ -287,14 +289,14 @@ async def test_port_db_refuses_wrong_engine_missing_locked_outdated_and_nonempty
                                        str(src))
         assert code == 0, err
         assert await conn.fetchval("SELECT COUNT(*) FROM account_data") == 1
-        assert await conn.fetchval("SELECT user_id FROM users") == "@zed:example.org"
+        assert await conn.fetchval("SELECT user_id FROM users") == f"@zed:{name}"
         # Again, into the now non-empty database: refused, nothing added or changed.
         with sqlite3.connect(src) as c:
-            c.execute("UPDATE users SET user_id = '@other:example.org'")
+            c.execute("UPDATE users SET user_id = ?", (f"@other:{name}",))
         code, out, err = await run_cli("port-db", "--config", str(pg_cfg), "--sqlite",
                                        str(src))
         assert code == 1 and "not empty" in err and "users" in err, err
         assert [r[0] for r in await conn.fetch("SELECT user_id FROM users")] == \
-            ["@zed:example.org"]
+            [f"@zed:{name}"]
     finally:
         await conn.close()

@@ -77,3 +77,24 @@ def test_passwords_stay_out_of_messages():
     assert redact("postgresql://hs:s3cret@db:5432/hs") == "postgresql://hs:***@db:5432/hs"
     assert redact("postgresql://postgres@127.0.0.1:55432/x") == \
         "postgresql://postgres@127.0.0.1:55432/x"
+
+
+def test_a_database_of_another_server_name_is_refused_before_postgres_is_touched(tmp_path):
+    from homeserver.config import config_from_dict
+    from homeserver.port_db import port_db
+
+    path = tmp_path / "hs.db"
+    db = Database(path)
+    db.execute("INSERT INTO users (user_id, password_hash, created_ts) VALUES (?, ?, ?)",
+               ("@zed:old.example", "x", 1))
+    db.close()
+    config = config_from_dict({
+        "server_name": "new.example",
+        "database": {"engine": "postgres", "url": "postgresql://nobody@127.0.0.1:1/none"}})
+    locked: list[str] = []
+    with pytest.raises(PortError, match="'old.example'.*'new.example'"):
+        port_db(config, str(path), lock=lambda p: locked.append(p), say=lambda _: None)
+    assert locked == [str(path)]  # taken before the file was read
+    sqlite_config = config_from_dict({"server_name": "old.example"})
+    with pytest.raises(PortError, match="database.engine is 'sqlite'"):
+        port_db(sqlite_config, str(path), lock=lambda p: None)
