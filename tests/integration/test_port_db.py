@@ -192,6 +192,11 @@ async def test_a_sqlite_server_moved_to_postgres_keeps_accounts_history_and_fede
     assert "just between us" in await bodies(alice, dm)
     direct = await alice.ok("GET", f"/user/{quote(alice.user_id)}/account_data/m.direct")
     assert direct == {bob.user_id: [dm]}
+    # The user directory searches the copied rows (PostgreSQL has no copy of SQLite's index)
+    for term, who in (("alice", alice.user_id), ("Liddell", alice.user_id),
+                      ("carol", carol.user_id)):
+        found = await bob.ok("POST", "/user_directory/search", {"search_term": term})
+        assert who in [r["user_id"] for r in found["results"]], (term, found)
     alias = await alice.ok("GET", f"/directory/room/{quote('#plaza:' + names['a'])}")
     assert alias["room_id"] == room
 
