@@ -132,7 +132,7 @@ class PostgresDatabase:
             raise
 
     async def _open_pool(self, size: int):
-        return await asyncpg.create_pool(self.url, min_size=1, max_size=size,
+        return await asyncpg.create_pool(self.url, min_size=0, max_size=size,
                                          statement_cache_size=1000, command_timeout=60)
 
     # running coroutines on the database thread ---------------------------------------------
