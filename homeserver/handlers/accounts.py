@@ -251,6 +251,10 @@ class AccountHandler:
         if self.tokens_revoked is not None:
             self.tokens_revoked([], user_id)
 
+    def forget_all_tokens(self) -> None:
+        """Revocations from other processes may have been lost: look every token up again."""
+        self._tokens.clear()
+
     def forget_cached_tokens(self, token_hashes: list[bytes]) -> None:
         for th in token_hashes:
             self._tokens.pop(th, None)

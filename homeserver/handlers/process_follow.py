@@ -56,6 +56,7 @@ class ProcessFollower:
         self.bus.subscribe("typing", self._in_task(self._on_typing))
         self.bus.subscribe("push_rules", self._on_push_rules)
         self.bus.subscribe("presence", self._in_task(self._on_presence))
+        self.bus.subscribe("resync", self._on_resync)
 
     # sending --------------------------------------------------------------------------------
 
@@ -131,6 +132,15 @@ class ProcessFollower:
                 listener(event, stream)
             except Exception:  # one listener's failure must not stop the others
                 log.exception("per-process event listener failed")
+
+    def _on_resync(self, _msg: dict) -> None:
+        """The LISTEN connection was down: what we cached may be stale and waiting long-polls
+        may have missed their wake. Everything is read again from the database."""
+        log.warning("following the other processes again after a lost connection")
+        self.events.invalidate_all()
+        self.push_rules.forget_all()
+        self.accounts.forget_all_tokens()
+        self.notifier.wake_all()
 
     def _on_wake(self, msg: dict) -> None:
         stream = int_field(msg, "s")

@@ -88,6 +88,10 @@ class PushRulesHandler:
             self.ruleset(user_id)
         return self._customised[user_id]
 
+    def forget_all(self) -> None:
+        self._cache.clear()
+        self._customised.clear()
+
     def forget(self, user_id: str) -> None:
         """Read the user's rules again when next needed (another process changed them)."""
         self._cache.pop(user_id, None)

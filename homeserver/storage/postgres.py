@@ -118,6 +118,7 @@ class PostgresDatabase:
         self._queries: dict[str, tuple[str, list[str] | None]] = {}
         self.primary_keys: dict[str, list[str]] = {}
         self._listen_conn: Any = None
+        self._listener: Future | None = None  # keeps the LISTEN connection up
         self._lock_conn: Any = None  # holds this process's session-level advisory locks
         self._schema = ""  # where our tables are: part of every advisory lock's key
         # Run at the start of every outermost transaction, holding the write lock: what other
@@ -271,19 +272,45 @@ class PostgresDatabase:
         """Tell the other processes; inside a transaction it is sent when it commits."""
         self.execute("SELECT pg_notify($1, $2)", (CHANNEL, payload))
 
-    def listen(self, callback: Callable[[str], None]) -> None:
-        """Call ``callback(payload)`` on the caller's event loop for every notification."""
+    def listen(self, callback: Callable[[str], None],
+               reconnected: Callable[[], None] | None = None) -> None:
+        """Call ``callback(payload)`` on the caller's event loop for every notification. The
+        listening connection is kept up: if it drops (PostgreSQL restarted, a network cut), it
+        is opened again and ``reconnected()`` is called, since notifications sent meanwhile
+        were lost."""
         loop = asyncio.get_running_loop()
 
         def deliver(_conn, _pid, _channel, payload):
             loop.call_soon_threadsafe(callback, payload)
 
-        async def start():
+        async def connect():
             conn = await asyncpg.connect(self.url)
             await conn.add_listener(CHANNEL, deliver)
             return conn
 
-        self._listen_conn = self._wait(start())
+        async def keep_up(conn):
+            delay = 0.5
+            while True:
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
+                self._listen_conn = conn
+                await lost.wait()
+                log.warning("the LISTEN connection to PostgreSQL dropped; reconnecting")
+                while True:
+                    try:
+                        conn = await connect()
+                        break
+                    except (OSError, asyncpg.PostgresError) as e:
+                        log.warning("LISTEN reconnect failed (%s); again in %.1f s", e, delay)
+                        await asyncio.sleep(delay)
+                        delay = min(delay * 2, 10)
+                delay = 0.5
+                if reconnected is not None:
+                    loop.call_soon_threadsafe(reconnected)
+
+        conn = self._wait(connect())
+        self._listen_conn = conn
+        self._listener = asyncio.run_coroutine_threadsafe(keep_up(conn), self._loop)
 
     # ownership between processes ------------------------------------------------------------
 
@@ -351,6 +378,8 @@ class PostgresDatabase:
 
     def close(self) -> None:
         async def shutdown():
+            if self._listener is not None:
+                self._listener.cancel()
             for conn in (self._listen_conn, self._lock_conn):
                 if conn is not None:
                     await conn.close()
