@@ -318,7 +318,7 @@ def targets_table(res: dict) -> str:
                  else "-")
         out.append(f"{name:<{width}}" + "".join(f"{fmt(r[k], 'n/a'):>11}" for _, k, _ in COLUMNS)
                    + f"{r['delivered']}/{r['expected']:<}".rjust(14) + f"{cross:>14}")
-    if ref is not None:
+    if ref is not None and len(rows) > 1:
         out.append(f"\nratio to {ref_name} (> 1: better than it)")
         for name in res["targets"]:
             r = rows.get(name)
