@@ -63,6 +63,7 @@ from bench.servers import (  # noqa: E402
     PgDatabases,
     PgUnavailable,
     Target,
+    cpu_s,
     parse_target,
     raise_rate_limits,
     start_target,
@@ -236,6 +237,9 @@ def print_result(res: dict) -> None:
     print(f"  delivered        {res['delivered']}/{res['expected']}   send errors "
           f"{res['send_errors']}, 429s {res['rate_limited']}, sync errors {res['sync_errors']}, "
           f"limited timelines {res['limited_timelines']}")
+    if res.get("server_cpu_ms_per_msg") is not None:
+        print(f"  server CPU       {res['server_cpu_ms_per_msg']} ms per message (its processes,"
+              " setup included)")
     if res.get("processes", 1) > 1:
         print(f"  across processes delivered {res['cross_delivered']}/{res['cross_expected']}"
               f"   p50 {res['cross_delivery_p50_ms']} ms   p95 {res['cross_delivery_p95_ms']} ms")
@@ -270,11 +274,17 @@ async def run_targets(args, targets: list[Target]) -> dict:
             db_url = None
             try:
                 t0 = time.monotonic()
-                urls, db_url = await start_target(target, Path(tmp) / str(i), secret, pg,
-                                                  stoppers)
+                urls, db_url, pids = await start_target(target, Path(tmp) / str(i), secret,
+                                                        pg, stoppers)
                 log(f"[{name}] started in {time.monotonic() - t0:.1f} s: {' '.join(urls)}")
-                results["results"][name] = await run_workload(urls, secret, label=name,
-                                                              **workload)
+                cpu0 = cpu_s(pids)
+                res = await run_workload(urls, secret, label=name, **workload)
+                cpu1 = cpu_s(pids)
+                # the server processes' own CPU for the run, setup included (not PostgreSQL's)
+                res["server_cpu_ms_per_msg"] = (
+                    None if cpu0 is None or cpu1 is None
+                    else round((cpu1 - cpu0) * 1000 / max(res["messages_sent"], 1), 2))
+                results["results"][name] = res
             except Exception as e:  # report it and still measure the others
                 results["errors"][name] = f"{type(e).__name__}: {e}"
                 log(f"[{name}] failed: {e}")
@@ -288,7 +298,7 @@ async def run_targets(args, targets: list[Target]) -> dict:
 
 COLUMNS = [("messages/s", "messages_per_s", True), ("send p50", "send_p50_ms", False),
            ("send p95", "send_p95_ms", False), ("deliv p50", "delivery_p50_ms", False),
-           ("deliv p95", "delivery_p95_ms", False)]
+           ("deliv p95", "delivery_p95_ms", False), ("cpu ms/msg", "server_cpu_ms_per_msg", False)]
 
 
 def reference_label(labels: list[str]) -> str | None:

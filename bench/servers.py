@@ -247,14 +247,6 @@ class OurServers:
             return ""
         return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
 
-    def cpu_s(self) -> float:
-        """User + system CPU seconds of all the processes so far (Linux /proc)."""
-        total = 0
-        for p in self.procs:
-            fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
-
     def stop(self, timeout: float = 15) -> None:
         for p in self.procs:
             if p.poll() is None:
@@ -271,11 +263,24 @@ class OurServers:
 # --------------------------------------------------------------------------- one target
 
 
+def cpu_s(pids: list[int]) -> float | None:
+    """User + system CPU seconds of these processes so far (Linux /proc; None elsewhere)."""
+    total = 0
+    try:
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return None
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+
 async def start_target(target: Target, workdir: Path, secret: str, pg: PgDatabases | None,
-                       stoppers: list) -> tuple[list[str], str | None]:
+                       stoppers: list) -> tuple[list[str], str | None, list[int]]:
     """Start `target` in `workdir` (a fresh database for a PostgreSQL one, from `pg`); returns
-    its client URLs (one per process) and its database URL. What stops it is appended to
-    `stoppers` before anything starts, so an interrupted start is cleaned up too."""
+    its client URLs (one per process), its database URL and its process ids. What stops it
+    is appended to `stoppers` before anything starts, so an interrupted start is cleaned up."""
     db_url = None
     if target.engine == "postgres":
         if pg is None:
@@ -291,8 +296,8 @@ async def start_target(target: Target, workdir: Path, secret: str, pg: PgDatabas
         syn = SynapseServer(workdir, shared_secret=secret, extra_config=extra)
         stoppers.append(syn.stop)
         syn.start()  # blocking (nothing else runs meanwhile): Ctrl-C cannot orphan it
-        return [syn.base_url], db_url
+        return [syn.base_url], db_url, [syn.proc.pid] if syn.proc else []
     ours = OurServers(target.label, workdir, secret, target.processes)
     stoppers.append(ours.stop)
     await ours.start(*([use_postgres(db_url)] if db_url else []))
-    return ours.base_urls, db_url
+    return ours.base_urls, db_url, [p.pid for p in ours.procs]
