@@ -20,10 +20,14 @@ import sys
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiohttp
 
 from bench.common import REPO_ROOT, ConfigEdit, Node, free_port, log
+
+if TYPE_CHECKING:
+    from tests.pgcluster import PgCluster
 
 DEFAULT_PG_URL = os.environ.get("AUDIOROOMS_BENCH_PG_URL",
                                 "postgresql://postgres@127.0.0.1:55432/postgres")
@@ -106,7 +110,7 @@ class PgDatabases:
 
     def __init__(self, url: str):
         self.admin_url = url
-        self.cluster = None  # a tests.pgcluster.PgCluster we started
+        self.cluster: PgCluster | None = None  # a throwaway cluster we started
         self.names: list[str] = []
         self.run_id = secrets.token_hex(3)
 
@@ -121,7 +125,7 @@ class PgDatabases:
 
     def _start_cluster(self, why: str) -> str:
         try:
-            from tests.pgcluster import PgCluster  # type: ignore[import-not-found, unused-ignore]
+            from tests.pgcluster import PgCluster
         except ImportError:
             raise PgUnavailable(
                 f"no PostgreSQL at {self.admin_url} ({why}), and tests/pgcluster.py is not"
