@@ -337,11 +337,13 @@ class Homeserver:
         # several processes of one server (PostgreSQL): each follows what the others commit
         self.process_bus = ProcessBus(self.db)
         self.follower = ProcessFollower(self.process_bus, self.events, self.stream, self.rooms,
-                                        self.notifier, self.accounts, self.queue)
+                                        self.notifier, self.accounts, self.queue,
+                                        self.typing, self.push_rules)
         self.follower.event_listeners += [
             self.audio.on_event_elsewhere,  # the SFU's stage rights, ended rooms
             self.server_acls.on_event,  # the ACL cache, relays of denied servers closed
             self.typing.on_event,  # leaving stops typing
+            self.federation.on_event_elsewhere,  # our join, relayed back to another process
         ]
         self.follower.wire()
 

@@ -76,6 +76,12 @@ class FederationHandler:
 
     # outbound ------------------------------------------------------------------------------
 
+    def on_event_elsewhere(self, event: dict, stream: int) -> None:
+        """Another process of this server stored the event: a join we sent may be back."""
+        waiter = self._awaited.pop(event["event_id"], None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
     def on_event_appended(self, event: dict, stream: int) -> None:
         """The host relays every appended event, in order, to every server in the room
         (including the target of a membership change who may just have left)."""

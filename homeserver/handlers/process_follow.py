@@ -1,7 +1,8 @@
 """How a process follows what the server's other processes commit (see process_bus.py).
 
 Sending side: each committed event (inside its transaction), each wake of /sync long-polls,
-each revocation of access tokens, each item queued for another server. Receiving side: the
+each revocation of access tokens, each item queued for another server, typing changes (each
+process keeps its own typing sets) and push rule changes (each caches rules). Receiving side: the
 same effects this process would have had if it had done the work itself, minus the work done
 once per server (federation sends, push notifications, notices), which stays with the process
 that committed.
@@ -18,7 +19,8 @@ log = logging.getLogger(__name__)
 
 
 class ProcessFollower:
-    def __init__(self, bus: ProcessBus, events, stream, rooms, notifier, accounts, queue):
+    def __init__(self, bus: ProcessBus, events, stream, rooms, notifier, accounts, queue,
+                 typing, push_rules):
         self.bus = bus
         self.events = events
         self.stream = stream
@@ -26,6 +28,8 @@ class ProcessFollower:
         self.notifier = notifier
         self.accounts = accounts
         self.queue = queue
+        self.typing = typing
+        self.push_rules = push_rules
         # Per-process reactions to any event of the server, wherever it was committed (the
         # SFU's stage rights, caches); called with (event, stream).
         self.event_listeners: list[Callable[[dict, int], None]] = []
@@ -39,10 +43,14 @@ class ProcessFollower:
         self.notifier.publish = self._woke
         self.accounts.tokens_revoked = self._tokens_revoked
         self.queue.store.on_enqueue = self._enqueued
+        self.typing.shared = self._typing_changed
+        self.push_rules.shared = self._push_rules_changed
         self.bus.subscribe("event", self._in_task(self._on_event))
         self.bus.subscribe("wake", self._on_wake)
         self.bus.subscribe("tokens", self._on_tokens)
         self.bus.subscribe("outbox", self._on_outbox)
+        self.bus.subscribe("typing", self._in_task(self._on_typing))
+        self.bus.subscribe("push_rules", self._on_push_rules)
 
     # sending --------------------------------------------------------------------------------
 
@@ -67,6 +75,12 @@ class ProcessFollower:
     def _enqueued(self, destinations: list[str]) -> None:
         for i in range(0, len(destinations), 50):
             self.bus.publish("outbox", {"d": destinations[i:i + 50]})
+
+    def _typing_changed(self, room_id: str, user_id: str, typing: bool, timeout_ms: int) -> None:
+        self.bus.publish("typing", {"r": room_id, "u": user_id, "t": typing, "ms": timeout_ms})
+
+    def _push_rules_changed(self, user_id: str) -> None:
+        self.bus.publish("push_rules", {"u": user_id})
 
     # receiving ------------------------------------------------------------------------------
 
@@ -132,3 +146,16 @@ class ProcessFollower:
             for d in dests[:50]:
                 if isinstance(d, str) and 0 < len(d) <= 255:
                     self.queue.wake_owner(d)
+
+    def _on_typing(self, msg: dict) -> None:
+        room_id, user_id, ms = str_field(msg, "r"), str_field(msg, "u", 255), \
+            int_field(msg, "ms")
+        typing = msg.get("t")
+        if room_id is not None and user_id is not None and ms is not None and \
+                isinstance(typing, bool):
+            self.typing.apply_elsewhere(room_id, user_id, typing, ms)
+
+    def _on_push_rules(self, msg: dict) -> None:
+        user_id = str_field(msg, "u", 255)
+        if user_id is not None:
+            self.push_rules.forget(user_id)
