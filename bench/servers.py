@@ -120,7 +120,11 @@ class PgDatabases:
         except (OSError, TimeoutError, PgUnavailable) as e:
             log(f"[postgres] no cluster at {self.admin_url} ({e}); starting a throwaway one")
             self.admin_url = await asyncio.to_thread(self._start_cluster, str(e))
-            await self._admin("SELECT 1")
+            try:
+                await self._admin("SELECT 1")
+            except BaseException:
+                await self.__aexit__(None, None, None)
+                raise
         return self
 
     def _start_cluster(self, why: str) -> str:
