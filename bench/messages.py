@@ -8,7 +8,7 @@
 
 The servers it starts (bench/servers.py) run on SQLite or on a fresh database of a PostgreSQL
 cluster (--pg-url), dropped afterwards; ours with --processes N is N `homeserver run` processes
-of one config, and the workload's users are spread over them round-robin, so most syncers see
+of one config, and the workload's users are spread over them round-robin, so each syncer sees
 messages sent through another process (reported apart as "across processes").
 
 Workload: N senders each PUT M messages one after another (the senders run concurrently)
