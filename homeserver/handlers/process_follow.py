@@ -2,7 +2,9 @@
 
 Sending side: each committed event (inside its transaction), each wake of /sync long-polls,
 each revocation of access tokens, each item queued for another server, typing changes (each
-process keeps its own typing sets) and push rule changes (each caches rules). Receiving side: the
+process keeps its own typing sets), push rule changes (each caches rules) and presence (each
+holds everyone's in memory; the process that set a user's presence last, or sees their syncs,
+times it out). Receiving side: the
 same effects this process would have had if it had done the work itself, minus the work done
 once per server (federation sends, push notifications, notices), which stays with the process
 that committed.
@@ -20,7 +22,7 @@ log = logging.getLogger(__name__)
 
 class ProcessFollower:
     def __init__(self, bus: ProcessBus, events, stream, rooms, notifier, accounts, queue,
-                 typing, push_rules):
+                 typing, push_rules, presence):
         self.bus = bus
         self.events = events
         self.stream = stream
@@ -30,6 +32,7 @@ class ProcessFollower:
         self.queue = queue
         self.typing = typing
         self.push_rules = push_rules
+        self.presence = presence
         # Per-process reactions to any event of the server, wherever it was committed (the
         # SFU's stage rights, caches); called with (event, stream).
         self.event_listeners: list[Callable[[dict, int], None]] = []
@@ -45,12 +48,14 @@ class ProcessFollower:
         self.queue.store.on_enqueue = self._enqueued
         self.typing.shared = self._typing_changed
         self.push_rules.shared = self._push_rules_changed
+        self.presence.shared = self._presence_changed
         self.bus.subscribe("event", self._in_task(self._on_event))
         self.bus.subscribe("wake", self._on_wake)
         self.bus.subscribe("tokens", self._on_tokens)
         self.bus.subscribe("outbox", self._on_outbox)
         self.bus.subscribe("typing", self._in_task(self._on_typing))
         self.bus.subscribe("push_rules", self._on_push_rules)
+        self.bus.subscribe("presence", self._in_task(self._on_presence))
 
     # sending --------------------------------------------------------------------------------
 
@@ -81,6 +86,13 @@ class ProcessFollower:
 
     def _push_rules_changed(self, user_id: str) -> None:
         self.bus.publish("push_rules", {"u": user_id})
+
+    def _presence_changed(self, user_id: str, p) -> None:
+        if p is None:  # we time this user out from now on
+            self.bus.publish("presence", {"u": user_id})
+        else:
+            self.bus.publish("presence", {"u": user_id, "st": p.state, "m": p.status_msg,
+                                          "a": p.last_active_ts, "s": p.pos})
 
     # receiving ------------------------------------------------------------------------------
 
@@ -159,3 +171,18 @@ class ProcessFollower:
         user_id = str_field(msg, "u", 255)
         if user_id is not None:
             self.push_rules.forget(user_id)
+
+    def _on_presence(self, msg: dict) -> None:
+        user_id = str_field(msg, "u", 255)
+        if user_id is None:
+            return
+        if "st" not in msg:
+            self.presence.owned_elsewhere(user_id)
+            return
+        state, pos, active = str_field(msg, "st", 16), int_field(msg, "s"), int_field(msg, "a")
+        status = msg.get("m")
+        if state is None or pos is None or active is None or \
+                not (status is None or (isinstance(status, str) and len(status) <= 4096)):
+            return
+        self.stream.advance(pos)
+        self.presence.apply_elsewhere(user_id, state, status, active, pos)

@@ -40,8 +40,11 @@ from .sql_dialect import named_args, translate
 
 log = logging.getLogger(__name__)
 
-WRITE_LOCK = 0x617564696F  # the advisory lock every transaction holds ("audio")
-MIGRATE_LOCK = WRITE_LOCK + 1
+# Advisory locks belong to the database, not to a schema: their keys name the schema the
+# server's tables are in (``search_path``), so two servers sharing a database in separate
+# schemas never wait for each other's locks.
+WRITE_LOCK = "write"  # held by every write transaction
+MIGRATE_LOCK = "migrate"
 CHANNEL = "audiorooms"
 _READS = ("SELECT", "WITH", "VALUES", "SHOW")
 
@@ -116,6 +119,7 @@ class PostgresDatabase:
         self.primary_keys: dict[str, list[str]] = {}
         self._listen_conn: Any = None
         self._lock_conn: Any = None  # holds this process's session-level advisory locks
+        self._schema = ""  # where our tables are: part of every advisory lock's key
         # Run at the start of every outermost transaction, holding the write lock: what other
         # processes committed is all visible then, and nobody commits more until we do.
         self.begin_hooks: list[Callable[[], None]] = []
@@ -236,7 +240,7 @@ class PostgresDatabase:
         conn = await self._pool.acquire()
         try:
             await conn.execute("BEGIN")
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", self._key(WRITE_LOCK))
         except BaseException:
             await self._pool.release(conn)
             raise
@@ -291,10 +295,13 @@ class PostgresDatabase:
     def unlock(self, name: str) -> None:
         self._wait(self._locks_query("SELECT pg_advisory_unlock($1)", name))
 
+    def _key(self, name: str) -> int:
+        return lock_key(f"{self._schema}\x00{name}")
+
     async def _locks_query(self, sql: str, name: str) -> bool:
         if self._lock_conn is None or self._lock_conn.is_closed():
             self._lock_conn = await asyncpg.connect(self.url)
-        return bool(await self._lock_conn.fetchval(sql, lock_key(name)))
+        return bool(await self._lock_conn.fetchval(sql, self._key(name)))
 
     # schema ---------------------------------------------------------------------------------
 
@@ -302,34 +309,40 @@ class PostgresDatabase:
         self._wait(self._migrate())
 
     async def _migrate(self) -> None:
+        # Few round trips: a server starts in a fraction of a second even on a fresh schema.
+        # All pending migrations are one transaction, sent as few multi-statement scripts.
         async with self._pool.acquire() as conn:
-            await conn.execute("SELECT pg_advisory_lock($1)", MIGRATE_LOCK)
+            self._schema = await conn.fetchval("SELECT current_schema()") or ""
+            await conn.execute("SELECT pg_advisory_lock($1)", self._key(MIGRATE_LOCK))
             try:
-                for fn in COMPAT_FUNCTIONS:
-                    await conn.execute(fn)
-                await conn.execute(
+                await conn.execute(";\n".join([
+                    *COMPAT_FUNCTIONS,
                     "CREATE TABLE IF NOT EXISTS schema_migrations"
-                    " (version BIGINT PRIMARY KEY, applied_ts BIGINT NOT NULL)")
-                await conn.execute("CREATE SEQUENCE IF NOT EXISTS stream_ordering_seq")
+                    " (version BIGINT PRIMARY KEY, applied_ts BIGINT NOT NULL)",
+                    "CREATE SEQUENCE IF NOT EXISTS stream_ordering_seq"]))
                 done = {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
-                for version, sql in MIGRATIONS:
-                    if version in done:
-                        continue
-                    async with conn.transaction():
+                now = int(time.time() * 1000)
+                async with conn.transaction():
+                    script: list[str] = []
+                    for version, sql in MIGRATIONS:
+                        if version in done:
+                            continue
                         for stmt in database.split_statements(sql):
                             if "INSERT OR REPLACE" in stmt.upper():  # an upsert: needs keys
+                                if script:
+                                    await conn.execute(";\n".join(script))
+                                    script = []
                                 self.primary_keys = await _primary_keys(conn)
-                                pgs = [translate(stmt, self.primary_keys)[0]]
+                                script.append(translate(stmt, self.primary_keys)[0])
                             else:
-                                pgs = postgres_statements(stmt)
-                            for pg in pgs:
-                                await conn.execute(pg)
-                        await conn.execute(
-                            "INSERT INTO schema_migrations (version, applied_ts)"
-                            " VALUES ($1, $2)", version, int(time.time() * 1000))
+                                script.extend(postgres_statements(stmt))
+                        script.append("INSERT INTO schema_migrations (version, applied_ts)"
+                                      f" VALUES ({int(version)}, {now})")
+                    if script:
+                        await conn.execute(";\n".join(script))
                 self.primary_keys = await _primary_keys(conn)
             finally:
-                await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATE_LOCK)
+                await conn.execute("SELECT pg_advisory_unlock($1)", self._key(MIGRATE_LOCK))
 
     @property
     def schema_version(self) -> int:
