@@ -240,8 +240,9 @@ class PostgresDatabase:
     async def _begin(self):
         conn = await self._pool.acquire()
         try:
-            await conn.execute("BEGIN")
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", self._key(WRITE_LOCK))
+            # one round trip: the key is our own integer, not input
+            await conn.execute(
+                f"BEGIN; SELECT pg_advisory_xact_lock({int(self._key(WRITE_LOCK))})")
         except BaseException:
             await self._pool.release(conn)
             raise
