@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 # schemas never wait for each other's locks.
 WRITE_LOCK = "write"  # held by every write transaction
 MIGRATE_LOCK = "migrate"
-CHANNEL = "audiorooms"
+CHANNEL = "audiorooms"  # + the schema's hash: like locks, channels belong to the database
 _READS = ("SELECT", "WITH", "VALUES", "SHOW")
 
 
@@ -302,7 +302,7 @@ class PostgresDatabase:
 
     def notify(self, payload: str) -> None:
         """Tell the other processes; inside a transaction it is sent when it commits."""
-        self.execute("SELECT pg_notify($1, $2)", (CHANNEL, payload))
+        self.execute("SELECT pg_notify($1, $2)", (self.channel, payload))
 
     def listen(self, callback: Callable[[str], None],
                reconnected: Callable[[], None] | None = None) -> None:
@@ -317,7 +317,7 @@ class PostgresDatabase:
 
         async def connect():
             conn = await asyncpg.connect(self.url)
-            await conn.add_listener(CHANNEL, deliver)
+            await conn.add_listener(self.channel, deliver)
             return conn
 
         async def keep_up(conn):
@@ -353,6 +353,12 @@ class PostgresDatabase:
 
     def unlock(self, name: str) -> None:
         self._wait(self._locks_query("SELECT pg_advisory_unlock($1)", name))
+
+    @property
+    def channel(self) -> str:
+        """This server's NOTIFY channel (servers in other schemas of the database have theirs:
+        a stream position of theirs must never move ours)."""
+        return f"{CHANNEL}_{hashlib.sha256(self._schema.encode()).hexdigest()[:16]}"
 
     def _key(self, name: str) -> int:
         return lock_key(f"{self._schema}\x00{name}")

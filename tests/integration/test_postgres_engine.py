@@ -165,3 +165,26 @@ async def _until(check, timeout: float = 5.0) -> None:
     while not check():
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.02)
+
+
+async def test_servers_in_two_schemas_of_one_database_do_not_hear_each_other(pg_database):
+    """Advisory locks and NOTIFY channels belong to the whole database: two servers sharing it
+    in separate schemas must not take each other's locks or messages."""
+    admin = pg_database().url
+    for schema in ("one", "two"):
+        pg_execute(admin, f"CREATE SCHEMA {schema}")
+    one = PostgresDatabase(admin + "?search_path=one", pool_size=2)
+    two = PostgresDatabase(admin + "?search_path=two", pool_size=2)
+    try:
+        heard: list[str] = []
+        one.listen(heard.append)
+        two.notify("for two's processes only")
+        one.notify("for one's")
+        await _until(lambda: heard == ["for one's"])
+        await asyncio.sleep(0.2)
+        assert heard == ["for one's"]
+        assert one.try_lock("federation-sender:example.org")
+        assert two.try_lock("federation-sender:example.org")  # not one's lock
+    finally:
+        one.close()
+        two.close()
