@@ -101,9 +101,12 @@ def write_config(tmp_path: Path, port: int, db_url: str, remotes: dict[str, str]
     return path
 
 
-async def start_one_server(tmp_path, servers, db_url: str, remotes=None) -> OneServer:
+async def start_one_server(tmp_path, servers, db_url: str,
+                           remote_ports: tuple[int, ...] = ()) -> OneServer:
+    """``remote_ports``: where remote servers (started later) will listen, plain HTTP."""
     ports = [unused_port(), unused_port()]
-    config = write_config(tmp_path, ports[0], db_url, remotes or {})
+    remotes = {f"127.0.0.1:{p}": f"http://127.0.0.1:{p}" for p in remote_ports}
+    config = write_config(tmp_path, ports[0], db_url, remotes)
     procs = []
     # One after the other: the first runs the migrations and makes the signing key.
     for p in ports:
@@ -113,11 +116,14 @@ async def start_one_server(tmp_path, servers, db_url: str, remotes=None) -> OneS
     return OneServer(config, ports, procs, servers)
 
 
-async def remote_server(make_homeserver, name: str, ours: OneServer, via: int):
-    """A separate homeserver (in this test process, on SQLite) that reaches our server name
-    through process ``via`` (0 or 1)."""
+async def remote_server(make_homeserver, name: str, port: int, ours: OneServer, via: int,
+                        others: tuple[int, ...] = ()):
+    """A separate homeserver (in this test process, on SQLite) on ``port`` that reaches our
+    server name through process ``via`` (0 or 1), and the remote servers on ``others``."""
+    known = {f"127.0.0.1:{p}": f"http://127.0.0.1:{p}" for p in others}
     return await make_homeserver(
-        name, federation={"servers": {ours.server_name: ours.urls[via]}, **FAST_FEDERATION})
+        name, port=port,
+        federation={"servers": {**known, ours.server_name: ours.urls[via]}, **FAST_FEDERATION})
 
 
 @pytest.fixture
@@ -278,11 +284,12 @@ async def test_a_token_from_one_process_works_on_the_other(
 
 async def test_remote_servers_join_through_either_process(
         tmp_path, servers, pg_database, session, make_homeserver):
-    hs = await start_one_server(tmp_path, servers, pg_database)
+    ports = (unused_port(), unused_port())
+    hs = await start_one_server(tmp_path, servers, pg_database, remote_ports=ports)
     try:
         # Remote servers reach us by our server name; r1 is pointed at process 1, r2 at 2.
-        r1 = await remote_server(make_homeserver, "r1", hs, via=0)
-        r2 = await remote_server(make_homeserver, "r2", hs, via=1)
+        r1 = await remote_server(make_homeserver, "r1", ports[0], hs, via=0, others=ports)
+        r2 = await remote_server(make_homeserver, "r2", ports[1], hs, via=1, others=ports)
         # Our server must reach them too: both processes know their names (loopback).
         alice1 = await register(session, hs.urls[0], "alice")
         bob2 = await register(session, hs.urls[1], "bob")
@@ -363,7 +370,8 @@ class Sender:
                 self.acked.append((body, data["event_id"]))
                 return
             if status is not None and status < 500:
-                raise AssertionError(f"send {body!r} -> {status} {data}")
+                raise AssertionError(f"send {body!r} through process {target + 1}"
+                                     f" -> {status} {data}")
             if attempt == 0:
                 self.retried.append(body)
             target = 1 - target  # the other process
@@ -374,9 +382,10 @@ class Sender:
 @pytest.mark.parametrize("victim", [0, 1], ids=["kill-process-1", "kill-process-2"])
 async def test_sigkill_in_a_burst_loses_and_duplicates_nothing(
         tmp_path, servers, pg_database, session, make_homeserver, victim):
-    hs = await start_one_server(tmp_path, servers, pg_database)
+    far = unused_port()
+    hs = await start_one_server(tmp_path, servers, pg_database, remote_ports=(far,))
     try:
-        remote = await remote_server(make_homeserver, "far", hs, via=0)
+        remote = await remote_server(make_homeserver, "far", far, hs, via=0)
         n_clients, per_client = 4, 50
         clients = [await register(session, hs.urls[i % 2], f"user{i}")
                    for i in range(n_clients)]
