@@ -27,7 +27,7 @@ from aiohttp.test_utils import unused_port
 
 from tests.conftest import FAST_TEST_CONFIG, deep_merge
 from tests.integration.federation_helpers import eventually
-from tests.integration.processes import generate_config
+from tests.integration.processes import ServerProcess, generate_config
 from tests.matrix_client import Client
 
 PG_URL_ENV = "AUDIOROOMS_TEST_PG_URL"
@@ -101,19 +101,36 @@ def write_config(tmp_path: Path, port: int, db_url: str, remotes: dict[str, str]
     return path
 
 
-async def start_one_server(tmp_path, servers, db_url: str,
-                           remote_ports: tuple[int, ...] = ()) -> OneServer:
-    """``remote_ports``: where remote servers (started later) will listen, plain HTTP."""
-    ports = [unused_port(), unused_port()]
-    remotes = {f"127.0.0.1:{p}": f"http://127.0.0.1:{p}" for p in remote_ports}
-    config = write_config(tmp_path, ports[0], db_url, remotes)
-    procs = []
-    # One after the other: the first runs the migrations and makes the signing key.
-    for p in ports:
-        sp = servers(config, "--port", str(p))
-        await sp.start()
-        procs.append(sp)
-    return OneServer(config, ports, procs, servers)
+@pytest.fixture
+async def one_server(tmp_path, pg_database):
+    """``await one_server(remote_ports=...)``: two processes of one server on a fresh database.
+    Set up after the database, so torn down before it: every process is killed (whatever the
+    test did) before the database is dropped."""
+    started: list[ServerProcess] = []
+
+    def make(config: Path, *args: str) -> ServerProcess:
+        sp = ServerProcess(config, tmp_path / f"process{len(started)}.log", *args)
+        started.append(sp)
+        return sp
+
+    async def start(remote_ports: tuple[int, ...] = ()) -> OneServer:
+        """``remote_ports``: where remote servers (started later) will listen, plain HTTP."""
+        ports = [unused_port(), unused_port()]
+        remotes = {f"127.0.0.1:{p}": f"http://127.0.0.1:{p}" for p in remote_ports}
+        config = write_config(tmp_path, ports[0], pg_database, remotes)
+        procs = []
+        # One after the other: the first runs the migrations and makes the signing key.
+        for p in ports:
+            sp = make(config, "--port", str(p))
+            await sp.start()
+            procs.append(sp)
+        return OneServer(config, ports, procs, make)
+
+    try:
+        yield start
+    finally:
+        for sp in started:
+            await sp.kill()
 
 
 async def remote_server(make_homeserver, name: str, port: int, ours: OneServer, via: int,
@@ -203,8 +220,8 @@ async def wake_time(sender: Client, syncer: Client, room_id: str, body: str) -> 
 # --- 1. send through one, /sync through the other ---------------------------------------------
 
 async def test_sync_on_one_process_wakes_for_a_send_through_the_other(
-        tmp_path, servers, pg_database, session):
-    hs = await start_one_server(tmp_path, servers, pg_database)
+        one_server, session):
+    hs = await one_server()
     try:
         alice1 = await register(session, hs.urls[0], "alice")
         bob2 = await register(session, hs.urls[1], "bob")
@@ -234,8 +251,8 @@ async def test_sync_on_one_process_wakes_for_a_send_through_the_other(
 # --- 2. tokens ---------------------------------------------------------------------------------
 
 async def test_a_token_from_one_process_works_on_the_other(
-        tmp_path, servers, pg_database, session):
-    hs = await start_one_server(tmp_path, servers, pg_database)
+        one_server, session):
+    hs = await one_server()
     try:
         await register(session, hs.urls[0], "carol")
         login = await Client(session, hs.urls[0]).ok("POST", "/login", {
@@ -283,9 +300,9 @@ async def test_a_token_from_one_process_works_on_the_other(
 # --- 3. a remote server joins through either ------------------------------------------------
 
 async def test_remote_servers_join_through_either_process(
-        tmp_path, servers, pg_database, session, make_homeserver):
+        one_server, session, make_homeserver):
     ports = (unused_port(), unused_port())
-    hs = await start_one_server(tmp_path, servers, pg_database, remote_ports=ports)
+    hs = await one_server(remote_ports=ports)
     try:
         # Remote servers reach us by our server name; r1 is pointed at process 1, r2 at 2.
         r1 = await remote_server(make_homeserver, "r1", ports[0], hs, via=0, others=ports)
@@ -381,9 +398,9 @@ class Sender:
 
 @pytest.mark.parametrize("victim", [0, 1], ids=["kill-process-1", "kill-process-2"])
 async def test_sigkill_in_a_burst_loses_and_duplicates_nothing(
-        tmp_path, servers, pg_database, session, make_homeserver, victim):
+        one_server, session, make_homeserver, victim):
     far = unused_port()
-    hs = await start_one_server(tmp_path, servers, pg_database, remote_ports=(far,))
+    hs = await one_server(remote_ports=(far,))
     try:
         remote = await remote_server(make_homeserver, "far", far, hs, via=0)
         n_clients, per_client = 4, 50
@@ -413,9 +430,11 @@ async def test_sigkill_in_a_burst_loses_and_duplicates_nothing(
             await hs.procs[victim].kill()   # SIGKILL, mid-burst
 
         started = time.monotonic()
-        await asyncio.wait_for(asyncio.gather(killer(), *(burst(s, i)
-                                                           for i, s in enumerate(senders))),
-                               180)
+        # A TaskGroup: if one sender fails, the others stop too; the whole burst is bounded.
+        async with asyncio.timeout(180), asyncio.TaskGroup() as tg:
+            tg.create_task(killer())
+            for i, s in enumerate(senders):
+                tg.create_task(burst(s, i))
         burst_s = time.monotonic() - started
         assert hs.procs[victim].proc.returncode == -9
         survivor = 1 - victim
