@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import secrets
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -41,6 +42,13 @@ class Outbox(Protocol):
         ...
 
     def delete_upto(self, destination: str, last_id: int) -> None: ...
+
+    def claim(self, destination: str) -> bool:
+        """Whether this process is the one that sends to ``destination`` (several processes
+        may share one outbox); kept until ``release``."""
+        ...
+
+    def release(self, destination: str) -> None: ...
 
     def destinations(self) -> list[str]: ...
 
@@ -93,6 +101,8 @@ class OutboundQueue:
         self._failures: dict[str, int] = defaultdict(int)
         self._states: dict[str, DestinationState] = {}
         self._edu_txn = 0
+        self._process_tag = secrets.token_hex(3)
+        self._owned: dict[str, bool] = {}  # destinations whose stored items we send
         self._stopping = False
 
     def start(self) -> None:
@@ -189,6 +199,11 @@ class OutboundQueue:
             ev.set()
         return True
 
+    def wake_owner(self, destination: str) -> None:
+        """Another process queued items for ``destination``: send them if we are its sender."""
+        if self._owned.get(destination):
+            self._ensure_worker(destination)
+
     def wake(self, destination: str) -> None:
         """The destination talked to us, so it is up: retry now instead of after backoff."""
         if self._failures.get(destination):
@@ -205,10 +220,25 @@ class OutboundQueue:
             self._workers[dest] = asyncio.get_running_loop().create_task(self._run(dest))
 
     async def _run(self, dest: str) -> None:
+        try:
+            await self._deliver(dest)
+        finally:
+            if self._owned.pop(dest, False):
+                self.store.release(dest)
+
+    def _owns(self, dest: str) -> bool:
+        """Stored items go out through one process per destination: the one holding its
+        claim. Another process sends only the EDUs it holds in memory, and retries the claim
+        (the owner may have died) each time it wakes."""
+        if not self._owned.get(dest):
+            self._owned[dest] = self.store.claim(dest)
+        return self._owned[dest]
+
+    async def _deliver(self, dest: str) -> None:
         wakeup = self._wakeups[dest]
         while not self._stopping:
             wakeup.clear()
-            rows = self.store.pending(dest)
+            rows = self.store.pending(dest) if self._owns(dest) else []
             pdus = [item for _, kind, item in rows if kind == "pdu"]
             edus = [item for _, kind, item in rows if kind == "edu"]
             volatile = self._edus.pop(dest, [])
@@ -218,17 +248,23 @@ class OutboundQueue:
                 self._edus[dest] = volatile[room:]
             if not rows and not edus:
                 try:
-                    await asyncio.wait_for(wakeup.wait(), 60)
+                    # not the owner: look again soon, in case the owner went away
+                    await asyncio.wait_for(wakeup.wait(), 60 if self._owned.get(dest) else 5)
                 except TimeoutError:
-                    if not self.store.pending(dest) and not self._edus.get(dest):
+                    if self._owned.get(dest) and not self.store.pending(dest) \
+                            and not self._edus.get(dest):
+                        self._workers.pop(dest, None)
+                        return
+                    if not self._owned.get(dest) and not self._edus.get(dest) \
+                            and not self.store.pending(dest):
                         self._workers.pop(dest, None)
                         return
                 continue
             if rows:  # the same rows resent after a failure or a crash: the same ID
                 txn_id = f"{rows[0][0]}-{rows[-1][0]}"
             else:
-                self._edu_txn += 1
-                txn_id = f"e{int(time.time() * 1000)}-{self._edu_txn}"
+                self._edu_txn += 1  # unique per process: several may send EDUs
+                txn_id = f"e{int(time.time() * 1000)}-{self._process_tag}-{self._edu_txn}"
             body = {"origin": self.server_name, "origin_server_ts": int(time.time() * 1000),
                     "pdus": pdus, "edus": edus}
             try:

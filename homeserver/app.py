@@ -79,6 +79,8 @@ from .handlers.notifications import NotificationCounter
 from .handlers.notifier import Notifier
 from .handlers.presence import PresenceHandler
 from .handlers.previews import RoomPreviews
+from .handlers.process_bus import ProcessBus
+from .handlers.process_follow import ProcessFollower
 from .handlers.push import PushRulesHandler
 from .handlers.pusher_delivery import DeliveryPolicy, PusherDelivery
 from .handlers.ratelimit import RateLimiter, RemoteSenderLimit, SenderLimit
@@ -332,6 +334,17 @@ class Homeserver:
         self.federation.pdu_admission.append(self.reactions.admit_pdu)
         self.federation.pdu_admission.append(self.remote_sender_limit.admit_pdu)
 
+        # several processes of one server (PostgreSQL): each follows what the others commit
+        self.process_bus = ProcessBus(self.db)
+        self.follower = ProcessFollower(self.process_bus, self.events, self.stream, self.rooms,
+                                        self.notifier, self.accounts, self.queue)
+        self.follower.event_listeners += [
+            self.audio.on_event_elsewhere,  # the SFU's stage rights, ended rooms
+            self.server_acls.on_event,  # the ACL cache, relays of denied servers closed
+            self.typing.on_event,  # leaving stops typing
+        ]
+        self.follower.wire()
+
         # metrics (off by default): this server's own registry, read on a listener of its own
         self.metrics: Metrics | None = None
         self.metrics_listener: MetricsListener | None = None
@@ -344,6 +357,7 @@ class Homeserver:
     async def start(self) -> None:
         if self.db.engine == "postgres":
             _portals_for_running_loop()
+        self.process_bus.start()
         if isinstance(self.sfu, SFUCluster):
             await self.sfu.start()
         self.queue.start()  # catch up on whatever was queued before a restart

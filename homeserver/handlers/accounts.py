@@ -127,6 +127,8 @@ class AccountHandler:
         self.guest_token_lifetime_ms = guest_token_lifetime_ms
         # hot cache (requester, valid until ms or None); the DB is the truth
         self._tokens: dict[bytes, tuple[Requester, int | None]] = {}
+        # (token hashes, user ID or None): set when other processes share the server.
+        self.tokens_revoked: Callable[[list[bytes], str | None], None] | None = None
         self._nonces: dict[str, float] = {}
         self.remote = remote  # profiles of other servers' users (None: local users only)
         # Told the user ID after a profile change (make_app: announce it in the user's rooms).
@@ -245,6 +247,15 @@ class AccountHandler:
 
     def _forget_user(self, user_id: str) -> None:
         """Drop a user's cached tokens (their guest flag or expiry changed)."""
+        self.forget_user_tokens(user_id)
+        if self.tokens_revoked is not None:
+            self.tokens_revoked([], user_id)
+
+    def forget_cached_tokens(self, token_hashes: list[bytes]) -> None:
+        for th in token_hashes:
+            self._tokens.pop(th, None)
+
+    def forget_user_tokens(self, user_id: str) -> None:
         for th in [th for th, (r, _) in self._tokens.items() if r.user_id == user_id]:
             del self._tokens[th]
 
@@ -350,9 +361,13 @@ class AccountHandler:
         return bool(row) and ok
 
     def forget_tokens(self, token_hashes: list[bytes]) -> None:
-        """Revoked tokens leave the cache, so they stop working at once."""
+        """Revoked tokens leave the cache, so they stop working at once (in every process
+        of the server: ``tokens_revoked`` tells the others)."""
+        token_hashes = list(token_hashes)
         for th in token_hashes:
             self._tokens.pop(th, None)
+        if self.tokens_revoked is not None and token_hashes:
+            self.tokens_revoked(token_hashes, None)
 
     def authenticate(self, token: str) -> Requester:
         th = hash_token(token)
@@ -373,14 +388,13 @@ class AccountHandler:
     def logout(self, req: Requester) -> None:
         """The token and its device go (the spec: logout deletes the device)."""
         self.users.delete_token(req.token_hash)
-        self._tokens.pop(req.token_hash, None)
+        self.forget_tokens([req.token_hash])
         self.forget_tokens(self.devices.delete_devices(req.user_id, [req.device_id]))
         self._devices_deleted(req.user_id, [req.device_id])
 
     def logout_all(self, req: Requester) -> None:
         device_ids = [d["device_id"] for d in self.devices.list_devices(req.user_id)]
-        for th in self.users.delete_all_tokens(req.user_id):
-            self._tokens.pop(th, None)
+        self.forget_tokens(self.users.delete_all_tokens(req.user_id))
         self.devices.delete_all_devices(req.user_id)
         self._devices_deleted(req.user_id, device_ids)
 

@@ -224,6 +224,27 @@ class AudioRoomHandler:
 
     # reacting to the stage -----------------------------------------------------------------
 
+    def on_event_elsewhere(self, event: dict, stream: int) -> None:
+        """An event another process of this server committed: only this process's own state
+        follows (ended rooms, the SFU's stage rights); notices went out from that process."""
+        etype = event["type"]
+        if etype not in (stage.LIVE, stage.ROLE, "m.room.member"):
+            return
+        if etype == stage.LIVE and event.get("state_key") == "" and self._ended is not None:
+            if event["content"].get("live") is False:
+                self._ended[event["room_id"]] = event["origin_server_ts"]
+            else:
+                self._ended.pop(event["room_id"], None)
+        view = self.rooms.state_view(event["room_id"])
+        if not stage.is_audio_room(view):
+            return
+        for listener in self.stage_changed_listeners:
+            listener(event["room_id"], event)
+        if etype == stage.LIVE and event["content"].get("live") is not True and \
+                ((event.get("unsigned") or {}).get("prev_content") or {}).get("live") is True:
+            for ended in self.room_ended_listeners:
+                ended(event["room_id"])
+
     def on_event(self, event: dict, stream: int) -> None:
         etype = event["type"]
         if etype == CLUB_LIVE:

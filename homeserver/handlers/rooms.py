@@ -95,8 +95,12 @@ class RoomHandler:
     def send_event(self, room_id: str, sender: str, etype: str, content: dict,
                    state_key: str | None = None, txn: tuple[str, str, str] | None = None) -> dict:
         """Check an event against the room's rules, build and sign it, then commit it."""
-        return self.commit_event(self.prepare_event(room_id, sender, etype, content, state_key),
-                                 txn, checked=True)
+        # One transaction from reading the room's latest event and state to appending: it
+        # holds the write lock, so on PostgreSQL no other process appends in between.
+        with self.store.db.transaction():
+            return self.commit_event(
+                self.prepare_event(room_id, sender, etype, content, state_key), txn,
+                checked=True)
 
     def prepare_event(self, room_id: str, sender: str, etype: str, content: dict,
                       state_key: str | None = None) -> dict:
@@ -151,21 +155,23 @@ class RoomHandler:
         """Append a built event (ours or a verified remote one) to the room's order: in a
         room we host, our stream position becomes its order; in a room hosted elsewhere,
         ``order`` is what the host said (see homeserver/ordering.py)."""
-        if not checked:
-            self.check_rules(event)
-        state_key = event.get("state_key")
-        if state_key is not None:
-            prev = self.state_view(event["room_id"]).get((event["type"], state_key))
-            if prev is not None:
-                event["unsigned"] = {"prev_content": prev["content"],
-                                     "prev_sender": prev["sender"],
-                                     "replaces_state": prev["event_id"]}
-        host = self.is_host(event["room_id"])
-        stream = self.store.persist_event(event, txn, outlier=outlier,
-                                          order=None if host else order, we_order=host)
-        if event["type"] == "m.room.redaction":
-            self._apply_redaction(event)
-        self.announce(event, stream)
+        with self.store.db.transaction():  # checked against the state it is appended to
+            if not checked:
+                self.check_rules(event)
+            state_key = event.get("state_key")
+            if state_key is not None:
+                prev = self.state_view(event["room_id"]).get((event["type"], state_key))
+                if prev is not None:
+                    event["unsigned"] = {"prev_content": prev["content"],
+                                         "prev_sender": prev["sender"],
+                                         "replaces_state": prev["event_id"]}
+            host = self.is_host(event["room_id"])
+            stream = self.store.persist_event(event, txn, outlier=outlier,
+                                              order=None if host else order, we_order=host)
+            if event["type"] == "m.room.redaction":
+                self._apply_redaction(event)
+            # Told once it is visible: a /sync woken earlier would not find it yet.
+            self.store.db.after_commit(lambda: self.announce(event, stream))
         return event
 
     def may_redact(self, room_id: str, sender: str, target: dict | None) -> bool:
@@ -209,12 +215,16 @@ class RoomHandler:
                                txn=(req.user_id, req.device_id, txn_key))["event_id"]
 
     def announce(self, event: dict, stream: int) -> None:
+        # local_only: other processes hear of the event itself (process bus) and wake theirs
+        self.notifier.notify_users(self.woken_by(event), local_only=True)
+        for listener in self.event_listeners:
+            listener(event, stream)
+
+    def woken_by(self, event: dict) -> set[str]:
         users = set(self.store.room_members(event["room_id"], ("join", "invite")))
         if event["type"] == "m.room.member":
             users.add(event["state_key"])
-        self.notifier.notify_users(users)
-        for listener in self.event_listeners:
-            listener(event, stream)
+        return users
 
     # creating rooms ------------------------------------------------------------------------
 

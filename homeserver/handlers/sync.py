@@ -123,13 +123,14 @@ class SyncHandler:
             if self.to_device is not None else None
         try:
             while True:
+                mark = self.notifier.mark()
                 result, empty = self._compute(req, since_pos, full_state, limit, thread_counts,
                                               td_since)
                 remaining = deadline - time.monotonic()
                 if not empty or since_pos is None or full_state or remaining <= 0:
                     return result
-                # Nothing yet: wait for a notification (registered before any await).
-                await self.notifier.wait_for(req.user_id, remaining)
+                # Nothing yet: wait for a notification (any since the mark counts).
+                await self.notifier.wait_for(req.user_id, remaining, mark)
         finally:
             if presence and self.presence is not None:
                 self.presence.sync_ended(req.user_id)

@@ -44,6 +44,8 @@ class Database:
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.execute("PRAGMA busy_timeout=5000")
         self._depth = 0
+        self._after_commit: list = []
+        self.begin_hooks: list = []  # PostgreSQL's catch-up hooks; one process has none to run
         self.migrate()
 
     def migrate(self) -> None:
@@ -80,10 +82,14 @@ class Database:
             self._depth -= 1
             if self._depth == 0:
                 self.conn.execute("ROLLBACK")
+                self._after_commit = []
             raise
         self._depth -= 1
         if self._depth == 0:
             self.conn.execute("COMMIT")
+            hooks, self._after_commit = self._after_commit, []
+            for hook in hooks:
+                hook()
 
     def execute(self, sql: str, params=()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
@@ -95,15 +101,24 @@ class Database:
         return self._depth > 0
 
     def after_commit(self, hook) -> None:
-        """Run ``hook`` once the current transaction has committed. SQLite runs on the event
-        loop with no await inside a transaction, so nothing can observe the gap: run it now."""
-        hook()
+        """Run ``hook`` once the current transaction has committed (now, outside one)."""
+        if self._depth == 0:
+            hook()
+        else:
+            self._after_commit.append(hook)
 
     def notify(self, payload: str) -> None:
         """One process per SQLite file: there is nobody else to tell."""
 
     def listen(self, callback) -> None:
         """One process per SQLite file: nobody else writes."""
+
+    def try_lock(self, name: str) -> bool:
+        """One process per SQLite file: it owns everything."""
+        return True
+
+    def unlock(self, name: str) -> None:
+        pass
 
     def close(self) -> None:
         self.conn.close()

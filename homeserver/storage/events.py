@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from ..ordering import order_of, with_order
 from .database import Database
@@ -86,6 +87,11 @@ class EventStore:
         # cost a query over a big audience each time.
         self._members: dict[str, dict[str, str]] = {}
         self.persisted = 0  # events committed by persist_event (read by the metrics)
+        # Called inside persist_event's transaction with (event, stream): the process bus
+        # tells the server's other processes when it commits.
+        self.on_persist: Callable[[dict, int], None] | None = None
+        if db.engine == "postgres":
+            db.begin_hooks.append(self._catch_up)
 
     # rooms ---------------------------------------------------------------------------------
 
@@ -118,6 +124,35 @@ class EventStore:
         self._members.pop(room_id, None)
         for eid in [e for e, ev in self._events.items() if ev.get("room_id") == room_id]:
             del self._events[eid]
+
+    def invalidate_room(self, room_id: str, state: bool) -> None:
+        """Another process appended to the room: its latest event (and, for a state event, its
+        state and members) are read again from the database when next needed."""
+        self._latest.pop(room_id, None)
+        if state:
+            self._state.pop(room_id, None)
+            self._members.pop(room_id, None)
+
+    def forget_event(self, event_id: str) -> None:
+        """Another process changed a stored event (a redaction): read it again."""
+        self._events.pop(event_id, None)
+
+    def _catch_up(self) -> None:
+        """PostgreSQL, at the start of a transaction: if other processes committed events we
+        have not heard of yet, drop what we cached of their rooms before anything here reads
+        the cache to write (the write lock keeps it true until our commit)."""
+        last = self.db.execute("SELECT last_value FROM stream_ordering_seq").fetchone()[0]
+        if last <= self.stream.current:
+            return
+        for room_id, raw in self.db.execute(
+                "SELECT room_id, CASE WHEN type = 'm.room.redaction' THEN json END"
+                " FROM events WHERE stream_ordering > ?", (self.stream.current,)).fetchall():
+            self.invalidate_room(room_id, state=True)
+            if raw:
+                redacts = (json.loads(raw).get("content") or {}).get("redacts")
+                if isinstance(redacts, str):
+                    self.forget_event(redacts)
+        self.stream.advance(last)
 
     def public_room_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute(
@@ -177,6 +212,8 @@ class EventStore:
             if txn:
                 c.execute("INSERT OR IGNORE INTO txn_ids (user_id, device_id, txn_id, event_id)"
                           " VALUES (?,?,?,?)", (txn[0], txn[1], txn[2], event["event_id"]))
+            if self.on_persist is not None:
+                self.on_persist(event, stream)
         # Caches are updated only after the commit succeeded.
         self.persisted += 1
         self._remember(event)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from federation.keyring import CheckedKeyResponse
 from federation.queue import MAX_EDUS, MAX_PDUS
@@ -87,6 +87,9 @@ class TransactionStore:
 class OutboxStore:
     def __init__(self, db: Database):
         self.db = db
+        # Called inside the enqueueing transaction with the destinations (the process bus
+        # tells whichever process sends to them, when the rows commit).
+        self.on_enqueue: Callable[[list[str]], None] | None = None
 
     def enqueue(self, destinations: Iterable[str], pdu: dict, kind: str = "pdu") -> None:
         """Queue a PDU (or, ``kind`` 'edu', an EDU that must not be lost)."""
@@ -95,9 +98,20 @@ class OutboxStore:
         raw = json.dumps(pdu, ensure_ascii=False, separators=(",", ":"))
         now = int(time.time() * 1000)
         with self.db.transaction() as c:
+            dests = list(destinations)
             c.executemany(
                 "INSERT INTO federation_outbox (destination, kind, json, created_ts)"
-                " VALUES (?, ?, ?, ?)", [(d, kind, raw, now) for d in destinations])
+                " VALUES (?, ?, ?, ?)", [(d, kind, raw, now) for d in dests])
+            if self.on_enqueue is not None:
+                self.on_enqueue(dests)
+
+    def claim(self, destination: str) -> bool:
+        """Whether this process sends to ``destination`` (one process per destination, so
+        its PDUs go out once and in order); held until ``release`` or the process ends."""
+        return self.db.try_lock(f"federation-sender:{destination}")
+
+    def release(self, destination: str) -> None:
+        self.db.unlock(f"federation-sender:{destination}")
 
     def pending(self, destination: str, max_pdus: int = MAX_PDUS,
                 max_edus: int = MAX_EDUS) -> list[tuple[int, str, dict]]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import decimal
+import hashlib
 import logging
 import threading
 import time
@@ -113,7 +114,11 @@ class PostgresDatabase:
         self._thread.start()
         self._queries: dict[str, tuple[str, list[str] | None]] = {}
         self.primary_keys: dict[str, list[str]] = {}
-        self._listen_conn = None
+        self._listen_conn: Any = None
+        self._lock_conn: Any = None  # holds this process's session-level advisory locks
+        # Run at the start of every outermost transaction, holding the write lock: what other
+        # processes committed is all visible then, and nobody commits more until we do.
+        self.begin_hooks: list[Callable[[], None]] = []
         self.blocking_waits = 0  # calls that had no portal and blocked their thread
         try:
             self._pool = self._wait(self._open_pool(pool_size))
@@ -215,6 +220,8 @@ class PostgresDatabase:
         txn.depth = 1
         token = _current_txn.set(txn)
         try:
+            for hook in self.begin_hooks:  # e.g. caches catching up with other processes
+                hook()
             yield self
         except BaseException:
             _current_txn.reset(token)
@@ -274,6 +281,21 @@ class PostgresDatabase:
 
         self._listen_conn = self._wait(start())
 
+    # ownership between processes ------------------------------------------------------------
+
+    def try_lock(self, name: str) -> bool:
+        """Hold ``name`` for this process until ``unlock`` or until the process dies (the
+        lock is on one dedicated connection, which PostgreSQL drops with the process)."""
+        return self._wait(self._locks_query("SELECT pg_try_advisory_lock($1)", name))
+
+    def unlock(self, name: str) -> None:
+        self._wait(self._locks_query("SELECT pg_advisory_unlock($1)", name))
+
+    async def _locks_query(self, sql: str, name: str) -> bool:
+        if self._lock_conn is None or self._lock_conn.is_closed():
+            self._lock_conn = await asyncpg.connect(self.url)
+        return bool(await self._lock_conn.fetchval(sql, lock_key(name)))
+
     # schema ---------------------------------------------------------------------------------
 
     def migrate(self) -> None:
@@ -316,8 +338,9 @@ class PostgresDatabase:
 
     def close(self) -> None:
         async def shutdown():
-            if self._listen_conn is not None:
-                await self._listen_conn.close()
+            for conn in (self._listen_conn, self._lock_conn):
+                if conn is not None:
+                    await conn.close()
             await self._pool.close()
 
         if self._thread.is_alive():
@@ -345,6 +368,11 @@ async def _primary_keys(conn) -> dict[str, list[str]]:
     for r in rows:
         keys.setdefault(r["relname"], []).append(r["attname"])
     return keys
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit advisory-lock key for a name (every process computes the same)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 def _task():

@@ -19,6 +19,8 @@ class ReceiptStore:
         # room -> position of its newest receipt (0: none), so an incremental /sync asks the
         # database only about rooms whose receipts changed since its token.
         self._newest: dict[str, int] = {}
+        # Several processes on PostgreSQL write receipts: then the table is asked each time.
+        self._cached = db.engine == "sqlite"
 
     def put(self, room_id: str, receipt_type: str, user_id: str, thread_id: str | None,
             event_id: str, ts: int) -> int:
@@ -32,7 +34,7 @@ class ReceiptStore:
         return pos
 
     def newest(self, room_id: str) -> int:
-        pos = self._newest.get(room_id)
+        pos = self._newest.get(room_id) if self._cached else None
         if pos is None:
             row = self.db.execute("SELECT MAX(stream_ordering) FROM receipts WHERE room_id = ?",
                                   (room_id,)).fetchone()

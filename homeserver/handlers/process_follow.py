@@ -1,0 +1,134 @@
+"""How a process follows what the server's other processes commit (see process_bus.py).
+
+Sending side: each committed event (inside its transaction), each wake of /sync long-polls,
+each revocation of access tokens, each item queued for another server. Receiving side: the
+same effects this process would have had if it had done the work itself, minus the work done
+once per server (federation sends, push notifications, notices), which stays with the process
+that committed.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from .process_bus import ProcessBus, int_field, str_field, users_field
+
+log = logging.getLogger(__name__)
+
+
+class ProcessFollower:
+    def __init__(self, bus: ProcessBus, events, stream, rooms, notifier, accounts, queue):
+        self.bus = bus
+        self.events = events
+        self.stream = stream
+        self.rooms = rooms
+        self.notifier = notifier
+        self.accounts = accounts
+        self.queue = queue
+        # Per-process reactions to any event of the server, wherever it was committed (the
+        # SFU's stage rights, caches); called with (event, stream).
+        self.event_listeners: list[Callable[[dict, int], None]] = []
+        self._tasks: set[asyncio.Task] = set()
+
+    def wire(self) -> None:
+        """Connect the sending side to the stores and handlers, the receiving side to the bus."""
+        if not self.bus.enabled:
+            return
+        self.events.on_persist = self._persisted
+        self.notifier.publish = self._woke
+        self.accounts.tokens_revoked = self._tokens_revoked
+        self.queue.store.on_enqueue = self._enqueued
+        self.bus.subscribe("event", self._in_task(self._on_event))
+        self.bus.subscribe("wake", self._on_wake)
+        self.bus.subscribe("tokens", self._on_tokens)
+        self.bus.subscribe("outbox", self._on_outbox)
+
+    # sending --------------------------------------------------------------------------------
+
+    def _persisted(self, event: dict, stream: int) -> None:
+        body = {"r": event["room_id"], "s": stream, "e": event["event_id"],
+                "st": event.get("state_key") is not None}
+        redacts = (event.get("content") or {}).get("redacts") \
+            if event["type"] == "m.room.redaction" else None
+        if isinstance(redacts, str) and len(redacts) <= 255:
+            body["x"] = redacts
+        self.bus.publish("event", body)
+
+    def _woke(self, users: list[str]) -> None:
+        self.bus.publish_users("wake", users, {"s": self.stream.current})
+
+    def _tokens_revoked(self, hashes: list[bytes], user_id: str | None) -> None:
+        if user_id is not None:
+            self.bus.publish("tokens", {"u": user_id})
+        for i in range(0, len(hashes), 100):
+            self.bus.publish("tokens", {"h": [h.hex() for h in hashes[i:i + 100]]})
+
+    def _enqueued(self, destinations: list[str]) -> None:
+        for i in range(0, len(destinations), 50):
+            self.bus.publish("outbox", {"d": destinations[i:i + 50]})
+
+    # receiving ------------------------------------------------------------------------------
+
+    def _in_task(self, handler: Callable[[dict], None]) -> Callable[[dict], None]:
+        """Reading the database waits for it: do that in a task of its own (with a portal),
+        not in the loop's callback."""
+        def spawn(msg: dict) -> None:
+            task = asyncio.get_running_loop().create_task(self._guarded(handler, msg))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return spawn
+
+    @staticmethod
+    async def _guarded(handler, msg: dict) -> None:
+        try:
+            handler(msg)
+        except Exception:
+            log.exception("following another process's %s failed", msg.get("k"))
+
+    def _on_event(self, msg: dict) -> None:
+        room_id, stream, event_id = str_field(msg, "r"), int_field(msg, "s"), \
+            str_field(msg, "e")
+        if room_id is None or stream is None or event_id is None:
+            return
+        self.events.invalidate_room(room_id, state=msg.get("st") is True)
+        redacts = str_field(msg, "x")
+        if redacts is not None:
+            self.events.forget_event(redacts)
+        self.stream.advance(stream)
+        event = self.events.get_event(event_id)
+        if event is None:
+            return
+        self.notifier.notify_users(self.rooms.woken_by(event), local_only=True)
+        for listener in self.event_listeners:
+            try:
+                listener(event, stream)
+            except Exception:  # one listener's failure must not stop the others
+                log.exception("per-process event listener failed")
+
+    def _on_wake(self, msg: dict) -> None:
+        stream = int_field(msg, "s")
+        if stream is not None:
+            self.stream.advance(stream)
+        self.notifier.notify_users(users_field(msg), local_only=True)
+
+    def _on_tokens(self, msg: dict) -> None:
+        user_id = str_field(msg, "u", 255)
+        if user_id is not None:
+            self.accounts.forget_user_tokens(user_id)
+        hashes = msg.get("h")
+        if isinstance(hashes, list):
+            drop = []
+            for h in hashes[:100]:
+                try:
+                    drop.append(bytes.fromhex(h))
+                except (TypeError, ValueError):
+                    continue
+            self.accounts.forget_cached_tokens(drop)
+
+    def _on_outbox(self, msg: dict) -> None:
+        dests = msg.get("d")
+        if isinstance(dests, list):
+            for d in dests[:50]:
+                if isinstance(d, str) and 0 < len(d) <= 255:
+                    self.queue.wake_owner(d)
