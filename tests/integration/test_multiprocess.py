@@ -369,7 +369,7 @@ class Sender:
     def __init__(self, client: Client, urls: list[str], home: int):
         self.client, self.urls, self.home = client, urls, home
         self.acked: list[tuple[str, str]] = []  # (body, event_id) in acknowledgement order
-        self.retried: list[str] = []   # bodies whose first attempt failed on the connection
+        self.retried: list[str] = []   # bodies whose first attempt failed (connection, 5xx)
         self.unacked: list[str] = []   # bodies never acknowledged
 
     async def send(self, room: str, body: str) -> None:
@@ -385,6 +385,7 @@ class Sender:
                 status, data = None, None
             if status == 200:
                 self.acked.append((body, data["event_id"]))
+                self.home = target  # a client stays with the address that answers
                 return
             if status is not None and status < 500:
                 raise AssertionError(f"send {body!r} through process {target + 1}"
@@ -453,7 +454,7 @@ async def test_sigkill_in_a_burst_loses_and_duplicates_nothing(
         body_list = [e["content"]["body"] for e in after_kill]
         print(f"\nburst of {total} sends over 2 processes, process {victim + 1} SIGKILLed after"
               f" {kill_after} acks: {len(acked)} acknowledged, {retried} retried on the other"
-              f" process after a connection error, {len(unacked)} never acknowledged"
+              f" process after a connection error or 5xx, {len(unacked)} never acknowledged"
               f" ({sum(b in body_list for b in unacked)} of those present), {burst_s:.1f} s")
         assert len(body_list) == len(set(body_list)), "a message is there twice"
         assert len(ids) == len(set(ids))
@@ -474,8 +475,9 @@ async def test_sigkill_in_a_burst_loses_and_duplicates_nothing(
             remote_view = await eventually(remote_has_all, timeout=60, interval=0.5)
         except AssertionError:
             got = {e["event_id"] for e in await all_messages(watcher, room)}
-            raise AssertionError(f"the remote server is missing {len(set(ids) - got)} of"
-                                 f" {len(ids)} messages after 60 s") from None
+            lost = [(n, body_list[n]) for n, e in enumerate(ids) if e not in got]
+            raise AssertionError(f"the remote server is missing {len(lost)} of {len(ids)}"
+                                 f" messages after 60 s: (position, body) {lost}") from None
         remote_ids = [e["event_id"] for e in remote_view]
         assert len(remote_ids) == len(set(remote_ids)), "the remote has a message twice"
         assert remote_ids == ids
