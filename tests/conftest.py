@@ -12,6 +12,7 @@ from aiohttp.test_utils import unused_port
 
 from homeserver.app import HOMESERVER, Homeserver, make_app
 from homeserver.config import Config, config_from_dict
+from tests import storage_engine
 from tests.matrix_client import Client
 
 FAST_TEST_CONFIG = {
@@ -40,11 +41,61 @@ def homeserver_config(data_dir: Path, port: int, listener: dict | None = None,
     data = deep_merge({
         "server_name": f"127.0.0.1:{port}",
         "listeners": [{"port": port, "bind_address": "127.0.0.1", **(listener or {})}],
-        "database": {"path": str(data_dir / "homeserver.db")},
         "registration": {"open": True, "shared_secret": "test-shared-secret"},
         "federation": {"ip_range_whitelist": ["127.0.0.1/32"], "verify_certificates": False},
     }, FAST_TEST_CONFIG)
-    return config_from_dict(deep_merge(data, overrides))
+    data = deep_merge(data, overrides)
+    # SQLite in data_dir, or the test module's PostgreSQL database with a schema for this data
+    # folder (pytest --engine); a database override naming a path keeps its folder's schema.
+    data["database"] = storage_engine.database_config(data_dir / "homeserver.db",
+                                                      overrides.get("database"))
+    return config_from_dict(data)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--engine", choices=storage_engine.ENGINES, default=None,
+                     help="database engine of every test server: sqlite (default) or postgres"
+                          " (needs AUDIOROOMS_TEST_PG_URL; env AUDIOROOMS_TEST_ENGINE works too)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "sqlite_only(reason): about SQLite files themselves (backup, the file lock,"
+        " the file's bytes); not run with --engine postgres")
+    config.audiorooms_engine = storage_engine.select_engine(config)
+
+
+def pytest_report_header(config):
+    return f"database engine: {config.audiorooms_engine}"
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.audiorooms_engine != "postgres":
+        return
+    keep, drop = [], []
+    for item in items:
+        (drop if item.get_closest_marker("sqlite_only") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture(scope="module", autouse=True)
+def module_storage(request):
+    """The storage of this module's test servers: SQLite files, or (``--engine postgres``) a
+    database of its own, dropped when the module ends."""
+    if request.config.audiorooms_engine == "postgres":
+        url = storage_engine.pg_url()
+        storage_engine.check_reachable(url)
+        storage = storage_engine.PostgresModuleStorage(url, request.module.__name__)
+    else:
+        storage = storage_engine.SqliteStorage()
+    storage_engine.set_current(storage)
+    try:
+        yield storage
+    finally:
+        storage_engine.set_current(storage_engine.SqliteStorage())
+        storage.close()
 
 
 @dataclass

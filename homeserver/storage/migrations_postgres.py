@@ -17,8 +17,6 @@ from .sql_dialect import translate_ddl
 # Installed before the migrations, replaced on every start (CREATE OR REPLACE): functions the
 # stores' SQLite SQL calls, with SQLite's meaning. IMMUTABLE so indexes may use them.
 COMPAT_FUNCTIONS = [
-    """CREATE OR REPLACE FUNCTION instr(haystack text, needle text) RETURNS bigint
-       LANGUAGE sql IMMUTABLE AS 'SELECT strpos(haystack, needle)'""",
     # SQLite's json_extract returns the value as SQL: text for strings, numbers for numbers;
     # here always text, which every comparison in the stores is with.
     """CREATE OR REPLACE FUNCTION json_extract(doc text, path text[]) RETURNS text

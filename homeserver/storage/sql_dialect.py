@@ -9,7 +9,8 @@ What is rewritten, and why it is safe to do by pattern:
 - ``INSERT OR IGNORE`` -> ``INSERT ... ON CONFLICT DO NOTHING``;
 - ``INSERT OR REPLACE INTO t (cols)`` -> an upsert on ``t``'s primary key (the engine knows
   every table's key from the catalog), updating the other columns;
-- scalar ``MAX(a, b)`` / ``MIN(a, b)`` -> ``GREATEST`` / ``LEAST``; ``LIKE`` -> ``ILIKE``
+- ``instr`` -> ``strpos``; scalar ``MAX(a, b)`` / ``MIN(a, b)`` -> ``GREATEST`` / ``LEAST``;
+  ``LIKE`` -> ``ILIKE``
   (SQLite's LIKE ignores ASCII case); ``CAST(x AS INTEGER)`` -> ``BIGINT``; ``rowid`` ->
   ``ctid``;
 - ``json_extract`` / ``json_type`` with a literal ``$.a."b.c"`` path keep their SQLite meaning
@@ -32,11 +33,13 @@ _WORDS = [
     (re.compile(r"(?<!NOT )\bLIKE\b", re.I), "ILIKE"),
     (re.compile(r"\bAS\s+INTEGER\s*\)", re.I), "AS BIGINT)"),
     (re.compile(r"\browid\b", re.I), "ctid"),
+    (re.compile(r"\binstr\(", re.I), "strpos("),
 ]
 # MAX(a, b) with two plain operands (no nested parentheses): SQLite's scalar form.
 _SCALAR_MINMAX = re.compile(r"\b(MAX|MIN)\(\s*([^(),]+?)\s*,\s*([^(),]+?)\s*\)", re.I)
 _JSON_FN = re.compile(r"\b(json_extract|json_type)\(\s*([^,()]+(?:\([^()]*\))?)\s*,"
                       r"\s*'(\$[^']*)'\s*\)", re.I)
+_GLOB = re.compile(r"\b(NOT\s+)?GLOB\s+'([^']*)'", re.I)
 _PATH_PART = re.compile(r'\.(?:"([^"]*)"|([A-Za-z0-9_]+))')
 _INSERT_OR_REPLACE = re.compile(
     r"^\s*INSERT\s+OR\s+REPLACE\s+INTO\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(([^)]*)\)", re.I)
@@ -64,6 +67,28 @@ def json_path(path: str) -> str:
     return f"ARRAY[{quoted}]::text[]"
 
 
+def glob_regex(glob: str) -> str:
+    """SQLite's GLOB pattern (case-sensitive; ``*``, ``?``, ``[...]`` with ``^`` negating)
+    as an anchored POSIX regular expression."""
+    out, i = ["^"], 0
+    while i < len(glob):
+        ch = glob[i]
+        if ch == "*":
+            out.append(".*")
+        elif ch == "?":
+            out.append(".")
+        elif ch == "[" and "]" in glob[i + 2:] + glob[i + 1:i + 2]:
+            end = glob.index("]", i + 2 if glob[i + 1:i + 2] in ("]", "^") else i + 1)
+            body = glob[i + 1:end]
+            out.append("[" + body.replace("\\", "\\\\") + "]")
+            i = end
+        else:
+            out.append(re.escape(ch) if not ch.isalnum() else ch)
+        i += 1
+    out.append("$")
+    return "".join(out).replace("'", "''")
+
+
 def _rewrite_code(code: str) -> str:
     """Rewrites for the parts of a query outside literals."""
     for pattern, repl in _WORDS:
@@ -80,7 +105,8 @@ def translate(sql: str, primary_keys: Mapping[str, Sequence[str]] | None = None,
               ) -> tuple[str, list[str] | None]:
     """The PostgreSQL text of ``sql`` and, for ``:name`` placeholders, the names in ``$n``
     order (None when the query uses ``?``)."""
-    # json functions carry a literal path: rewrite them before literals are protected.
+    # json functions and GLOB carry a literal: rewrite them before literals are protected.
+    sql = _GLOB.sub(lambda m: f"{'!~' if m.group(1) else '~'} '{glob_regex(m.group(2))}'", sql)
     sql = _JSON_FN.sub(lambda m: f"{m.group(1).lower()}({m.group(2)}, {json_path(m.group(3))})",
                        sql)
     out: list[str] = []

@@ -12,6 +12,7 @@ searcher is joined to, or joined to a room whose join rule is public. A search r
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 
 from .database import Database
@@ -41,6 +42,34 @@ LIMIT :limit
 """
 
 
+# PostgreSQL has no FTS5 table (migrations_postgres.py): each word must start a word of the
+# user ID or display name, matched by a case-insensitive regular expression on the table itself.
+_PG_SEARCH = """
+SELECT d.user_id, d.display_name, d.avatar_url FROM user_directory d
+WHERE {words}
+  AND (EXISTS (
+        SELECT 1 FROM memberships mine JOIN memberships theirs ON theirs.room_id = mine.room_id
+        WHERE mine.user_id = :searcher AND mine.membership = 'join'
+          AND theirs.user_id = d.user_id AND theirs.membership = 'join')
+   OR EXISTS (
+        SELECT 1 FROM memberships m
+        JOIN current_state cs ON cs.room_id = m.room_id AND cs.type = 'm.room.join_rules'
+             AND cs.state_key = ''
+        JOIN events jr ON jr.event_id = cs.event_id
+        WHERE m.user_id = d.user_id AND m.membership = 'join'
+          AND json_extract(jr.json, '$.content.join_rule') = 'public'))
+ORDER BY d.user_id
+LIMIT :limit
+"""
+
+
+def word_regex(word: str) -> str:
+    """A POSIX regex matching ``word`` at the start of a word (every other character
+    escaped, so no word is read as regex syntax)."""
+    escaped = "".join("\\" + ch if not ch.isalnum() else ch for ch in word)
+    return "(^|[^[:alnum:]])" + escaped
+
+
 def fts_query(words: list[str]) -> str:
     """An FTS5 query matching rows that have, for every word, a token starting with it. Each
     word is a quoted string (the tokenizer splits it as it split the indexed text), so no word
@@ -55,6 +84,17 @@ class UserDirectoryStore:
     def search(self, searcher: str, words: list[str], limit: int) -> list[tuple]:
         """Up to ``limit`` visible users, (user_id, display_name, avatar_url), matching every
         word as a prefix of a word of their user ID or display name, best matches first."""
+        if self.db.engine == "postgres":
+            # split as FTS5's unicode61 tokenizer splits: runs of letters and digits
+            words = [t for w in words for t in re.findall(r"[^\W_]+", w)][:16]
+            if not words:
+                return []
+            clauses = " AND ".join(
+                f"(d.user_id ~* :w{i} OR COALESCE(d.display_name, '') ~* :w{i})"
+                for i in range(len(words))) or "TRUE"
+            params: dict = {f"w{i}": word_regex(w) for i, w in enumerate(words)}
+            params.update(searcher=searcher, limit=limit)
+            return self.db.execute(_PG_SEARCH.format(words=clauses), params).fetchall()
         try:
             return self.db.execute(_SEARCH, {
                 "query": fts_query(words), "candidates": CANDIDATES, "searcher": searcher,

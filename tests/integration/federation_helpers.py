@@ -6,6 +6,8 @@ import time
 
 from aiohttp.test_utils import unused_port
 
+from tests.storage_engine import follow_engine
+
 
 async def start_servers(make_homeserver, names=("a", "b", "c"), **overrides):
     """Start servers that know each other's loopback URLs (no DNS, no TLS)."""
@@ -71,7 +73,7 @@ def start_process(tmp_path, name: str, port: int, servers: dict, ready_timeout: 
             [sys.executable, "-m", "homeserver", "generate-config", "--server-name",
              f"127.0.0.1:{port}", "--port", str(port), "--data-dir", str(data),
              "--open-registration"], capture_output=True, text=True, check=True).stdout
-        cfg = yaml.safe_load(out)
+        cfg = yaml.safe_load(follow_engine(out))
         cfg["federation"].update(servers=servers, ip_range_whitelist=["127.0.0.1/32"],
                                  retry_base_seconds=0.05, retry_max_seconds=0.5)
         cfg["ratelimit"] = {"login": {"per_second": 100, "burst": 100},

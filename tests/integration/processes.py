@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.storage_engine import follow_engine
+
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 30
 
@@ -19,7 +21,7 @@ def generate_config(tmp: Path, port: int, *extra: str) -> Path:
          "--open-registration", *extra],
         cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
     path = tmp / "hs.yaml"
-    path.write_text(out.stdout)
+    path.write_text(follow_engine(out.stdout))
     return path
 
 

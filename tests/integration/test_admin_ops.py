@@ -21,6 +21,7 @@ from tests.integration.federation_helpers import eventually
 from tests.integration.processes import REPO
 from tests.integration.test_admin_api import A, Target, wait_deleted
 from tests.matrix_client import Client
+from tests.storage_engine import follow_engine
 
 U = "/_matrix/client/unstable/org.audiorooms"
 AUDIO = {"type": "org.audiorooms.audio"}
@@ -108,7 +109,7 @@ async def test_generate_config_and_register_new_matrix_user_make_an_admin(
          "--open-registration", "--requires-token"],
         cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
     config = tmp_path / "hs.yaml"
-    config.write_text(gen.stdout)
+    config.write_text(follow_engine(gen.stdout))
     # generate-config told the operator how to make an admin; do exactly that
     hint = re.search(r"register_new_matrix_user -a -u admin -k '([^']+)' (\S+)", gen.stderr)
     assert hint, gen.stderr

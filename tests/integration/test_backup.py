@@ -10,12 +10,15 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 import yaml
 from aiohttp.test_utils import unused_port
 
 from tests.integration.federation_helpers import room_bodies
 from tests.integration.processes import REPO, ServerProcess, generate_config
 from tests.matrix_client import Client
+
+pytestmark = pytest.mark.sqlite_only(reason="homeserver backup copies a SQLite file")
 
 FILLER = "x" * 30_000  # big events: a database of some megabytes, copied in many steps
 

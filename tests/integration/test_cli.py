@@ -167,6 +167,7 @@ async def test_run_on_a_busy_port_fails_cleanly(tmp_path):
     assert b"ready at" not in stdout
 
 
+@pytest.mark.sqlite_only(reason="the lock that keeps a second process off one SQLite file")
 async def test_run_port_overrides_the_listener_and_one_sqlite_file_has_one_server(tmp_path):
     """``run --port`` listens where asked; a second process on the same SQLite database is
     refused with one clear line (it would keep its own caches and orderings) while the first

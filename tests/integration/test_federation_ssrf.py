@@ -4,9 +4,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-import os
 import ssl
 import time
+from pathlib import Path
 from urllib.parse import quote
 
 import aiohttp
@@ -24,6 +24,7 @@ from federation.client import (
 )
 from federation.signing import SigningKey, sign_json
 from federation.xmatrix import sign_request
+from tests import storage_engine
 
 
 @pytest.fixture
@@ -398,8 +399,8 @@ class KeyPublisher:
 
 
 def db_bytes(hs) -> int:
-    path = hs.config.database.path
-    return sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
+    """What the server's database holds: its SQLite file (and WAL), or its PostgreSQL schema."""
+    return storage_engine.current().stored_bytes(Path(hs.config.database.path))
 
 
 class LoopLag:

@@ -33,6 +33,7 @@ import pytest
 from aiohttp.test_utils import unused_port
 
 from homeserver.config import RateLimitConfig
+from tests import storage_engine
 from tests.integration.federation_helpers import restart, start_process, start_servers
 from tests.integration.test_js_sdk import (  # noqa: F401  (fixtures used by name)
     PASSWORD,
@@ -88,9 +89,11 @@ async def on_synapse(servers: list[SynapseServer], scenario: str) -> dict:
 
 def plaintext_in_files(dirs: list[Path], secrets: list[str]) -> list[str]:
     """Every (file, secret) where a plaintext occurs in a file under ``dirs`` (as UTF-8, and as
-    JSON would escape it: the secrets are ASCII, so both are the same bytes)."""
+    JSON would escape it: the secrets are ASCII, so both are the same bytes). On PostgreSQL a
+    server's schema is dumped into its data folder first, so its database is read too."""
     found = []
     for d in dirs:
+        storage_engine.current().dump_into(d)
         for f in sorted(p for p in d.rglob("*") if p.is_file()):
             data = f.read_bytes()
             found += [f"{f}: {s!r}" for s in secrets if s.encode() in data]

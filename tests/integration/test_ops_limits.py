@@ -7,6 +7,7 @@ import time
 from urllib.parse import quote
 
 import aiohttp
+import pytest
 from aiohttp.test_utils import unused_port
 
 from federation.pdus import to_pdu
@@ -163,6 +164,7 @@ async def test_notary_fan_out_is_capped_per_request_and_rate_limited_per_request
             await k.close()
 
 
+@pytest.mark.sqlite_only(reason="a store test on its own SQLite file, not a server")
 def test_received_transactions_are_pruned_by_age_and_count(tmp_path):
     now = [1_000_000.0]
     db = Database(tmp_path / "txns.db")

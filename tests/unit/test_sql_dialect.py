@@ -81,3 +81,11 @@ def test_triggers_have_postgres_forms_or_none():
                                " SELECT 1; END") == []
     with pytest.raises(ValueError):
         postgres_statements("CREATE TRIGGER brand_new AFTER INSERT ON x BEGIN SELECT 1; END")
+
+
+def test_glob_becomes_an_anchored_regex():
+    from homeserver.storage.sql_dialect import glob_regex
+    assert glob_regex("*[^0-9]*") == "^.*[^0-9].*$"
+    assert glob_regex("a?b.c") == "^a.b\\.c$"
+    text, _ = translate("SELECT 1 FROM u WHERE x NOT GLOB '*[^0-9]*' AND y GLOB 'ab*'")
+    assert text == "SELECT 1 FROM u WHERE x !~ '^.*[^0-9].*$' AND y ~ '^ab.*$'"
