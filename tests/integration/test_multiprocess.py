@@ -8,7 +8,8 @@ killed with SIGKILL in a burst of sends loses nothing acknowledged and duplicate
 
 Each test gets a fresh database on the cluster named by $AUDIOROOMS_TEST_PG_URL (CI), else on
 the shared development cluster if it answers; without either the tests skip, but with the
-variable set a cluster that does not answer fails them.
+variable set (or AUDIOROOMS_REQUIRE_PG=1, as CI sets) a cluster that does not answer fails
+them.
 """
 from __future__ import annotations
 
@@ -54,8 +55,8 @@ async def pg_database():
     try:
         conn = await _connect(admin_url)
     except Exception as e:  # noqa: BLE001 - whatever stops the connection
-        if os.environ.get(PG_URL_ENV):
-            pytest.fail(f"${PG_URL_ENV}={admin_url} does not answer: {e!r}")
+        if os.environ.get(PG_URL_ENV) or os.environ.get("AUDIOROOMS_REQUIRE_PG") == "1":
+            pytest.fail(f"PostgreSQL required but {admin_url} does not answer: {e!r}")
         pytest.skip(f"no PostgreSQL cluster (set ${PG_URL_ENV}); {admin_url}: {e!r}")
     name = f"mptest_{secrets.token_hex(6)}"
     try:
