@@ -1,8 +1,15 @@
 """Message throughput and delivery latency of any Matrix homeserver (ours or Synapse).
 
     python bench/messages.py --base-url http://127.0.0.1:8008 --shared-secret S [--json]
+    python bench/messages.py --engine postgres --processes 2   # starts ours, measures it
     python bench/messages.py --compare          # starts ours and Synapse, same workload on each
+    python bench/messages.py --engines sqlite:1,postgres:1,postgres:2,synapse-postgres
     python bench/messages.py --metrics-overhead # ours with metrics.enabled off and on, alternated
+
+The servers it starts (bench/servers.py) run on SQLite or on a fresh database of a PostgreSQL
+cluster (--pg-url), dropped afterwards; ours with --processes N is N `homeserver run` processes
+of one config, and the workload's users are spread over them round-robin, so each syncer sees
+messages sent through another process (reported apart as "across processes").
 
 Workload: N senders each PUT M messages one after another (the senders run concurrently)
 into R shared public rooms; S other users long-poll /sync and time when each message
@@ -14,7 +21,8 @@ send latency p50/p95, delivery latency p50/p95 (send start -> seen in a syncer's
 both read from time.monotonic() in this one process), and messages delivered vs expected
 (every syncer should see every message).
 
-Only aiohttp and the standard library (plus PyYAML in --compare, to edit our config).
+Only aiohttp and the standard library (plus PyYAML to write our config, asyncpg for
+PostgreSQL).
 Every wait is bounded: the script always ends by itself.
 """
 
@@ -22,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -47,6 +56,17 @@ from bench.common import (  # noqa: E402
     pct,
     r1,
     register_user,
+    run_bench,
+)
+from bench.servers import (  # noqa: E402
+    DEFAULT_PG_URL,
+    PgDatabases,
+    PgUnavailable,
+    Target,
+    cpu_s,
+    parse_target,
+    raise_rate_limits,
+    start_target,
 )
 
 # The default sync timeline limit (10 in Synapse) would make busy rooms "limited" and
@@ -68,34 +88,44 @@ async def bounded_gather(limit: int, coros):
     return await asyncio.gather(*(one(c) for c in coros))
 
 
-async def run_workload(base_url: str, shared_secret: str, senders: int = 10, messages: int = 50,
-                       rooms: int = 2, syncers: int = 5, label: str = "",
+async def run_workload(base_url: str | list[str], shared_secret: str, senders: int = 10,
+                       messages: int = 50, rooms: int = 2, syncers: int = 5, label: str = "",
                        delivery_timeout: float = 30, log=print) -> dict:
-    base_url = base_url.rstrip("/")
-    api = base_url + CLIENT
+    """The workload against one server; with several URLs (processes of one server), user k
+    (senders first, then syncers) is registered on, sends to and syncs from URL k % len."""
+    urls = [u.rstrip("/") for u in ([base_url] if isinstance(base_url, str) else base_url)]
+    procs = len(urls)
+
+    def api(user: int) -> str:
+        return urls[user % procs] + CLIENT
+
     run_id = secrets.token_hex(4)  # usernames and markers unique per run: a server can be reused
     senders, rooms = max(1, senders), max(1, rooms)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         # ---- setup: users, rooms, joins (not measured)
         t0 = time.monotonic()
         users = await bounded_gather(4, [
-            register_user(session, base_url, shared_secret, f"bench_{run_id}_{i}")
+            register_user(session, urls[i % procs], shared_secret, f"bench_{run_id}_{i}")
             for i in range(senders + syncers)])
         tokens = [u["access_token"] for u in users]
         room_ids = []
         for r in range(rooms):
-            room_ids.append((await call(session, "POST", api + "/createRoom", tokens[0],
+            room_ids.append((await call(session, "POST", api(0) + "/createRoom", tokens[0],
                                         {"preset": "public_chat", "name": f"bench {run_id} {r}"}))
                             ["room_id"])
         await bounded_gather(4, [
-            call(session, "POST", api + "/join/" + urllib.parse.quote(room), tok, {})
-            for tok in tokens[1:] for room in room_ids])
+            call(session, "POST", api(u) + "/join/" + urllib.parse.quote(room), tokens[u], {})
+            for u in range(1, len(tokens)) for room in room_ids])
         log(f"[{label}] setup: {len(users)} users, {rooms} rooms in {time.monotonic() - t0:.1f} s")
 
         # ---- syncers: initial sync, then long-poll and time every marked message
         expected_per_syncer = senders * messages
         seen: list[set] = [set() for _ in range(syncers)]
         delivery_ms: list[float] = []
+        # deliveries whose sender used another process than the syncer (several processes)
+        cross_ms: list[float] = []
+        cross_expected = sum(messages for k in range(syncers) for i in range(senders)
+                             if i % procs != (senders + k) % procs)
         stats = {"sync_errors": 0, "limited_timelines": 0}
         ready = [asyncio.Event() for _ in range(syncers)]
         all_done = asyncio.Event()
@@ -110,7 +140,8 @@ async def run_workload(base_url: str, shared_secret: str, senders: int = 10, mes
                 if since is not None:
                     q["since"] = since
                 try:
-                    body = await call(session, "GET", api + "/sync?" + urllib.parse.urlencode(q),
+                    body = await call(session, "GET",
+                                      api(senders + k) + "/sync?" + urllib.parse.urlencode(q),
                                       tok, timeout=60)
                 except (TimeoutError, HttpError, aiohttp.ClientError):
                     stats["sync_errors"] += 1
@@ -129,6 +160,8 @@ async def run_workload(base_url: str, shared_secret: str, senders: int = 10, mes
                             if key not in seen[k]:
                                 seen[k].add(key)
                                 delivery_ms.append((now - float(m.group(4))) * 1000)
+                                if int(m.group(2)) % procs != (senders + k) % procs:
+                                    cross_ms.append(delivery_ms[-1])
                 ready[k].set()
             if all(len(s) >= expected_per_syncer for s in seen):
                 all_done.set()
@@ -147,7 +180,7 @@ async def run_workload(base_url: str, shared_secret: str, senders: int = 10, mes
             async def sender(i: int) -> None:
                 room = urllib.parse.quote(room_ids[i % rooms])
                 for j in range(messages):
-                    url = f"{api}/rooms/{room}/send/m.room.message/{run_id}-{i}-{j}"
+                    url = f"{api(i)}/rooms/{room}/send/m.room.message/{run_id}-{i}-{j}"
                     for _attempt in range(5):  # a 429 is retried (same txnId), then given up
                         start = time.monotonic()
                         body = {"msgtype": "m.text",
@@ -179,13 +212,17 @@ async def run_workload(base_url: str, shared_secret: str, senders: int = 10, mes
                 t.cancel()
             await asyncio.gather(*sync_tasks, return_exceptions=True)
     return {
-        "label": label, "base_url": base_url, "senders": senders,
+        "label": label, "base_url": urls[0], "base_urls": urls, "processes": procs,
+        "senders": senders,
         "messages_per_sender": messages, "rooms": rooms, "syncers": syncers,
         "messages_sent": len(send_ms), "wall_s": round(wall, 3),
         "messages_per_s": r1(len(send_ms) / wall if wall > 0 else None),
         "send_p50_ms": r1(pct(send_ms, 50)), "send_p95_ms": r1(pct(send_ms, 95)),
         "delivery_p50_ms": r1(pct(delivery_ms, 50)), "delivery_p95_ms": r1(pct(delivery_ms, 95)),
         "delivered": sum(len(s) for s in seen), "expected": syncers * senders * messages,
+        "cross_delivered": len(cross_ms), "cross_expected": cross_expected,
+        "cross_delivery_p50_ms": r1(pct(cross_ms, 50)),
+        "cross_delivery_p95_ms": r1(pct(cross_ms, 95)),
         **errors, **stats,
     }
 
@@ -200,96 +237,120 @@ def print_result(res: dict) -> None:
     print(f"  delivered        {res['delivered']}/{res['expected']}   send errors "
           f"{res['send_errors']}, 429s {res['rate_limited']}, sync errors {res['sync_errors']}, "
           f"limited timelines {res['limited_timelines']}")
+    if res.get("server_cpu_ms_per_msg") is not None:
+        print(f"  server CPU       {res['server_cpu_ms_per_msg']} ms per message (its processes,"
+              " setup included)")
+    if res.get("processes", 1) > 1:
+        print(f"  across processes delivered {res['cross_delivered']}/{res['cross_expected']}"
+              f"   p50 {res['cross_delivery_p50_ms']} ms   p95 {res['cross_delivery_p95_ms']} ms")
 
 
-# --------------------------------------------------------------------------- --compare
+# --------------------------------------------------------------------------- --engines
 
 
-def raise_limits(node):
-    """Every number under our config's `ratelimit` becomes huge (its shape is not fixed yet)."""
-    if isinstance(node, dict):
-        return {k: raise_limits(v) for k, v in node.items()}
-    if isinstance(node, (int, float)) and not isinstance(node, bool):
-        return 1_000_000
-    return node
+async def run_targets(args, targets: list[Target]) -> dict:
+    """Each target started in turn (2 cores cannot host two fairly at once), measured with the
+    same workload, stopped, its database dropped; one failing is reported, the rest still run."""
+    secret = "bench-shared-secret"
+    workload = dict(senders=args.senders, messages=args.messages, rooms=args.rooms,
+                    syncers=args.syncers, delivery_timeout=args.delivery_timeout, log=log)
+    results: dict = {"targets": [t.label for t in targets], "results": {}, "errors": {}}
+    async with contextlib.AsyncExitStack() as stack:
+        pg = None
+        if any(t.engine == "postgres" for t in targets):
+            try:
+                pg = await stack.enter_async_context(PgDatabases(args.pg_url))
+            except PgUnavailable as e:
+                log(f"[postgres] unavailable: {e}")
+                for t in targets:
+                    if t.engine == "postgres":
+                        results["errors"][t.label] = f"PostgreSQL unavailable: {e}"
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-messages-"))
+        for i, target in enumerate(targets):
+            name = target.label
+            if name in results["errors"]:
+                continue
+            stoppers: list = []
+            db_url = None
+            try:
+                t0 = time.monotonic()
+                urls, db_url, pids = await start_target(target, Path(tmp) / str(i), secret,
+                                                        pg, stoppers)
+                log(f"[{name}] started in {time.monotonic() - t0:.1f} s: {' '.join(urls)}")
+                cpu0 = cpu_s(pids)
+                res = await run_workload(urls, secret, label=name, **workload)
+                cpu1 = cpu_s(pids)
+                # the server processes' own CPU for the run, setup included (not PostgreSQL's)
+                res["server_cpu_ms_per_msg"] = (
+                    None if cpu0 is None or cpu1 is None
+                    else round((cpu1 - cpu0) * 1000 / max(res["messages_sent"], 1), 2))
+                results["results"][name] = res
+            except Exception as e:  # report it and still measure the others
+                results["errors"][name] = f"{type(e).__name__}: {e}"
+                log(f"[{name}] failed: {e}")
+            finally:
+                for stop in stoppers:
+                    stop()
+                if pg is not None and db_url is not None:
+                    await pg.drop(db_url)
+    return results
 
 
-def raise_rate_limits(cfg: dict) -> None:
-    """A config edit: every client-facing rate limit becomes huge (the bench measures the
-    server, not its throttles; Synapse's are raised the same way by tests.synapse_env)."""
-    huge = {"per_second": 1_000_000, "burst": 1_000_000}
-    cfg["ratelimit"] = {"login": huge, "register": huge, "message": huge,
-                        **raise_limits(cfg.get("ratelimit") or {})}
+COLUMNS = [("messages/s", "messages_per_s", True), ("send p50", "send_p50_ms", False),
+           ("send p95", "send_p95_ms", False), ("deliv p50", "delivery_p50_ms", False),
+           ("deliv p95", "delivery_p95_ms", False), ("cpu ms/msg", "server_cpu_ms_per_msg", False)]
 
 
-async def start_ours(node: Node, timeout: float = 60) -> None:
-    """Our homeserver as a subprocess, configured via its own generate-config, answering."""
-    node.start(node.configure(raise_rate_limits), log_level=None)
-    try:
-        async with aiohttp.ClientSession() as session:
-            await node.wait_ready(session, timeout)
-    except RuntimeError:
-        node.stop(15)
-        raise
+def reference_label(labels: list[str]) -> str | None:
+    """What the ratios compare against: Synapse on PostgreSQL, else Synapse on SQLite."""
+    for want in ("synapse postgres", "synapse sqlite"):
+        if want in labels:
+            return want
+    return None
 
 
-def compare_table(ours: dict | None, syn: dict | None) -> str:
-    def get(res, key):
-        return None if res is None else res.get(key)
-
-    rows = [("messages/s", "messages_per_s", "ours/synapse")]
-    rows += [(name, key, "synapse/ours") for name, key in [
-        ("send p50 ms", "send_p50_ms"), ("send p95 ms", "send_p95_ms"),
-        ("delivery p50 ms", "delivery_p50_ms"), ("delivery p95 ms", "delivery_p95_ms")]]
-    out = [f"{'metric':<18}{'ours':>12}{'synapse':>12}{'ratio':>10}   (ratio > 1: ours better)"]
-    for name, key, how in rows:
-        a, b = get(ours, key), get(syn, key)
-        num, den = (a, b) if how == "ours/synapse" else (b, a)
-        ratio = f"{num / den:.2f}x" if num is not None and den else "n/a"
-        out.append(f"{name:<18}{fmt(a, 'n/a'):>12}{fmt(b, 'n/a'):>12}{ratio:>10}")
-    for name, res in (("ours", ours), ("synapse", syn)):
-        if res:
-            out.append(f"delivered {name}: {res['delivered']}/{res['expected']}, send errors "
-                       f"{res['send_errors']}, 429s {res['rate_limited']}")
+def targets_table(res: dict) -> str:
+    """One row per target (latencies in ms); then each figure as a ratio to the reference,
+    > 1 meaning better than it (more messages/s, lower latency)."""
+    rows = res["results"]
+    ref_name = reference_label(list(rows))
+    ref = rows.get(ref_name) if ref_name else None
+    width = max([len(t) for t in res["targets"]] + [10]) + 2
+    out = [f"{'target':<{width}}" + "".join(f"{h:>11}" for h, _, _ in COLUMNS)
+           + f"{'delivered':>14}{'x-process':>14}"]
+    for name in res["targets"]:
+        r = rows.get(name)
+        if r is None:
+            out.append(f"{name:<{width}}not measured: "
+                       + (res["errors"].get(name) or "").splitlines()[0][:100])
+            continue
+        cross = (f"{r['cross_delivered']}/{r['cross_expected']}" if r.get("processes", 1) > 1
+                 else "-")
+        out.append(f"{name:<{width}}" + "".join(f"{fmt(r[k], 'n/a'):>11}" for _, k, _ in COLUMNS)
+                   + f"{r['delivered']}/{r['expected']:<}".rjust(14) + f"{cross:>14}")
+    if ref is not None and len(rows) > 1:
+        out.append(f"\nratio to {ref_name} (> 1: better than it)")
+        for name in res["targets"]:
+            r = rows.get(name)
+            if r is None or name == ref_name:
+                continue
+            cells = []
+            for _, key, higher_better in COLUMNS:
+                a, b = r.get(key), ref.get(key)
+                num, den = (a, b) if higher_better else (b, a)
+                cells.append(f"{num / den:.2f}x" if num is not None and den else "n/a")
+            out.append(f"{name:<{width}}" + "".join(f"{c:>11}" for c in cells))
+    for name, r in rows.items():
+        if r["send_errors"] or r["rate_limited"] or r["sync_errors"] or r["limited_timelines"]:
+            out.append(f"{name}: send errors {r['send_errors']}, 429s {r['rate_limited']}, "
+                       f"sync errors {r['sync_errors']}, limited timelines "
+                       f"{r['limited_timelines']}")
     return "\n".join(out)
 
 
-async def compare(args) -> dict:
-    from tests.synapse_env import SynapseServer
-
-    secret = "bench-shared-secret"
-    workload = dict(senders=args.senders, messages=args.messages, rooms=args.rooms,
-                    syncers=args.syncers, delivery_timeout=args.delivery_timeout,
-                    log=log)
-    results: dict = {"ours": None, "synapse": None, "errors": {}}
-    with tempfile.TemporaryDirectory(prefix="bench-messages-") as tmp:
-        ours = Node("our homeserver", Path(tmp) / "ours", secret)
-        syn = SynapseServer(Path(tmp) / "synapse", shared_secret=secret)
-        # Start both first (so a broken one shows up before minutes of benchmarking), then
-        # run the workloads one after the other: 2 cores cannot host both fairly at once.
-        starters = {"ours": lambda: start_ours(ours),
-                    "synapse": lambda: asyncio.to_thread(syn.start)}
-        for name, start in starters.items():
-            try:
-                t0 = time.monotonic()
-                await start()
-                print(f"[{name}] started in {time.monotonic() - t0:.1f} s", file=sys.stderr)
-            except Exception as e:  # report it and still measure the other server
-                results["errors"][name] = str(e)
-                print(f"[{name}] could not start: {e}", file=sys.stderr)
-        try:
-            for name, url in (("ours", ours.base_url), ("synapse", syn.base_url)):
-                if name in results["errors"]:
-                    continue
-                try:
-                    results[name] = await run_workload(url, secret, label=name, **workload)
-                except Exception as e:
-                    results["errors"][name] = f"{type(e).__name__}: {e}"
-                    print(f"[{name}] benchmark failed: {e}", file=sys.stderr)
-        finally:
-            ours.stop(15)
-            syn.stop()
-    return results
+def targets_ok(res: dict) -> bool:
+    return not res["errors"] and all(r["delivered"] == r["expected"] and not r["send_errors"]
+                                     for r in res["results"].values())
 
 
 # --------------------------------------------------------------------------- --metrics-overhead
@@ -372,7 +433,8 @@ def overhead_table(res: dict) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--base-url", help="homeserver to measure (required unless --compare)")
+    ap.add_argument("--base-url", help="a running homeserver to measure (else the bench starts"
+                    " its own: --engine/--processes, --compare or --engines)")
     ap.add_argument("--shared-secret", default=os.environ.get("BENCH_SHARED_SECRET"),
                     help="registration shared secret of that homeserver")
     ap.add_argument("--senders", type=int, default=10)
@@ -384,10 +446,22 @@ def main() -> int:
                     help="seconds to wait after the last send for every syncer to see everything")
     ap.add_argument("--max-time", type=float, default=900, help="hard limit for the whole run")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead")
+    ap.add_argument("--engine", choices=("sqlite", "postgres"), default=None,
+                    help="the database of the servers the bench starts (default sqlite)")
+    ap.add_argument("--processes", type=int, default=None,
+                    help="our `homeserver run` processes of one config (> 1 needs postgres);"
+                    " the clients are spread over them round-robin")
+    ap.add_argument("--pg-url", default=DEFAULT_PG_URL,
+                    help="PostgreSQL cluster to make fresh databases on (default"
+                    " $AUDIOROOMS_BENCH_PG_URL or the dev cluster; none answering there: a"
+                    " throwaway one via tests/pgcluster.py)")
     ap.add_argument("--compare", action="store_true",
-                    help="start our homeserver and Synapse locally and measure both")
+                    help="start ours (--engine, --processes) and Synapse (--engine) and measure"
+                    " both")
+    ap.add_argument("--engines", help="comma-separated targets measured in turn in one run, e.g."
+                    " sqlite:1,postgres:1,postgres:2,synapse-postgres")
     ap.add_argument("--metrics-overhead", action="store_true",
-                    help="start ours twice (metrics off / on) and compare")
+                    help="start ours twice (metrics off / on, SQLite) and compare")
     ap.add_argument("--rounds", type=int, default=2, help="--metrics-overhead rounds")
     args = ap.parse_args()
 
@@ -406,25 +480,31 @@ def main() -> int:
             print(overhead_table(res))
         return 0
 
-    if args.compare:
-        try:
-            res = asyncio.run(asyncio.wait_for(compare(args), args.max_time))
-        except TimeoutError:
-            print(f"gave up after --max-time {args.max_time} s", file=sys.stderr)
-            return 2
-        if args.json:
-            print(json.dumps(res))
-        else:
-            for r in (res["ours"], res["synapse"]):
-                if r:
-                    print_result(r)
-            print(compare_table(res["ours"], res["synapse"]))
-            for name, err in res["errors"].items():
-                print(f"{name}: not measured: {err.splitlines()[0] if err else ''}")
-        return 0 if res["ours"] and res["synapse"] else 1
+    engine, processes = args.engine or "sqlite", args.processes or 1
+    targets: list[Target] = []
+    try:
+        if args.engines:
+            targets = [parse_target(t) for t in args.engines.split(",") if t.strip()]
+        elif args.compare or not args.base_url:
+            targets = [parse_target(f"{engine}:{processes}")]
+            if args.compare:
+                targets.append(Target("synapse", engine))
+    except ValueError as e:
+        ap.error(str(e))
+    if not args.base_url and not (args.compare or args.engines or args.engine
+                                  or args.processes):
+        ap.error("--base-url and --shared-secret (a running server), or --engine/--processes,"
+                 " --compare or --engines (servers the bench starts)")
+    if targets:
+        def print_table(res: dict) -> None:
+            for name in res["targets"]:
+                if name in res["results"]:
+                    print_result(res["results"][name])
+            print(targets_table(res))
+        return run_bench(lambda a: run_targets(a, targets), args, print_table, targets_ok)
 
-    if not args.base_url or not args.shared_secret:
-        ap.error("--base-url and --shared-secret are required (or use --compare)")
+    if not args.shared_secret:
+        ap.error("--shared-secret is required with --base-url")
     try:
         res = asyncio.run(asyncio.wait_for(
             run_workload(args.base_url, args.shared_secret, args.senders, args.messages,

@@ -262,6 +262,9 @@ class Homeserver:
         self.sfu = make_sfu(config, SFUHooks(self.rooms, self.federation_client))
         self.media = MediaHandler(name, self.events, self.rooms, self.sfu,
                                   self.accounts.is_guest, self.server_acls.allowed)
+        if isinstance(self.sfu, SFUCluster) and self.sfu.shared:
+            # several processes of this server share the workers: a session may be another's
+            self.media.session_user = self.sfu.session_user
         # recording with consent: the host's SFU keeps the stage, replays and clips are media
         self.recording = RecordingHandler(
             name, self.events, self.rooms, RecordingStore(self.db), self.sfu, self.content_repo,
@@ -338,11 +341,13 @@ class Homeserver:
         # several processes of one server (PostgreSQL): each follows what the others commit
         self.process_bus = ProcessBus(self.db)
         self.follower = ProcessFollower(self.process_bus, self.events, self.stream, self.rooms,
-                                        self.notifier, self.accounts, self.queue)
+                                        self.notifier, self.accounts, self.queue,
+                                        self.typing, self.push_rules, self.presence)
         self.follower.event_listeners += [
             self.audio.on_event_elsewhere,  # the SFU's stage rights, ended rooms
             self.server_acls.on_event,  # the ACL cache, relays of denied servers closed
             self.typing.on_event,  # leaving stops typing
+            self.federation.on_event_elsewhere,  # our join, relayed back to another process
         ]
         self.follower.wire()
 
@@ -400,6 +405,9 @@ def _portals_for_running_loop() -> None:
 def make_sfu(config: Config, hooks: SFUHooks) -> AudioSFU:
     m = config.media
     udp = (m.udp_port_range[0], m.udp_port_range[1]) if m.udp_port_range else None
+    if config.database.engine == "postgres" and not m.worker_hosts:
+        log.info("this process's SFU is its own (media.workers: %d): several processes of one "
+                 "server share audio only through media.worker_hosts (README)", m.workers)
     if m.workers or m.worker_hosts:
         # Forwarding on every core (or other hosts): same interface, worker processes.
         return SFUCluster(m.audio_slots, m.public_ip, udp,

@@ -1,4 +1,4 @@
-"""``homeserver generate-config``, ``homeserver run`` and ``homeserver backup``."""
+"""``homeserver generate-config``, ``run``, ``backup`` and ``port-db``."""
 from __future__ import annotations
 
 import argparse
@@ -106,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     bak.add_argument("--force", action="store_true", help="overwrite an existing file")
     bak.add_argument("--pages-per-step", type=int, default=256,
                      help="pages copied between short pauses (default 256)")
+    port = sub.add_parser("port-db", help="copy a SQLite database into PostgreSQL (the"
+                          " server stopped)")
+    port.add_argument("--config", required=True,
+                      help="the config the server will run with (database.engine: postgres)")
+    port.add_argument("--sqlite", required=True, help="the SQLite database to copy")
+    port.add_argument("--batch-size", type=int, default=5000, help="rows per batch")
     args = parser.parse_args(argv)
 
     if args.command == "generate-config":
@@ -130,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "backup":
         return run_backup(config, args.to, args.force, args.pages_per_step)
+    if args.command == "port-db":
+        return run_port_db(config, args.sqlite, args.batch_size)
     if args.port is not None:
         if not 1 <= args.port <= 65535:
             print(f"error: --port: {args.port} is not a TCP port", file=sys.stderr)
@@ -180,6 +188,10 @@ def lock_database(path: str):
 def run_backup(config: Config, to: str, force: bool, pages: int) -> int:
     from .backup import BackupError, backup
 
+    if config.database.engine != "sqlite":
+        print("error: homeserver backup copies a SQLite database; back up PostgreSQL with"
+              " its own tools (pg_dump, or continuous archiving)", file=sys.stderr)
+        return 2
     if not 1 <= pages <= 1_000_000:
         print("error: --pages-per-step: must be between 1 and 1000000", file=sys.stderr)
         return 2
@@ -188,5 +200,30 @@ def run_backup(config: Config, to: str, force: bool, pages: int) -> int:
                say=lambda line: print(line, flush=True))
     except BackupError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_port_db(config: Config, sqlite_path: str, batch: int) -> int:
+    from .port_db import PortError, port_db
+
+    def lock(path: str):
+        try:
+            return lock_database(path)
+        except DatabaseInUse as e:
+            raise PortError(f"{e}: stop the server first") from None
+
+    if not 1 <= batch <= 1_000_000:
+        print("error: --batch-size: must be between 1 and 1000000", file=sys.stderr)
+        return 2
+    try:
+        port_db(config, sqlite_path, lock=lock, batch=batch,
+                say=lambda line: print(line, flush=True))
+    except PortError as e:
+        print(f"error: port-db: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: port-db: interrupted; nothing was committed to PostgreSQL",
+              file=sys.stderr)
         return 1
     return 0

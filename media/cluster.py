@@ -11,18 +11,53 @@ remote host, the other workers relay through it.
 Workers are ``python -m media.worker`` processes: spawned here (``workers=4``) or already
 running on other hosts (``workers=["10.0.0.7:7400", ...]``, same shared ``secret``; the RPC is
 not encrypted, so use a private network).
+
+Shared workers (several homeserver processes of one server). Workers given as addresses are
+*shared*: every ``homeserver run`` process of the server (one config, on PostgreSQL) connects
+to the same workers, so a speaker whose session was POSTed to process 1 and a listener whose
+session went to process 2 meet in one worker's room. Nothing is coordinated between the
+processes; what keeps them in agreement:
+
+* a room's primary worker is chosen by rendezvous hashing of the room ID over the workers'
+  addresses (``rendezvous``), so every process picks the same one without talking, and a
+  room moves only when its own primary leaves the list;
+* a worker is named by its address (the name is what workers relay to each other by), and
+  refuses a second front that calls it by another name: the processes' lists must agree;
+* overflow stays on, decided by the workers' real load: before each placement the primary
+  is asked for its session count (``load``), and only when it is full are the other workers
+  asked and the least loaded one joins the room as a relay of the primary. Two processes
+  placing at once may push a primary a little past ``sessions_per_worker`` (the limit is
+  soft) or open the room on two secondaries; both relay from the one primary, so everyone
+  still hears everyone. (Each process counting only its own sessions would let N processes
+  fill a primary N times over, and turning overflow off would cap a room at one worker.)
+* the stage is pushed by every process: each learns of stage changes (its own and, through
+  LISTEN/NOTIFY, the others') and sends ``set_may_send`` with the rights it computes from the
+  room's current state to every worker that has the room (``only_if_present``: a worker
+  without the room does not create it). A push sets a value, so the same push from two
+  processes is harmless, and each process's last push follows the room's latest state, so
+  the workers end on it whichever order the pushes arrive in. The ``room`` call, sent
+  before every placement (another process may have closed the room there meanwhile), carries
+  no rights from this process's cache (they may be older than another process's pushes); the
+  session's own right comes with ``open_session``, other users' from the workers' own state
+  or, for a user a worker has never heard of, from asking a front (the room's current state).
+* a session opened through one process may be renegotiated or closed through another: a
+  process that did not place it asks the workers (``session_user``, ``_find``).
+* a process that stops leaves the workers and their sessions running (its listeners keep
+  hearing; a session whose client went away ends on ICE consent failure), and a room that
+  ends is closed on every worker, whoever placed its sessions.
 """
 from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import json
 import logging
 import os
 import secrets
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Any
 
 from . import feedback, rpc
@@ -42,6 +77,20 @@ class _Worker:
         self.rooms: set[str] = set()
 
 
+class _AnyRoom:
+    def __contains__(self, room_id: object) -> bool:
+        return isinstance(room_id, str)
+
+
+def rendezvous(room_id: str, names: list[str]) -> str:
+    """The room's primary among workers ``names``: the highest hash of (name, room), so every
+    process with the same list picks the same worker, and removing a worker moves only the
+    rooms it was primary of."""
+    def score(name: str) -> bytes:
+        return hashlib.sha256(f"{name}\n{room_id}".encode()).digest()
+    return max(names, key=score)
+
+
 class SFUCluster:
     def __init__(self, audio_slots: int = 3, public_ip: str | None = None,
                  udp_port_range: tuple[int, int] | None = None, clock=time.monotonic, *,
@@ -58,6 +107,8 @@ class SFUCluster:
         self.udp_port_range = udp_port_range
         self.clock = clock
         self.spec = workers if workers is not None else (os.cpu_count() or 1)
+        # workers at addresses are shared with the server's other processes (module docstring)
+        self.shared = isinstance(self.spec, list)
         self.secret = secret if secret is not None else secrets.token_urlsafe(16)
         self.server_name = server_name
         self.relay_signaller = relay_signaller
@@ -75,8 +126,12 @@ class SFUCluster:
         self._started = False
 
     @property
-    def rooms(self) -> dict[str, str]:
-        """The rooms with audio here (room ID -> primary worker), like ``SFU.rooms``."""
+    def rooms(self) -> Container[str]:
+        """The rooms with audio here (room ID -> primary worker), like ``SFU.rooms``. Shared
+        workers: any room may have audio there (another process may have placed it), so
+        every room is in (stage pushes are then sent for every audio room's changes)."""
+        if self.shared:
+            return _AnyRoom()
         return {room: w.name for room, w in self.primary.items()}
 
     # lifecycle -----------------------------------------------------------------------------
@@ -94,7 +149,7 @@ class SFUCluster:
             for i, address in enumerate(self.spec):
                 host, _, port = address.rpartition(":")
                 peer = await rpc.connect(host, int(port))
-                await self._hello(_Worker(f"w{i}", peer), ranges[i])
+                await self._hello(_Worker(address, peer), ranges[i])
 
     async def _spawn(self, name: str, port_range) -> None:
         env = dict(os.environ, MEDIA_WORKER_SECRET=self.secret)
@@ -120,10 +175,11 @@ class SFUCluster:
 
     async def close(self) -> None:
         for w in self.workers:
-            try:
-                await asyncio.wait_for(w.peer.call("close"), 10)
-            except Exception:
-                pass
+            if not self.shared:  # shared workers serve the other processes on
+                try:
+                    await asyncio.wait_for(w.peer.call("close"), 10)
+                except Exception:
+                    pass
             await w.peer.close()
             if w.process is not None:
                 try:
@@ -179,21 +235,48 @@ class SFUCluster:
             raise Unavailable("no SFU workers")
         primary = self.primary.get(room_id)
         if primary is None:
-            primary = min(self.workers, key=lambda w: w.sessions)
+            shared = self._primary_of(room_id) if self.shared else None
+            primary = shared or min(self.workers, key=lambda w: w.sessions)
             self.primary[room_id] = primary
-        if relay or primary.sessions < self.sessions_per_worker:
+        if relay or len(self.workers) == 1:
+            chosen = primary
+        elif self.shared:
+            chosen = await self._shared_choice(primary)
+        elif primary.sessions < self.sessions_per_worker:
             chosen = primary
         else:
             chosen = min(self.workers, key=lambda w: (w.sessions, w is not primary))
-        if room_id not in chosen.rooms:
+        # shared: every time (another process may have closed the room there meanwhile)
+        if self.shared or room_id not in chosen.rooms:
             if chosen is primary:
                 host = chosen.name if self._hosted_here(room_id) else self.room_host(room_id)
             else:
                 host = primary.name
+            # shared workers: no rights from this process's cache (module docstring)
             await _call(chosen, "room", room_id=room_id, host=host,
-                                   may_send=self.may_send.get(room_id, {}))
+                        may_send={} if self.shared else self.may_send.get(room_id, {}))
             chosen.rooms.add(room_id)
         return chosen
+
+    async def _shared_choice(self, primary: _Worker) -> _Worker:
+        """Shared workers: the primary unless its real load (every process's sessions) is at
+        ``sessions_per_worker``; then the least loaded worker."""
+        if await self._load(primary) < self.sessions_per_worker:
+            return primary
+        loads = {}
+        for w in self.workers:
+            if w is not primary:
+                try:
+                    loads[w.name] = await self._load(w)
+                except Unavailable:
+                    continue  # a lost worker takes nothing
+        best = min(self.workers, key=lambda w: (loads.get(w.name, self.sessions_per_worker),
+                                                w is not primary))
+        return best
+
+    async def _load(self, w: _Worker) -> int:
+        """The sessions a worker holds, for every process that uses it."""
+        return int((await _call(w, "load")).get("sessions", 0))
 
     # the SFU interface ---------------------------------------------------------------------
 
@@ -206,13 +289,42 @@ class SFUCluster:
         w.sessions += 1
         self.placed[sid] = (w, room_id)
         for other in self.workers:  # the stage is the same everywhere
-            if other is not w and room_id in other.rooms:
+            if other is not w and (self.shared or room_id in other.rooms):
                 await _call(other, "set_may_send", room_id=room_id, user_id=user_id,
-                                      may_send=bool(may_send))
+                            may_send=bool(may_send), only_if_present=True)
         return sid, answer
+
+    async def _find(self, room_id: str, session_id: str) -> _Worker | None:
+        """The worker holding a session this process did not place (shared workers: another
+        process of the server placed it)."""
+        if not self.shared:
+            return None
+        for w in self.workers:
+            try:
+                found = await _call(w, "sessions", room_id=room_id)
+            except Unavailable:
+                continue
+            if any(s.get("session_id") == session_id for s in found):
+                return w
+        return None
+
+    async def session_user(self, room_id: str, session_id: str) -> str | None:
+        """Whose session it is, wherever it was placed (None: no such session)."""
+        for w in self.workers:
+            if self.shared or room_id in w.rooms:
+                try:
+                    found = await _call(w, "sessions", room_id=room_id)
+                except Unavailable:
+                    continue
+                for s in found:
+                    if s.get("session_id") == session_id:
+                        return s.get("user_id")
+        return None
 
     async def renegotiate_session(self, room_id: str, session_id: str, offer_sdp: str) -> str:
         w, _room = self.placed.get(session_id, (None, None))
+        if w is None:
+            w = await self._find(room_id, session_id)
         if w is None:
             raise MediaError("no such session")
         return await _call(w, "renegotiate_session", room_id=room_id, session_id=session_id,
@@ -221,21 +333,36 @@ class SFUCluster:
     async def close_session(self, room_id: str, session_id: str) -> None:
         w, _room = self.placed.pop(session_id, (None, None))
         if w is None:
-            return
-        w.sessions = max(0, w.sessions - 1)
+            w = await self._find(room_id, session_id)
+            if w is None:
+                return
+        else:
+            w.sessions = max(0, w.sessions - 1)
         await _call(w, "close_session", room_id=room_id, session_id=session_id)
 
     def set_may_send(self, room_id: str, user_id: str, may_send: bool) -> None:
-        self.may_send.setdefault(room_id, {})[user_id] = bool(may_send)
+        """Idempotent: sets the value. Shared workers all hear it (another process may have
+        put the room on any of them); a worker without the room ignores it."""
+        if room_id in self.primary:
+            self.may_send.setdefault(room_id, {})[user_id] = bool(may_send)
         for w in self.workers:
-            if room_id in w.rooms:
+            if (self.shared or room_id in w.rooms) and not w.peer.closed.is_set():
                 # ordered on each connection: effective before that worker's next request
                 w.peer._send({"id": 0, "m": "set_may_send",
                               "p": {"room_id": room_id, "user_id": user_id,
-                                    "may_send": bool(may_send)}})
+                                    "may_send": bool(may_send), "only_if_present": True}})
+
+    def _primary_of(self, room_id: str) -> _Worker | None:
+        """The room's primary, without placing anything there: shared workers may hold a room
+        another process placed (its primary is the same by ``rendezvous``)."""
+        w = self.primary.get(room_id)
+        if w is None and self.shared and self.workers:
+            name = rendezvous(room_id, [x.name for x in self.workers])
+            w = next(x for x in self.workers if x.name == name)
+        return w
 
     async def get_speakers(self, room_id: str) -> dict:
-        w = self.primary.get(room_id)
+        w = self._primary_of(room_id)
         if w is None:
             return {"slots": [], "talking": []}
         out = self._speakers[room_id] = await _call(w, "speakers", room_id=room_id)
@@ -252,15 +379,18 @@ class SFUCluster:
     async def sessions(self, room_id: str) -> list[dict]:
         out = []
         for w in self.workers:
-            if room_id in w.rooms:
+            if self.shared or room_id in w.rooms:
                 for s in await _call(w, "sessions", room_id=room_id):
                     out.append(dict(s, worker=w.name))
         return out
 
     async def close_room(self, room_id: str) -> None:
         for w in self.workers:
-            if room_id in w.rooms:
-                await _call(w, "close_room", room_id=room_id)
+            if self.shared or room_id in w.rooms:  # shared: placed by any process
+                try:
+                    await _call(w, "close_room", room_id=room_id)
+                except Unavailable:
+                    log.warning("SFU worker %s is gone; %s not closed there", w.name, room_id)
                 w.rooms.discard(room_id)
         self.primary.pop(room_id, None)
         self.may_send.pop(room_id, None)
@@ -293,11 +423,11 @@ class SFUCluster:
         await _call(w, "start_recording", room_id=room_id, path=path, started_ms=started_ms)
 
     async def stop_recording(self, room_id: str) -> dict | None:
-        w = self.primary.get(room_id)
+        w = self._primary_of(room_id)
         return None if w is None else await _call(w, "stop_recording", room_id=room_id)
 
     async def recording_state(self, room_id: str) -> dict | None:
-        w = self.primary.get(room_id)
+        w = self._primary_of(room_id)
         return None if w is None else await _call(w, "recording_state", room_id=room_id)
 
     async def get_stats(self) -> dict:

@@ -6,6 +6,12 @@ Prints ``{"port": N}`` on stdout once listening. The front says ``hello`` first 
 secret, this worker's name and the SFU settings); then it places rooms and sessions here.
 A worker started by a front (``--exit-with-front``) exits when that connection closes; one
 started on another host for a front to use keeps serving.
+
+Several fronts may use one worker (the processes of one homeserver, ``cluster.py``): they
+share its one ``SFU``, so sessions placed by any of them meet in the same rooms. The first
+hello's settings and name build the SFU; a later front must call the worker by the same name
+(its address), or it is refused. The worker's own questions (a relay to open, a user's stage
+rights) go to the most recent front still connected.
 """
 from __future__ import annotations
 
@@ -30,7 +36,8 @@ class Worker:
         self.exit_with_front = exit_with_front
         self.sfu: SFU | None = None
         self.hosts: dict[str, str | None] = {}
-        self.front: rpc.RpcPeer | None = None
+        self.name: str | None = None
+        self.fronts: list[rpc.RpcPeer] = []  # said hello, most recent last
         self.done = asyncio.Event()
 
     async def on_connect(self, reader, writer) -> None:
@@ -41,24 +48,33 @@ class Worker:
             if method == "hello":
                 if not hmac.compare_digest(str(p.get("secret", "")), self.secret):
                     raise rpc.RemoteError("Forbidden", "bad secret")
+                name = str(p.get("name", ""))
+                if self.name is not None and name != self.name:
+                    raise rpc.RemoteError("Forbidden", f"this worker is {self.name!r} to another "
+                                          f"front, not {name!r}: the fronts' worker lists differ")
                 authed["ok"] = True
-                self.front = peer
+                if peer not in self.fronts:
+                    self.fronts.append(peer)
                 if self.sfu is None:
+                    self.name = name
                     self.sfu = self._make_sfu(p)
-                return {"pid": os.getpid()}
+                return {"pid": os.getpid(), "name": self.name}
             if not authed["ok"]:
                 raise rpc.RemoteError("Forbidden", "say hello first")
             return await self._call(method, p)
 
         peer.handler = handle
         await peer.closed.wait()
-        if peer is self.front and self.exit_with_front:
-            self.done.set()
+        if peer in self.fronts:
+            self.fronts.remove(peer)
+            if self.exit_with_front and not self.fronts:
+                self.done.set()
 
     def _front(self) -> rpc.RpcPeer:
-        if self.front is None:
-            raise Unavailable("no cluster front has said hello")
-        return self.front
+        for peer in reversed(self.fronts):
+            if not peer.closed.is_set():
+                return peer
+        raise Unavailable("no cluster front is connected")
 
     def _make_sfu(self, p: dict) -> SFU:
         def relay_signaller(room_id, host, offer):
@@ -104,7 +120,12 @@ class Worker:
             if method == "close_session":
                 return await sfu.close_session(p["room_id"], p["session_id"])
             if method == "set_may_send":
+                if p.get("only_if_present") and p["room_id"] not in sfu.rooms:
+                    return None  # a stage push for a room without audio here
                 return sfu.set_may_send(p["room_id"], p["user_id"], p["may_send"])
+            if method == "load":
+                return {"sessions": sum(len(r.sessions) for r in sfu.rooms.values()),
+                        "rooms": len(sfu.rooms)}
             if method == "speakers":
                 return sfu.speakers(p["room_id"])
             if method == "sessions":

@@ -100,6 +100,26 @@ def ensure_venv(path: Path | str | None = None) -> Path:
     return venv
 
 
+def ensure_postgres_driver(venv: Path) -> None:
+    """psycopg2 in Synapse's venv, for Synapse on PostgreSQL (`database: {name: psycopg2}`).
+    Installed on first use only: the test suite runs Synapse on SQLite, the messages bench
+    (`--engines synapse-postgres`) on PostgreSQL."""
+    py = str(_venv_python(venv))
+    if subprocess.run([py, "-c", "import psycopg2"], capture_output=True).returncode == 0:
+        return
+    with open(venv / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            r = subprocess.run([py, "-m", "pip", "install", "--quiet",
+                                "--disable-pip-version-check", "--only-binary=:all:",
+                                "psycopg2-binary"], capture_output=True, text=True, timeout=300)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise SynapseUnavailable(f"cannot install psycopg2-binary into {venv}: {e}") from e
+        if r.returncode != 0:
+            raise SynapseUnavailable(f"pip install psycopg2-binary into {venv} exited "
+                                     f"{r.returncode}:\n{(r.stdout + r.stderr)[-2000:]}")
+
+
 # --------------------------------------------------------------------------- helpers
 
 

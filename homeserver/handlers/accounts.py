@@ -251,6 +251,10 @@ class AccountHandler:
         if self.tokens_revoked is not None:
             self.tokens_revoked([], user_id)
 
+    def forget_all_tokens(self) -> None:
+        """Revocations from other processes may have been lost: look every token up again."""
+        self._tokens.clear()
+
     def forget_cached_tokens(self, token_hashes: list[bytes]) -> None:
         for th in token_hashes:
             self._tokens.pop(th, None)
@@ -284,11 +288,34 @@ class AccountHandler:
             raise UserInUse("User ID already taken.")
 
     def new_nonce(self) -> str:
-        now = time.monotonic()
-        self._nonces = {n: t for n, t in self._nonces.items() if now - t < 60}
-        nonce = secrets.token_hex(16)
-        self._nonces[nonce] = now
-        return nonce
+        """A nonce any process of this server accepts for 60 s: its expiry and a MAC over it
+        keyed by the shared secret, so the GET and the POST may reach different processes."""
+        expires = int(time.time()) + 60
+        body = f"{expires:x}.{secrets.token_hex(12)}"
+        return f"{body}.{self._nonce_mac(body)}"
+
+    def _nonce_mac(self, body: str) -> str:
+        key = hashlib.sha256(b"nonce\x00" + (self.shared_secret or "").encode()).digest()
+        return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def _take_nonce(self, nonce: str) -> bool:
+        """Valid, unexpired and not used before here. (Another process may see it once more:
+        the MAC also covers the user name and password, so that only repeats the same
+        registration, which then finds the user taken.)"""
+        parts = nonce.split(".")
+        if len(parts) != 3 or len(nonce) > 100 or \
+                not hmac.compare_digest(self._nonce_mac(f"{parts[0]}.{parts[1]}"), parts[2]):
+            return False
+        try:
+            expires = int(parts[0], 16)
+        except ValueError:
+            return False
+        now = time.time()
+        self._nonces = {n: t for n, t in self._nonces.items() if t > now}
+        if expires <= now or nonce in self._nonces:
+            return False
+        self._nonces[nonce] = expires
+        return True
 
     async def admin_register(self, body: dict) -> dict:
         """Synapse's shared-secret registration: HMAC-SHA1 over nonce, user, password, admin."""
@@ -297,7 +324,7 @@ class AccountHandler:
         for key in ("nonce", "username", "password", "mac"):
             if not isinstance(body.get(key), str):
                 raise MissingParam(f"{key} is required and must be a string")
-        if self._nonces.pop(body["nonce"], None) is None:
+        if not self._take_nonce(body["nonce"]):
             raise MatrixError("unrecognised nonce", "M_UNKNOWN", 400)
         admin = bool(body.get("admin"))
         mac = hmac.new(self.shared_secret.encode(), digestmod=hashlib.sha1)

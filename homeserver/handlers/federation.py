@@ -76,6 +76,12 @@ class FederationHandler:
 
     # outbound ------------------------------------------------------------------------------
 
+    def on_event_elsewhere(self, event: dict, stream: int) -> None:
+        """Another process of this server stored the event: a join we sent may be back."""
+        waiter = self._awaited.pop(event["event_id"], None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
     def on_event_appended(self, event: dict, stream: int) -> None:
         """Committed: whoever awaits the event is told."""
         waiter = self._awaited.pop(event["event_id"], None)

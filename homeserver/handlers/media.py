@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from federation.pdus import server_of
 from media.api import AudioSFU
@@ -73,6 +73,9 @@ class MediaHandler:
         self.rooms = rooms
         self.sfu = sfu
         self._sessions: dict[str, tuple[str, str]] = {}  # session_id -> (room_id, user_id)
+        # (room_id, session_id) -> its user, for sessions another process of this server
+        # opened on the SFU workers they share (app.py wires SFUCluster.session_user)
+        self.session_user: Callable[[str, str], Awaitable[str | None]] | None = None
 
     def _audio_room(self, room_id: str):
         view = self.rooms.state_view(room_id)
@@ -109,8 +112,7 @@ class MediaHandler:
                                   body: dict) -> dict:
         """PUT .../media/{session_id}: the owner's new offer (an ICE restart after a network
         change) on the same session: same slots, same stage rights, new ICE credentials."""
-        owner = self._sessions.get(session_id)
-        if owner is None or owner != (room_id, req.user_id):
+        if await self._owner(room_id, session_id) != (room_id, req.user_id):
             raise NotFound("No such audio session")
         offer = _offer(req, body)
         try:
@@ -127,14 +129,25 @@ class MediaHandler:
         return {"type": "answer", "sdp": answer, "session_id": session_id}
 
     async def close_session(self, req: Requester, room_id: str, session_id: str) -> None:
-        owner = self._sessions.get(session_id)
-        if owner is None or owner != (room_id, req.user_id):
+        if await self._owner(room_id, session_id) != (room_id, req.user_id):
             raise NotFound("No such audio session")
-        del self._sessions[session_id]
+        self._sessions.pop(session_id, None)
         try:
             await self.sfu.close_session(room_id, session_id)
         except MediaError as e:
             raise _matrix_error(e) from e
+
+    async def _owner(self, room_id: str, session_id: str) -> tuple[str, str] | None:
+        """(room_id, user_id) of a session opened here, or by another process of this server
+        on the SFU workers they share."""
+        owner = self._sessions.get(session_id)
+        if owner is None and self.session_user is not None and len(session_id) <= 64:
+            try:
+                user = await self.session_user(room_id, session_id)
+            except MediaError as e:
+                raise _matrix_error(e) from e
+            owner = (room_id, user) if user else None
+        return owner
 
     async def speakers(self, req: Requester, room_id: str) -> dict:
         view = self._audio_room(room_id)

@@ -47,6 +47,10 @@ class Notifier:
                         fut.set_result(None)
                         self.wakeups += 1
 
+    def wake_all(self) -> None:
+        """Every long-poll here looks again (something may have been missed)."""
+        self.notify_users(list(self._waiters), local_only=True)
+
     def mark(self) -> int:
         return self._seq
 

@@ -84,6 +84,11 @@ class PresenceHandler:
         self._log: list[tuple[int, str]] = []  # (pos, user) in position order; stale kept
         self._not_offline: set[str] = set()
         self._syncing: dict[str, int] = {}  # our users -> /sync requests in flight
+        # Several processes of one server: users whose presence another process set last and
+        # times out (this one only follows), and the hook that tells the others (user, the
+        # new presence, or None: "I time this user out from now on").
+        self._elsewhere: set[str] = set()
+        self.shared: Callable[[str, Presence | None], None] | None = None
         self._ticker = BackgroundTask(self._loop)
         # Joins to introduce again on the next tick: the new server may still be storing the
         # room's state when the first EDU arrives, and would then (rightly) ignore it.
@@ -119,19 +124,52 @@ class PresenceHandler:
                 return
         pos = self.store.save(user_id, state, status_msg, last_active_ts)
         p = Presence(state, status_msg, last_active_ts, pos, active, touched_ts)
+        rooms = self._record(user_id, p)
+        self._elsewhere.discard(user_id)
+        if self.shared is not None:
+            self.shared(user_id, p)
+        if self._ours(user_id):
+            self._send(user_id, p, rooms)
+
+    def _record(self, user_id: str, p: Presence, local_only: bool = False) -> list[str]:
+        """Hold ``p`` as the user's presence and wake whoever shares a room with them."""
         self._states[user_id] = p
-        self._log.append((pos, user_id))
+        if self._log and p.pos < self._log[-1][0]:
+            bisect.insort(self._log, (p.pos, user_id))  # from another process, out of order
+        else:
+            self._log.append((p.pos, user_id))
         if len(self._log) > 2 * len(self._states) + 1000:
             self._log = sorted((q.pos, u) for u, q in self._states.items())
-        if state == "offline":
+        if p.state == "offline":
             self._not_offline.discard(user_id)
         else:
             self._not_offline.add(user_id)
         rooms = self._joined_rooms(user_id)
         self.notifier.notify_users({user_id}.union(*(self.events.room_members(r)
-                                                     for r in rooms)))
-        if self._ours(user_id):
-            self._send(user_id, p, rooms)
+                                                     for r in rooms)), local_only=local_only)
+        return rooms
+
+    def apply_elsewhere(self, user_id: str, state: str, status_msg: str | None,
+                        last_active_ts: int, pos: int) -> None:
+        """Another process of this server stored this presence (and times it out)."""
+        if not self.enabled or state not in ("online", "unavailable", "offline"):
+            return
+        now = self._now()
+        self._elsewhere.add(user_id)
+        self._record(user_id, Presence(state, status_msg, last_active_ts, pos,
+                                       state == "online" and now - last_active_ts < ACTIVE_MS,
+                                       touched_ts=now), local_only=True)
+
+    def owned_elsewhere(self, user_id: str) -> None:
+        """Another process now sees this user's syncs: it times them out, not us."""
+        self._elsewhere.add(user_id)
+
+    def _claim(self, user_id: str) -> None:
+        """Our process sees the user's syncs now: we time them out (and tell the others)."""
+        if user_id in self._elsewhere:
+            self._elsewhere.discard(user_id)
+            if self.shared is not None:
+                self.shared(user_id, None)
 
     def _joined_rooms(self, user_id: str) -> list[str]:
         return [r for r, m, _ in self.events.rooms_for_user(user_id) if m == "join"]
@@ -181,6 +219,7 @@ class PresenceHandler:
             return False
         now = self._now()
         self._syncing[user_id] = self._syncing.get(user_id, 0) + 1
+        self._claim(user_id)
         p = self._states.get(user_id)
         if set_presence == "unavailable":
             if p is None or p.state != "unavailable":
@@ -256,6 +295,8 @@ class PresenceHandler:
             self._introduce(room_id, joiner)
         now = self._now()
         for user_id in list(self._not_offline):
+            if user_id in self._elsewhere:
+                continue  # the process that set it times it out
             p = self._states[user_id]
             if not self._ours(user_id):
                 if now - p.touched_ts > REMOTE_TIMEOUT_MS:

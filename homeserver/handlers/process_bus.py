@@ -39,7 +39,14 @@ class ProcessBus:
 
     def start(self) -> None:
         if self.enabled:
-            self.db.listen(self._on_payload)
+            self.db.listen(self._on_payload, self._on_reconnected)
+
+    def _on_reconnected(self) -> None:
+        """Messages may have been lost while the connection was down: whoever subscribed to
+        ``resync`` starts again from the database."""
+        handler = self._handlers.get("resync")
+        if handler is not None:
+            handler({})
 
     def publish(self, kind: str, body: dict) -> None:
         """Send now, or at commit when inside a transaction."""

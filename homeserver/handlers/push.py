@@ -56,6 +56,8 @@ class PushRulesHandler:
         self.pushers_changed = pushers_changed
         self._cache: dict[str, dict[str, list[dict]]] = {}
         self._customised: dict[str, bool] = {}
+        # told the user ID when their rules change (the server's other processes forget theirs)
+        self.shared: Callable[[str], None] | None = None
 
     # the rule set --------------------------------------------------------------------------
 
@@ -86,9 +88,19 @@ class PushRulesHandler:
             self.ruleset(user_id)
         return self._customised[user_id]
 
-    def _changed(self, user_id: str) -> None:
+    def forget_all(self) -> None:
+        self._cache.clear()
+        self._customised.clear()
+
+    def forget(self, user_id: str) -> None:
+        """Read the user's rules again when next needed (another process changed them)."""
         self._cache.pop(user_id, None)
         self._customised.pop(user_id, None)
+
+    def _changed(self, user_id: str) -> None:
+        self.forget(user_id)
+        if self.shared is not None:
+            self.shared(user_id)
         self.account_data.set(user_id, "", "m.push_rules",
                               {"global": copy.deepcopy(self.ruleset(user_id))})
         self.notifier.notify_users([user_id])

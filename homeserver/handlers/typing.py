@@ -40,6 +40,9 @@ class TypingHandler:
         self._typing: dict[str, dict[str, float]] = {}  # room -> {user: expiry}
         self._pos: dict[str, int] = {}  # room -> stream position of its last change
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        # (room, user, typing, timeout ms) for the server's other processes, which keep
+        # typing sets of their own (set by the process follower when there are others)
+        self.shared: Callable[[str, str, bool, int], None] | None = None
 
     # local users ---------------------------------------------------------------------------
 
@@ -56,7 +59,10 @@ class TypingHandler:
         self.known_room(room_id)
         if not self._joined(room_id, user_id):
             raise Forbidden("You are not joined to this room")
-        self._apply(room_id, user_id, typing, min(timeout, MAX_TIMEOUT_MS) if typing else 0)
+        timeout_ms = min(timeout, MAX_TIMEOUT_MS) if typing else 0
+        self._apply(room_id, user_id, typing, timeout_ms)
+        if self.shared is not None:
+            self.shared(room_id, user_id, typing, timeout_ms)
         dests = self.store.room_servers(room_id) - {self.server_name}
         if dests:
             self.queue.send_edu(dests, {"edu_type": "m.typing", "content": {
@@ -82,6 +88,12 @@ class TypingHandler:
                      origin, room_id, user_id)
             return
         self._apply(room_id, user_id, typing, MAX_TIMEOUT_MS)
+        if self.shared is not None:
+            self.shared(room_id, user_id, typing, MAX_TIMEOUT_MS)
+
+    def apply_elsewhere(self, room_id: str, user_id: str, typing: bool, timeout_ms: int) -> None:
+        """Another process of this server took this typing change (checked there)."""
+        self._apply(room_id, user_id, typing, max(0, min(timeout_ms, MAX_TIMEOUT_MS)))
 
     def on_event(self, event: dict, stream: int) -> None:
         """A member who leaves (or is kicked or banned) stops typing at once."""

@@ -110,7 +110,7 @@ class Database:
     def notify(self, payload: str) -> None:
         """One process per SQLite file: there is nobody else to tell."""
 
-    def listen(self, callback) -> None:
+    def listen(self, callback, reconnected=None) -> None:
         """One process per SQLite file: nobody else writes."""
 
     def try_lock(self, name: str) -> bool:

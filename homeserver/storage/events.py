@@ -133,6 +133,13 @@ class EventStore:
             self._state.pop(room_id, None)
             self._members.pop(room_id, None)
 
+    def invalidate_all(self) -> None:
+        """Messages from other processes were lost: read every room again when needed."""
+        self._state.clear()
+        self._latest.clear()
+        self._members.clear()
+        self._events.clear()
+
     def forget_event(self, event_id: str) -> None:
         """Another process changed a stored event (a redaction): read it again."""
         self._events.pop(event_id, None)

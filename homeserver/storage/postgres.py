@@ -40,8 +40,11 @@ from .sql_dialect import named_args, translate
 
 log = logging.getLogger(__name__)
 
-WRITE_LOCK = 0x617564696F  # the advisory lock every transaction holds ("audio")
-MIGRATE_LOCK = WRITE_LOCK + 1
+# Advisory locks belong to the database, not to a schema: their keys name the schema the
+# server's tables are in (``search_path``), so two servers sharing a database in separate
+# schemas never wait for each other's locks.
+WRITE_LOCK = "write"  # held by every write transaction
+MIGRATE_LOCK = "migrate"
 CHANNEL = "audiorooms"
 _READS = ("SELECT", "WITH", "VALUES", "SHOW")
 
@@ -115,7 +118,9 @@ class PostgresDatabase:
         self._queries: dict[str, tuple[str, list[str] | None]] = {}
         self.primary_keys: dict[str, list[str]] = {}
         self._listen_conn: Any = None
+        self._listener: Future | None = None  # keeps the LISTEN connection up
         self._lock_conn: Any = None  # holds this process's session-level advisory locks
+        self._schema = ""  # where our tables are: part of every advisory lock's key
         # Run at the start of every outermost transaction, holding the write lock: what other
         # processes committed is all visible then, and nobody commits more until we do.
         self.begin_hooks: list[Callable[[], None]] = []
@@ -128,7 +133,7 @@ class PostgresDatabase:
             raise
 
     async def _open_pool(self, size: int):
-        return await asyncpg.create_pool(self.url, min_size=1, max_size=size,
+        return await asyncpg.create_pool(self.url, min_size=0, max_size=size,
                                          statement_cache_size=1000, command_timeout=60)
 
     # running coroutines on the database thread ---------------------------------------------
@@ -235,8 +240,9 @@ class PostgresDatabase:
     async def _begin(self):
         conn = await self._pool.acquire()
         try:
-            await conn.execute("BEGIN")
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
+            # one round trip: the key is our own integer, not input
+            await conn.execute(
+                f"BEGIN; SELECT pg_advisory_xact_lock({int(self._key(WRITE_LOCK))})")
         except BaseException:
             await self._pool.release(conn)
             raise
@@ -267,19 +273,45 @@ class PostgresDatabase:
         """Tell the other processes; inside a transaction it is sent when it commits."""
         self.execute("SELECT pg_notify($1, $2)", (CHANNEL, payload))
 
-    def listen(self, callback: Callable[[str], None]) -> None:
-        """Call ``callback(payload)`` on the caller's event loop for every notification."""
+    def listen(self, callback: Callable[[str], None],
+               reconnected: Callable[[], None] | None = None) -> None:
+        """Call ``callback(payload)`` on the caller's event loop for every notification. The
+        listening connection is kept up: if it drops (PostgreSQL restarted, a network cut), it
+        is opened again and ``reconnected()`` is called, since notifications sent meanwhile
+        were lost."""
         loop = asyncio.get_running_loop()
 
         def deliver(_conn, _pid, _channel, payload):
             loop.call_soon_threadsafe(callback, payload)
 
-        async def start():
+        async def connect():
             conn = await asyncpg.connect(self.url)
             await conn.add_listener(CHANNEL, deliver)
             return conn
 
-        self._listen_conn = self._wait(start())
+        async def keep_up(conn):
+            delay = 0.5
+            while True:
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
+                self._listen_conn = conn
+                await lost.wait()
+                log.warning("the LISTEN connection to PostgreSQL dropped; reconnecting")
+                while True:
+                    try:
+                        conn = await connect()
+                        break
+                    except (OSError, asyncpg.PostgresError) as e:
+                        log.warning("LISTEN reconnect failed (%s); again in %.1f s", e, delay)
+                        await asyncio.sleep(delay)
+                        delay = min(delay * 2, 10)
+                delay = 0.5
+                if reconnected is not None:
+                    loop.call_soon_threadsafe(reconnected)
+
+        conn = self._wait(connect())
+        self._listen_conn = conn
+        self._listener = asyncio.run_coroutine_threadsafe(keep_up(conn), self._loop)
 
     # ownership between processes ------------------------------------------------------------
 
@@ -291,10 +323,13 @@ class PostgresDatabase:
     def unlock(self, name: str) -> None:
         self._wait(self._locks_query("SELECT pg_advisory_unlock($1)", name))
 
+    def _key(self, name: str) -> int:
+        return lock_key(f"{self._schema}\x00{name}")
+
     async def _locks_query(self, sql: str, name: str) -> bool:
         if self._lock_conn is None or self._lock_conn.is_closed():
             self._lock_conn = await asyncpg.connect(self.url)
-        return bool(await self._lock_conn.fetchval(sql, lock_key(name)))
+        return bool(await self._lock_conn.fetchval(sql, self._key(name)))
 
     # schema ---------------------------------------------------------------------------------
 
@@ -302,34 +337,40 @@ class PostgresDatabase:
         self._wait(self._migrate())
 
     async def _migrate(self) -> None:
+        # Few round trips: a server starts in a fraction of a second even on a fresh schema.
+        # All pending migrations are one transaction, sent as few multi-statement scripts.
         async with self._pool.acquire() as conn:
-            await conn.execute("SELECT pg_advisory_lock($1)", MIGRATE_LOCK)
+            self._schema = await conn.fetchval("SELECT current_schema()") or ""
+            await conn.execute("SELECT pg_advisory_lock($1)", self._key(MIGRATE_LOCK))
             try:
-                for fn in COMPAT_FUNCTIONS:
-                    await conn.execute(fn)
-                await conn.execute(
+                await conn.execute(";\n".join([
+                    *COMPAT_FUNCTIONS,
                     "CREATE TABLE IF NOT EXISTS schema_migrations"
-                    " (version BIGINT PRIMARY KEY, applied_ts BIGINT NOT NULL)")
-                await conn.execute("CREATE SEQUENCE IF NOT EXISTS stream_ordering_seq")
+                    " (version BIGINT PRIMARY KEY, applied_ts BIGINT NOT NULL)",
+                    "CREATE SEQUENCE IF NOT EXISTS stream_ordering_seq"]))
                 done = {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
-                for version, sql in MIGRATIONS:
-                    if version in done:
-                        continue
-                    async with conn.transaction():
+                now = int(time.time() * 1000)
+                async with conn.transaction():
+                    script: list[str] = []
+                    for version, sql in MIGRATIONS:
+                        if version in done:
+                            continue
                         for stmt in database.split_statements(sql):
                             if "INSERT OR REPLACE" in stmt.upper():  # an upsert: needs keys
+                                if script:
+                                    await conn.execute(";\n".join(script))
+                                    script = []
                                 self.primary_keys = await _primary_keys(conn)
-                                pgs = [translate(stmt, self.primary_keys)[0]]
+                                script.append(translate(stmt, self.primary_keys)[0])
                             else:
-                                pgs = postgres_statements(stmt)
-                            for pg in pgs:
-                                await conn.execute(pg)
-                        await conn.execute(
-                            "INSERT INTO schema_migrations (version, applied_ts)"
-                            " VALUES ($1, $2)", version, int(time.time() * 1000))
+                                script.extend(postgres_statements(stmt))
+                        script.append("INSERT INTO schema_migrations (version, applied_ts)"
+                                      f" VALUES ({int(version)}, {now})")
+                    if script:
+                        await conn.execute(";\n".join(script))
                 self.primary_keys = await _primary_keys(conn)
             finally:
-                await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATE_LOCK)
+                await conn.execute("SELECT pg_advisory_unlock($1)", self._key(MIGRATE_LOCK))
 
     @property
     def schema_version(self) -> int:
@@ -338,6 +379,8 @@ class PostgresDatabase:
 
     def close(self) -> None:
         async def shutdown():
+            if self._listener is not None:
+                self._listener.cancel()
             for conn in (self._listen_conn, self._lock_conn):
                 if conn is not None:
                     await conn.close()

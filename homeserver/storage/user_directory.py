@@ -21,12 +21,8 @@ log = logging.getLogger(__name__)
 
 CANDIDATES = 2000  # index hits considered per search, best-ranked first
 
-_SEARCH = """
-SELECT d.user_id, d.display_name, d.avatar_url
-FROM (SELECT rowid AS rid, rank FROM user_directory_search
-      WHERE user_directory_search MATCH :query ORDER BY rank LIMIT :candidates) AS hits
-JOIN user_directory d ON d.rowid = hits.rid
-WHERE EXISTS (
+# Who the searcher may see: someone sharing a joined room, or joined to a public room.
+_VISIBLE = """(EXISTS (
         SELECT 1 FROM memberships mine JOIN memberships theirs ON theirs.room_id = mine.room_id
         WHERE mine.user_id = :searcher AND mine.membership = 'join'
           AND theirs.user_id = d.user_id AND theirs.membership = 'join')
@@ -36,28 +32,23 @@ WHERE EXISTS (
              AND cs.state_key = ''
         JOIN events jr ON jr.event_id = cs.event_id
         WHERE m.user_id = d.user_id AND m.membership = 'join'
-          AND json_extract(jr.json, '$.content.join_rule') = 'public')
+          AND json_extract(jr.json, '$.content.join_rule') = 'public'))"""
+
+_SEARCH = f"""
+SELECT d.user_id, d.display_name, d.avatar_url
+FROM (SELECT rowid AS rid, rank FROM user_directory_search
+      WHERE user_directory_search MATCH :query ORDER BY rank LIMIT :candidates) AS hits
+JOIN user_directory d ON d.rowid = hits.rid
+WHERE {_VISIBLE}
 ORDER BY hits.rank, d.user_id
 LIMIT :limit
 """
-
 
 # PostgreSQL has no FTS5 table (migrations_postgres.py): each word must start a word of the
 # user ID or display name, matched by a case-insensitive regular expression on the table itself.
 _PG_SEARCH = """
 SELECT d.user_id, d.display_name, d.avatar_url FROM user_directory d
-WHERE {words}
-  AND (EXISTS (
-        SELECT 1 FROM memberships mine JOIN memberships theirs ON theirs.room_id = mine.room_id
-        WHERE mine.user_id = :searcher AND mine.membership = 'join'
-          AND theirs.user_id = d.user_id AND theirs.membership = 'join')
-   OR EXISTS (
-        SELECT 1 FROM memberships m
-        JOIN current_state cs ON cs.room_id = m.room_id AND cs.type = 'm.room.join_rules'
-             AND cs.state_key = ''
-        JOIN events jr ON jr.event_id = cs.event_id
-        WHERE m.user_id = d.user_id AND m.membership = 'join'
-          AND json_extract(jr.json, '$.content.join_rule') = 'public'))
+WHERE {words} AND """ + _VISIBLE + """
 ORDER BY d.user_id
 LIMIT :limit
 """

@@ -341,3 +341,27 @@ async def test_message_rate_limit_per_user(make_homeserver):
         "GET", f"/rooms/{quote(room)}/messages", params={"dir": "b", "limit": "20"}))["chunk"]
         if e["type"] == "m.room.message"]
     assert "one too many" not in bodies and len(sent) == 3 and "bob is fine" in bodies
+
+
+async def test_admin_register_nonce_is_single_use_and_unforgeable(homeserver):
+    """The nonce carries its own MAC and expiry (several processes of one server accept it),
+    yet is good for one registration here, and a forged or altered one is refused."""
+    c = homeserver.client()
+    secret = homeserver.config.registration.shared_secret
+
+    async def register(nonce: str, user: str) -> tuple[int, dict]:
+        return await c.request("POST", "/_synapse/admin/v1/register", {
+            "nonce": nonce, "username": user, "password": "pw",
+            "mac": admin_mac(secret, nonce, user, "pw", False)})
+
+    nonce = (await c.ok("GET", "/_synapse/admin/v1/register"))["nonce"]
+    assert (await register(nonce, "erin"))[0] == 200
+    status, body = await register(nonce, "frank")  # used already
+    assert (status, body["errcode"]) == (400, "M_UNKNOWN")
+    fresh = (await c.ok("GET", "/_synapse/admin/v1/register"))["nonce"]
+    expiry, rand, mac = fresh.split(".")
+    for forged in [f"{int(expiry, 16) + 3600:x}.{rand}.{mac}", f"{expiry}.{rand}.{'0' * 32}",
+                   "deadbeef", ""]:
+        status, body = await register(forged, "frank")
+        assert (status, body["errcode"]) == (400, "M_UNKNOWN"), forged
+    assert (await register(fresh, "frank"))[0] == 200

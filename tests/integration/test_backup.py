@@ -130,3 +130,14 @@ async def test_backup_refuses_to_overwrite_unless_forced(tmp_path):
         assert not (tmp_path / "existing.db.partial").exists()
     finally:
         await server.terminate()
+
+
+async def test_backup_of_a_postgres_config_points_at_postgres_tools(tmp_path):
+    config = tmp_path / "pg.yaml"
+    config.write_text(yaml.safe_dump({
+        "server_name": "example.org",
+        "database": {"engine": "postgres", "url": "postgresql://u@127.0.0.1:1/db"}}))
+    code, _out, err = await run_cli("backup", "--config", str(config), "--to",
+                                    str(tmp_path / "b.db"))
+    assert code == 2 and "pg_dump" in err
+    assert not (tmp_path / "b.db").exists()

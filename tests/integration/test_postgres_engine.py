@@ -139,3 +139,27 @@ async def test_constraint_violations_are_integrity_errors(pg_database):
     # INSERT OR IGNORE is carried over as ON CONFLICT DO NOTHING
     cur = db.execute(row.replace("INSERT", "INSERT OR IGNORE"))
     assert cur.rowcount == 0
+
+
+async def test_a_dropped_listen_connection_comes_back_and_says_so(pg_database):
+    """Notifications between processes ride one LISTEN connection: if PostgreSQL drops it, it
+    is opened again, the process is told it may have missed messages, and new ones arrive."""
+    listener, sender = pg_database(), pg_database()
+    got: list[str] = []
+    reconnects: list[bool] = []
+    listener.listen(got.append, lambda: reconnects.append(True))
+    sender.notify("before")
+    await _until(lambda: got == ["before"])
+    old_pid = listener._listen_conn.get_server_pid()
+    sender.execute("SELECT pg_terminate_backend(?)", (old_pid,))
+    await _until(lambda: reconnects == [True], timeout=10)
+    assert listener._listen_conn.get_server_pid() != old_pid
+    sender.notify("after")
+    await _until(lambda: got == ["before", "after"])
+
+
+async def _until(check, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
