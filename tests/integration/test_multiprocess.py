@@ -336,8 +336,15 @@ async def test_remote_servers_join_through_either_process(
 
         everything = ["before anyone remote", "alice via 1", "bob via 2", "alice via 2",
                       "bob via 1", "rita from r1", "remy from r2"]
-        for c in (alice1, bob2, alice2, bob1, rita, remy):
-            await eventually(lambda c=c: _has(c, room, everything), timeout=30)
+        views = {"alice on 1": alice1, "bob on 2": bob2, "alice on 2": alice2, "bob on 1": bob1,
+                 "rita on r1": rita, "remy on r2": remy}
+        for who, c in views.items():
+            try:
+                await eventually(lambda c=c: _has(c, room, everything), timeout=30)
+            except AssertionError:
+                got = await bodies(c, room)
+                raise AssertionError(f"{who} is missing {sorted(set(everything) - set(got))}"
+                                     f" after 30 s (has {got})") from None
         # Our users see the remotes on both processes, in one order (both processes read one
         # database); each remote has its own order for the two remote sends, but ours are in
         # the order they were sent.
