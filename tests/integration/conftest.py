@@ -13,9 +13,8 @@ async def servers(tmp_path):
     """Start server processes; whatever happens, every one is killed at the end."""
     started: list[ServerProcess] = []
 
-    def make(config: Path, *args: str) -> ServerProcess:
-        """``args`` go to ``homeserver run`` after the config (e.g. ``--port``)."""
-        sp = ServerProcess(config, tmp_path / f"server{len(started)}.log", *args)
+    def make(config: Path) -> ServerProcess:
+        sp = ServerProcess(config, tmp_path / f"server{len(started)}.log")
         started.append(sp)
         return sp
 
