@@ -62,6 +62,10 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "sqlite_only(reason): about SQLite files themselves (backup, the file lock,"
         " the file's bytes); not run with --engine postgres")
+    config.addinivalue_line(
+        "markers", "own_databases(reason): sets up its own SQLite and PostgreSQL storage"
+        " (port-db, several processes, the engine itself), whatever --engine says; run once,"
+        " in the default run, not again with --engine postgres")
     config.audiorooms_engine = storage_engine.select_engine(config)
 
 
@@ -74,7 +78,8 @@ def pytest_collection_modifyitems(config, items):
         return
     keep, drop = [], []
     for item in items:
-        (drop if item.get_closest_marker("sqlite_only") else keep).append(item)
+        (drop if item.get_closest_marker("sqlite_only") or item.get_closest_marker(
+            "own_databases") else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -1,12 +1,13 @@
 """The PostgreSQL engine: the stores' synchronous calls, served by asyncpg without blocking.
 
 The stores are synchronous (``db.execute(...)``, ``with db.transaction()``), as SQLite calls on
-the event loop are cheap. A PostgreSQL round trip is not, so here every query runs on asyncpg in
-a private thread with its own event loop (one pool, whichever loop the server runs on), and the
-caller waits for it through greenback: the task's greenlet is suspended and the server's event
-loop keeps serving other requests meanwhile. Tasks get their greenback portal from a task
-factory the server installs (``install_portals``); a caller without one (start-up code, a
-test's own task) waits blocking, which is correct, only not concurrent.
+the event loop are cheap. A PostgreSQL round trip is not, so the calling task waits for asyncpg
+through greenback: its greenlet is suspended and the server's event loop keeps serving other
+requests meanwhile. Tasks get their greenback portal from a task factory the server installs
+(``install_portals``) and run their queries on their own loop's pool. A caller without a
+portal (start-up code, a test's own task) cannot wait that way: its queries run on a private
+thread with its own event loop and pool, and it blocks until they are done, which is correct,
+only not concurrent. A transaction's statements all run where it began.
 
 Writes keep SQLite's rule of one writer at a time, across every process of the server: each
 transaction takes one PostgreSQL advisory lock before its first statement. So a transaction's
@@ -94,9 +95,11 @@ def _rowcount(status: str) -> int:
 class _Txn:
     """The open transaction of one task: its connection, nesting depth, commit hooks."""
 
-    def __init__(self, conn, task):
+    def __init__(self, conn, task, pool, on_thread: bool):
         self.conn = conn
         self.task = task
+        self.pool = pool  # where the connection goes back
+        self.on_thread = on_thread  # the connection belongs to the database thread's loop
         self.depth = 0
         self.after_commit: list[Callable[[], None]] = []
 
@@ -125,6 +128,9 @@ class PostgresDatabase:
         # processes committed is all visible then, and nobody commits more until we do.
         self.begin_hooks: list[Callable[[], None]] = []
         self.blocking_waits = 0  # calls that had no portal and blocked their thread
+        self._pool_size = pool_size
+        # Pools on the server's own loop(s), for tasks with a portal: no thread hop per query.
+        self._loop_pools: dict[asyncio.AbstractEventLoop, Any] = {}
         try:
             self._pool = self._wait(self._open_pool(pool_size))
             self.migrate()
@@ -139,15 +145,31 @@ class PostgresDatabase:
     # running coroutines on the database thread ---------------------------------------------
 
     def _wait(self, coro):
+        """Run ``coro`` on the database thread and wait for it (through the portal if the
+        caller has one, else blocking)."""
         fut: Future = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        try:
-            in_loop = asyncio.get_running_loop()
-        except RuntimeError:
-            in_loop = None
-        if in_loop is not None and greenback.has_portal():
+        if _portal_loop() is not None:
             return greenback.await_(asyncio.wrap_future(fut))
         self.blocking_waits += 1
         return fut.result()
+
+    def _call(self, make, txn: _Txn | None = None):
+        """``make(pool)``'s coroutine, run where the caller can wait for it cheapest: a task
+        with a portal runs it on its own loop with that loop's pool (no thread hop); anyone
+        else on the database thread. A transaction's statements run where it began."""
+        if txn is not None:
+            if txn.on_thread:
+                return self._wait(make(txn.pool))
+            return greenback.await_(make(txn.pool))
+        loop = _portal_loop()
+        if loop is None:
+            return self._wait(make(self._pool))
+        pool = self._loop_pools.get(loop)
+        if pool is None:
+            for old in [lp for lp in self._loop_pools if lp.is_closed()]:
+                del self._loop_pools[old]
+            pool = self._loop_pools[loop] = greenback.await_(self._open_pool(self._pool_size))
+        return greenback.await_(make(pool))
 
     # queries --------------------------------------------------------------------------------
 
@@ -173,18 +195,20 @@ class PostgresDatabase:
     def execute(self, sql: str, params=()) -> Result:
         text, args = self._prepare(sql, params)
         txn = self._txn()
-        return self._wait(self._run(txn.conn if txn else None, text, args))
+        return self._call(lambda pool: self._run(pool, txn.conn if txn else None, text, args),
+                          txn)
 
     def executemany(self, sql: str, seq) -> Result:
         text, _ = self._prepare(sql, ())
         rows = [self._prepare(sql, p)[1] for p in seq]
         txn = self._txn()
-        return self._wait(self._run_many(txn.conn if txn else None, text, rows))
+        return self._call(
+            lambda pool: self._run_many(pool, txn.conn if txn else None, text, rows), txn)
 
-    async def _run(self, conn, text: str, args: list) -> Result:
+    async def _run(self, pool, conn, text: str, args: list) -> Result:
         if conn is None:
-            async with self._pool.acquire() as c:
-                return await self._run(c, text, args)
+            async with pool.acquire() as c:
+                return await self._run(pool, c, text, args)
         try:
             head = text.lstrip()[:8].upper()
             if head.startswith(_READS) or " RETURNING " in text.upper():
@@ -196,10 +220,10 @@ class PostgresDatabase:
             e.add_note(f"in PostgreSQL query: {text}")  # which store query, in the log
             raise
 
-    async def _run_many(self, conn, text: str, rows: list[list]) -> Result:
+    async def _run_many(self, pool, conn, text: str, rows: list[list]) -> Result:
         if conn is None:
-            async with self._pool.acquire() as c:
-                return await self._run_many(c, text, rows)
+            async with pool.acquire() as c:
+                return await self._run_many(pool, c, text, rows)
         try:
             if rows:
                 await conn.executemany(text, rows)
@@ -220,8 +244,15 @@ class PostgresDatabase:
             finally:
                 txn.depth -= 1
             return
-        conn = self._wait(self._begin())
-        txn = _Txn(conn, _task())
+        on_thread = _portal_loop() is None
+        pools: list = []
+
+        async def begin(pool):
+            pools.append(pool)
+            return await self._begin(pool)
+
+        conn = self._call(begin)
+        txn = _Txn(conn, _task(), pools[0], on_thread)
         txn.depth = 1
         token = _current_txn.set(txn)
         try:
@@ -230,31 +261,31 @@ class PostgresDatabase:
             yield self
         except BaseException:
             _current_txn.reset(token)
-            self._wait(self._end(conn, "ROLLBACK"))
+            self._call(lambda pool: self._end(pool, conn, "ROLLBACK"), txn)
             raise
         _current_txn.reset(token)
-        self._wait(self._end(conn, "COMMIT"))
+        self._call(lambda pool: self._end(pool, conn, "COMMIT"), txn)
         for hook in txn.after_commit:
             hook()
 
-    async def _begin(self):
-        conn = await self._pool.acquire()
+    async def _begin(self, pool):
+        conn = await pool.acquire()
         try:
             # one round trip: the key is our own integer, not input
             await conn.execute(
                 f"BEGIN; SELECT pg_advisory_xact_lock({int(self._key(WRITE_LOCK))})")
         except BaseException:
-            await self._pool.release(conn)
+            await pool.release(conn)
             raise
         return conn
 
-    async def _end(self, conn, verb: str) -> None:
+    async def _end(self, pool, conn, verb: str) -> None:
         try:
             await conn.execute(verb)
         except asyncpg.IntegrityConstraintViolationError as e:  # a deferred constraint
             raise database.IntegrityError(str(e)) from e
         finally:
-            await self._pool.release(conn)
+            await pool.release(conn)
 
     def in_transaction(self) -> bool:
         return self._txn() is not None
@@ -386,6 +417,10 @@ class PostgresDatabase:
                     await conn.close()
             await self._pool.close()
 
+        for loop, pool in self._loop_pools.items():
+            if not loop.is_closed():  # a closed loop closed its sockets with it
+                pool.terminate()  # on the server's loop, which may be closing: no await
+        self._loop_pools.clear()
         if self._thread.is_alive():
             try:
                 asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
@@ -416,6 +451,15 @@ async def _primary_keys(conn) -> dict[str, list[str]]:
 def lock_key(name: str) -> int:
     """A stable signed 64-bit advisory-lock key for a name (every process computes the same)."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def _portal_loop() -> asyncio.AbstractEventLoop | None:
+    """The running loop, if the current task can wait through greenback."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return loop if greenback.has_portal() else None
 
 
 def _task():

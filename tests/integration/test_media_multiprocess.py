@@ -27,6 +27,8 @@ from media.testing import AudioClient, ToneTrack, hears, tones_heard, wait_for
 from tests.integration.processes import REPO, ServerProcess, generate_config
 from tests.matrix_client import Client, MatrixResponseError
 
+pytestmark = pytest.mark.own_databases(reason="its processes share a PostgreSQL database it makes")
+
 DEV_PG = "postgresql://postgres@127.0.0.1:55432/postgres"
 AUDIO = {"type": "org.audiorooms.audio"}
 U = "/_matrix/client/unstable/org.audiorooms"

@@ -28,6 +28,8 @@ from tests.integration.federation_helpers import eventually
 from tests.integration.processes import REPO, generate_config
 from tests.matrix_client import Client
 
+pytestmark = pytest.mark.own_databases(reason="its source is a SQLite server and its target a PostgreSQL database it makes")
+
 DEV_CLUSTER = "postgresql://postgres@127.0.0.1:55432/postgres"
 
 

@@ -15,6 +15,8 @@ from homeserver.storage.events import StreamCounter
 from homeserver.storage.postgres import PostgresDatabase, install_portals
 from tests.storage_engine import pg_execute, postgres_url_or_skip, with_database
 
+pytestmark = pytest.mark.own_databases(reason="it opens the engine on PostgreSQL databases it makes")
+
 
 @pytest.fixture
 def pg_database():
