@@ -31,6 +31,9 @@ from tests.integration.federation_helpers import eventually
 from tests.integration.processes import ServerProcess, generate_config
 from tests.matrix_client import Client
 
+pytestmark = pytest.mark.own_databases(
+    reason="its two processes share a PostgreSQL database it makes")
+
 PG_URL_ENV = "AUDIOROOMS_TEST_PG_URL"
 DEV_CLUSTER = "postgresql://postgres@127.0.0.1:55432/postgres"
 PASSWORD = "correct horse battery"
