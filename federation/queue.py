@@ -121,11 +121,20 @@ class OutboundQueue:
         self._workers.clear()
 
     def send_pdu(self, destinations, pdu: dict) -> None:
+        # committed before anyone is told it was sent
+        self.wake_senders(self.enqueue_pdu(destinations, pdu))
+
+    def enqueue_pdu(self, destinations, pdu: dict) -> list[str]:
+        """Store ``pdu`` for ``destinations`` (in the caller's transaction, if it has one)
+        without waking their senders: call ``wake_senders`` with the result once committed
+        (a sender woken earlier may look before the rows are visible, then sleep on them)."""
         dests = [d for d in set(destinations) if d != self.server_name]
-        if not dests:
-            return
-        self.store.enqueue(dests, pdu)  # committed before anyone is told it was sent
-        for d in dests:
+        if dests:
+            self.store.enqueue(dests, pdu)
+        return dests
+
+    def wake_senders(self, destinations: list[str]) -> None:
+        for d in destinations:
             self._ensure_worker(d)
 
     def send_edu(self, destinations, edu: dict, durable: bool = False) -> None:

@@ -292,7 +292,8 @@ class Homeserver:
         self.media.room_checks.append(self.admin_rooms.check_join)  # no audio either
 
         # who reacts to what
-        self.rooms.event_listeners.append(self.federation.on_event_appended)  # relay, in order
+        self.rooms.persist_listeners.append(self.federation.on_event_persisted)  # relay, in order
+        self.rooms.event_listeners.append(self.federation.on_event_appended)
         self.rooms.event_listeners.append(self.audio.on_event)  # stage changes, live notices
         self.rooms.event_listeners.append(self.recording.on_event)  # recording on/off, notices
         self.rooms.event_listeners.append(self.notifications.on_event)  # unread counts

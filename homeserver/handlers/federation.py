@@ -83,11 +83,17 @@ class FederationHandler:
             waiter.set_result(None)
 
     def on_event_appended(self, event: dict, stream: int) -> None:
-        """The host relays every appended event, in order, to every server in the room
-        (including the target of a membership change who may just have left)."""
+        """Committed: whoever awaits the event is told."""
         waiter = self._awaited.pop(event["event_id"], None)
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    def on_event_persisted(self, event: dict, stream: int) -> None:
+        """The host relays every appended event, in order, to every server in the room
+        (including the target of a membership change who may just have left). Queued inside
+        the transaction that appends the event, under its write lock: the outbox is in the
+        room's order even when several processes append, and an event that committed is
+        queued even if this process dies the next instant. Senders wake after the commit."""
         room_id = event["room_id"]
         if not self.rooms.is_host(room_id):
             return
@@ -96,7 +102,8 @@ class FederationHandler:
             dests.add(server_of(event["state_key"]))
         dests.discard(self.server_name)
         if dests:  # with its place in our order, which residents rank members by
-            self.queue.send_pdu(dests, served(event))
+            queued = self.queue.enqueue_pdu(dests, served(event))
+            self.store.db.after_commit(lambda: self.queue.wake_senders(queued))
 
     # inbound transactions ------------------------------------------------------------------
 

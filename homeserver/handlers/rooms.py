@@ -83,6 +83,9 @@ class RoomHandler:
         # Called with (event, stream_ordering) after each event is committed; make_app connects
         # federation's relaying, the stage and the SFU here.
         self.event_listeners: list[Callable[[dict, int], None]] = []
+        # (event, stream) inside the transaction that appends it, before commit: what must
+        # commit with the event or not at all (the federation outbox row, in the room's order)
+        self.persist_listeners: list[Callable[[dict, int], None]] = []
         # Called with (sender, room_id, type, content) before a client's event is built;
         # raise to refuse it (make_app connects the reactions' checks and rate limit here).
         self.send_checks: list[Callable[[str, str, str, dict], None]] = []
@@ -170,6 +173,8 @@ class RoomHandler:
                                               order=None if host else order, we_order=host)
             if event["type"] == "m.room.redaction":
                 self._apply_redaction(event)
+            for listener in self.persist_listeners:
+                listener(event, stream)
             # Told once it is visible: a /sync woken earlier would not find it yet.
             self.store.db.after_commit(lambda: self.announce(event, stream))
         return event

@@ -28,8 +28,8 @@ def generate_config(tmp: Path, port: int, *extra: str) -> Path:
 class ServerProcess:
     """``homeserver run`` as a subprocess; stderr goes to a file so it can never block."""
 
-    def __init__(self, config: Path, log: Path):
-        self.config, self.log = config, log
+    def __init__(self, config: Path, log: Path, *args: str):
+        self.config, self.log, self.args = config, log, args
         self.proc: asyncio.subprocess.Process | None = None
         self.ready_line = ""
 
@@ -37,6 +37,7 @@ class ServerProcess:
         with open(self.log, "ab") as err:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "homeserver", "run", "--config", str(self.config),
+                *self.args,
                 cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=err,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
         try:
