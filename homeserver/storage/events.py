@@ -51,9 +51,11 @@ class StreamCounter:
 
     def next(self) -> int:
         if self._shared:
-            assert self.db.in_transaction(), "stream positions are taken inside a transaction"
-            pos = self.db.execute("SELECT nextval('stream_ordering_seq')").fetchone()[0]
-            self.db.after_commit(lambda: self.advance(pos))
+            # Inside the caller's transaction (the stores take it there, with what they
+            # write at it), else in one of its own.
+            with self.db.transaction():
+                pos = self.db.execute("SELECT nextval('stream_ordering_seq')").fetchone()[0]
+                self.db.after_commit(lambda: self.advance(pos))
             return pos
         self.current += 1
         return self.current
