@@ -138,8 +138,8 @@ class AdminStore:
             where += " AND (m.user_id LIKE ? ESCAPE '\\' OR u.displayname LIKE ? ESCAPE '\\')"
             args += ["@" + _like(search) + ":%", _like(search)]  # the localpart, as Synapse
         base = (f"FROM media m LEFT JOIN users u ON u.user_id = m.user_id WHERE {where}"
-                " GROUP BY m.user_id")
-        total = self.db.execute(f"SELECT COUNT(*) FROM (SELECT m.user_id {base})",
+                " GROUP BY m.user_id, u.displayname")
+        total = self.db.execute(f"SELECT COUNT(*) FROM (SELECT m.user_id {base}) AS uploaders",
                                 args).fetchone()[0]
         direction = "DESC" if backwards else "ASC"
         rows = self.db.execute(
