@@ -134,11 +134,12 @@ class RelationStore:
         sql += " GROUP BY r.relates_to_id"
         having = []
         if before is not None:
-            having.append("latest <= ?")
+            having.append("MAX(r.stream_ordering) <= ?")  # standard SQL: no alias here
             params.append(before)
         if participant is not None:
-            having.append("(SUM(r.sender = ?) > 0 OR EXISTS (SELECT 1 FROM events e"
-                          " WHERE e.event_id = r.relates_to_id AND e.sender = ?))")
+            having.append("(SUM(CASE WHEN r.sender = ? THEN 1 ELSE 0 END) > 0 OR EXISTS"
+                          " (SELECT 1 FROM events e WHERE e.event_id = r.relates_to_id"
+                          " AND e.sender = ?))")
             params += [participant, participant]
         if having:
             sql += " HAVING " + " AND ".join(having)
@@ -205,12 +206,20 @@ class RelationStore:
     def thread_summaries(self, room_id: str, roots: Sequence[str], user_id: str,
                          upto: int | None) -> dict[str, tuple[int, str, bool]]:
         """{root: (reply count, latest reply's event ID, whether user_id replied)}."""
-        # SQLite takes the bare event_id from the row holding MAX(stream_ordering).
         rows = self._grouped(
-            "SELECT relates_to_id, COUNT(*), event_id, MAX(stream_ordering), SUM(sender = ?)"
-            " FROM event_relations", room_id, roots, THREAD, upto,
-            " GROUP BY relates_to_id", head=[user_id])
-        return {root: (n, latest, bool(mine)) for root, n, latest, _, mine in rows}
+            "SELECT relates_to_id, COUNT(*), MAX(stream_ordering),"
+            " SUM(CASE WHEN sender = ? THEN 1 ELSE 0 END) FROM event_relations", room_id, roots,
+            THREAD, upto, " GROUP BY relates_to_id", head=[user_id])
+        if not rows:
+            return {}
+        # the latest reply's ID: its position is unique (standard SQL has no bare columns)
+        latest = dict(self.db.execute(
+            "SELECT stream_ordering, event_id FROM event_relations WHERE relates_to_id IN"
+            f" ({','.join('?' * len(rows))}) AND rel_type = ? AND stream_ordering IN"
+            f" ({','.join('?' * len(rows))})",
+            [*(r[0] for r in rows), THREAD, *(r[2] for r in rows)]).fetchall())
+        return {root: (n, latest[pos], bool(mine)) for root, n, pos, mine in rows
+                if pos in latest}
 
     def latest_edits(self, room_id: str, originals: Iterable[tuple[str, Any, Any]],
                      upto: int | None) -> dict[str, str]:
