@@ -10,9 +10,8 @@ What is rewritten, and why it is safe to do by pattern:
 - ``INSERT OR REPLACE INTO t (cols)`` -> an upsert on ``t``'s primary key (the engine knows
   every table's key from the catalog), updating the other columns;
 - ``instr`` -> ``strpos``; scalar ``MAX(a, b)`` / ``MIN(a, b)`` -> ``GREATEST`` / ``LEAST``;
-  ``LIKE`` -> ``ILIKE``
-  (SQLite's LIKE ignores ASCII case); ``CAST(x AS INTEGER)`` -> ``BIGINT``; ``rowid`` ->
-  ``ctid``;
+  ``LIKE`` -> ``ILIKE`` (SQLite's LIKE ignores ASCII case); ``LIMIT -1`` -> ``LIMIT ALL``;
+  ``CAST(x AS INTEGER)`` -> ``BIGINT``; ``rowid`` -> ``ctid``;
 - ``json_extract`` / ``json_type`` with a literal ``$.a."b.c"`` path keep their SQLite meaning
   through functions of the same names the engine installs (homeserver/storage/postgres.py),
   given the path as a text array;
@@ -34,6 +33,7 @@ _WORDS = [
     (re.compile(r"\bAS\s+INTEGER\s*\)", re.I), "AS BIGINT)"),
     (re.compile(r"\browid\b", re.I), "ctid"),
     (re.compile(r"\binstr\(", re.I), "strpos("),
+    (re.compile(r"\bLIMIT\s+-1\b", re.I), "LIMIT ALL"),  # SQLite's "no limit" before OFFSET
 ]
 # MAX(a, b) with two plain operands (no nested parentheses): SQLite's scalar form.
 _SCALAR_MINMAX = re.compile(r"\b(MAX|MIN)\(\s*([^(),]+?)\s*,\s*([^(),]+?)\s*\)", re.I)

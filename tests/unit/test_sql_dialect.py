@@ -50,6 +50,8 @@ def test_sqlite_functions_and_operators():
                         " AND y NOT LIKE 'a%' AND CAST(z AS INTEGER) > 0 AND MAX(q) > 1")
     assert text == ("UPDATE t SET n = GREATEST(n - 1, 0), m = LEAST(a, $1) WHERE x ILIKE $2"
                     " AND y NOT ILIKE 'a%' AND CAST(z AS BIGINT) > 0 AND MAX(q) > 1")
+    assert translate("SELECT v FROM t ORDER BY v LIMIT -1 OFFSET ?")[0] == \
+        "SELECT v FROM t ORDER BY v LIMIT ALL OFFSET $1"
     assert "ctid NOT IN (SELECT ctid" in translate(
         "DELETE FROM t WHERE rowid NOT IN (SELECT rowid FROM t LIMIT ?)")[0]
 
