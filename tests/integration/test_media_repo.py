@@ -228,8 +228,12 @@ async def test_avatar_end_to_end(make_homeserver):
 
     async def bob_sees_avatar():
         member = await bob.state(room, "m.room.member", alice.user_id)
-        return member.get("avatar_url") == mxc and \
-            (await bob.state(room, "m.room.avatar")).get("url") == mxc
+        if member.get("avatar_url") != mxc:
+            return False
+        # the room's avatar comes after the member event: 404 until it has arrived
+        status, avatar = await bob.request(
+            "GET", f"/rooms/{quote(room)}/state/m.room.avatar/")
+        return status == 200 and avatar.get("url") == mxc
     from tests.integration.federation_helpers import eventually
     await eventually(bob_sees_avatar)
     status, _, body = await get(bob, f"{C1}/download/{server}/{media_id}")
