@@ -363,6 +363,10 @@ class Homeserver:
     async def start(self) -> None:
         if self.db.engine == "postgres":
             _portals_for_running_loop()
+            import greenback
+            # start-up's own store calls wait without blocking the loop too: background
+            # tasks started below may hold the write lock meanwhile
+            await greenback.ensure_portal()
         self.process_bus.start()
         if isinstance(self.sfu, SFUCluster):
             await self.sfu.start()

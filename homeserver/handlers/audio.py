@@ -21,6 +21,7 @@ from ..errors import InvalidParam
 from ..storage.events import EventStore
 from . import hallway_schema as schema
 from .accounts import Requester
+from .background import soon
 from .directory import DirectoryHandler
 from .hallway_cache import RemoteHallways
 from .remote import RemoteQueries
@@ -249,7 +250,7 @@ class AudioRoomHandler:
         etype = event["type"]
         if etype == CLUB_LIVE:
             if event["content"].get("live") is True:
-                asyncio.get_running_loop().call_soon(self._notify_club, event)
+                soon(self._notify_club, event)
             return
         if etype == stage.LIVE and event.get("state_key") == "":
             ended_at = self._ended_rooms()
@@ -270,7 +271,7 @@ class AudioRoomHandler:
         before = unsigned.get("prev_content") or {}
         now_live = event["content"].get("live") is True
         if now_live and before.get("live") is not True and "prev_content" in unsigned:
-            asyncio.get_running_loop().call_soon(self._announce_live, event)
+            soon(self._announce_live, event)
         if not now_live and before.get("live") is True:
             for ended in self.room_ended_listeners:
                 ended(event["room_id"])

@@ -43,6 +43,7 @@ from ..storage.events import EventStore
 from ..storage.recordings import RecordingRow, RecordingStore
 from .accounts import Requester
 from .audio import NoticeSender
+from .background import soon
 from .content_repo import ContentRepository
 from .media_rules import valid_media_id
 from .ratelimit import RateLimiter
@@ -182,7 +183,7 @@ class RecordingHandler:
 
     def _notify_soon(self, view, room_id: str, users) -> None:
         # not from inside the event listener: a notice is itself an event (and maybe a room)
-        asyncio.get_running_loop().call_soon(self._notify, view, room_id, list(users))
+        soon(self._notify, view, room_id, list(users))
 
     def _notify(self, view, room_id: str, users) -> None:
         name = (view.get(("m.room.name", "")) or {}).get("content", {}).get("name")

@@ -18,6 +18,7 @@ from federation.queue import OutboundQueue
 from ..errors import BadJson, Forbidden
 from ..storage.events import EventStore, StreamCounter
 from .accounts import Requester
+from .background import soon
 from .notifier import Notifier
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ class TypingHandler:
             return
         delay = max(0.0, min(users.values()) - self.clock())
         self._timers[room_id] = asyncio.get_running_loop().call_later(
-            delay + 0.01, self._expire, room_id)
+            delay + 0.01, soon, self._expire, room_id)  # a task: _expire stores a position
 
     def _expire(self, room_id: str) -> None:
         self._timers.pop(room_id, None)

@@ -270,10 +270,13 @@ class PostgresDatabase:
 
     async def _begin(self, pool):
         conn = await pool.acquire()
+        # A caller without a portal blocks its loop while it waits for the lock; if a task of
+        # that loop holds the lock, it can never finish: give up after a while, loudly.
+        timeout = "SET LOCAL lock_timeout = '10s'; " if pool is self._pool else ""
         try:
             # one round trip: the key is our own integer, not input
-            await conn.execute(
-                f"BEGIN; SELECT pg_advisory_xact_lock({int(self._key(WRITE_LOCK))})")
+            await conn.execute(f"BEGIN; {timeout}"
+                               f"SELECT pg_advisory_xact_lock({int(self._key(WRITE_LOCK))})")
         except BaseException:
             await pool.release(conn)
             raise
