@@ -205,7 +205,7 @@ def run_backup(config: Config, to: str, force: bool, pages: int) -> int:
 
 
 def run_port_db(config: Config, sqlite_path: str, batch: int) -> int:
-    from .port_db import PortError, port_db
+    from .storage.port_db import PortError, port_db
 
     def lock(path: str):
         try:

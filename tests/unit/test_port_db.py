@@ -6,7 +6,8 @@ import sqlite3
 
 import pytest
 
-from homeserver.port_db import (
+from homeserver.storage.database import Database
+from homeserver.storage.port_db import (
     Convert,
     PortError,
     TableCopy,
@@ -17,7 +18,6 @@ from homeserver.port_db import (
     redact,
     source_tables,
 )
-from homeserver.storage.database import Database
 
 
 def test_copied_tables_are_the_schemas_own_not_sqlites_nor_the_fulltext_index(tmp_path):
@@ -81,7 +81,7 @@ def test_passwords_stay_out_of_messages():
 
 def test_a_database_of_another_server_name_is_refused_before_postgres_is_touched(tmp_path):
     from homeserver.config import config_from_dict
-    from homeserver.port_db import port_db
+    from homeserver.storage.port_db import port_db
 
     path = tmp_path / "hs.db"
     db = Database(path)

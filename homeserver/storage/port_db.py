@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from .config import Config
-from .storage.migrations import MIGRATIONS
+from ..config import Config
+from .migrations import MIGRATIONS
 
 BATCH_ROWS = 5000
 BAR_WIDTH = 30
@@ -349,7 +349,7 @@ def port_db(config: Config, sqlite_path: str, *, lock: Callable[[str], object],
 
 def prepare_target(config: Config) -> None:
     """The schema on PostgreSQL, by the server's own migrations."""
-    from .storage.database import open_database
+    from .database import open_database
 
     try:
         target = open_database(config.database)
