@@ -92,8 +92,35 @@ class EventStore:
         # Called inside persist_event's transaction with (event, stream): the process bus
         # tells the server's other processes when it commits.
         self.on_persist: Callable[[dict, int], None] | None = None
-        if db.engine == "postgres":
+        # PostgreSQL: reads wait, so other tasks run while a cache is being filled from the
+        # database and while a write's transaction is open. A fill is kept only if nothing
+        # wrote to the room (or redacted, for events) meanwhile; and when a write commits,
+        # what others may have filled from before it is dropped (see _committed).
+        self._shared = db.engine == "postgres"
+        self._room_epoch: dict[str, int] = {}
+        self._event_epoch = 0
+        if self._shared:
             db.begin_hooks.append(self._catch_up)
+
+    def _bump(self, room_id: str) -> None:
+        self._room_epoch[room_id] = self._room_epoch.get(room_id, 0) + 1
+
+    def _may_fill(self, room_id: str, epoch: int) -> bool:
+        """A cache fill read at ``epoch`` may be kept: no write to the room since, and not read
+        inside a transaction (whose uncommitted writes others must not see, nor keep if it
+        rolls back)."""
+        if not self._shared:
+            return True
+        return self._room_epoch.get(room_id, 0) == epoch and not self.db.in_transaction()
+
+    def _committed(self, room_id: str, state: bool, latest: tuple | None) -> None:
+        """PostgreSQL, our write to the room committed: fills made from before it go."""
+        self._bump(room_id)
+        if state:
+            self._state.pop(room_id, None)
+            self._members.pop(room_id, None)
+        if latest is not None:
+            self._latest.pop(room_id, None)
 
     # rooms ---------------------------------------------------------------------------------
 
@@ -130,6 +157,7 @@ class EventStore:
     def invalidate_room(self, room_id: str, state: bool) -> None:
         """Another process appended to the room: its latest event (and, for a state event, its
         state and members) are read again from the database when next needed."""
+        self._bump(room_id)  # a fill read before this must not land
         self._latest.pop(room_id, None)
         if state:
             self._state.pop(room_id, None)
@@ -137,6 +165,9 @@ class EventStore:
 
     def invalidate_all(self) -> None:
         """Messages from other processes were lost: read every room again when needed."""
+        for room_id in list(self._room_epoch):
+            self._bump(room_id)
+        self._event_epoch += 1
         self._state.clear()
         self._latest.clear()
         self._members.clear()
@@ -144,6 +175,7 @@ class EventStore:
 
     def forget_event(self, event_id: str) -> None:
         """Another process changed a stored event (a redaction): read it again."""
+        self._event_epoch += 1
         self._events.pop(event_id, None)
 
     def _catch_up(self) -> None:
@@ -225,6 +257,10 @@ class EventStore:
                 self.on_persist(event, stream)
         # Caches are updated only after the commit succeeded.
         self.persisted += 1
+        if self._shared:
+            self._bump(room_id)
+            self.db.after_commit(lambda: self._committed(
+                room_id, state_key is not None and update_state, None if outlier else ()))
         self._remember(event)
         if state_key is not None and update_state and room_id in self._state:
             self._state[room_id][(event["type"], state_key)] = event["event_id"]
@@ -267,6 +303,9 @@ class EventStore:
                                ev["event_id"], pos))
         self._state.pop(room_id, None)
         self._members.pop(room_id, None)
+        if self._shared:
+            self._bump(room_id)
+            self.db.after_commit(lambda: self._committed(room_id, True, ()))
 
     def redact(self, target_id: str, redacted: dict) -> None:
         """Replace a stored event by its redacted form (the redaction algorithm's output)."""
@@ -281,6 +320,9 @@ class EventStore:
         if target_id in self._events:
             # A redacted event keeps its place in the room's order.
             self._events[target_id] = _set_order(redacted, row[0] if row else None)
+        if self._shared:
+            self._event_epoch += 1
+            self.db.after_commit(lambda: self.forget_event(target_id))
 
     def has_event(self, event_id: str) -> bool:
         return event_id in self._events or self.db.execute(
@@ -300,12 +342,14 @@ class EventStore:
         ev = self._events.get(event_id)
         if ev is not None:
             return ev
+        epoch = self._event_epoch
         row = self.db.execute("SELECT json, room_order FROM events WHERE event_id = ?",
                               (event_id,)).fetchone()
         if row is None:
             return None
         ev = _set_order(json.loads(row[0]), row[1])  # the column is what counts
-        self._remember(ev)
+        if not self._shared or (epoch == self._event_epoch and not self.db.in_transaction()):
+            self._remember(ev)
         return ev
 
     def get_events(self, event_ids) -> list[dict]:
@@ -330,14 +374,18 @@ class EventStore:
 
     def latest_event(self, room_id: str) -> tuple[str, int, int] | None:
         """(event_id, depth, stream_ordering) of the newest event in the room."""
-        if room_id not in self._latest:
+        latest = self._latest.get(room_id)
+        if latest is None:
+            epoch = self._room_epoch.get(room_id, 0)
             row = self.db.execute(
                 "SELECT event_id, depth, stream_ordering FROM events WHERE room_id = ?"
                 " AND outlier = 0 ORDER BY stream_ordering DESC LIMIT 1", (room_id,)).fetchone()
             if row is None:
                 return None
-            self._latest[room_id] = tuple(row)
-        return self._latest[room_id]
+            latest = (row[0], row[1], row[2])
+            if self._may_fill(room_id, epoch):
+                self._latest[room_id] = latest
+        return latest
 
     def room_events(self, room_id: str, *, after: int | None = None, upto: int | None = None,
                     limit: int = 100, backwards: bool = False) -> list[tuple[int, dict]]:
@@ -368,10 +416,12 @@ class EventStore:
     def current_state_ids(self, room_id: str) -> dict[tuple[str, str], str]:
         st = self._state.get(room_id)
         if st is None:
+            epoch = self._room_epoch.get(room_id, 0)
             st = {(t, k): e for t, k, e in self.db.execute(
                 "SELECT type, state_key, event_id FROM current_state WHERE room_id = ?",
                 (room_id,))}
-            if st:  # an unknown room ID (anyone can send one) must not grow the cache
+            # an unknown room ID (anyone can send one) must not grow the cache
+            if st and self._may_fill(room_id, epoch):
                 self._state[room_id] = st
         return st
 
@@ -424,9 +474,11 @@ class EventStore:
     def _room_memberships(self, room_id: str) -> dict[str, str]:
         members = self._members.get(room_id)
         if members is None:
+            epoch = self._room_epoch.get(room_id, 0)
             members = dict(self.db.execute(
                 "SELECT user_id, membership FROM memberships WHERE room_id = ?", (room_id,)))
-            if members:  # as for state: unknown room IDs are not cached
+            # as for state: unknown room IDs are not cached
+            if members and self._may_fill(room_id, epoch):
                 self._members[room_id] = members
         return members
 
