@@ -20,7 +20,7 @@ import random
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -49,6 +49,10 @@ class Outbox(Protocol):
         ...
 
     def release(self, destination: str) -> None: ...
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` once the caller's transaction (if any) has committed."""
+        ...
 
     def destinations(self) -> list[str]: ...
 
@@ -121,8 +125,10 @@ class OutboundQueue:
         self._workers.clear()
 
     def send_pdu(self, destinations, pdu: dict) -> None:
-        # committed before anyone is told it was sent
-        self.wake_senders(self.enqueue_pdu(destinations, pdu))
+        # Senders wake once the rows are committed (the caller may be inside a transaction:
+        # a sender woken before would find nothing, then sleep on the rows).
+        dests = self.enqueue_pdu(destinations, pdu)
+        self.store.after_commit(lambda: self.wake_senders(dests))
 
     def enqueue_pdu(self, destinations, pdu: dict) -> list[str]:
         """Store ``pdu`` for ``destinations`` (in the caller's transaction, if it has one)
@@ -141,9 +147,8 @@ class OutboundQueue:
         if durable:
             dests = [d for d in set(destinations) if d != self.server_name]
             if dests:
-                self.store.enqueue(dests, edu, kind="edu")  # committed, like a PDU
-                for d in dests:
-                    self._ensure_worker(d)
+                self.store.enqueue(dests, edu, kind="edu")  # stored, like a PDU
+                self.store.after_commit(lambda: self.wake_senders(dests))
             return
         for d in set(destinations):
             if d == self.server_name:

@@ -113,6 +113,9 @@ class OutboxStore:
     def release(self, destination: str) -> None:
         self.db.unlock(f"federation-sender:{destination}")
 
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        self.db.after_commit(fn)
+
     def pending(self, destination: str, max_pdus: int = MAX_PDUS,
                 max_edus: int = MAX_EDUS) -> list[tuple[int, str, dict]]:
         """The longest prefix of the destination's rows with at most ``max_pdus`` PDUs and
