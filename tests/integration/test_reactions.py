@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from aiohttp.test_utils import unused_port
 
+from tests import storage_engine
 from tests.integration.federation_helpers import eventually
 from tests.integration.keyed_server import F1, KeyedServer
 
@@ -25,6 +26,13 @@ SEEN_WITHIN_S = 1.0
 # A stage change reaches the other servers in tens of milliseconds on a quiet machine, burst
 # or not; the bound is generous because the machine is shared with other test runs.
 STAGE_P95_BOUND_MS = 1000
+
+
+def stage_bound_ms() -> float:
+    """The stage's p95 bound during a flood. On PostgreSQL (the second CI run) every write
+    takes the server-wide lock and several round trips, so the same flood queues longer: 3 s
+    there (a stalled stage would still fail it); SQLite keeps the 1 s bound."""
+    return STAGE_P95_BOUND_MS * (3 if storage_engine.current().engine == "postgres" else 1)
 
 
 async def start_world(make_homeserver, extra_servers=None, per_server=None):
@@ -269,7 +277,7 @@ async def test_burst_from_one_remote_user_cut_at_the_host_without_delaying_the_s
               f" 100-reaction burst from one remote user p95 {p95(during):.0f} ms"
               f" (median {statistics.median(during):.0f} ms, max {max(during):.0f} ms);"
               f" host accepted {len(accepted)} of {distinct} in {elapsed:.1f} s")
-        assert p95(during) < STAGE_P95_BOUND_MS, during
+        assert p95(during) < stage_bound_ms(), during
     finally:
         for w in watchers:
             await w.stop()
@@ -336,7 +344,7 @@ async def test_hostile_server_flooding_through_many_users_is_cut_and_the_room_ke
             print(f"\nhostile server: 300 reactions from 6 users, host accepted"
                   f" {len(accepted_ids)}; stage change on B and C p95 {p95(during):.0f} ms"
                   f" (max {max(during):.0f} ms)")
-            assert p95(during) < STAGE_P95_BOUND_MS, during
+            assert p95(during) < stage_bound_ms(), during
         finally:
             for w in watchers:
                 await w.stop()
