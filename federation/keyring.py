@@ -183,13 +183,14 @@ class Keyring:
         if found is not None:
             return found
         try:
-            fetched = await self._refresh(server)
+            await self._refresh(server)
         except SignatureError as e:
             raise SignatureError(f"no valid key {key_id} known for {server}: {e}") from None
-        if fetched:
-            found = self._lookup(server, key_id, at)
-            if found is not None:
-                return found
+        # Look again even when no fetch was made: one that just finished (while our first
+        # look was reading the cache, which may wait for the database) has stored the key.
+        found = self._lookup(server, key_id, at)
+        if found is not None:
+            return found
         raise SignatureError(f"no valid key {key_id} known for {server}")
 
     async def _refresh(self, server: str) -> bool:
