@@ -11,10 +11,10 @@ that committed.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
+from .background import soon
 from .process_bus import ProcessBus, int_field, str_field, users_field
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,6 @@ class ProcessFollower:
         # Per-process reactions to any event of the server, wherever it was committed (the
         # SFU's stage rights, caches); called with (event, stream).
         self.event_listeners: list[Callable[[dict, int], None]] = []
-        self._tasks: set[asyncio.Task] = set()
 
     def wire(self) -> None:
         """Connect the sending side to the stores and handlers, the receiving side to the bus."""
@@ -97,21 +96,13 @@ class ProcessFollower:
 
     # receiving ------------------------------------------------------------------------------
 
-    def _in_task(self, handler: Callable[[dict], None]) -> Callable[[dict], None]:
+    @staticmethod
+    def _in_task(handler: Callable[[dict], None]) -> Callable[[dict], None]:
         """Reading the database waits for it: do that in a task of its own (with a portal),
         not in the loop's callback."""
         def spawn(msg: dict) -> None:
-            task = asyncio.get_running_loop().create_task(self._guarded(handler, msg))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            soon(handler, msg)
         return spawn
-
-    @staticmethod
-    async def _guarded(handler, msg: dict) -> None:
-        try:
-            handler(msg)
-        except Exception:
-            log.exception("following another process's %s failed", msg.get("k"))
 
     def _on_event(self, msg: dict) -> None:
         room_id, stream, event_id = str_field(msg, "r"), int_field(msg, "s"), \
