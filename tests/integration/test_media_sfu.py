@@ -8,6 +8,7 @@ through ``relay_signaller`` (the homeserver wires that to the federation relay e
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 
 import pytest
@@ -72,12 +73,21 @@ async def test_listener_hears_the_speakers_tone_quickly(sfus):
     sfu = sfus()
     tone = ToneTrack(440, 0.5)
     speaker, _ = await join(sfu, "@speaker:a", mic=tone)
-    t0 = time.monotonic()
-    listener, _ = await join(sfu, "@listener:a")
-    sfus.clients += [speaker, listener]
-    assert await wait_for(lambda: listener.first_packet_at is not None, 3)
-    join_time = listener.first_packet_at - t0
-    assert join_time < 0.3, f"join to first audio took {join_time:.3f} s"
+    sfus.clients.append(speaker)
+    # Join to first audio, over five listeners joining one after another: the median must be
+    # under 300 ms (issue #5's target; bench/fanout.py measures its p95) and none may take a
+    # second. One sample alone is at the mercy of the shared machine: CI once saw a 0.59 s
+    # join (a pause of the whole test process) where 0.05 s is usual.
+    join_times = []
+    for n in range(5):
+        t0 = time.monotonic()
+        listener, _ = await join(sfu, f"@listener{n}:a")
+        sfus.clients.append(listener)
+        assert await wait_for(lambda c=listener: c.first_packet_at is not None, 3)
+        join_times.append(listener.first_packet_at - t0)
+    shown = ", ".join(f"{t:.3f}" for t in join_times)
+    assert statistics.median(join_times) < 0.3, f"join to first audio took {shown} s"
+    assert max(join_times) < 1.0, f"join to first audio took {shown} s"
     await asyncio.sleep(0.8)
     assert await wait_for(lambda: hears(listener, 0, 440), 2)
     # only slot 0 is used with one speaker; the speaker does not hear themself
