@@ -407,6 +407,14 @@ def parse_answer(sdp: str) -> OfferPlan:
     return OfferPlan(plans, transport, [p.mid for p in plans if p.accepted and p.mid])
 
 
+def accepted_section(plan: OfferPlan) -> SectionPlan:
+    """The first section of ``plan`` that we (or the peer's answer) accepted."""
+    sec = next((s for s in plan.sections if s.accepted), None)
+    if sec is None or sec.payload_type is None:  # plan_offer and parse_answer refuse these
+        raise SdpError("no accepted Opus audio section")
+    return sec
+
+
 # writing -------------------------------------------------------------------------------------
 
 @dataclass

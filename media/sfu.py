@@ -9,7 +9,8 @@ stale speakers. The parts, one module each:
 * ``forwarding.py``: incoming and outgoing streams and the per-packet forwarding loop
   (Opus is forwarded as is: nothing is decoded, queued, or switched to another task);
 * ``session.py``: a participant's connection (its slots, its mic, its RTCP reports);
-* ``cascade.py``: the relays between servers' SFUs, and ``arsl.py``, their control messages;
+* ``cascade.py``: the relays between servers' SFUs, ``uplinks.py``: keeping ours to remote
+  rooms' hosts up, and ``arsl.py``, their control messages;
 * ``transport.py``: ICE + DTLS-SRTP; ``sdp.py``: offers and answers; ``errors.py``: what the
   SFU refuses.
 """
@@ -24,15 +25,16 @@ import time
 from collections.abc import Awaitable, Callable
 
 from . import sdp
-from .cascade import RelayPeer, Uplink
-from .errors import CapacityExceeded, MediaError, SdpError, Unavailable
+from .cascade import RelayPeer
+from .errors import MediaError, SdpError, Unavailable
 from .feedback import LossStats
 from .forwarding import Counters, LoopLag
 from .ice_tcp import TcpIceServer
 from .recorder import Recorder
 from .room import Room, StagePolicy
 from .session import Session
-from .transport import Certificate, IceOptions, PeerTransport, resolve_options
+from .transport import Certificate, IceOptions, PeerTransport, gather_or_release, resolve_options
+from .uplinks import Uplinks
 
 log = logging.getLogger(__name__)
 
@@ -48,29 +50,6 @@ RelaySignaller = Callable[[str, str, str], Awaitable[str]]  # (room_id, host, of
 def host_of(room_id: str) -> str | None:
     """The server a room ID names (its host), or None."""
     return room_id.split(":", 1)[1] if ":" in room_id else None
-
-
-async def _gather(tp: PeerTransport) -> None:
-    """ICE candidates for a new connection; ``CapacityExceeded`` when there is no socket for
-    it, ``Unavailable`` when there is no address to bind."""
-    try:
-        await tp.gather()
-    except MediaError:
-        await tp.close()
-        raise
-    except OSError as e:  # out of sockets
-        await tp.close()
-        raise CapacityExceeded(f"no UDP socket: {e}") from e
-    except BaseException:
-        await tp.close()
-        raise
-
-
-def _accepted(plan: sdp.OfferPlan) -> sdp.SectionPlan:
-    sec = next((s for s in plan.sections if s.accepted), None)
-    if sec is None or sec.payload_type is None:  # plan_offer and parse_answer refuse these
-        raise SdpError("no accepted Opus audio section")
-    return sec
 
 
 class SFU:
@@ -120,6 +99,7 @@ class SFU:
         self.lag = LoopLag()
         self._ticker: asyncio.Task | None = None
         self._closed = False
+        self.uplinks = Uplinks(self)  # our relays to the hosts of remote rooms
 
     @property
     def forwarded(self) -> int:
@@ -197,7 +177,7 @@ class SFU:
                            on_state=functools.partial(self._session_state, room, sess),
                            tcp=tcp)
         sess.tp = tp
-        await _gather(tp)
+        await gather_or_release(tp)
         sess.open_slots(tp)
         sess.sdp_id = random.getrandbits(62)
         answer = sess.answer(offer_sdp, plan, tp.local(local_role[0], sess.sdp_id))
@@ -205,7 +185,7 @@ class SFU:
         tp.start(plan.transport, local_role[1])
         self._ensure_ticker()
         if not room.local:
-            self._ensure_uplink(room)
+            self.uplinks.ensure(room)
         return sid, answer
 
     async def renegotiate_session(self, room_id: str, session_id: str, offer_sdp: str) -> str:
@@ -255,7 +235,7 @@ class SFU:
     async def _maybe_drop(self, room: Room) -> None:
         """A room we do not host goes (with its uplink) when nobody here is in it."""
         if room.empty() and not room.local:
-            await self._close_uplink(room)
+            await self.uplinks.close(room)
             if room.empty() and self.rooms.get(room.id) is room:
                 self.rooms.pop(room.id, None)
 
@@ -332,7 +312,7 @@ class SFU:
             await self.close_session(room_id, sid)
         for rid in list(room.relays):
             await self.close_relay(room_id, rid)
-        await self._close_uplink(room)
+        await self.uplinks.close(room)
         self.rooms.pop(room_id, None)
 
     async def close(self) -> None:
@@ -429,7 +409,7 @@ class SFU:
         self._check_open()
         room = self._room(room_id)
         plan = sdp.plan_offer(offer_sdp, 1)
-        sec = _accepted(plan)
+        sec = sdp.accepted_section(plan)
         local_role = sdp.dtls_role_for_answer(plan.transport.setup)
         for rid, old in list(room.relays.items()):
             if old.origin == origin_server:
@@ -442,14 +422,14 @@ class SFU:
                            on_rtcp=functools.partial(room.relay_rtcp, relay),
                            on_state=functools.partial(self._relay_state, room, relay))
         relay.tp = tp
-        await _gather(tp)
+        await gather_or_release(tp)
         answer = sdp.write_answer(offer_sdp, plan, tp.local(local_role[0], random.getrandbits(62)),
                                   {}, "sfu-" + (self.server_name or "host"), "relay")
         room.relays[relay.id] = relay
         tp.start(plan.transport, local_role[1])
         self._ensure_ticker()
         if not room.local:
-            self._ensure_uplink(room)
+            self.uplinks.ensure(room)
         return relay.id, answer
 
     def _relay_state(self, room: Room, relay: RelayPeer, state: str) -> None:
@@ -478,123 +458,12 @@ class SFU:
             await relay.tp.close()
         await self._maybe_drop(room)
 
-    # cascade: remote side ------------------------------------------------------------------
-
-    def _ensure_uplink(self, room: Room) -> None:
-        if room.uplink is None:
-            room.uplink = Uplink()
-        up = room.uplink
-        if self.relay_signaller is not None and (up.task is None or up.task.done()):
-            up.task = asyncio.ensure_future(self._run_uplink(room, up))
+    # cascade: remote side (uplinks.py) -----------------------------------------------------
 
     async def start_relay_offer(self, room_id: str) -> str:
         """Remote side: a fresh relay offer for ``room_id``, to POST to the host."""
-        room = self._room(room_id)
-        if room.local:
-            raise MediaError("this server hosts the room")
-        if room.uplink is None:
-            room.uplink = Uplink()
-        up = room.uplink
-        if up.pending is not None:
-            await up.pending.close()
-        tp = PeerTransport(self.certificate, self.ice, controlling=True,
-                           on_rtp=lambda data: None, on_rtcp=lambda data: None)
-        tp.dtls._on_rtp = tp._on_rtp = functools.partial(room.uplink_rtp, up, tp)
-        tp.dtls._on_rtcp = tp._on_rtcp = functools.partial(room.uplink_rtcp, up, tp)
-        tp._on_state = functools.partial(self._uplink_state, room, up, tp)
-        await _gather(tp)
-        up.pending = tp
-        return sdp.write_relay_offer(tp.local("actpass", random.getrandbits(62)),
-                                     "sfu-" + (self.server_name or "remote"))
+        return await self.uplinks.start_offer(room_id)
 
     async def finish_relay(self, room_id: str, answer_sdp: str) -> None:
         """Remote side: apply the host's answer; the relay connects in the background."""
-        room = self.rooms.get(room_id)
-        up = room.uplink if room else None
-        if room is None or up is None or up.pending is None:
-            raise MediaError("no relay offer is pending for this room")
-        plan = sdp.parse_answer(answer_sdp)
-        role = sdp.dtls_role_for_offer(plan.transport.setup)
-        sec = _accepted(plan)
-        tp, up.pending = up.pending, None
-        if up.tp is not None and up.tp is not tp:
-            await up.tp.close()
-        up.tp = tp
-        up.pt = sec.payload_type or sdp.RELAY_PT
-        up.level_id = sec.audio_level_id
-        up.outs = {}
-        up.ssrc_users = {}
-        room.drop_uplink_sources(up)
-        tp.start(plan.transport, role)
-        self._ensure_ticker()
-
-    def _uplink_state(self, room: Room, up: Uplink, tp: PeerTransport, state: str) -> None:
-        if tp is not up.tp or room.uplink is not up:
-            return
-        if state == "connected":
-            up.connected = True
-            up.connects += 1
-            up.last_heard = self.clock()
-            room.rebuild()
-            up.send_map(self.clock())
-        else:
-            up.connected = False
-            room.drop_uplink_sources(up)
-            room.top = [None] * len(room.top)
-            room.spare = None
-            room.rebuild()
-            room.send_layout()
-
-    async def _run_uplink(self, room: Room, up: Uplink) -> None:
-        """Keep one relay to the host while we have participants in the room: (re)connect
-        with backoff after a failure, a timeout or the host closing it."""
-        def stop() -> bool:
-            return self._closed or room.empty() or room.uplink is not up
-
-        backoff = 0.25
-        while not stop():
-            up.attempts += 1
-            try:
-                signaller, host = self.relay_signaller, room.host
-                if signaller is None or host is None:
-                    raise Unavailable("no way to reach the room's host")
-                offer = await self.start_relay_offer(room.id)
-                answer = await signaller(room.id, host, offer)
-                if stop():
-                    break
-                await self.finish_relay(room.id, answer)
-                tp = up.tp
-                if tp is not None and tp._task is not None:
-                    await tp._task
-                if tp is not None and tp.state == "connected":
-                    backoff = 0.25
-                    while tp.state == "connected" and not stop():
-                        await asyncio.sleep(0.1)
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                log.info("relay for %s to %s failed: %r", room.id, room.host, e)
-            if stop():
-                break
-            if up.tp is not None:
-                await up.tp.close()
-            up.connected = False
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 5.0)
-
-    async def _close_uplink(self, room: Room) -> None:
-        up = room.uplink
-        if up is None:
-            return
-        room.uplink = None
-        if up.task is not None and not up.task.done():
-            up.task.cancel()
-            try:
-                await up.task
-            except (asyncio.CancelledError, Exception):
-                pass
-        for tp in (up.pending, up.tp):
-            if tp is not None:
-                await tp.close()
-        up.connected = False
-        room.drop_uplink_sources(up)
+        await self.uplinks.finish(room_id, answer_sdp)

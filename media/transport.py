@@ -39,6 +39,7 @@ from aiortc.rtcdtlstransport import (
 from pylibsrtp import _binding as _srtp
 
 from . import sdp, stun
+from .errors import CapacityExceeded, MediaError
 from .ice import Generation, IceOptions, _Connection, resolve_options
 from .ice_tcp import TcpIceServer, TcpLink
 
@@ -480,3 +481,19 @@ class PeerTransport:
         for gen in (self._next, self.gen):
             if gen is not None:
                 await gen.close()
+
+
+async def gather_or_release(tp: PeerTransport) -> None:
+    """ICE candidates for a new connection, closing it if there are none: ``CapacityExceeded``
+    when there is no socket for it, ``Unavailable`` when there is no address to bind."""
+    try:
+        await tp.gather()
+    except MediaError:
+        await tp.close()
+        raise
+    except OSError as e:  # out of sockets
+        await tp.close()
+        raise CapacityExceeded(f"no UDP socket: {e}") from e
+    except BaseException:
+        await tp.close()
+        raise
