@@ -37,6 +37,11 @@ class DatabaseConfig:
     engine: str = "sqlite"
     path: str = "./data/homeserver.db"
     url: str | None = None
+    # postgres: most connections each process opens per pool (as Synapse's cp_max). A process
+    # keeps two pools (its event loop's, and a thread's for start-up and callers outside
+    # tasks) and two more connections (LISTEN, advisory locks); idle ones close after 5 min.
+    # Keep processes x (2 x pool_size + 2) under PostgreSQL's max_connections (100 by default).
+    pool_size: int = 20
 
 
 @dataclass(frozen=True)
@@ -215,6 +220,8 @@ def _validate(cfg: Config) -> None:
             cfg.database.url and cfg.database.url.startswith(("postgresql://", "postgres://"))):
         raise ConfigError("database.url: engine postgres needs a postgresql://user:pass@host/db"
                           " URL")
+    if not 1 <= cfg.database.pool_size <= 1000:
+        raise ConfigError("database.pool_size: must be between 1 and 1000")
     if not is_valid_server_name(cfg.server_name):
         raise ConfigError(f"server_name: {cfg.server_name!r} is not a valid Matrix server name")
     if not cfg.listeners:

@@ -24,7 +24,7 @@ def open_database(cfg):
     PostgreSQL server."""
     if cfg.engine == "postgres":
         from .postgres import PostgresDatabase
-        return PostgresDatabase(cfg.url)
+        return PostgresDatabase(cfg.url, pool_size=cfg.pool_size)
     return Database(cfg.path)
 
 

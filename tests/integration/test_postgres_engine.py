@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from homeserver.storage.database import IntegrityError
+from homeserver.config import DatabaseConfig
+from homeserver.storage.database import IntegrityError, open_database
 from homeserver.storage.events import StreamCounter
 from homeserver.storage.postgres import PostgresDatabase, install_portals
 from tests.storage_engine import pg_execute, postgres_url_or_skip, with_database
@@ -69,6 +70,40 @@ async def test_the_loop_keeps_serving_while_a_query_runs(pg_database):
     assert ticks >= 20, ticks
     assert quick_s < 0.4, quick_s
     assert db.blocking_waits <= 3  # start-up only (pool, migrations), none from the tasks
+
+
+
+async def test_database_pool_size_bounds_the_connections_a_process_opens(pg_database):
+    """``database.pool_size``: eight concurrent queries through a server opened with
+    pool_size 2 run on two connections of its loop's pool; the others wait their turn."""
+    admin = postgres_url_or_skip()
+    url = pg_database().url  # a fresh database of this test's own
+    dbname = url.split("?", 1)[0].rsplit("/", 1)[1]
+    db = open_database(DatabaseConfig(engine="postgres", url=url, pool_size=2))
+    try:
+        install_portals(asyncio.get_running_loop())
+        seen: list[int] = []
+
+        async def sleeper():
+            db.execute("SELECT pg_sleep(0.3)")
+
+        async def watch():
+            while True:
+                rows = pg_execute(admin, "SELECT count(*) FROM pg_stat_activity WHERE"
+                                  f" datname = '{dbname}' AND state = 'active'"
+                                  " AND query LIKE '%pg_sleep(0.3)%'")
+                seen.append(rows[0][0])
+                await asyncio.sleep(0.05)
+
+        watcher = asyncio.create_task(watch())
+        t0 = time.monotonic()
+        await asyncio.gather(*(sleeper() for _ in range(8)))
+        took = time.monotonic() - t0
+        watcher.cancel()
+        assert max(seen) == 2, seen  # never more than the pool, and both were in use
+        assert took >= 1.1, took  # 8 queries of 0.3 s, two at a time: four rounds
+    finally:
+        db.close()
 
 
 async def test_transactions_of_two_processes_take_turns(pg_database):

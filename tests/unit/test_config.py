@@ -247,3 +247,18 @@ def test_metrics_port_must_not_be_a_listeners_port():
         config_from_dict(data)
     data["metrics"]["port"] = 9100
     assert config_from_dict(data).metrics.port == 9100
+
+
+@pytest.mark.parametrize("value", [0, -1, 1001, "20", True])
+def test_bad_database_pool_size_is_refused_by_key(value):
+    data = with_("database", {"engine": "postgres", "url": "postgresql://hs@db/hs",
+                              "pool_size": value})
+    with pytest.raises(ConfigError, match="database.pool_size"):
+        config_from_dict(data)
+
+
+def test_database_pool_size_defaults_and_is_read():
+    assert config_from_dict(BASE).database.pool_size == 20
+    data = with_("database", {"engine": "postgres", "url": "postgresql://hs@db/hs",
+                              "pool_size": 5})
+    assert config_from_dict(data).database.pool_size == 5
