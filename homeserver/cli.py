@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--log-level", default="INFO")
     run.add_argument("--port", type=int, default=None,
                      help="listen on this port instead of the first listener's")
+    run.add_argument("--metrics-port", type=int, default=None,
+                     help="serve /metrics on this port instead of metrics.port (each of"
+                     " several processes sharing one config needs its own)")
     bak = sub.add_parser("backup", help="a consistent copy of a (running) server's SQLite"
                          " database")
     bak.add_argument("--config", required=True)
@@ -138,12 +141,20 @@ def main(argv: list[str] | None = None) -> int:
         return run_backup(config, args.to, args.force, args.pages_per_step)
     if args.command == "port-db":
         return run_port_db(config, args.sqlite, args.batch_size)
-    if args.port is not None:
-        if not 1 <= args.port <= 65535:
-            print(f"error: --port: {args.port} is not a TCP port", file=sys.stderr)
+    for flag, value in (("--port", args.port), ("--metrics-port", args.metrics_port)):
+        if value is not None and not 1 <= value <= 65535:
+            print(f"error: {flag}: {value} is not a TCP port", file=sys.stderr)
             return 2
-        first = dataclasses.replace(config.listeners[0], port=args.port)
-        config = dataclasses.replace(config, listeners=[first, *config.listeners[1:]])
+    try:
+        if args.port is not None:
+            first = dataclasses.replace(config.listeners[0], port=args.port)
+            config = dataclasses.replace(config, listeners=[first, *config.listeners[1:]])
+        if args.metrics_port is not None:
+            metrics = dataclasses.replace(config.metrics, port=args.metrics_port)
+            config = dataclasses.replace(config, metrics=metrics)
+    except ConfigError as e:  # e.g. the two ports the same
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     try:
         # several processes share one PostgreSQL server; one SQLite file has one process
         lock = lock_database(config.database.path) if config.database.engine == "sqlite" \

@@ -196,3 +196,29 @@ async def test_run_port_overrides_the_listener_and_one_sqlite_file_has_one_serve
         assert "ready at" in await again.start()
     finally:
         await again.kill()
+
+
+async def test_run_metrics_port_overrides_the_configs_metrics_port(tmp_path):
+    """Several processes share one config, so each needs its own metrics port:
+    ``run --metrics-port`` serves /metrics there instead of ``metrics.port``; a port that is
+    not one, or that clashes with the client listener, is refused with one clear line."""
+    port, configured, asked = unused_port(), unused_port(), unused_port()
+    config = generate_config(tmp_path, port)
+    raw = yaml.safe_load(config.read_text())
+    raw["metrics"] = {"enabled": True, "port": configured, "bind_address": "127.0.0.1"}
+    config.write_text(yaml.safe_dump(raw))
+    for bad, why in (("0", "is not a TCP port"), (str(port), "a listener's port")):
+        out = run_cli("run", "--config", str(config), "--metrics-port", bad, timeout=30)
+        assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+        assert why in out.stderr, out.stderr
+    server = ServerProcess(config, tmp_path / "hs.log", "--metrics-port", str(asked))
+    try:
+        await server.start()
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{asked}/metrics") as r:
+                assert r.status == 200
+                assert "# HELP homeserver_http_requests" in await r.text()
+            with pytest.raises(aiohttp.ClientConnectionError):
+                await http.get(f"http://127.0.0.1:{configured}/metrics")
+    finally:
+        await server.kill()
