@@ -364,7 +364,10 @@ async def test_moderator_promotes_moves_and_removes(make_homeserver, open_page):
     await alice.page.keyboard.press("Enter")
     await expect(person(bob, "audience", bob_id)).to_be_visible()
     await expect(bob.page.get_by_role("button", name="Raise hand")).to_be_visible()
-    # Remove: a confirmation, then the listener is told.
+    # Remove: a confirmation, then the listener is told. Bob's page polls who is talking each
+    # second while joined; a poll between the removal and his sync's news of it is refused (403,
+    # no longer a member), which Chromium logs. (CI saw it once.)
+    bob.log.expect_http_error(403, "/speakers")
     await act("Remove from room")
     await alice.page.get_by_role("dialog").get_by_role("button", name="Remove").click()
     await expect(bob.page.get_by_text("A moderator removed you from this room.")).to_be_visible()
