@@ -185,10 +185,12 @@ class EventStore:
         last = self.db.execute("SELECT last_value FROM stream_ordering_seq").fetchone()[0]
         if last <= self.stream.current:
             return
-        for room_id, raw in self.db.execute(
-                "SELECT room_id, CASE WHEN type = 'm.room.redaction' THEN json END"
+        for room_id, is_state, raw in self.db.execute(
+                "SELECT room_id, state_key IS NOT NULL,"
+                " CASE WHEN type = 'm.room.redaction' THEN json END"
                 " FROM events WHERE stream_ordering > ?", (self.stream.current,)).fetchall():
-            self.invalidate_room(room_id, state=True)
+            # a message leaves the room's state (and members) as they were
+            self.invalidate_room(room_id, state=bool(is_state))
             if raw:
                 redacts = (json.loads(raw).get("content") or {}).get("redacts")
                 if isinstance(redacts, str):

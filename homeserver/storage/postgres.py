@@ -108,6 +108,13 @@ _current_txn: contextvars.ContextVar[_Txn | None] = contextvars.ContextVar(
     "audiorooms_pg_txn", default=None)
 
 
+async def _keep_session(conn) -> None:
+    """A connection going back to the pool is not reset (asyncpg's default costs a round trip
+    per release, that is per query outside a transaction): nothing here leaves session state
+    on a pooled connection (``SET LOCAL`` and transaction-level advisory locks only; LISTEN
+    and session-level locks have connections of their own). asyncpg still rolls back a
+    transaction left open, before calling this."""
+
 class PostgresDatabase:
     engine = "postgres"
 
@@ -140,7 +147,8 @@ class PostgresDatabase:
 
     async def _open_pool(self, size: int):
         return await asyncpg.create_pool(self.url, min_size=0, max_size=size,
-                                         statement_cache_size=1000, command_timeout=60)
+                                         statement_cache_size=1000, command_timeout=60,
+                                         reset=_keep_session)
 
     # running coroutines on the database thread ---------------------------------------------
 
@@ -379,7 +387,10 @@ class PostgresDatabase:
     async def _migrate(self) -> None:
         # Few round trips: a server starts in a fraction of a second even on a fresh schema.
         # All pending migrations are one transaction, sent as few multi-statement scripts.
-        async with self._pool.acquire() as conn:
+        # A connection of its own: the migration lock is session-level, and pooled connections
+        # are not reset (_keep_session).
+        conn = await asyncpg.connect(self.url)
+        try:
             self._schema = await conn.fetchval("SELECT current_schema()") or ""
             await conn.execute("SELECT pg_advisory_lock($1)", self._key(MIGRATE_LOCK))
             try:
@@ -411,6 +422,8 @@ class PostgresDatabase:
                 self.primary_keys = await _primary_keys(conn)
             finally:
                 await conn.execute("SELECT pg_advisory_unlock($1)", self._key(MIGRATE_LOCK))
+        finally:
+            await conn.close()
 
     @property
     def schema_version(self) -> int:
