@@ -169,6 +169,7 @@ async def test_profile_photos_and_photos_in_the_backchannel_across_two_servers(m
     await open_dm(alice, "bob")
     await alice.page.get_by_role("button", name="Accept").click()
     msg = alice.page.locator("li.msg", has_text="Love the new photo!")
+    await expect(msg).to_be_visible(timeout=20000)   # decrypted (the join and keys came)
     await decoded(msg.locator("img.avatar-photo"))
     await decoded(alice.page.locator("a.dm-item img.avatar-photo"))
     await decoded(alice.page.locator(".conv-head img.avatar-photo"))

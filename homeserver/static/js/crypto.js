@@ -48,6 +48,7 @@ export class Crypto extends EventTarget {
     this.failed = null;        // why encryption could not start (shown in DMs)
     this.queue = Promise.resolve();   // outgoing requests, one batch at a time
     this.pending = new Map();  // event_id -> {roomId, raw}: not decryptable yet
+    this.keysIn = 0;           // to-device batches taken in so far (see decrypt)
     this.ready = this.start();
   }
 
@@ -133,6 +134,7 @@ export class Crypto extends EventTarget {
       ? new Set(res.device_unused_fallback_key_types.filter((t) => typeof t === "string")) : null;
     await this.machine.receiveSyncChanges(JSON.stringify(toDevice),
       new s.DeviceLists(ids(lists.changed), ids(lists.left)), counts, fallback);
+    if (toDevice.length) this.keysIn++;
     await this.decryptTimelines(res);
     if (toDevice.length && this.pending.size) this.retry();
     this.flush().catch((e) => console.warn("sending encryption keys failed:", e));
@@ -151,16 +153,22 @@ export class Crypto extends EventTarget {
    *  "unable to decrypt" placeholder (``_utd``) kept for a retry when keys arrive. */
   async decrypt(roomId, ev) {
     if (!(await this.ready) || !this.machine) return utd(ev, this.failed || "encryption is unavailable here");
-    try {
-      const out = await this.machine.decryptRoomEvent(JSON.stringify(ev), new this.sdk.RoomId(roomId),
-        new this.sdk.DecryptionSettings(this.sdk.TrustRequirement.Untrusted));
-      const clear = JSON.parse(out.event);
-      this.pending.delete(ev.event_id);
-      const content = clear.content && typeof clear.content === "object" ? clear.content : {};
-      return { ...ev, type: typeof clear.type === "string" ? clear.type : "m.room.message", content, _e2e: true };
-    } catch (e) {
-      if (this.pending.size < MAX_PENDING) this.pending.set(ev.event_id, { roomId, raw: ev });
-      return utd(ev, e?.description || e?.message || "no key");
+    for (let attempt = 0; ; attempt++) {
+      // A key that comes in while this attempt is under way finds nothing pending to retry
+      // (a history page decrypts beside the sync loop), so the attempt checks for it itself.
+      const keysBefore = this.keysIn;
+      try {
+        const out = await this.machine.decryptRoomEvent(JSON.stringify(ev), new this.sdk.RoomId(roomId),
+          new this.sdk.DecryptionSettings(this.sdk.TrustRequirement.Untrusted));
+        const clear = JSON.parse(out.event);
+        this.pending.delete(ev.event_id);
+        const content = clear.content && typeof clear.content === "object" ? clear.content : {};
+        return { ...ev, type: typeof clear.type === "string" ? clear.type : "m.room.message", content, _e2e: true };
+      } catch (e) {
+        if (this.keysIn !== keysBefore && attempt < 3) continue;
+        if (this.pending.size < MAX_PENDING) this.pending.set(ev.event_id, { roomId, raw: ev });
+        return utd(ev, e?.description || e?.message || "no key");
+      }
     }
   }
 
