@@ -69,6 +69,15 @@ def cascade(host: SFU, *remotes: SFU) -> dict[str, int]:
     return calls
 
 
+def assert_joins_are_quick(seconds: list[float]) -> None:
+    """Join to first audio, judged over several joins: the median under 300 ms (issue #5's
+    target) and none reaching 1 s. One sample alone is at the mercy of a pause of the whole
+    test process."""
+    shown = ", ".join(f"{t:.3f}" for t in seconds)
+    assert statistics.median(seconds) < 0.3, f"join to first audio took {shown} s"
+    assert max(seconds) < 1.0, f"join to first audio took {shown} s"
+
+
 async def test_listener_hears_the_speakers_tone_quickly(sfus):
     sfu = sfus()
     tone = ToneTrack(440, 0.5)
@@ -85,9 +94,7 @@ async def test_listener_hears_the_speakers_tone_quickly(sfus):
         sfus.clients.append(listener)
         assert await wait_for(lambda c=listener: c.first_packet_at is not None, 3)
         join_times.append(listener.first_packet_at - t0)
-    shown = ", ".join(f"{t:.3f}" for t in join_times)
-    assert statistics.median(join_times) < 0.3, f"join to first audio took {shown} s"
-    assert max(join_times) < 1.0, f"join to first audio took {shown} s"
+    assert_joins_are_quick(join_times)
     await asyncio.sleep(0.8)
     assert await wait_for(lambda: hears(listener, 0, 440), 2)
     # only slot 0 is used with one speaker; the speaker does not hear themself
@@ -240,9 +247,7 @@ async def test_relay_carries_host_speaker_to_remote_listener(sfus):
         sfus.clients += [speaker_n, remote_n]
         assert await wait_for(lambda c=remote_n: c.first_packet_at is not None, 3)
         relay_joins.append(remote_n.first_packet_at - t0)
-    shown = ", ".join(f"{t:.3f}" for t in relay_joins)
-    assert statistics.median(relay_joins) < 0.3, f"join to first audio took {shown} s"
-    assert max(relay_joins) < 1.0, f"join to first audio took {shown} s"
+    assert_joins_are_quick(relay_joins)
 
 
 async def test_speaker_on_remote_server_is_heard_on_host_and_third_server(sfus):
