@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections import deque
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,7 @@ class ConsoleLog:
     def __init__(self, name: str):
         self.name = name
         self.errors: list[str] = []
+        self.warnings: deque[str] = deque(maxlen=20)  # shown when the test fails
         self.expected: list[tuple[int, str]] = []
         self.expected_network: list[re.Pattern] = []
 
@@ -64,6 +66,8 @@ class ConsoleLog:
         self.expected_network.append(re.compile(pattern))
 
     def on_console(self, msg) -> None:
+        if msg.type == "warning":
+            self.warnings.append(msg.text[:300])
         if msg.type not in ("error", "assert"):
             return
         text = msg.text
@@ -167,6 +171,11 @@ async def open_page(browser, request):
             try:
                 await p.page.screenshot(path=str(path), full_page=True)
                 print(f"screenshot of {p.name}'s page at failure: {path}")
+                # The screenshot stays on the machine that ran the test; CI's log keeps this.
+                text = await p.page.evaluate("document.body.innerText.slice(0, 2000)")
+                print(f"--- {p.name}'s page at failure ({p.page.url}) ---\n{text}")
+                if p.log.warnings:
+                    print(f"--- {p.name}'s last console warnings ---\n" + "\n".join(p.log.warnings))
             except Exception:  # noqa: BLE001 - a crashed page has no screenshot
                 pass
     errors = [e for p in pages for e in p.log.errors]
