@@ -34,7 +34,9 @@ def generate_config(server_name: str, port: int, data_dir: str, open_registratio
         "listeners": [listener],
         "database": {"path": str(data / "homeserver.db")},
         "registration": {"open": open_registration, "requires_token": requires_token,
-                         "shared_secret": secrets.token_urlsafe(32)},
+                         # hex: the printed register_new_matrix_user command takes it as
+                         # an argument, and one starting with "-" would read as an option
+                         "shared_secret": secrets.token_hex(32)},
         "federation": {"servers": {}, "verify_certificates": True, "ip_range_whitelist": []},
         "media": {"audio_slots": 3, "public_ip": None, "udp_port_range": None,
                   "tcp_port": None, "loss_feedback": True},

@@ -1,6 +1,7 @@
 """The command line: ``homeserver generate-config`` and ``homeserver run``."""
 from __future__ import annotations
 
+import argparse
 import asyncio
 import ssl
 import subprocess
@@ -12,6 +13,7 @@ import pytest
 import yaml
 from aiohttp.test_utils import unused_port
 
+from homeserver.cli import generate_config as generate_config_text
 from homeserver.config import load_config
 from tests.integration.processes import REPO, ServerProcess, generate_config
 
@@ -222,3 +224,17 @@ async def test_run_metrics_port_overrides_the_configs_metrics_port(tmp_path):
                 await http.get(f"http://127.0.0.1:{configured}/metrics")
     finally:
         await server.kill()
+
+
+def test_generated_shared_secrets_pass_as_a_command_line_argument(tmp_path):
+    """generate-config prints ``register_new_matrix_user -a -u admin -k '<secret>' URL`` for
+    the operator to paste. A secret starting with "-" made that command fail (argparse reads it
+    as an option: one config in 64 had one, and CI met it), so no generated secret may."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-k", "--shared-secret")
+    parser.add_argument("-u")
+    for _ in range(300):
+        secret = yaml.safe_load(generate_config_text("127.0.0.1:8008", 8008, str(tmp_path), False, False))[
+            "registration"]["shared_secret"]
+        assert len(secret) >= 32 and secret.isalnum(), secret
+        assert parser.parse_args(["-u", "admin", "-k", secret]).shared_secret == secret
