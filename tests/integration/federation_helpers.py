@@ -2,25 +2,41 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
-
-from aiohttp.test_utils import unused_port
 
 from tests.storage_engine import follow_engine
 
 
+def hold_port() -> socket.socket:
+    """A loopback port, kept bound (not listening) until its server is about to bind it.
+
+    Each server must know the others' ports before any starts. A port only looked up and let go
+    can be handed out meanwhile, as the local port of a connection a server started first opens
+    (CI met it once: "Address already in use"); the kernel hands out no port that is bound."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    return s
+
+
 async def start_servers(make_homeserver, names=("a", "b", "c"), **overrides):
     """Start servers that know each other's loopback URLs (no DNS, no TLS)."""
-    ports = {n: unused_port() for n in names}
+    held = {n: hold_port() for n in names}
+    ports = {n: s.getsockname()[1] for n, s in held.items()}
     servers = {n: f"127.0.0.1:{p}" for n, p in ports.items()}
     urls = {s: f"http://{s}" for s in servers.values()}
     handles = {}
-    for n in names:
-        handles[n] = await make_homeserver(
-            n, port=ports[n],
-            federation={"servers": urls, "retry_base_seconds": 0.05, "retry_max_seconds": 0.5,
-                        "request_timeout_seconds": 5},
-            **overrides)
+    try:
+        for n in names:
+            held[n].close()
+            handles[n] = await make_homeserver(
+                n, port=ports[n],
+                federation={"servers": urls, "retry_base_seconds": 0.05,
+                            "retry_max_seconds": 0.5, "request_timeout_seconds": 5},
+                **overrides)
+    finally:
+        for s in held.values():
+            s.close()
     return handles
 
 
