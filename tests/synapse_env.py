@@ -329,7 +329,7 @@ class SynapseServer:
             if self.proc.poll() is not None:
                 raise SynapseUnavailable(
                     f"Synapse exited with {self.proc.returncode} during startup:\n"
-                    + self._log_tail())
+                    + self.log_tail())
             try:
                 with urllib.request.urlopen(self.base_url + "/_matrix/client/versions",
                                             timeout=2) as resp:
@@ -339,7 +339,7 @@ class SynapseServer:
                 pass
             time.sleep(0.2)
         self.stop()
-        raise SynapseUnavailable(f"Synapse did not answer within {timeout} s:\n" + self._log_tail())
+        raise SynapseUnavailable(f"Synapse did not answer within {timeout} s:\n" + self.log_tail())
 
     def stop(self, timeout: float = 15) -> None:
         if self.proc is None:
@@ -363,7 +363,7 @@ class SynapseServer:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def _log_tail(self, lines: int = 30) -> str:
+    def log_tail(self, lines: int = 30) -> str:
         text = ""
         for p in (self.stdout_path, self.log_path):
             if p.exists():

@@ -159,7 +159,7 @@ async def run_on_synapse(node: str, scenario: str, servers: list[SynapseServer])
     except (AssertionError, pytest.fail.Exception) as e:
         print(f"{scenario} on the Synapse pair failed once, run again: {str(e)[:2000]}")
         for s in servers:
-            print(f"--- {s.workdir.name} log tail ---\n{s._log_tail()}")
+            print(f"--- {s.workdir.name} log tail ---\n{s.log_tail()}")
     return await run_scenario(node, scenario, await users_on_synapse(servers, scenario))
 
 
